@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "cnm",
+      "sources": ["<!@(node -p \"require('./native/sources.json').join(' ')\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fstack-protector-strong"]
+    }
+  ]
+}

@@ -1,0 +1,15 @@
+export * from './types';
+export * from './operations';
+export * from './container';
+export { NetlinkError, type NativeErrorInfo } from './netlink-error';
+export { loadBinding } from './loader';
+export {
+  MAX_IFNAME_BYTES,
+  validateIfname,
+  validateNetnsName,
+  validateSysctlKey,
+  validateIp,
+  validateMac,
+  parseCidr,
+  type ParsedCidr,
+} from './validate';

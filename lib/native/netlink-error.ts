@@ -1,0 +1,44 @@
+import { getSystemErrorMap } from 'node:util';
+
+/** What the addon reports about a failed kernel call; see `NetlinkError`. */
+export interface NativeErrorInfo {
+  /** Negative errno, as in Node's system errors. */
+  errno: number;
+  /** The call or netlink message that failed: 'RTM_NEWLINK', 'setns', 'mount', 'open', ... */
+  syscall: string;
+  /** What it acted on: an interface name, a namespace path, an address. */
+  object: string;
+  /** The kernel's extended-ack text, or ''. */
+  extack: string;
+  /** The position of the failed operation in its batch. */
+  index: number;
+}
+
+/**
+ * A kernel call failed. Shaped like Node's system errors: branch on `code` ('EEXIST', 'ENODEV',
+ * ...); `errno` is negative, `syscall` names the netlink message or system call.
+ */
+export class NetlinkError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  /** The interface, namespace path or address the call acted on. */
+  readonly object: string;
+  /** The kernel's extended-ack message, when it sent one. */
+  readonly extack?: string;
+  /** The position of the failed operation in its batch (0 for a single call). */
+  readonly index: number;
+
+  constructor(info: NativeErrorInfo) {
+    const [code, description] = getSystemErrorMap().get(info.errno) ?? [`E${-info.errno}`, 'unknown error'];
+    const extack = info.extack ? ` (${info.extack})` : '';
+    super(`${code}: ${description}, ${info.syscall} ${info.object}${extack}`);
+    this.name = 'NetlinkError';
+    this.code = code;
+    this.errno = info.errno;
+    this.syscall = info.syscall;
+    this.object = info.object;
+    if (info.extack) this.extack = info.extack;
+    this.index = info.index;
+  }
+}

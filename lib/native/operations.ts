@@ -1,0 +1,169 @@
+// The typed operations of the addon. Each validates its arguments, then runs as a batch of one;
+// `batch` runs several in one trip to a worker thread.
+import { loadBinding } from './loader';
+import type {
+  AddressInfo,
+  Family,
+  InNamespace,
+  LinkChange,
+  LinkInfo,
+  LinkSpec,
+  NativeOp,
+  NativeResult,
+  NativeResultOf,
+  NetnsInfo,
+  RouteInfo,
+  RouteSpec,
+} from './types';
+import { validateOp } from './validate';
+
+/**
+ * Runs several operations in order in one trip to a worker thread and resolves with one result
+ * per operation. Every operation is validated first; the batch stops at the first kernel error,
+ * which rejects with a `NetlinkError` whose `index` names the failed operation (the ones before
+ * it took effect).
+ */
+export async function batch(ops: NativeOp[]): Promise<NativeResult[]> {
+  ops.forEach(validateOp);
+  return loadBinding().execute(ops);
+}
+
+async function single<K extends NativeOp['op']>(op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> {
+  const [result] = await batch([op]);
+  return result as NativeResultOf[K];
+}
+
+/**
+ * Creates the named network namespace `dir/name` and returns its path. `sysctls` are written
+ * inside the new namespace before anything else happens in it.
+ * @remarks Equivalent to `ip netns add NAME` (with `dir` = /run/netns).
+ */
+export function netnsCreate(dir: string, name: string, sysctls?: Record<string, string>): Promise<string> {
+  return single({ op: 'netnsCreate', dir, name, sysctls });
+}
+
+/**
+ * Deletes a named namespace (unmount + unlink). Refuses a path that is not a network namespace.
+ * The kernel destroys the namespace and its interfaces in the background.
+ * @remarks Equivalent to `ip netns del NAME`.
+ */
+export function netnsDelete(path: string): Promise<void> {
+  return single({ op: 'netnsDelete', path });
+}
+
+/** Tells whether `path` is a network namespace and whether it is the caller's own. */
+export function netnsInfo(path: string): Promise<NetnsInfo> {
+  return single({ op: 'netnsInfo', path });
+}
+
+/**
+ * Creates a bridge, veth pair, macvlan or vxlan link.
+ * @remarks Equivalent to `ip link add NAME type KIND ...`.
+ */
+export function linkAdd(link: LinkSpec, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'linkAdd', link, ...where });
+}
+
+/**
+ * Deletes a link (both ends, for a veth).
+ * @remarks Equivalent to `ip link del NAME`.
+ */
+export function linkDelete(name: string, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'linkDelete', name, ...where });
+}
+
+/**
+ * Changes a link: up/down, mtu, MAC address, name, master, namespace.
+ * @remarks Equivalent to `ip link set NAME up | mtu N | address MAC | name NEW | master BR | nomaster | netns NS`.
+ */
+export function linkSet(name: string, change: LinkChange, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'linkSet', name, change, ...where });
+}
+
+/**
+ * Reads one link. Rejects with ENODEV if there is none.
+ * @remarks Equivalent to `ip -s link show NAME`.
+ */
+export function linkGet(name: string, where: InNamespace = {}): Promise<LinkInfo> {
+  return single({ op: 'linkGet', name, ...where });
+}
+
+/**
+ * Lists every link of a namespace.
+ * @remarks Equivalent to `ip -s link show`.
+ */
+export function linkList(where: InNamespace = {}): Promise<LinkInfo[]> {
+  return single({ op: 'linkList', ...where });
+}
+
+/**
+ * Adds an address ("10.0.0.2/24", "fd00::2/64") to a link. IPv4 addresses get their broadcast.
+ * @remarks Equivalent to `ip addr add CIDR dev NAME` (with `brd +` for IPv4).
+ */
+export function addressAdd(name: string, address: string, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'addressAdd', name, address, ...where });
+}
+
+/**
+ * Removes an address from a link.
+ * @remarks Equivalent to `ip addr del CIDR dev NAME`.
+ */
+export function addressDelete(name: string, address: string, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'addressDelete', name, address, ...where });
+}
+
+/**
+ * Lists addresses: all, or those of one link, of one or both families.
+ * @remarks Equivalent to `ip addr show [dev NAME]`.
+ */
+export function addressList(options: InNamespace & { name?: string; family?: Family } = {}): Promise<AddressInfo[]> {
+  return single({ op: 'addressList', ...options });
+}
+
+/**
+ * Adds a route; rejects with EEXIST if it exists.
+ * @remarks Equivalent to `ip route add DEST [via GW] [dev NAME] [metric N] [table T] [scope S]`.
+ */
+export function routeAdd(route: RouteSpec, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'routeAdd', route, ...where });
+}
+
+/**
+ * Adds or replaces a route.
+ * @remarks Equivalent to `ip route replace ...`.
+ */
+export function routeReplace(route: RouteSpec, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'routeReplace', route, ...where });
+}
+
+/**
+ * Deletes a route.
+ * @remarks Equivalent to `ip route del ...`.
+ */
+export function routeDelete(route: RouteSpec, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'routeDelete', route, ...where });
+}
+
+/**
+ * Lists the routes of one table (default: main).
+ * @remarks Equivalent to `ip route show [table T]` (and `ip -6 route show`).
+ */
+export function routeList(options: InNamespace & { family?: Family; table?: number } = {}): Promise<RouteInfo[]> {
+  return single({ op: 'routeList', ...options });
+}
+
+/**
+ * Reads a kernel parameter in the host or in a namespace.
+ * @remarks Equivalent to `sysctl KEY` (inside `ip netns exec` for a namespace).
+ */
+export function sysctlGet(key: string, where: InNamespace = {}): Promise<string> {
+  return single({ op: 'sysctlGet', key, ...where });
+}
+
+/**
+ * Writes a kernel parameter in the host or in a namespace.
+ * @remarks Equivalent to `sysctl -w KEY=VALUE`.
+ */
+export function sysctlSet(key: string, value: string, where: InNamespace = {}): Promise<void> {
+  return single({ op: 'sysctlSet', key, value, ...where });
+}

@@ -1,0 +1,204 @@
+import type { NativeErrorInfo } from './netlink-error';
+
+// The shapes that cross the native boundary: one entry per operation the addon's `execute` takes,
+// and the values it returns. They mirror native/bindings/convert.cc.
+
+/** Options every namespace-scoped operation takes. */
+export interface InNamespace {
+  /** Path of the network namespace to act in (`/run/netns/x`); absent: the caller's own. */
+  netns?: string;
+}
+
+export type LinkKind = 'bridge' | 'veth' | 'macvlan' | 'vxlan';
+export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru';
+
+/** A veth pair's other end. */
+export interface VethPeer {
+  name: string;
+  /** Create the peer directly in this namespace (no move, no collision in the host). */
+  netns?: string;
+  mtu?: number;
+  mac?: string;
+}
+
+interface LinkCommon {
+  name: string;
+  mtu?: number;
+  mac?: string;
+  /** Bring the link up in the same request. */
+  up?: boolean;
+  /** Enslave to this bridge in the same request. */
+  master?: string;
+  /** Create the link directly in this namespace. */
+  netns?: string;
+}
+
+export interface BridgeSpec extends LinkCommon {
+  kind: 'bridge';
+}
+export interface VethSpec extends LinkCommon {
+  kind: 'veth';
+  peer: VethPeer;
+}
+export interface MacvlanSpec extends LinkCommon {
+  kind: 'macvlan';
+  parent: string;
+  mode?: MacvlanMode;
+}
+export interface VxlanSpec extends LinkCommon {
+  kind: 'vxlan';
+  vni: number;
+  parent?: string;
+  /** UDP destination port (default: the kernel's, 8472; IANA's is 4789). */
+  port?: number;
+  group?: string;
+  remote?: string;
+  local?: string;
+  learning?: boolean;
+}
+export type LinkSpec = BridgeSpec | VethSpec | MacvlanSpec | VxlanSpec;
+
+/** Changes to an existing link; absent fields stay as they are. */
+export interface LinkChange {
+  up?: boolean;
+  mtu?: number;
+  mac?: string;
+  newName?: string;
+  /** A bridge to enslave to, or null to release from its master. */
+  master?: string | null;
+  /** Move the link into this namespace (path). */
+  moveTo?: string;
+  /**
+   * How the link makes its IPv6 link-local address. 'none' (sent with `up` in one message) keeps a
+   * new bridge port from sending DAD, router solicitations and MLD reports.
+   */
+  addrGenMode?: 'none' | 'eui64' | 'stable_secret' | 'random';
+}
+
+export interface LinkStats {
+  rxPackets: number;
+  txPackets: number;
+  rxBytes: number;
+  txBytes: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDropped: number;
+  txDropped: number;
+}
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  /** 'bridge', 'veth', ...; null for devices without a kind (lo, NICs). */
+  kind: string | null;
+  /** IFF_* flags. */
+  flags: number;
+  up: boolean;
+  mtu: number;
+  mac: string;
+  master: string | null;
+  masterIndex: number;
+  /** IFLA_LINK: a veth's peer index, a macvlan's lower device (0 if none). */
+  parentIndex: number;
+  operstate: string;
+  stats: LinkStats;
+}
+
+export type Family = 4 | 6;
+
+export interface AddressInfo {
+  ifname: string;
+  index: number;
+  family: Family;
+  address: string;
+  prefixLength: number;
+  scope: string;
+}
+
+export interface RouteSpec {
+  /** 'default' or a CIDR. */
+  destination: string;
+  /** Needed only for a 'default' route without a gateway. */
+  family?: Family;
+  gateway?: string;
+  dev?: string;
+  metric?: number;
+  /** Routing table id; default: main (254). */
+  table?: number;
+  scope?: 'global' | 'site' | 'link' | 'host';
+}
+
+export interface RouteInfo {
+  family: Family;
+  destination: string;
+  gateway: string | null;
+  dev: string | null;
+  metric: number;
+  table: number;
+  scope: string;
+  protocol: string;
+  type: string;
+}
+
+export interface NetnsInfo {
+  /** The path is a network namespace file. */
+  isNetns: boolean;
+  /** ... and it is the caller's own (host) namespace. */
+  isHost: boolean;
+  inode: number;
+  dev: number;
+}
+
+/** One operation of a batch. `netns` aims it at a namespace by path. */
+export type NativeOp =
+  | { op: 'netnsCreate'; dir: string; name: string; sysctls?: Record<string, string> }
+  | { op: 'netnsDelete'; path: string }
+  | { op: 'netnsInfo'; path: string }
+  | ({ op: 'linkAdd'; link: LinkSpec } & InNamespace)
+  | ({ op: 'linkDelete'; name: string } & InNamespace)
+  | ({ op: 'linkSet'; name: string; change: LinkChange } & InNamespace)
+  | ({ op: 'linkGet'; name: string } & InNamespace)
+  | ({ op: 'linkList' } & InNamespace)
+  | ({ op: 'addressAdd'; name: string; address: string } & InNamespace)
+  | ({ op: 'addressDelete'; name: string; address: string } & InNamespace)
+  | ({ op: 'addressList'; name?: string; family?: Family } & InNamespace)
+  | ({ op: 'routeAdd'; route: RouteSpec } & InNamespace)
+  | ({ op: 'routeReplace'; route: RouteSpec } & InNamespace)
+  | ({ op: 'routeDelete'; route: RouteSpec } & InNamespace)
+  | ({ op: 'routeList'; family?: Family; table?: number } & InNamespace)
+  | ({ op: 'sysctlGet'; key: string } & InNamespace)
+  | ({ op: 'sysctlSet'; key: string; value: string } & InNamespace);
+
+/** What each operation returns, by its `op`. */
+export interface NativeResultOf {
+  netnsCreate: string;
+  netnsDelete: undefined;
+  netnsInfo: NetnsInfo;
+  linkAdd: undefined;
+  linkDelete: undefined;
+  linkSet: undefined;
+  linkGet: LinkInfo;
+  linkList: LinkInfo[];
+  addressAdd: undefined;
+  addressDelete: undefined;
+  addressList: AddressInfo[];
+  routeAdd: undefined;
+  routeReplace: undefined;
+  routeDelete: undefined;
+  routeList: RouteInfo[];
+  sysctlGet: string;
+  sysctlSet: undefined;
+}
+
+export type NativeResult = NativeResultOf[keyof NativeResultOf];
+
+/** The addon's exports (native/bindings/addon.cc). */
+export interface NativeBinding {
+  /**
+   * Runs the ops in order on a worker thread and resolves with one result per op. Stops at the
+   * first failure and rejects with the error the factory built (its `index` names the op).
+   */
+  execute(ops: NativeOp[]): Promise<NativeResult[]>;
+  /** Hands over the function that turns a failure report into a JS error. */
+  setErrorFactory(factory: (info: NativeErrorInfo) => Error): void;
+}

@@ -1,0 +1,246 @@
+// Checks of everything that goes to the addon, so that bad input is refused with a clear
+// INVALID_ARGUMENT before the kernel is touched. The addon checks names again.
+import { isIP } from 'node:net';
+import { invalidArgument } from '../errors';
+import type { Family, LinkChange, LinkSpec, NativeOp, RouteSpec } from './types';
+
+/** The longest interface name the kernel takes (IFNAMSIZ - 1). */
+export const MAX_IFNAME_BYTES = 15;
+
+/** Interface names: 1..15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
+export function validateIfname(name: unknown, what = 'interface name'): string {
+  if (typeof name !== 'string') throw invalidArgument(`${what} must be a string, got ${typeof name}`);
+  const bytes = Buffer.byteLength(name);
+  if (bytes < 1 || bytes > MAX_IFNAME_BYTES) {
+    throw invalidArgument(`${what} '${name}' is ${bytes} bytes; it must be 1 to ${MAX_IFNAME_BYTES}`);
+  }
+  if (name === '.' || name === '..' || /[/:\s\0]/.test(name)) {
+    throw invalidArgument(`${what} '${name}' may not be '.' or '..' or contain '/', ':' or whitespace`);
+  }
+  return name;
+}
+
+/** A namespace file name inside the namespace directory: one path component. */
+export function validateNetnsName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 255) {
+    throw invalidArgument(`namespace name must be a string of 1 to 255 bytes, got ${JSON.stringify(name)}`);
+  }
+  if (name === '.' || name === '..' || /[/\0]/.test(name)) {
+    throw invalidArgument(`namespace name '${name}' may not be '.' or '..' or contain '/'`);
+  }
+  return name;
+}
+
+/** An absolute path (a namespace file or directory). */
+export function validatePath(path: unknown, what = 'path'): string {
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0')) {
+    throw invalidArgument(`${what} must be an absolute path, got ${JSON.stringify(path)}`);
+  }
+  return path;
+}
+
+/** An IP address without a prefix; returns its family. */
+export function validateIp(address: unknown, what = 'address'): Family {
+  const family = typeof address === 'string' ? isIP(address) : 0;
+  if (family === 0) throw invalidArgument(`${what} ${JSON.stringify(address)} is not an IPv4 or IPv6 address`);
+  return family as Family;
+}
+
+export interface ParsedCidr {
+  family: Family;
+  address: string;
+  prefixLength: number;
+}
+
+/** "10.0.0.2/24", "fd00::2/64". With `network`, host bits must be zero (a route destination). */
+export function parseCidr(cidr: unknown, what = 'CIDR', network = false): ParsedCidr {
+  const match = typeof cidr === 'string' ? /^([^/]+)\/(\d{1,3})$/.exec(cidr) : null;
+  const family = match ? isIP(match[1]) : 0;
+  const prefixLength = match ? Number(match[2]) : -1;
+  if (!match || family === 0 || prefixLength > (family === 4 ? 32 : 128)) {
+    throw invalidArgument(`${what} ${JSON.stringify(cidr)} is not an address/prefix-length like 10.0.0.2/24`);
+  }
+  if (network && hasHostBits(match[1], family as Family, prefixLength)) {
+    throw invalidArgument(`${what} ${cidr} has host bits set`);
+  }
+  return { family: family as Family, address: match[1], prefixLength };
+}
+
+/** The address as bytes (IPv4: 4, IPv6: 16). The address must already be valid. */
+export function ipBytes(address: string, family: Family): number[] {
+  if (family === 4) return address.split('.').map(Number);
+  // Each 16-bit word is two bytes; an embedded IPv4 tail ("::ffff:1.2.3.4") is four.
+  const toBytes = (part: string): number[] =>
+    (part ? part.split(':') : []).flatMap((w) =>
+      w.includes('.') ? ipBytes(w, 4) : [parseInt(w, 16) >> 8, parseInt(w, 16) & 0xff],
+    );
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, ''];
+  const left = toBytes(head);
+  const right = toBytes(tail);
+  return [...left, ...new Array<number>(16 - left.length - right.length).fill(0), ...right];
+}
+
+function hasHostBits(address: string, family: Family, prefixLength: number): boolean {
+  return ipBytes(address, family).some((byte, i) => {
+    const bits = Math.max(0, Math.min(8, prefixLength - i * 8));
+    return (byte & (0xff >> bits)) !== 0;
+  });
+}
+
+export function validateMac(mac: unknown, what = 'MAC address'): string {
+  if (typeof mac !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) {
+    throw invalidArgument(`${what} ${JSON.stringify(mac)} is not like 02:42:ac:11:00:02`);
+  }
+  return mac;
+}
+
+function validateUint(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidArgument(`${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** "net.ipv4.ip_forward", or the slash form "net/ipv6/conf/eth0.10/disable_ipv6". */
+export function validateSysctlKey(key: unknown): string {
+  const parts = typeof key === 'string' ? key.split(key.includes('/') ? '/' : '.') : [];
+  if (parts.length === 0 || parts.some((p) => p === '' || p === '.' || p === '..' || !/^[\w.@-]+$/.test(p))) {
+    throw invalidArgument(`sysctl key ${JSON.stringify(key)} is not like net.ipv4.ip_forward`);
+  }
+  return key as string;
+}
+
+function validateLinkSpec(spec: LinkSpec): void {
+  validateIfname(spec.name, `${spec.kind ?? 'link'} name`);
+  if (spec.mtu !== undefined) validateUint(spec.mtu, `mtu of ${spec.name}`, 68, 65535);
+  if (spec.mac !== undefined) validateMac(spec.mac, `MAC address of ${spec.name}`);
+  if (spec.master !== undefined) validateIfname(spec.master, 'master');
+  if (spec.netns !== undefined) validatePath(spec.netns, 'netns');
+  switch (spec.kind) {
+    case 'bridge':
+      return;
+    case 'veth':
+      if (typeof spec.peer !== 'object' || spec.peer === null) throw invalidArgument(`veth ${spec.name} needs a peer`);
+      validateIfname(spec.peer.name, 'veth peer name');
+      if (spec.peer.netns !== undefined) validatePath(spec.peer.netns, 'peer netns');
+      if (spec.peer.mtu !== undefined) validateUint(spec.peer.mtu, `mtu of ${spec.peer.name}`, 68, 65535);
+      if (spec.peer.mac !== undefined) validateMac(spec.peer.mac, `MAC address of ${spec.peer.name}`);
+      if (spec.peer.name === spec.name && spec.peer.netns === spec.netns) {
+        throw invalidArgument(`veth ${spec.name}: both ends have one name in one namespace`);
+      }
+      return;
+    case 'macvlan':
+      validateIfname(spec.parent, 'macvlan parent');
+      if (spec.mode !== undefined && !['private', 'vepa', 'bridge', 'passthru'].includes(spec.mode)) {
+        throw invalidArgument(`macvlan mode ${JSON.stringify(spec.mode)} is not private, vepa, bridge or passthru`);
+      }
+      return;
+    case 'vxlan':
+      validateUint(spec.vni, `vni of ${spec.name}`, 0, 0xffffff);
+      if (spec.parent !== undefined) validateIfname(spec.parent, 'vxlan parent');
+      if (spec.port !== undefined) validateUint(spec.port, `port of ${spec.name}`, 1, 65535);
+      for (const field of ['group', 'remote', 'local'] as const) {
+        if (spec[field] !== undefined) validateIp(spec[field], `vxlan ${field}`);
+      }
+      if (spec.group !== undefined && spec.remote !== undefined) {
+        throw invalidArgument(`vxlan ${spec.name}: give a group or a remote, not both`);
+      }
+      return;
+    default:
+      throw invalidArgument(`link kind ${JSON.stringify((spec as { kind: unknown }).kind)} is not bridge, veth, macvlan or vxlan`);
+  }
+}
+
+function validateLinkChange(name: string, change: LinkChange): void {
+  if (typeof change !== 'object' || change === null) throw invalidArgument(`changes to ${name} must be an object`);
+  if (change.mtu !== undefined) validateUint(change.mtu, `mtu of ${name}`, 68, 65535);
+  if (change.mac !== undefined) validateMac(change.mac, `MAC address of ${name}`);
+  if (change.newName !== undefined) validateIfname(change.newName, 'new name');
+  if (change.master !== undefined && change.master !== null) validateIfname(change.master, 'master');
+  if (change.moveTo !== undefined) validatePath(change.moveTo, 'moveTo');
+  if (change.addrGenMode !== undefined && !['none', 'eui64', 'stable_secret', 'random'].includes(change.addrGenMode)) {
+    throw invalidArgument(`addrGenMode ${JSON.stringify(change.addrGenMode)} is not none, eui64, stable_secret or random`);
+  }
+}
+
+function validateRoute(route: RouteSpec): void {
+  if (typeof route !== 'object' || route === null) throw invalidArgument('route must be an object');
+  const family =
+    route.destination === 'default' ? route.family : parseCidr(route.destination, 'route destination', true).family;
+  if (route.gateway !== undefined) {
+    const gatewayFamily = validateIp(route.gateway, 'gateway');
+    if (family !== undefined && family !== gatewayFamily) {
+      throw invalidArgument(`gateway ${route.gateway} is IPv${gatewayFamily}, destination ${route.destination} is IPv${family}`);
+    }
+  }
+  if (route.dev !== undefined) validateIfname(route.dev, 'route device');
+  if (route.gateway === undefined && route.dev === undefined) {
+    throw invalidArgument(`route ${route.destination} needs a gateway or a device`);
+  }
+  if (route.metric !== undefined) validateUint(route.metric, 'metric', 0, 0xffffffff);
+  if (route.table !== undefined) validateUint(route.table, 'table', 1, 0xffffffff);
+  if (route.scope !== undefined && !['global', 'site', 'link', 'host'].includes(route.scope)) {
+    throw invalidArgument(`scope ${JSON.stringify(route.scope)} is not global, site, link or host`);
+  }
+}
+
+function validateFamily(family: unknown): void {
+  if (family !== undefined && family !== 4 && family !== 6) throw invalidArgument(`family must be 4 or 6, got ${JSON.stringify(family)}`);
+}
+
+/** Checks one batch operation; throws INVALID_ARGUMENT naming the bad field. */
+export function validateOp(op: NativeOp): void {
+  if ('netns' in op && op.netns !== undefined) validatePath(op.netns, 'netns');
+  switch (op.op) {
+    case 'netnsCreate':
+      validatePath(op.dir, 'namespace directory');
+      validateNetnsName(op.name);
+      for (const key of Object.keys(op.sysctls ?? {})) validateSysctlKey(key);
+      return;
+    case 'netnsDelete':
+    case 'netnsInfo':
+      validatePath(op.path, 'namespace path');
+      return;
+    case 'linkAdd':
+      if (typeof op.link !== 'object' || op.link === null) throw invalidArgument('link must be an object');
+      validateLinkSpec(op.link);
+      return;
+    case 'linkSet':
+      validateIfname(op.name);
+      validateLinkChange(op.name, op.change);
+      return;
+    case 'linkDelete':
+    case 'linkGet':
+      validateIfname(op.name);
+      return;
+    case 'linkList':
+      return;
+    case 'addressAdd':
+    case 'addressDelete':
+      validateIfname(op.name);
+      parseCidr(op.address, 'address');
+      return;
+    case 'addressList':
+      if (op.name !== undefined) validateIfname(op.name);
+      validateFamily(op.family);
+      return;
+    case 'routeAdd':
+    case 'routeReplace':
+    case 'routeDelete':
+      validateRoute(op.route);
+      return;
+    case 'routeList':
+      validateFamily(op.family);
+      if (op.table !== undefined) validateUint(op.table, 'table', 0, 0xffffffff);
+      return;
+    case 'sysctlGet':
+      validateSysctlKey(op.key);
+      return;
+    case 'sysctlSet':
+      validateSysctlKey(op.key);
+      if (typeof op.value !== 'string') throw invalidArgument(`sysctl value for ${op.key} must be a string`);
+      return;
+    default:
+      throw invalidArgument(`unknown operation ${JSON.stringify((op as { op: unknown }).op)}`);
+  }
+}

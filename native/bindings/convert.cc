@@ -1,0 +1,297 @@
+#include "convert.h"
+
+#include <sys/socket.h>
+
+#include <map>
+
+namespace cnm {
+
+namespace {
+
+class Reader {
+ public:
+  Reader(const Napi::Object& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
+
+  bool has(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    return !v.IsUndefined() && !v.IsNull();
+  }
+  std::string string(const char* key, bool required = false) const {
+    Napi::Value v = obj_.Get(key);
+    if (v.IsUndefined() || v.IsNull()) {
+      if (required) fail(key, "is required");
+      return "";
+    }
+    if (!v.IsString()) fail(key, "must be a string");
+    return v.As<Napi::String>().Utf8Value();
+  }
+  std::optional<uint32_t> u32(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!v.IsNumber() || d < 0 || d > 4294967295.0 || d != static_cast<double>(static_cast<uint32_t>(d))) {
+      fail(key, "must be an integer from 0 to 4294967295");
+    }
+    return static_cast<uint32_t>(d);
+  }
+  std::optional<bool> boolean(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    if (v.IsUndefined() || v.IsNull()) return std::nullopt;
+    if (!v.IsBoolean()) fail(key, "must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  }
+  Reader object(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    if (!v.IsObject()) fail(key, "must be an object");
+    return Reader(v.As<Napi::Object>(), where_ + "." + key);
+  }
+  int family(const char* key) const {
+    std::optional<uint32_t> f = u32(key);
+    if (!f || *f == 0) return AF_UNSPEC;
+    if (*f == 4) return AF_INET;
+    if (*f == 6) return AF_INET6;
+    fail(key, "must be 4 or 6");
+  }
+  std::vector<std::pair<std::string, std::string>> stringMap(const char* key) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (!has(key)) return out;
+    Napi::Object m = object(key).obj_;
+    Napi::Array names = m.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string name = names.Get(i).ToString().Utf8Value();
+      Napi::Value v = m.Get(name);
+      if (!v.IsString()) fail(key, "values must be strings");
+      out.emplace_back(name, v.As<Napi::String>().Utf8Value());
+    }
+    return out;
+  }
+  [[noreturn]] void fail(const char* key, const char* what) const {
+    throw Napi::TypeError::New(obj_.Env(), where_ + "." + key + " " + what);
+  }
+
+ private:
+  Napi::Object obj_;
+  std::string where_;
+};
+
+const std::map<std::string, OpKind>& opKinds() {
+  static const std::map<std::string, OpKind> kinds = {
+      {"netnsCreate", OpKind::NetnsCreate},     {"netnsDelete", OpKind::NetnsDelete},
+      {"netnsInfo", OpKind::NetnsInfo},         {"linkAdd", OpKind::LinkAdd},
+      {"linkDelete", OpKind::LinkDelete},       {"linkSet", OpKind::LinkSet},
+      {"linkGet", OpKind::LinkGet},             {"linkList", OpKind::LinkList},
+      {"addressAdd", OpKind::AddressAdd},       {"addressDelete", OpKind::AddressDelete},
+      {"addressList", OpKind::AddressList},     {"routeAdd", OpKind::RouteAdd},
+      {"routeReplace", OpKind::RouteReplace},   {"routeDelete", OpKind::RouteDelete},
+      {"routeList", OpKind::RouteList},         {"sysctlGet", OpKind::SysctlGet},
+      {"sysctlSet", OpKind::SysctlSet},
+  };
+  return kinds;
+}
+
+LinkSpec linkSpecFrom(const Reader& r) {
+  LinkSpec s;
+  s.kind = r.string("kind", true);
+  s.name = r.string("name", true);
+  s.mtu = r.u32("mtu");
+  s.mac = r.string("mac");
+  s.up = r.boolean("up").value_or(false);
+  s.master = r.string("master");
+  s.netns = r.string("netns");
+  if (s.kind == "veth") {
+    Reader p = r.object("peer");
+    s.peer = VethPeerSpec{p.string("name", true), p.string("netns"), p.u32("mtu"), p.string("mac")};
+  }
+  s.parent = r.string("parent");
+  s.macvlanMode = r.string("mode");
+  s.vni = r.u32("vni");
+  if (std::optional<uint32_t> port = r.u32("port")) {
+    if (*port > 65535) r.fail("port", "must be at most 65535");
+    s.dstPort = static_cast<uint16_t>(*port);
+  }
+  s.group = r.string("group");
+  s.remote = r.string("remote");
+  s.local = r.string("local");
+  s.learning = r.boolean("learning");
+  return s;
+}
+
+LinkChange linkChangeFrom(const Reader& r) {
+  LinkChange c;
+  c.up = r.boolean("up");
+  c.mtu = r.u32("mtu");
+  c.mac = r.string("mac");
+  c.newName = r.string("newName");
+  if (r.has("master")) c.master = r.string("master");
+  c.netns = r.string("moveTo");
+  c.addrGenMode = r.string("addrGenMode");
+  return c;
+}
+
+RouteSpec routeSpecFrom(const Reader& r) {
+  RouteSpec s;
+  s.destination = r.string("destination", true);
+  s.family = r.family("family");
+  s.gateway = r.string("gateway");
+  s.dev = r.string("dev");
+  s.metric = r.u32("metric");
+  s.table = r.u32("table");
+  if (r.has("scope")) s.scope = r.string("scope");
+  return s;
+}
+
+Op opFrom(const Reader& r) {
+  Op op;
+  std::string name = r.string("op", true);
+  auto kind = opKinds().find(name);
+  if (kind == opKinds().end()) r.fail("op", "is not a known operation");
+  op.kind = kind->second;
+  op.netns = r.string("netns");
+  switch (op.kind) {
+    case OpKind::NetnsCreate:
+      op.dir = r.string("dir", true);
+      op.name = r.string("name", true);
+      op.sysctls = r.stringMap("sysctls");
+      break;
+    case OpKind::NetnsDelete:
+    case OpKind::NetnsInfo:
+      op.path = r.string("path", true);
+      break;
+    case OpKind::LinkAdd:
+      op.link = linkSpecFrom(r.object("link"));
+      break;
+    case OpKind::LinkSet:
+      op.name = r.string("name", true);
+      op.change = linkChangeFrom(r.object("change"));
+      break;
+    case OpKind::LinkDelete:
+    case OpKind::LinkGet:
+      op.name = r.string("name", true);
+      break;
+    case OpKind::AddressAdd:
+    case OpKind::AddressDelete:
+      op.name = r.string("name", true);
+      op.cidr = r.string("address", true);
+      break;
+    case OpKind::AddressList:
+      op.name = r.string("name");
+      op.family = r.family("family");
+      break;
+    case OpKind::RouteAdd:
+    case OpKind::RouteReplace:
+    case OpKind::RouteDelete:
+      op.route = routeSpecFrom(r.object("route"));
+      break;
+    case OpKind::RouteList:
+      op.family = r.family("family");
+      op.table = r.u32("table");
+      break;
+    case OpKind::SysctlGet:
+      op.key = r.string("key", true);
+      break;
+    case OpKind::SysctlSet:
+      op.key = r.string("key", true);
+      op.value = r.string("value", true);
+      break;
+    case OpKind::LinkList:
+      break;
+  }
+  return op;
+}
+
+int familyNumber(int family) { return family == AF_INET ? 4 : family == AF_INET6 ? 6 : 0; }
+
+Napi::Object linkToJs(Napi::Env env, const LinkInfo& l) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("index", l.index);
+  o.Set("name", l.name);
+  o.Set("kind", l.kind.empty() ? env.Null() : Napi::String::New(env, l.kind));
+  o.Set("flags", l.flags);
+  o.Set("up", Napi::Boolean::New(env, l.flags & 1 /* IFF_UP */));
+  o.Set("mtu", l.mtu);
+  o.Set("mac", l.mac);
+  o.Set("master", l.master.empty() ? env.Null() : Napi::String::New(env, l.master));
+  o.Set("masterIndex", l.masterIndex);
+  o.Set("parentIndex", l.parentIndex);
+  o.Set("operstate", l.operstate);
+  Napi::Object s = Napi::Object::New(env);
+  s.Set("rxPackets", static_cast<double>(l.stats.rxPackets));
+  s.Set("txPackets", static_cast<double>(l.stats.txPackets));
+  s.Set("rxBytes", static_cast<double>(l.stats.rxBytes));
+  s.Set("txBytes", static_cast<double>(l.stats.txBytes));
+  s.Set("rxErrors", static_cast<double>(l.stats.rxErrors));
+  s.Set("txErrors", static_cast<double>(l.stats.txErrors));
+  s.Set("rxDropped", static_cast<double>(l.stats.rxDropped));
+  s.Set("txDropped", static_cast<double>(l.stats.txDropped));
+  o.Set("stats", s);
+  return o;
+}
+
+Napi::Object addressToJs(Napi::Env env, const AddressInfo& a) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ifname", a.ifname);
+  o.Set("index", a.index);
+  o.Set("family", familyNumber(a.family));
+  o.Set("address", a.address);
+  o.Set("prefixLength", a.prefixLength);
+  o.Set("scope", a.scope);
+  return o;
+}
+
+Napi::Object routeToJs(Napi::Env env, const RouteInfo& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("family", familyNumber(r.family));
+  o.Set("destination", r.destination);
+  o.Set("gateway", r.gateway.empty() ? env.Null() : Napi::String::New(env, r.gateway));
+  o.Set("dev", r.dev.empty() ? env.Null() : Napi::String::New(env, r.dev));
+  o.Set("metric", r.metric);
+  o.Set("table", r.table);
+  o.Set("scope", r.scope);
+  o.Set("protocol", r.protocol);
+  o.Set("type", r.type);
+  return o;
+}
+
+template <class T, class F>
+Napi::Array arrayToJs(Napi::Env env, const std::vector<T>& items, F convert) {
+  Napi::Array a = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); i++) a.Set(i, convert(env, items[i]));
+  return a;
+}
+
+}  // namespace
+
+std::vector<Op> opsFromJs(const Napi::Array& array) {
+  std::vector<Op> ops;
+  ops.reserve(array.Length());
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value v = array.Get(i);
+    std::string where = "ops[" + std::to_string(i) + "]";
+    if (!v.IsObject()) throw Napi::TypeError::New(array.Env(), where + " must be an object");
+    ops.push_back(opFrom(Reader(v.As<Napi::Object>(), where)));
+  }
+  return ops;
+}
+
+Napi::Value resultToJs(Napi::Env env, const OpResult& result) {
+  struct Visitor {
+    Napi::Env env;
+    Napi::Value operator()(std::monostate) const { return env.Undefined(); }
+    Napi::Value operator()(const std::string& s) const { return Napi::String::New(env, s); }
+    Napi::Value operator()(const NetnsInfo& n) const {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("isNetns", n.isNetns);
+      o.Set("isHost", n.isHost);
+      o.Set("inode", static_cast<double>(n.inode));
+      o.Set("dev", static_cast<double>(n.dev));
+      return o;
+    }
+    Napi::Value operator()(const LinkInfo& l) const { return linkToJs(env, l); }
+    Napi::Value operator()(const std::vector<LinkInfo>& v) const { return arrayToJs(env, v, linkToJs); }
+    Napi::Value operator()(const std::vector<AddressInfo>& v) const { return arrayToJs(env, v, addressToJs); }
+    Napi::Value operator()(const std::vector<RouteInfo>& v) const { return arrayToJs(env, v, routeToJs); }
+  };
+  return std::visit(Visitor{env}, result);
+}
+
+}  // namespace cnm

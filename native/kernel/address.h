@@ -1,0 +1,29 @@
+// Interface addresses (RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "netlink.h"
+
+namespace cnm {
+
+struct AddressInfo {
+  std::string ifname;
+  uint32_t index = 0;
+  int family = 0;
+  std::string address;  // without the prefix length
+  uint8_t prefixLength = 0;
+  std::string scope;  // "global", "link", "host", ...
+};
+
+// `cidr` is "10.0.0.2/24" or "fd00::2/64". IPv4 addresses get the subnet's broadcast address.
+void addressAdd(NlSocket& sock, const std::string& ifname, const std::string& cidr);
+void addressDelete(NlSocket& sock, const std::string& ifname, const std::string& cidr);
+// Every address, or those of one link; family AF_UNSPEC for both families.
+std::vector<AddressInfo> addressList(NlSocket& sock, const std::string& ifname, int family);
+
+// "global", "link", "host", "site", "nowhere", or the number.
+std::string scopeName(uint8_t scope);
+
+}  // namespace cnm

@@ -1,0 +1,67 @@
+// A batch: several kernel operations run in order in one trip to a worker thread, each aimed at
+// the host or at a namespace by its path. Sockets are opened once per namespace per batch.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "address.h"
+#include "error.h"
+#include "link.h"
+#include "netns.h"
+#include "route.h"
+
+namespace cnm {
+
+enum class OpKind {
+  NetnsCreate, NetnsDelete, NetnsInfo,
+  LinkAdd, LinkDelete, LinkSet, LinkGet, LinkList,
+  AddressAdd, AddressDelete, AddressList,
+  RouteAdd, RouteReplace, RouteDelete, RouteList,
+  SysctlGet, SysctlSet,
+};
+
+struct Op {
+  OpKind kind;
+  std::string netns;  // the namespace the op acts in (path); empty: the caller's (host)
+  std::string dir;    // NetnsCreate: the namespace directory
+  std::string name;   // NetnsCreate: the namespace name; link ops: the link
+  std::string path;   // NetnsDelete, NetnsInfo
+  std::vector<std::pair<std::string, std::string>> sysctls;  // NetnsCreate: set inside the new one
+  LinkSpec link;
+  LinkChange change;
+  std::string cidr;
+  int family = 0;
+  RouteSpec route;
+  std::optional<uint32_t> table;
+  std::string key, value;  // sysctl
+};
+
+using OpResult = std::variant<std::monostate, std::string, NetnsInfo, LinkInfo, std::vector<LinkInfo>,
+                              std::vector<AddressInfo>, std::vector<RouteInfo>>;
+
+// The batch stopped at op `index`; the ops before it took effect.
+struct BatchError {
+  size_t index;
+  KernelError error;
+};
+
+// Interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". Throws EINVAL.
+void checkIfname(const std::string& name, const char* syscall);
+
+class Batch {
+ public:
+  // Runs the ops in order and stops at the first failure (throws BatchError).
+  std::vector<OpResult> execute(const std::vector<Op>& ops);
+
+ private:
+  OpResult run(const Op& op);
+  NlSocket& socketFor(const std::string& netns);
+  std::map<std::string, NlSocket> sockets_;  // by namespace path, opened in that namespace
+};
+
+}  // namespace cnm

@@ -1,0 +1,29 @@
+// Errors raised by the kernel layer. Plain C++: the bindings layer turns them into JS errors
+// on the JS thread.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace cnm {
+
+// A failed system call or netlink request. `err` is a positive errno value; `syscall` names the
+// call or netlink message ("RTM_NEWLINK", "setns", "mount"); `object` names what it acted on.
+struct KernelError : std::runtime_error {
+  int err;
+  std::string syscall;
+  std::string object;
+  std::string extack;  // the kernel's extended-ack message, when it sent one
+
+  KernelError(int err, std::string syscall, std::string object, std::string extack = "")
+      : std::runtime_error(syscall + " " + object),
+        err(err),
+        syscall(std::move(syscall)),
+        object(std::move(object)),
+        extack(std::move(extack)) {}
+};
+
+// Throws a KernelError for the current errno.
+[[noreturn]] void throwErrno(const std::string& syscall, const std::string& object);
+
+}  // namespace cnm

@@ -1,0 +1,100 @@
+// A netlink request builder, a reply parser and a NETLINK_ROUTE socket.
+#pragma once
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "fd.h"
+
+namespace cnm {
+
+// One netlink message under construction: header, fixed family struct, attributes.
+class NlRequest {
+ public:
+  NlRequest(uint16_t type, uint16_t flags);
+
+  // Appends the fixed family header (ifinfomsg, ifaddrmsg, rtmsg) and returns it for filling in.
+  template <class T>
+  T* header() {
+    size_t off = append(nullptr, NLMSG_ALIGN(sizeof(T)));
+    return reinterpret_cast<T*>(buf_.data() + off);
+  }
+
+  void put(uint16_t type, const void* data, size_t len);
+  void putU8(uint16_t type, uint8_t v) { put(type, &v, sizeof v); }
+  void putU16(uint16_t type, uint16_t v) { put(type, &v, sizeof v); }
+  void putU32(uint16_t type, uint32_t v) { put(type, &v, sizeof v); }
+  void putString(uint16_t type, const std::string& s) { put(type, s.c_str(), s.size() + 1); }
+
+  // Opens a nested attribute; returns its offset for endNested().
+  size_t beginNested(uint16_t type);
+  void endNested(size_t offset);
+
+  nlmsghdr* hdr() { return reinterpret_cast<nlmsghdr*>(buf_.data()); }
+  const uint8_t* data() const { return buf_.data(); }
+  size_t size() const { return buf_.size(); }
+  uint16_t type() const { return type_; }
+
+ private:
+  size_t append(const void* data, size_t len);
+  std::vector<uint8_t> buf_;
+  uint16_t type_;
+};
+
+// Attributes of one message, indexed by type (the last occurrence wins).
+class NlAttrs {
+ public:
+  NlAttrs(const void* data, size_t len);
+  const rtattr* get(uint16_t type) const;
+  bool has(uint16_t type) const { return get(type) != nullptr; }
+  uint8_t u8(uint16_t type, uint8_t def = 0) const;
+  uint32_t u32(uint16_t type, uint32_t def = 0) const;
+  std::string str(uint16_t type) const;
+  // The payload of a nested attribute, parsed in turn.
+  NlAttrs nested(uint16_t type) const;
+  static const void* payload(const rtattr* a) { return RTA_DATA(a); }
+  static size_t payloadLen(const rtattr* a) { return RTA_PAYLOAD(a); }
+
+ private:
+  std::vector<const rtattr*> byType_;
+};
+
+// The name a message type has in errors ("RTM_NEWLINK").
+const char* nlMessageName(uint16_t type);
+
+// A NETLINK_ROUTE socket. Its network namespace is the one of the thread that opened it, for good;
+// any thread may use it afterwards.
+class NlSocket {
+ public:
+  // Opens a socket in the calling thread's network namespace.
+  static NlSocket open();
+
+  // Sends a request with NLM_F_ACK and waits for the kernel's answer. Throws KernelError naming
+  // `object` on failure. `reply`, if given, receives every data message of the answer.
+  void request(NlRequest& req, const std::string& object,
+               const std::function<void(const nlmsghdr*)>& reply = nullptr);
+
+  // Sends a dump request and calls `each` for every message of the answer.
+  void dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& each);
+
+  int fd() const { return fd_.get(); }
+
+ private:
+  explicit NlSocket(Fd fd) : fd_(std::move(fd)) {}
+  void send(NlRequest& req);
+  // Reads the answers to `seq` until the ACK (or NLMSG_DONE of a dump).
+  void receive(uint32_t seq, const NlRequest& req, const std::string& object,
+               const std::function<void(const nlmsghdr*)>& each);
+
+  Fd fd_;
+  uint32_t seq_ = 0;
+  std::vector<uint8_t> rxbuf_;
+};
+
+}  // namespace cnm

@@ -1,0 +1,56 @@
+#include "sysctl.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "error.h"
+#include "fd.h"
+
+namespace cnm {
+
+std::string sysctlPath(const std::string& key) {
+  bool slashes = key.find('/') != std::string::npos;
+  std::string rel = key;
+  if (!slashes) {
+    for (char& c : rel) {
+      if (c == '.') c = '/';
+    }
+  }
+  bool bad = rel.empty() || rel.front() == '/' || rel.back() == '/' ||
+             rel.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./@") !=
+                 std::string::npos;
+  // No path component may be "." or ".." or empty.
+  for (size_t start = 0; !bad && start <= rel.size();) {
+    size_t end = rel.find('/', start);
+    if (end == std::string::npos) end = rel.size();
+    std::string part = rel.substr(start, end - start);
+    bad = part.empty() || part == "." || part == "..";
+    start = end + 1;
+  }
+  if (bad) throw KernelError(EINVAL, "open", "sysctl " + key);
+  return "/proc/sys/" + rel;
+}
+
+std::string sysctlRead(const std::string& key) {
+  std::string path = sysctlPath(key);
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throwErrno("open", path);
+  std::string out;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) out.append(buf, n);
+  if (n < 0) throwErrno("read", path);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+void sysctlWrite(const std::string& key, const std::string& value) {
+  std::string path = sysctlPath(key);
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) throwErrno("open", path);
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) throwErrno("write", path);
+}
+
+}  // namespace cnm
