@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The test command (`npm test`). Kernel tests run inside a private network + mount namespace with
+// a tmpfs on /run/netns, so nothing they make can reach the machine. Prints a closing
+// "N passed, N failed" line. In CI (CI=true) every kernel test must run: not being root, or any
+// skipped test, is a failure.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const inCi = process.env.CI === 'true' || process.env.CI === '1';
+const isRoot = process.getuid && process.getuid() === 0;
+const canUnshare = isRoot && spawnSync('unshare', ['--net', '--mount', 'true']).status === 0;
+
+if (inCi && !canUnshare) {
+  console.error('CI needs root and unshare(1): the kernel tests cannot be skipped in CI.');
+  process.exit(1);
+}
+
+const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cnm-test-')), 'jest.json');
+const jest = ['node_modules/.bin/jest', '--runInBand', '--json', `--outputFile=${report}`, ...process.argv.slice(2)];
+let result;
+if (canUnshare) {
+  const script = 'set -e; mkdir -p /run/netns; mount -t tmpfs cnm-test /run/netns; ip link set lo up; exec "$@"';
+  result = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...jest], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, CNM_KERNEL_TESTS: '1' },
+  });
+} else {
+  console.warn('Not root (or no unshare): kernel tests are skipped.');
+  result = spawnSync(jest[0], jest.slice(1), { cwd: root, stdio: 'inherit' });
+}
+
+let summary;
+try {
+  summary = JSON.parse(fs.readFileSync(report, 'utf8'));
+} catch {
+  console.error('jest wrote no results');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const skipped = summary.numPendingTests + summary.numTodoTests;
+const failed = summary.numFailedTests + summary.numRuntimeErrorTestSuites;
+console.log(`${summary.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
+if (inCi && skipped > 0) {
+  console.error(`CI: ${skipped} test(s) were skipped; every test must run in CI.`);
+  process.exit(1);
+}
+process.exit(result.status === 0 && failed === 0 && summary.numTotalTests > 0 ? 0 : 1);
