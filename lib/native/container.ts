@@ -55,9 +55,10 @@ export function containerSetupOps(spec: ContainerSetup): NativeOp[] {
     },
     // Up with no IPv6 link-local address: the bridge's other ports hear nothing from the new one.
     { op: 'linkSet', name: spec.hostIfname, change: { up: true, addrGenMode: 'none' } },
-    { op: 'addressAdd', netns, name: ifname, address: spec.address },
+    // Up first, then address and route: the two last share one index lookup of the interface.
     { op: 'linkSet', netns, name: 'lo', change: { up: true } },
     { op: 'linkSet', netns, name: ifname, change: { up: true } },
+    { op: 'addressAdd', netns, name: ifname, address: spec.address },
   ];
   if (spec.gateway !== undefined) {
     ops.push({ op: 'routeAdd', netns, route: { destination: 'default', gateway: spec.gateway, dev: ifname } });

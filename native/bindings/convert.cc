@@ -16,6 +16,7 @@ class Reader {
     Napi::Value v = obj_.Get(key);
     return !v.IsUndefined() && !v.IsNull();
   }
+  bool isNull(const char* key) const { return obj_.Get(key).IsNull(); }
   std::string string(const char* key, bool required = false) const {
     Napi::Value v = obj_.Get(key);
     if (v.IsUndefined() || v.IsNull()) {
@@ -122,7 +123,9 @@ LinkChange linkChangeFrom(const Reader& r) {
   c.mtu = r.u32("mtu");
   c.mac = r.string("mac");
   c.newName = r.string("newName");
-  if (r.has("master")) c.master = r.string("master");
+  // null releases the link from its master (nomaster): an empty name on the C++ side.
+  if (r.isNull("master")) c.master = "";
+  else if (r.has("master")) c.master = r.string("master");
   c.netns = r.string("moveTo");
   c.addrGenMode = r.string("addrGenMode");
   return c;

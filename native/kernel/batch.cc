@@ -41,6 +41,8 @@ NlSocket& Batch::socketFor(const std::string& netns) {
   if (netns.empty()) {
     // Worker threads never leave the host namespace, so each keeps one host socket for good.
     thread_local NlSocket host = NlSocket::open();
+    if (!hostSocketUsed_) host.forgetIndexes();  // names may have changed since the last batch
+    hostSocketUsed_ = true;
     return host;
   }
   return sockets_.emplace(netns, openSocketIn(netns)).first->second;

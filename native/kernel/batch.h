@@ -62,6 +62,7 @@ class Batch {
   OpResult run(const Op& op);
   NlSocket& socketFor(const std::string& netns);
   std::map<std::string, NlSocket> sockets_;  // by namespace path, opened in that namespace
+  bool hostSocketUsed_ = false;
 };
 
 }  // namespace cnm

@@ -130,7 +130,10 @@ LinkInfo fetchLink(NlSocket& sock, const std::string& name, uint32_t index = 0) 
 }  // namespace
 
 uint32_t linkIndex(NlSocket& sock, const std::string& name) {
-  return fetchLink(sock, name).index;
+  if (std::optional<uint32_t> known = sock.knownIndex(name)) return *known;
+  uint32_t index = fetchLink(sock, name).index;
+  sock.rememberIndex(name, index);
+  return index;
 }
 
 void linkAdd(NlSocket& sock, const LinkSpec& spec) {
@@ -163,14 +166,15 @@ void linkDelete(NlSocket& sock, const std::string& name) {
 
 void linkSet(NlSocket& sock, const std::string& name, const LinkChange& change) {
   NlRequest req(RTM_NEWLINK, 0);
-  ifinfomsg* ifi = req.header<ifinfomsg>();
-  ifi->ifi_index = linkIndex(sock, name);
+  ifinfomsg* ifi = req.header<ifinfomsg>();  // filled in before any attribute moves the buffer
+  if (!change.newName.empty()) ifi->ifi_index = linkIndex(sock, name);
   if (change.up) {
     ifi->ifi_flags = *change.up ? IFF_UP : 0;
     ifi->ifi_change = IFF_UP;
   }
+  // The kernel finds the link by IFLA_IFNAME, unless that attribute carries the new name.
+  req.putString(IFLA_IFNAME, change.newName.empty() ? name : change.newName);
   std::vector<Fd> keepOpen;
-  if (!change.newName.empty()) req.putString(IFLA_IFNAME, change.newName);
   if (change.mtu) req.putU32(IFLA_MTU, *change.mtu);
   putMac(req, change.mac, name);
   if (change.master) req.putU32(IFLA_MASTER, change.master->empty() ? 0 : linkIndex(sock, *change.master));

@@ -169,8 +169,15 @@ void NlSocket::receive(uint32_t seq, const NlRequest& req, const std::string& ob
   }
 }
 
+std::optional<uint32_t> NlSocket::knownIndex(const std::string& name) const {
+  auto it = ifindexes_.find(name);
+  if (it == ifindexes_.end()) return std::nullopt;
+  return it->second;
+}
+
 void NlSocket::request(NlRequest& req, const std::string& object,
                        const std::function<void(const nlmsghdr*)>& reply) {
+  if (req.type() == RTM_NEWLINK || req.type() == RTM_DELLINK || req.type() == RTM_SETLINK) forgetIndexes();
   req.hdr()->nlmsg_flags |= NLM_F_ACK;
   send(req);
   receive(seq_, req, object, reply);

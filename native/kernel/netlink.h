@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@ class NlRequest {
   NlRequest(uint16_t type, uint16_t flags);
 
   // Appends the fixed family header (ifinfomsg, ifaddrmsg, rtmsg) and returns it for filling in.
+  // The pointer is valid only until the next attribute is added (the buffer may grow).
   template <class T>
   T* header() {
     size_t off = append(nullptr, NLMSG_ALIGN(sizeof(T)));
@@ -85,6 +88,12 @@ class NlSocket {
 
   int fd() const { return fd_.get(); }
 
+  // A memo of interface indexes looked up on this socket, so that one batch looks each name up
+  // once. Any link change sent on the socket forgets it; a batch starts with it empty.
+  std::optional<uint32_t> knownIndex(const std::string& name) const;
+  void rememberIndex(const std::string& name, uint32_t index) { ifindexes_[name] = index; }
+  void forgetIndexes() { ifindexes_.clear(); }
+
  private:
   explicit NlSocket(Fd fd) : fd_(std::move(fd)) {}
   void send(NlRequest& req);
@@ -95,6 +104,7 @@ class NlSocket {
   Fd fd_;
   uint32_t seq_ = 0;
   std::vector<uint8_t> rxbuf_;
+  std::map<std::string, uint32_t> ifindexes_;
 };
 
 }  // namespace cnm
