@@ -19,6 +19,13 @@ if (inCi && !canUnshare) {
   process.exit(1);
 }
 
+// Examples and benchmarks load the compiled library: compile it so they test the current code.
+const tsc = spawnSync('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+if (tsc.status !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cnm-test-')), 'jest.json');
 const jest = ['node_modules/.bin/jest', '--runInBand', '--json', `--outputFile=${report}`, ...process.argv.slice(2)];
 let result;
