@@ -51,10 +51,18 @@ export function containerSetupOps(spec: ContainerSetup): NativeOp[] {
     },
     {
       op: 'linkAdd',
-      link: { kind: 'veth', name: spec.hostIfname, master: spec.bridge, mtu: spec.mtu, peer: { name: ifname, netns, mtu: spec.mtu, mac: spec.mac } },
+      link: {
+        kind: 'veth',
+        name: spec.hostIfname,
+        master: spec.bridge,
+        mtu: spec.mtu,
+        up: true,
+        peer: { name: ifname, netns, mtu: spec.mtu, mac: spec.mac },
+      },
     },
-    // Up with no IPv6 link-local address: the bridge's other ports hear nothing from the new one.
-    { op: 'linkSet', name: spec.hostIfname, change: { up: true, addrGenMode: 'none' } },
+    // The host end is up but has no carrier until the peer is up: switching its IPv6 link-local
+    // address off now means the bridge's other ports never hear DAD, RS or MLD from it.
+    { op: 'linkSet', name: spec.hostIfname, change: { addrGenMode: 'none' } },
     // Up first, then address and route: the two last share one index lookup of the interface.
     { op: 'linkSet', netns, name: 'lo', change: { up: true } },
     { op: 'linkSet', netns, name: ifname, change: { up: true } },

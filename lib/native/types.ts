@@ -69,8 +69,8 @@ export interface LinkChange {
   /** Move the link into this namespace (path). */
   moveTo?: string;
   /**
-   * How the link makes its IPv6 link-local address. 'none' (sent with `up` in one message) keeps a
-   * new bridge port from sending DAD, router solicitations and MLD reports.
+   * How the link makes its IPv6 link-local address. 'none' (set before `up` when both are given)
+   * keeps a new bridge port from sending DAD, router solicitations and MLD reports.
    */
   addrGenMode?: 'none' | 'eui64' | 'stable_secret' | 'random';
 }

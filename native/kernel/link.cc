@@ -147,7 +147,12 @@ void linkAdd(NlSocket& sock, const LinkSpec& spec) {
   req.putString(IFLA_IFNAME, spec.name);
   if (spec.mtu) req.putU32(IFLA_MTU, *spec.mtu);
   putMac(req, spec.mac, spec.name);
-  if (!spec.master.empty()) req.putU32(IFLA_MASTER, linkIndex(sock, spec.master));
+  if (!spec.master.empty() && spec.netns.empty()) req.putU32(IFLA_MASTER, linkIndex(sock, spec.master));
+  if (!spec.master.empty() && !spec.netns.empty()) {
+    // The kernel looks IFLA_MASTER up in the namespace the link is created in, not the socket's.
+    NlSocket there = openSocketIn(spec.netns);
+    req.putU32(IFLA_MASTER, linkIndex(there, spec.master));
+  }
   if (!spec.parent.empty() && spec.kind != "vxlan") req.putU32(IFLA_LINK, linkIndex(sock, spec.parent));
   if (!spec.netns.empty()) {
     keepOpen.push_back(openNetns(spec.netns));
@@ -165,6 +170,17 @@ void linkDelete(NlSocket& sock, const std::string& name) {
 }
 
 void linkSet(NlSocket& sock, const std::string& name, const LinkChange& change) {
+  if (!change.addrGenMode.empty() && change.up.value_or(false)) {
+    // Within one message the kernel brings the link up before it applies IFLA_AF_SPEC, and a link
+    // that comes up with carrier makes its link-local address at once: set the mode first.
+    LinkChange mode;
+    mode.addrGenMode = change.addrGenMode;
+    LinkChange rest = change;
+    rest.addrGenMode.clear();
+    linkSet(sock, name, mode);
+    linkSet(sock, name, rest);
+    return;
+  }
   NlRequest req(RTM_NEWLINK, 0);
   ifinfomsg* ifi = req.header<ifinfomsg>();  // filled in before any attribute moves the buffer
   if (!change.newName.empty()) ifi->ifi_index = linkIndex(sock, name);
@@ -183,7 +199,7 @@ void linkSet(NlSocket& sock, const std::string& name, const LinkChange& change) 
     req.putU32(IFLA_NET_NS_FD, keepOpen.back().get());
   }
   if (!change.addrGenMode.empty()) {
-    // In the same message as "up", so that no link-local address (and no DAD) happens first.
+    // Never in the same message as "up" (see above): the kernel would apply it too late.
     size_t spec = req.beginNested(IFLA_AF_SPEC);
     size_t inet6 = req.beginNested(AF_INET6);
     req.putU8(IFLA_INET6_ADDR_GEN_MODE, addrGenMode(change.addrGenMode, name));

@@ -4,6 +4,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as net from 'node:net';
+import { basename } from 'node:path';
+import { CnmError, NetlinkError, linkDelete, netnsCreate, netnsDelete } from '../../lib';
 
 /** The namespace directory: a tmpfs inside the test's private mount namespace. */
 export const NETNS_DIR = '/run/netns';
@@ -122,4 +124,153 @@ export function threadsOutside(pid: number | 'self', reference: string): string[
       return false; // the thread ended while we looked
     }
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed views of `ip -j`, cleanup of what a test made, leak checks, and error assertions.
+
+/** One link as `ip -d -s -j link show` prints it (the fields the tests read). */
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  flags: string[];
+  mtu: number;
+  address: string;
+  operstate: string;
+  master?: string;
+  link?: string;
+  link_index?: number;
+  inet6_addr_gen_mode?: string;
+  linkinfo?: { info_kind: string; info_data?: Record<string, unknown> };
+  stats64?: { rx: { bytes: number; packets: number }; tx: { bytes: number; packets: number } };
+}
+
+/** Every link of the test's namespace (or of `netns`), with details and counters. */
+export function ipLinks(netns?: string): IpLink[] {
+  return ipJson<IpLink[]>(['-d', '-s', 'link', 'show'], netns);
+}
+
+/** One link by name, or undefined (`ip link show dev X` fails for a missing link). */
+export function ipLink(name: string, netns?: string): IpLink | undefined {
+  return ipLinks(netns).find((l) => l.ifname === name);
+}
+
+/** One address as `ip -j addr show` prints it. */
+export interface IpAddr {
+  family: 'inet' | 'inet6';
+  local: string;
+  prefixlen: number;
+  broadcast?: string;
+  scope: string;
+}
+
+/** The addresses of one link per `ip -j addr show dev NAME`. */
+export function ipAddrs(name: string, netns?: string): IpAddr[] {
+  const [link] = ipJson<{ addr_info: IpAddr[] }[]>(['addr', 'show', 'dev', name], netns);
+  return link?.addr_info ?? [];
+}
+
+/** Whether `path` is a mount point in the test's mount namespace. */
+export function isMountPoint(path: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === path);
+}
+
+/** Kernel errors that mean "already gone" when cleaning up. */
+const GONE = new Set(['ENODEV', 'ENOENT', 'ESRCH', 'EADDRNOTAVAIL']);
+
+/**
+ * What a test made, undone newest first by `cleanup()` (in afterEach / afterAll, so it runs also
+ * when the test failed). Objects that are already gone are skipped; any other error is rethrown.
+ */
+export class Made {
+  private readonly undo: (() => unknown)[] = [];
+
+  /** Remembers a link (in the test's namespace, or in `netns`); returns its name. */
+  link(name: string, netns?: string): string {
+    this.undo.push(() => linkDelete(name, netns ? { netns } : {}));
+    return name;
+  }
+
+  /** Creates a namespace through the library and remembers it; returns its path. */
+  async namespace(sysctls?: Record<string, string>): Promise<string> {
+    const path = this.netns(`${NETNS_DIR}/${uniqueName('ns')}`);
+    await netnsCreate(NETNS_DIR, basename(path), sysctls);
+    return path;
+  }
+
+  /** Remembers a namespace path made some other way; returns it. */
+  netns(path: string): string {
+    this.undo.push(() => netnsDelete(path));
+    return path;
+  }
+
+  /** Remembers any other undo step (removing a file, restoring a sysctl). */
+  later(step: () => unknown): void {
+    this.undo.push(step);
+  }
+
+  async cleanup(): Promise<void> {
+    let first: unknown;
+    for (let step = this.undo.pop(); step; step = this.undo.pop()) {
+      try {
+        await step();
+      } catch (err) {
+        if (!GONE.has((err as { code?: string }).code ?? '')) first ??= err;
+      }
+    }
+    if (first) throw first;
+  }
+}
+
+/**
+ * For one test file (call it inside describeKernel): snapshots the kernel before the first test,
+ * undoes what each test made (`each`) after it and what the file made (`all`) after the last
+ * test, then checks that links, namespace files and mounts are back to the snapshot.
+ */
+export function trackKernelObjects(): { each: Made; all: Made } {
+  const each = new Made();
+  const all = new Made();
+  let before: KernelSnapshot;
+  beforeAll(() => {
+    before = snapshot();
+  });
+  afterEach(() => each.cleanup());
+  afterAll(async () => {
+    await all.cleanup();
+    await expectBackTo(before);
+  });
+  return { each, all };
+}
+
+/** The error a promise rejects with; fails if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+/** Expects a NetlinkError with this code and syscall whose `object` mentions `object`. */
+export async function expectNetlinkError(
+  promise: Promise<unknown>,
+  expected: { code: string; syscall: string; object?: string; index?: number },
+): Promise<NetlinkError> {
+  const err = await rejection(promise);
+  expect(err).toBeInstanceOf(NetlinkError);
+  const { object, ...fields } = expected;
+  expect(err).toMatchObject(fields);
+  if (object !== undefined) expect((err as NetlinkError).object).toContain(object);
+  return err as NetlinkError;
+}
+
+/** Expects a CnmError INVALID_ARGUMENT (refused by validation, before the kernel). */
+export async function expectInvalidArgument(promise: Promise<unknown>, mentions?: string): Promise<void> {
+  const err = await rejection(promise);
+  expect(err).toBeInstanceOf(CnmError);
+  expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
+  if (mentions !== undefined) expect(err.message).toContain(mentions);
 }

@@ -60,6 +60,9 @@ describeKernel('containers through the batch call', () => {
 
     const ports = ipJson<{ ifname: string; master?: string }[]>(['link', 'show', 'master', bridge]);
     expect(ports.map((p) => p.ifname).sort()).toEqual(specs.map((s) => s.hostIfname).sort());
+    // No host end made an IPv6 link-local address (so none sent DAD / RS / MLD onto the bridge).
+    const hostAddrs = ipJson<IpAddr[]>(['addr', 'show', 'master', bridge]);
+    expect(hostAddrs.filter((a) => a.addr_info.length > 0)).toEqual([]);
     for (const c of containers) {
       const addrs = ipJson<IpAddr[]>(['addr', 'show'], c.netns);
       expect(addrs.map((a) => a.ifname).sort()).toEqual(['eth0', 'lo']);
