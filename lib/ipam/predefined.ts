@@ -1,0 +1,77 @@
+// Docker's predefined pools (libnetwork ipamutils) and the search for the first free one.
+import { invalidArgument } from '../errors';
+import { addressBits, lastAddress, overlaps, parsePrefix, type Prefix } from './prefix';
+
+/** A network to cut into pools of one size (libnetwork's ipamutils.NetworkToSplit{Base, Size}). */
+export interface PredefinedPool {
+  /** The network to split, a CIDR. */
+  base: string;
+  /** The prefix length of each pool cut from it. */
+  size: number;
+}
+
+/** A predefined entry: a bare CIDR is one pool of its own size. */
+export type PredefinedSpec = string | PredefinedPool;
+
+/**
+ * Docker's local default pools, in order: 172.17/16 ... 172.31/16 (fifteen /16s), then 192.168/16
+ * as sixteen /20s (ipamutils.localScopeDefaultNetworks).
+ */
+export const DEFAULT_LOCAL_POOLS: readonly PredefinedPool[] = [
+  { base: '172.17.0.0/16', size: 16 },
+  { base: '172.18.0.0/16', size: 16 },
+  { base: '172.19.0.0/16', size: 16 },
+  { base: '172.20.0.0/14', size: 16 },
+  { base: '172.24.0.0/14', size: 16 },
+  { base: '172.28.0.0/14', size: 16 },
+  { base: '192.168.0.0/16', size: 20 },
+];
+
+/** Docker's global default pools: 10/8 as /24s (ipamutils.globalScopeDefaultNetworks). */
+export const DEFAULT_GLOBAL_POOLS: readonly PredefinedPool[] = [{ base: '10.0.0.0/8', size: 24 }];
+
+/** A checked predefined entry. */
+export interface SplitNetwork {
+  base: Prefix;
+  size: number;
+}
+
+/** Checks a predefined list; INVALID_ARGUMENT names the bad entry. */
+export function parsePredefined(specs: readonly PredefinedSpec[]): SplitNetwork[] {
+  if (!Array.isArray(specs)) throw invalidArgument('predefined pools must be an array');
+  return specs.map((spec) => {
+    const entry = typeof spec === 'string' ? { base: spec, size: undefined } : spec;
+    const base = parsePrefix(entry?.base, 'predefined pool');
+    const size = entry.size ?? base.bits;
+    if (!Number.isInteger(size) || size < base.bits || size > addressBits(base.family)) {
+      throw invalidArgument(
+        `predefined pool ${entry.base}: size ${JSON.stringify(size)} must be an integer from ${base.bits} to ${addressBits(base.family)}`,
+      );
+    }
+    return { base, size };
+  });
+}
+
+/**
+ * The first pool, walking `networks` in order and each in address order, that overlaps nothing in
+ * `taken` (allocated pools and reserved host networks); undefined if there is none. A candidate
+ * that hits a taken network jumps past it, so the walk costs O(taken) per network, not O(pools).
+ */
+export function firstFreePool(networks: readonly SplitNetwork[], family: 4 | 6, taken: readonly Prefix[]): Prefix | undefined {
+  for (const { base, size } of networks) {
+    if (base.family !== family) continue;
+    const step = 1n << BigInt(addressBits(family) - size);
+    const end = lastAddress(base);
+    let at = base.base;
+    while (at <= end) {
+      const candidate: Prefix = { family, base: at, bits: size };
+      const hit = taken.find((t) => overlaps(t, candidate));
+      if (!hit) return candidate;
+      // The next candidate that starts after the taken network (candidates are aligned to step).
+      const after = lastAddress(hit) + 1n;
+      const aligned = ((after + step - 1n) / step) * step;
+      at = aligned > at + step ? aligned : at + step;
+    }
+  }
+  return undefined;
+}
