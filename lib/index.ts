@@ -1,4 +1,14 @@
-// The public API of cnm-ts. The CNM objects (NetworkController, Network, Endpoint, Sandbox) build
-// on the kernel operations exported here.
+// The public API of cnm-ts: libnetwork's CNM objects, the driver and IPAM APIs, and the kernel
+// operations they are built on.
+export { NetworkController, type ControllerEvents } from './controller';
+export { Network, type NetworkInfo, type AllocatedPool } from './network';
+export { Endpoint, type EndpointInfo } from './endpoint';
+export { Sandbox, type SandboxMode } from './sandbox';
+export * from './options';
+export type { Driver, DriverOptions, InterfaceInfo, IpamData, JoinInfo, JoinTarget, NetworkCreateInfo } from './drivers/api';
+export { NullDriver } from './drivers/null';
+export { HostDriver } from './drivers/host';
+export { BridgeDriver } from './drivers/bridge/driver';
+export * from './ipam';
 export * from './native';
 export { CnmError, type CnmErrorCode } from './errors';

@@ -1,0 +1,341 @@
+import createDebug from 'debug';
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import type { Driver } from './drivers/api';
+import { BridgeDriver } from './drivers/bridge/driver';
+import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
+import { HostDriver } from './drivers/host';
+import { NullDriver } from './drivers/null';
+import type { Endpoint } from './endpoint';
+import { CnmError, invalidArgument } from './errors';
+import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
+import { batch, linkDelete, routeList } from './native';
+import { parseCidr } from './native/validate';
+import { Network, releasePools, type AllocatedPool } from './network';
+import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
+import { Sandbox, type NamespaceHandle } from './sandbox';
+import { hostNameservers, removeSandboxFiles, validateDnsConfig } from './sandbox-files';
+import { newId } from './util/ids';
+import { Mutex } from './util/mutex';
+
+const debug = createDebug('cnm:controller');
+
+/** The events a controller emits, like Docker's network events. */
+export interface ControllerEvents {
+  'network:create': [Network];
+  'network:destroy': [Network];
+  'endpoint:create': [Endpoint];
+  'endpoint:delete': [Endpoint];
+  'network:connect': [Endpoint, Sandbox];
+  'network:disconnect': [Endpoint, Sandbox];
+  'sandbox:create': [Sandbox];
+  'sandbox:destroy': [Sandbox];
+}
+
+/** Networks without addresses: their drivers need no IPAM. */
+const NO_IPAM = new Set(['null', 'host']);
+/** Drivers of which there may be one network only. */
+const SINGLETON = new Set(['null', 'host']);
+
+/**
+ * Owns the drivers, IPAM, every network and every sandbox (libnetwork's NetworkController).
+ * Create one with `await NetworkController.create(options)`.
+ */
+export class NetworkController extends EventEmitter<ControllerEvents> {
+  readonly id = newId();
+  /** @internal */ readonly stateDir: string;
+  /** @internal */ readonly netnsDir: string;
+  /** @internal */ readonly etcNetnsDir: string;
+  private readonly hostResolvConf: string;
+  private readonly drivers = new Map<string, Driver>();
+  private readonly networksById = new Map<string, Network>();
+  private readonly sandboxesById = new Map<string, Sandbox>();
+  private readonly pendingContainers = new Set<string>();
+  private readonly networkLock = new Mutex();
+  private reserved: string[] = [];
+  private readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
+  private stopped = false;
+  private readonly defaultBridgeName: string;
+  private defaultBridgeCreated = false;
+
+  private constructor(options: ControllerOptions) {
+    super();
+    this.stateDir = options.stateDir ?? '/var/lib/cnm-ts';
+    this.netnsDir = options.netnsDir ?? '/run/netns';
+    this.etcNetnsDir = options.etcNetnsDir ?? '/etc/netns';
+    this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
+    this.defaultBridgeName = options.defaultBridgeName ?? 'cnm0';
+    for (const driver of [new NullDriver(), new HostDriver(), new BridgeDriver()]) this.drivers.set(driver.type, driver);
+  }
+
+  /**
+   * Makes a controller: its state directory and, unless `predefinedNetworks: false`, the
+   * predefined networks none (null), host (host) and bridge (bridge device cnm0 on the first free
+   * predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
+   */
+  static async create(options: ControllerOptions = {}): Promise<NetworkController> {
+    const controller = new NetworkController(options);
+    await mkdir(controller.stateDir, { recursive: true, mode: 0o700 });
+    if (options.predefinedNetworks ?? true) {
+      await controller.createNetwork('null', 'none', {}, true);
+      await controller.createNetwork('host', 'host', {}, true);
+      const driverOptions = { [BRIDGE_NAME]: controller.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
+      await controller.createNetwork('bridge', 'bridge', { driverOptions }, true);
+      controller.defaultBridgeCreated = true;
+    }
+    debug('controller %s ready', controller.id.slice(0, 12));
+    return controller;
+  }
+
+  /** The network types this controller has drivers for. */
+  builtinDrivers(): string[] {
+    return ['null', 'host', 'bridge'];
+  }
+
+  /** Adds a driver for a network type of your own (libnetwork's RegisterDriver). CONFLICT if taken. */
+  registerDriver(type: string, driver: Driver): void {
+    if (typeof type !== 'string' || type.length === 0) throw invalidArgument('driver type must be a non-empty string');
+    if (this.drivers.has(type)) throw new CnmError('CONFLICT', `a driver for ${type} networks is already registered`);
+    this.drivers.set(type, driver);
+  }
+
+  /**
+   * Creates a network of a driver type (`docker network create -d TYPE NAME`). CONFLICT for a name
+   * or subnet in use; INVALID_ARGUMENT for bad options; a failure leaves nothing behind.
+   */
+  async newNetwork(type: string, name: string, options: NetworkOptions = {}): Promise<Network> {
+    return this.createNetwork(type, name, options, false);
+  }
+
+  private createNetwork(type: string, name: string, options: NetworkOptions, predefined: boolean): Promise<Network> {
+    this.checkRunning();
+    if (typeof name !== 'string' || name.length === 0) throw invalidArgument('network name must be a non-empty string');
+    const driver = this.drivers.get(type);
+    if (!driver) throw new CnmError('NOT_FOUND', `no driver for network type ${JSON.stringify(type)}`);
+    checkNetworkOptions(options);
+    return this.networkLock.run(async () => {
+      if (this.networkByName(name)) throw new CnmError('CONFLICT', `network with name ${name} already exists`);
+      if (SINGLETON.has(type) && this.networks().some((n) => n.type === type)) {
+        throw new CnmError('FORBIDDEN', `only one ${type} network may exist`);
+      }
+      const id = newId();
+      const pools = NO_IPAM.has(type) ? { v4: [], v6: [] } : await this.allocatePools(name, options);
+      const network = new Network(id, name, type, this, driver, this.ipam, options, pools, predefined);
+      try {
+        await driver.createNetwork({
+          id,
+          name,
+          options: options.driverOptions ?? {},
+          internal: options.internal ?? false,
+          enableIPv6: options.enableIPv6 ?? false,
+          ipv4: pools.v4,
+          ipv6: pools.v6,
+        });
+      } catch (err) {
+        network.releasePools();
+        throw err;
+      }
+      this.networksById.set(id, network);
+      debug('network %s (%s) %s', name, type, pools.v4.map((p) => p.pool).join(' '));
+      this.emit('network:create', network);
+      return network;
+    });
+  }
+
+  /** Reserves the network's pools, gateways and aux addresses; undoes them all if one fails. */
+  private async allocatePools(name: string, options: NetworkOptions): Promise<{ v4: AllocatedPool[]; v6: AllocatedPool[] }> {
+    const config = options.ipam?.config ?? [];
+    const v6Config = config.filter((c) => c.subnet !== undefined && parseCidr(c.subnet, 'subnet').family === 6);
+    const v4Config = config.filter((c) => !v6Config.includes(c));
+    if (v6Config.length > 0 && !options.enableIPv6) throw invalidArgument(`network ${name} has an IPv6 subnet but enableIPv6 is not set`);
+    if (options.enableIPv6 && v6Config.length === 0) throw invalidArgument(`network ${name} enables IPv6 but gives no IPv6 subnet`);
+    if (v4Config.length === 0) v4Config.push({});
+    if (v4Config.some((c) => c.subnet === undefined)) this.reserved = await this.hostNetworks();
+    const pools: { v4: AllocatedPool[]; v6: AllocatedPool[] } = { v4: [], v6: [] };
+    try {
+      for (const c of v4Config) this.allocatePool(c, false, pools.v4);
+      for (const c of v6Config) this.allocatePool(c, true, pools.v6);
+    } catch (err) {
+      releasePools(this.ipam, pools);
+      throw err;
+    }
+    return pools;
+  }
+
+  /** Reserves one pool with its gateway and aux addresses, adding it to `into` as soon as it exists. */
+  private allocatePool(config: IpamPoolConfig, v6: boolean, into: AllocatedPool[]): void {
+    const { poolId, pool } = this.ipam.requestPool({ pool: config.subnet, subPool: config.ipRange, v6 });
+    const allocated: AllocatedPool = { poolId, addressSpace: poolId.split('/')[0], pool, gateway: '', auxAddresses: {}, ipRange: config.ipRange };
+    into.push(allocated);
+    allocated.gateway = this.ipam.requestAddress(poolId, config.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
+    for (const [auxName, address] of Object.entries(config.auxAddresses ?? {})) {
+      this.ipam.requestAddress(poolId, address);
+      allocated.auxAddresses[auxName] = address;
+    }
+  }
+
+  /** The host's routes and nameservers: predefined pools that overlap them are skipped. */
+  private async hostNetworks(): Promise<string[]> {
+    const routes = await routeList({ family: 4 });
+    const destinations = routes.map((r) => r.destination).filter((d) => d !== 'default');
+    return [...destinations, ...(await hostNameservers(this.hostResolvConf))];
+  }
+
+  /** @internal Network.delete(). */
+  async deleteNetwork(network: Network): Promise<void> {
+    await this.networkLock.run(async () => {
+      if (this.networksById.get(network.id) !== network) throw new CnmError('NOT_FOUND', `network ${network.name} is already deleted`);
+      await network.destroy();
+      this.networksById.delete(network.id);
+    });
+    this.emit('network:destroy', network);
+  }
+
+  /** Every network. */
+  networks(): Network[] {
+    return [...this.networksById.values()];
+  }
+
+  /** Calls `fn` for each network until it returns true. */
+  walkNetworks(fn: (network: Network) => boolean | void): void {
+    for (const network of this.networksById.values()) if (fn(network) === true) return;
+  }
+
+  networkByName(name: string): Network | undefined {
+    return this.networks().find((n) => n.name === name);
+  }
+
+  networkById(id: string): Network | undefined {
+    return this.networksById.get(id);
+  }
+
+  /**
+   * Creates a sandbox for a container: a new namespace with `lo` up (`ip netns add`), or the host's
+   * own (`useDefaultSandbox`), or another sandbox's (`shareWith`), and its hosts / resolv.conf.
+   * CONFLICT if the container already has one.
+   */
+  async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
+    this.checkRunning();
+    if (typeof containerId !== 'string' || containerId.length === 0) throw invalidArgument('container id must be a non-empty string');
+    validateDnsConfig(options);
+    if (options.useDefaultSandbox && options.shareWith) throw invalidArgument('a sandbox is host mode or container mode, not both');
+    if (this.pendingContainers.has(containerId) || this.sandboxes().some((s) => s.containerId === containerId)) {
+      throw new CnmError('CONFLICT', `container ${containerId} already has a sandbox`);
+    }
+    const shared = options.shareWith;
+    if (shared && (shared.controller !== this || !this.sandboxesById.has(shared.id))) {
+      throw new CnmError('NOT_FOUND', 'the sandbox to share is not one of this controller\'s');
+    }
+    if (shared?.mode === 'container') throw new CnmError('FORBIDDEN', 'a container-mode sandbox cannot be shared');
+    this.pendingContainers.add(containerId);
+    try {
+      const id = newId();
+      const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
+      const namespace = shared ? shared.namespace : await this.newNamespace(id, mode === 'host');
+      const sandbox = new Sandbox(id, containerId, mode, namespace, this, options, await hostNameservers(this.hostResolvConf));
+      try {
+        await sandbox.writeFiles();
+      } catch (err) {
+        await this.dropNamespace(namespace, mode);
+        throw err;
+      }
+      namespace.users += 1;
+      this.sandboxesById.set(id, sandbox);
+      this.emit('sandbox:create', sandbox);
+      return sandbox;
+    } finally {
+      this.pendingContainers.delete(containerId);
+    }
+  }
+
+  private async newNamespace(id: string, host: boolean): Promise<NamespaceHandle> {
+    if (host) return { key: `/proc/${process.pid}/ns/net`, name: null, users: 0, owned: false };
+    const name = `cnm-${id.slice(0, 12)}`;
+    const key = `${this.netnsDir}/${name}`;
+    // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its own.
+    await batch([
+      { op: 'netnsCreate', dir: this.netnsDir, name, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
+      { op: 'linkSet', netns: key, name: 'lo', change: { up: true } },
+    ]).catch(async (err: unknown) => {
+      await batch([{ op: 'netnsDelete', path: key }]).catch(() => undefined);
+      throw err;
+    });
+    return { key, name, users: 0, owned: true };
+  }
+
+  private async dropNamespace(namespace: NamespaceHandle, mode: string): Promise<void> {
+    if (mode !== 'namespace') return;
+    if (namespace.name) await removeSandboxFiles([`${this.etcNetnsDir}/${namespace.name}`]);
+    await batch([{ op: 'netnsDelete', path: namespace.key }]).catch(() => undefined);
+  }
+
+  /** Every sandbox. */
+  sandboxes(): Sandbox[] {
+    return [...this.sandboxesById.values()];
+  }
+
+  /** Calls `fn` for each sandbox until it returns true. */
+  walkSandboxes(fn: (sandbox: Sandbox) => boolean | void): void {
+    for (const sandbox of this.sandboxesById.values()) if (fn(sandbox) === true) return;
+  }
+
+  sandboxById(id: string): Sandbox | undefined {
+    return this.sandboxesById.get(id);
+  }
+
+  /** Deletes a sandbox by id (libnetwork's SandboxDestroy). NOT_FOUND if there is none. */
+  async sandboxDestroy(id: string): Promise<void> {
+    const sandbox = this.sandboxesById.get(id);
+    if (!sandbox) throw new CnmError('NOT_FOUND', `no sandbox ${id}`);
+    await sandbox.delete();
+  }
+
+  /** @internal Sandbox.delete(). */
+  forgetSandbox(sandbox: Sandbox): void {
+    this.sandboxesById.delete(sandbox.id);
+  }
+
+  /**
+   * Stops the controller; later calls are refused. Networks and sandboxes stay in the kernel, as
+   * Docker's do when the daemon stops, unless `removeAll`, which deletes every sandbox, endpoint
+   * and network (the predefined ones and the default bridge device too).
+   */
+  async stop(options: { removeAll?: boolean } = {}): Promise<void> {
+    if (options.removeAll) {
+      const errors: unknown[] = [];
+      const attempt = (p: Promise<unknown>) => p.catch((e: unknown) => errors.push(e));
+      for (const sandbox of this.sandboxes().filter((s) => s.mode === 'container')) await attempt(sandbox.delete());
+      for (const sandbox of this.sandboxes()) await attempt(sandbox.delete());
+      for (const network of this.networks()) {
+        for (const endpoint of network.endpoints()) await attempt(endpoint.delete({ force: true }));
+        await attempt(this.networkLock.run(async () => {
+          await network.driver.deleteNetwork(network.id);
+          network.releasePools();
+          this.networksById.delete(network.id);
+        }));
+      }
+      if (this.defaultBridgeCreated) await attempt(linkDelete(this.defaultBridgeName));
+      if (errors.length > 0) throw new AggregateError(errors, `stop: ${errors.length} object(s) could not be removed`);
+    }
+    this.stopped = true;
+  }
+
+  private checkRunning(): void {
+    if (this.stopped) throw new CnmError('FORBIDDEN', 'the controller is stopped');
+  }
+}
+
+function checkNetworkOptions(options: NetworkOptions): void {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('network options must be an object');
+  for (const [what, value] of [['internal', options.internal], ['enableIPv6', options.enableIPv6]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(`${what} must be a boolean`);
+  }
+  for (const [what, map] of [['labels', options.labels], ['driverOptions', options.driverOptions]] as const) {
+    for (const [key, value] of Object.entries(map ?? {})) {
+      if (typeof value !== 'string') throw invalidArgument(`${what}.${key} must be a string, got ${typeof value}`);
+    }
+  }
+  if (options.ipam?.driver !== undefined && options.ipam.driver !== 'default') {
+    throw new CnmError('NOT_FOUND', `no IPAM driver ${JSON.stringify(options.ipam.driver)} (only 'default')`);
+  }
+}

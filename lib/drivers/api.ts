@@ -1,0 +1,81 @@
+// The network driver API: libnetwork's classic driverapi.Driver in TypeScript. A driver does the
+// kernel work for its networks; the controller does naming, IPAM, bookkeeping and events.
+
+/** Driver options: Docker's labels, values as strings (`docker network create -o`). */
+export type DriverOptions = Record<string, string>;
+
+/** One address pool of a network, as IPAM gave it (libnetwork's IPAMData). */
+export interface IpamData {
+  addressSpace: string;
+  /** The subnet, "172.18.0.0/16". */
+  pool: string;
+  /** The gateway with the pool's prefix length, "172.18.0.1/16". */
+  gateway: string;
+  /** Reserved addresses by name. */
+  auxAddresses: Record<string, string>;
+}
+
+/** What a driver learns about a network it is to create. */
+export interface NetworkCreateInfo {
+  id: string;
+  name: string;
+  options: DriverOptions;
+  internal: boolean;
+  enableIPv6: boolean;
+  ipv4: IpamData[];
+  ipv6: IpamData[];
+}
+
+/** An endpoint's interface: the addresses IPAM gave it; the driver may set the MAC. */
+export interface InterfaceInfo {
+  /** "172.18.0.2/16", absent on networks without IPAM (null, host). */
+  address?: string;
+  addressIPv6?: string;
+  macAddress?: string;
+}
+
+/** Where an endpoint joins and how (filled in by the sandbox). */
+export interface JoinTarget {
+  sandboxId: string;
+  /** The sandbox's namespace path. */
+  key: string;
+  /** The sandbox is the host's own namespace (host mode). */
+  isHost: boolean;
+  /** The interface name inside the sandbox (eth0, eth1, ...). */
+  ifname: string;
+  /** Route the sandbox's default traffic through this endpoint's gateway (replacing any other). */
+  defaultRoute: boolean;
+}
+
+/** What a join set up, for the sandbox's bookkeeping (libnetwork's JoinInfo). */
+export interface JoinInfo {
+  /** The interface inside the sandbox, or null when the driver made none (host, null). */
+  ifname: string | null;
+  gateway: string | null;
+  gatewayIPv6: string | null;
+  staticRoutes: { destination: string; nextHop?: string }[];
+}
+
+/** A network driver (libnetwork's driverapi.Driver, classic interface). */
+export interface Driver {
+  /** The network type this driver implements ('bridge', 'null', 'host', ...). */
+  readonly type: string;
+  /** Makes the network's kernel objects (a bridge, ...). */
+  createNetwork(info: NetworkCreateInfo): Promise<void>;
+  /** Removes them; called once the network has no endpoints. */
+  deleteNetwork(networkId: string): Promise<void>;
+  /** Prepares an endpoint; may set `iface.macAddress`. No kernel work is needed here. */
+  createEndpoint(networkId: string, endpointId: string, iface: InterfaceInfo, options: DriverOptions): Promise<void>;
+  /** Forgets an endpoint (after it has left its sandbox). */
+  deleteEndpoint(networkId: string, endpointId: string): Promise<void>;
+  /** Attaches the endpoint to a sandbox: its interface, addresses and routes. */
+  join(networkId: string, endpointId: string, target: JoinTarget): Promise<JoinInfo>;
+  /** Detaches it. `sandboxGoing` says the namespace is about to be dropped with everything in it. */
+  leave(networkId: string, endpointId: string, target: JoinTarget, sandboxGoing: boolean): Promise<void>;
+  /** Makes the endpoint the sandbox's gateway (re-points the default route). */
+  setDefaultRoute?(networkId: string, endpointId: string, target: JoinTarget): Promise<void>;
+  /** Sets up the endpoint's published ports and outside access (the firewall). */
+  programExternalConnectivity?(networkId: string, endpointId: string, options: DriverOptions): Promise<void>;
+  /** Removes what programExternalConnectivity set up. */
+  revokeExternalConnectivity?(networkId: string, endpointId: string): Promise<void>;
+}

@@ -1,0 +1,188 @@
+// The bridge driver: a Linux bridge per network with the gateway address on it, and one veth pair
+// per joined endpoint, the container end created directly inside the sandbox.
+import createDebug from 'debug';
+import { CnmError } from '../../errors';
+import { batch, linkList, NetlinkError, type NativeOp } from '../../native';
+import { randomHex } from '../../util/ids';
+import type { Driver, DriverOptions, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo } from '../api';
+import { parseBridgeOptions, type BridgeConfig } from './options';
+
+const debug = createDebug('cnm:bridge');
+
+interface BridgeNetwork {
+  config: BridgeConfig;
+  internal: boolean;
+  gateway: string | null; // without prefix length
+  gatewayIPv6: string | null;
+}
+
+interface BridgeEndpoint {
+  networkId: string;
+  hostIfname: string;
+  iface: InterfaceInfo;
+}
+
+const withoutPrefix = (cidr: string): string => cidr.split('/')[0];
+
+/** A MAC address derived from the IPv4 address, as Docker does (02:42:ac:11:00:02), else random. */
+function macFor(address: string | undefined): string {
+  const bytes = address
+    ? [0x02, 0x42, ...withoutPrefix(address).split('.').map(Number)]
+    : [0x02, ...Array.from(Buffer.from(randomHex(10), 'hex'))];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** Undoes `done` kernel steps, newest first, reporting (not throwing) what could not be undone. */
+async function undo(ops: NativeOp[]): Promise<void> {
+  for (const op of ops) {
+    await batch([op]).catch((e: unknown) => debug('undo %s: %s', op.op, (e as Error).message));
+  }
+}
+
+export class BridgeDriver implements Driver {
+  readonly type = 'bridge';
+  private readonly networks = new Map<string, BridgeNetwork>();
+  private readonly endpoints = new Map<string, BridgeEndpoint>();
+
+  /** Creates the bridge, puts the gateway addresses on it and brings it up (`ip link add type bridge`). */
+  async createNetwork(info: NetworkCreateInfo): Promise<void> {
+    const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
+    const network: BridgeNetwork = {
+      config,
+      internal: info.internal,
+      gateway: info.ipv4[0] ? withoutPrefix(info.ipv4[0].gateway) : null,
+      gatewayIPv6: info.ipv6[0] ? withoutPrefix(info.ipv6[0].gateway) : null,
+    };
+    const name = config.bridgeName;
+    const reuse = config.defaultBridge && (await this.bridgeExists(name));
+    const ops: NativeOp[] = reuse ? [] : [{ op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu } }];
+    for (const data of [...info.ipv4, ...info.ipv6]) ops.push({ op: 'addressAdd', name, address: data.gateway });
+    ops.push({ op: 'linkSet', name, change: { up: true } });
+    try {
+      await batch(ops);
+    } catch (err) {
+      if (!reuse && err instanceof NetlinkError && err.index > 0) await undo([{ op: 'linkDelete', name }]);
+      if (err instanceof NetlinkError && err.index === 0 && err.code === 'EEXIST') {
+        throw new CnmError('CONFLICT', `bridge ${name} already exists`, { cause: err });
+      }
+      throw err;
+    }
+    this.networks.set(info.id, network);
+    debug('network %s: bridge %s%s', info.id.slice(0, 12), name, reuse ? ' (reused)' : '');
+  }
+
+  private async bridgeExists(name: string): Promise<boolean> {
+    return (await linkList()).some((l) => l.name === name && l.kind === 'bridge');
+  }
+
+  /** Removes the bridge (`ip link del`), except the default bridge, which stays like docker0. */
+  async deleteNetwork(networkId: string): Promise<void> {
+    const network = this.network(networkId);
+    if (!network.config.defaultBridge) await batch([{ op: 'linkDelete', name: network.config.bridgeName }]);
+    this.networks.delete(networkId);
+  }
+
+  /** Picks the host end's name and the MAC address; the veth itself is made at join. */
+  async createEndpoint(networkId: string, endpointId: string, iface: InterfaceInfo, _options: DriverOptions): Promise<void> {
+    this.network(networkId);
+    iface.macAddress ??= macFor(iface.address);
+    this.endpoints.set(endpointId, { networkId, hostIfname: `veth${randomHex(7)}`, iface });
+  }
+
+  async deleteEndpoint(_networkId: string, endpointId: string): Promise<void> {
+    this.endpoints.delete(endpointId);
+  }
+
+  /**
+   * One trip to the kernel: the veth pair with the container end created inside the sandbox, the
+   * host end on the bridge, addresses, the interface up and, for the gateway endpoint, the default
+   * route (`ip link add ... type veth peer name ethN netns ...`, `ip addr add`, `ip route replace`).
+   */
+  async join(networkId: string, endpointId: string, target: JoinTarget): Promise<JoinInfo> {
+    const network = this.network(networkId);
+    const endpoint = this.endpoint(endpointId);
+    const netns = target.key;
+    const { mtu, bridgeName } = network.config;
+    const ops: NativeOp[] = [
+      {
+        op: 'linkAdd',
+        link: {
+          kind: 'veth',
+          name: endpoint.hostIfname,
+          master: bridgeName,
+          mtu,
+          up: true,
+          peer: { name: target.ifname, netns, mtu, mac: endpoint.iface.macAddress },
+        },
+      },
+      // No carrier yet: switching IPv6 link-local off now keeps the new port silent on the bridge.
+      { op: 'linkSet', name: endpoint.hostIfname, change: { addrGenMode: 'none' } },
+    ];
+    if (endpoint.iface.addressIPv6) {
+      // Sandboxes start with IPv6 off for new interfaces; this one is on an IPv6 network.
+      ops.push({ op: 'sysctlSet', netns, key: `net/ipv6/conf/${target.ifname}/disable_ipv6`, value: '0' });
+    }
+    ops.push({ op: 'linkSet', netns, name: target.ifname, change: { up: true } });
+    if (endpoint.iface.address) ops.push({ op: 'addressAdd', netns, name: target.ifname, address: endpoint.iface.address });
+    if (endpoint.iface.addressIPv6) {
+      ops.push({ op: 'addressAdd', netns, name: target.ifname, address: endpoint.iface.addressIPv6 });
+    }
+    if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, target));
+    try {
+      await batch(ops);
+    } catch (err) {
+      if (err instanceof NetlinkError && err.index > 0) await undo([{ op: 'linkDelete', name: endpoint.hostIfname }]);
+      throw err;
+    }
+    return {
+      ifname: target.ifname,
+      gateway: network.internal ? null : network.gateway,
+      gatewayIPv6: network.internal ? null : network.gatewayIPv6,
+      staticRoutes: [],
+    };
+  }
+
+  /** Deletes the veth pair (`ip link del`), unless the whole namespace is about to go with it. */
+  async leave(_networkId: string, endpointId: string, _target: JoinTarget, sandboxGoing: boolean): Promise<void> {
+    if (sandboxGoing) return;
+    await batch([{ op: 'linkDelete', name: this.endpoint(endpointId).hostIfname }]);
+  }
+
+  /** Points the sandbox's default route(s) at this endpoint's gateway (`ip route replace default`). */
+  async setDefaultRoute(networkId: string, _endpointId: string, target: JoinTarget): Promise<void> {
+    const ops = this.defaultRouteOps(this.network(networkId), target);
+    if (ops.length > 0) await batch(ops);
+  }
+
+  private defaultRouteOps(network: BridgeNetwork, target: JoinTarget): NativeOp[] {
+    if (network.internal) return [];
+    const ops: NativeOp[] = [];
+    for (const gateway of [network.gateway, network.gatewayIPv6]) {
+      if (gateway === null) continue;
+      ops.push({ op: 'routeReplace', netns: target.key, route: { destination: 'default', gateway, dev: target.ifname } });
+    }
+    return ops;
+  }
+
+  /** The host end of an endpoint's veth pair (for inspection and tests). */
+  hostInterface(endpointId: string): string | undefined {
+    return this.endpoints.get(endpointId)?.hostIfname;
+  }
+
+  /** The bridge device of a network. */
+  bridgeName(networkId: string): string | undefined {
+    return this.networks.get(networkId)?.config.bridgeName;
+  }
+
+  private network(id: string): BridgeNetwork {
+    const network = this.networks.get(id);
+    if (!network) throw new CnmError('NOT_FOUND', `bridge driver has no network ${id}`);
+    return network;
+  }
+
+  private endpoint(id: string): BridgeEndpoint {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint) throw new CnmError('NOT_FOUND', `bridge driver has no endpoint ${id}`);
+    return endpoint;
+  }
+}

@@ -1,0 +1,123 @@
+import { CnmError } from './errors';
+import type { InterfaceInfo, JoinInfo } from './drivers/api';
+import type { Network } from './network';
+import type { EndpointOptions, JoinOptions } from './options';
+import type { Sandbox } from './sandbox';
+
+/** What `Endpoint.info()` returns (libnetwork's EndpointInfo). */
+export interface EndpointInfo {
+  id: string;
+  name: string;
+  networkId: string;
+  interface: {
+    macAddress: string | null;
+    address: string | null;
+    addressIPv6: string | null;
+    /** The interface name inside the sandbox once joined (eth0, ...). */
+    name: string | null;
+  };
+  gateway: string | null;
+  gatewayIPv6: string | null;
+  staticRoutes: { destination: string; nextHop?: string }[];
+  sandboxId: string | null;
+  sandboxKey: string | null;
+  exposedPorts: EndpointOptions['exposedPorts'];
+  portMapping: EndpointOptions['portMapping'];
+  dnsNames: string[];
+}
+
+type EndpointState = 'idle' | 'joining' | 'joined' | 'leaving' | 'deleting' | 'deleted';
+
+/**
+ * One attachment to a network: an address from IPAM and, once joined to a sandbox, an interface
+ * inside it (libnetwork's Endpoint).
+ */
+export class Endpoint {
+  /** @internal */ state: EndpointState = 'idle';
+  /** @internal */ sandbox: Sandbox | null = null;
+  /** @internal */ joinInfo: JoinInfo | null = null;
+
+  /** @internal */
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly network: Network,
+    /** @internal */ readonly iface: InterfaceInfo,
+    /** @internal */ readonly options: EndpointOptions,
+  ) {}
+
+  /**
+   * Attaches the endpoint to a sandbox: for a bridge network, a veth pair whose container end
+   * (eth0, eth1, ... lowest free) is created inside the sandbox with the endpoint's addresses.
+   * The joined endpoint with the highest `priority` gives the sandbox its default route.
+   * Rejects with CONFLICT if the endpoint is already joined, FORBIDDEN for a container-mode
+   * sandbox or a host / non-host mismatch.
+   */
+  async join(sandbox: Sandbox, options: JoinOptions = {}): Promise<void> {
+    if (this.state !== 'idle') {
+      throw new CnmError(this.state === 'deleted' ? 'NOT_FOUND' : 'CONFLICT', `endpoint ${this.name} is ${this.state === 'deleted' ? 'deleted' : 'already joined'}`);
+    }
+    this.state = 'joining';
+    try {
+      await sandbox.attach(this, options.priority ?? 0);
+      this.state = 'joined';
+    } catch (err) {
+      this.state = 'idle';
+      throw err;
+    }
+  }
+
+  /** Detaches the endpoint from its sandbox (removes its interface there). CONFLICT if it is not joined to it. */
+  async leave(sandbox: Sandbox): Promise<void> {
+    if (this.state !== 'joined' || this.sandbox !== sandbox) {
+      throw new CnmError('CONFLICT', `endpoint ${this.name} is not joined to sandbox ${sandbox.id.slice(0, 12)}`);
+    }
+    this.state = 'leaving';
+    try {
+      await sandbox.detach(this, false);
+    } finally {
+      this.state = this.sandbox ? 'joined' : 'idle';
+    }
+  }
+
+  /**
+   * Deletes the endpoint and frees its addresses. A joined endpoint is refused with CONFLICT,
+   * unless `force`, which leaves the sandbox first.
+   */
+  async delete(options: { force?: boolean } = {}): Promise<void> {
+    if (this.state === 'deleted' || this.state === 'deleting') throw new CnmError('NOT_FOUND', `endpoint ${this.name} is already deleted`);
+    if (this.state === 'joined' && options.force && this.sandbox) await this.leave(this.sandbox);
+    if (this.state !== 'idle') throw new CnmError('CONFLICT', `endpoint ${this.name} is joined to a sandbox; leave it first or use force`);
+    this.state = 'deleting';
+    try {
+      await this.network.removeEndpoint(this);
+      this.state = 'deleted';
+    } catch (err) {
+      this.state = 'idle';
+      throw err;
+    }
+  }
+
+  /** The endpoint's interface, gateway, routes and sandbox (libnetwork's Endpoint.Info). */
+  info(): EndpointInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      networkId: this.network.id,
+      interface: {
+        macAddress: this.iface.macAddress ?? null,
+        address: this.iface.address ?? null,
+        addressIPv6: this.iface.addressIPv6 ?? null,
+        name: this.joinInfo?.ifname ?? null,
+      },
+      gateway: this.joinInfo?.gateway ?? null,
+      gatewayIPv6: this.joinInfo?.gatewayIPv6 ?? null,
+      staticRoutes: this.joinInfo?.staticRoutes ?? [],
+      sandboxId: this.sandbox?.id ?? null,
+      sandboxKey: this.sandbox?.key ?? null,
+      exposedPorts: this.options.exposedPorts ?? [],
+      portMapping: this.options.portMapping ?? [],
+      dnsNames: this.options.dnsNames ?? [],
+    };
+  }
+}

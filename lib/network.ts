@@ -1,0 +1,258 @@
+import createDebug from 'debug';
+import type { NetworkController } from './controller';
+import type { Driver, DriverOptions, IpamData } from './drivers/api';
+import { Endpoint } from './endpoint';
+import { CnmError, invalidArgument } from './errors';
+import type { Ipam } from './ipam';
+import { validateIp, validateMac } from './native/validate';
+import type { EndpointOptions, IpamPoolConfig, NetworkOptions } from './options';
+import { newId } from './util/ids';
+
+const debug = createDebug('cnm:network');
+
+/** An IPAM pool as the network holds it. */
+export interface AllocatedPool extends IpamData {
+  poolId: string;
+  ipRange?: string;
+}
+
+/** What `Network.info()` returns. */
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  type: string;
+  created: string;
+  scope: 'local';
+  internal: boolean;
+  enableIPv6: boolean;
+  labels: Record<string, string>;
+  driverOptions: DriverOptions;
+  ipam: { driver: string; config: IpamPoolConfig[]; allocated: Omit<AllocatedPool, 'poolId'>[] };
+}
+
+const PROTOS = ['tcp', 'udp', 'sctp'];
+const isPort = (p: unknown) => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 65535;
+
+function validateEndpointOptions(options: EndpointOptions): void {
+  if (options.ipv4Address !== undefined && validateIp(options.ipv4Address, 'ipv4Address') !== 4) {
+    throw invalidArgument(`ipv4Address ${options.ipv4Address} is not an IPv4 address`);
+  }
+  if (options.ipv6Address !== undefined && validateIp(options.ipv6Address, 'ipv6Address') !== 6) {
+    throw invalidArgument(`ipv6Address ${options.ipv6Address} is not an IPv6 address`);
+  }
+  if (options.macAddress !== undefined) validateMac(options.macAddress, 'macAddress');
+  for (const p of [...(options.exposedPorts ?? []), ...(options.portMapping ?? [])]) {
+    if (!PROTOS.includes(p.proto) || !isPort(p.port) || p.port === 0) {
+      throw invalidArgument(`port ${JSON.stringify(p)} needs proto tcp, udp or sctp and a port from 1 to 65535`);
+    }
+  }
+  for (const b of options.portMapping ?? []) {
+    if (b.hostIP !== undefined) validateIp(b.hostIP, 'hostIP');
+    if ((b.hostPort !== undefined && !isPort(b.hostPort)) || (b.hostPortEnd !== undefined && !isPort(b.hostPortEnd))) {
+      throw invalidArgument(`host port of ${JSON.stringify(b)} must be from 0 to 65535`);
+    }
+    if (b.hostPortEnd !== undefined && b.hostPortEnd < (b.hostPort ?? 0)) throw invalidArgument(`hostPortEnd below hostPort in ${JSON.stringify(b)}`);
+  }
+}
+
+/** Frees gateways, aux addresses and pools, newest first; logs (does not throw) what fails. */
+export function releasePools(ipam: Ipam, pools: { v4: AllocatedPool[]; v6: AllocatedPool[] }): void {
+  for (const pool of [...pools.v4, ...pools.v6].reverse()) {
+    for (const address of [...Object.values(pool.auxAddresses), pool.gateway].filter(Boolean)) {
+      try {
+        ipam.releaseAddress(pool.poolId, address);
+      } catch (err) {
+        debug('release %s: %s', address, (err as Error).message);
+      }
+    }
+    ipam.releasePool(pool.poolId);
+  }
+}
+
+/** A group of endpoints that can talk to each other (libnetwork's Network). */
+export class Network {
+  readonly created = new Date();
+  private readonly members = new Map<string, Endpoint>();
+  private readonly pendingNames = new Set<string>();
+  /** @internal */ deleting = false;
+
+  /** @internal */
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly type: string,
+    /** @internal */ readonly controller: NetworkController,
+    /** @internal */ readonly driver: Driver,
+    /** @internal */ readonly ipam: Ipam,
+    /** @internal */ readonly options: NetworkOptions,
+    /** @internal */ readonly pools: { v4: AllocatedPool[]; v6: AllocatedPool[] },
+    /** @internal */ readonly predefined: boolean,
+  ) {}
+
+  /**
+   * Creates an endpoint: reserves its addresses (static ones if given) and its MAC address. No
+   * interface exists until it joins a sandbox. CONFLICT for a name already used on this network.
+   */
+  async createEndpoint(name: string, options: EndpointOptions = {}): Promise<Endpoint> {
+    if (typeof name !== 'string' || name.length === 0) throw invalidArgument('endpoint name must be a non-empty string');
+    if (this.deleting) throw new CnmError('NOT_FOUND', `network ${this.name} is being deleted`);
+    if (this.endpointByName(name) || this.pendingNames.has(name)) {
+      throw new CnmError('CONFLICT', `endpoint ${name} already exists on network ${this.name}`);
+    }
+    validateEndpointOptions(options);
+    const id = newId();
+    const iface = this.reserveAddresses(id, name, options);
+    this.pendingNames.add(name);
+    try {
+      await this.driver.createEndpoint(this.id, id, iface, {});
+    } catch (err) {
+      this.releaseAddresses(iface);
+      throw err;
+    } finally {
+      this.pendingNames.delete(name);
+    }
+    const endpoint = new Endpoint(id, name, this, iface, options);
+    this.members.set(id, endpoint);
+    debug('endpoint %s on %s: %s', name, this.name, iface.address ?? 'no address');
+    this.controller.emit('endpoint:create', endpoint);
+    return endpoint;
+  }
+
+  private reserveAddresses(id: string, name: string, options: EndpointOptions) {
+    const iface: { address?: string; addressIPv6?: string; macAddress?: string } = { macAddress: options.macAddress };
+    try {
+      if (this.pools.v4[0]) iface.address = this.ipam.requestAddress(this.pools.v4[0].poolId, options.ipv4Address);
+      else if (options.ipv4Address) throw invalidArgument(`network ${this.name} has no IPv4 subnet for ${options.ipv4Address}`);
+      if (this.pools.v6[0]) iface.addressIPv6 = this.ipam.requestAddress(this.pools.v6[0].poolId, options.ipv6Address);
+      else if (options.ipv6Address) throw invalidArgument(`network ${this.name} has no IPv6 subnet for ${options.ipv6Address}`);
+    } catch (err) {
+      this.releaseAddresses(iface);
+      throw err;
+    }
+    debug('endpoint %s (%s) addresses %o', name, id.slice(0, 12), iface);
+    return iface;
+  }
+
+  private releaseAddresses(iface: { address?: string; addressIPv6?: string }): void {
+    if (iface.address) this.ipam.releaseAddress(this.pools.v4[0].poolId, iface.address);
+    if (iface.addressIPv6) this.ipam.releaseAddress(this.pools.v6[0].poolId, iface.addressIPv6);
+  }
+
+  /** @internal The second half of Endpoint.delete(): driver, addresses, bookkeeping. */
+  async removeEndpoint(endpoint: Endpoint): Promise<void> {
+    await this.driver.deleteEndpoint(this.id, endpoint.id);
+    this.releaseAddresses(endpoint.iface);
+    this.members.delete(endpoint.id);
+    this.controller.emit('endpoint:delete', endpoint);
+  }
+
+  /** The network's endpoints. */
+  endpoints(): Endpoint[] {
+    return [...this.members.values()];
+  }
+
+  /** Calls `fn` for each endpoint until it returns true. */
+  walkEndpoints(fn: (endpoint: Endpoint) => boolean | void): void {
+    for (const endpoint of this.members.values()) if (fn(endpoint) === true) return;
+  }
+
+  endpointByName(name: string): Endpoint | undefined {
+    return this.endpoints().find((e) => e.name === name);
+  }
+
+  endpointById(id: string): Endpoint | undefined {
+    return this.members.get(id);
+  }
+
+  /**
+   * Deletes the network: its bridge (for the bridge driver) and its address pools. CONFLICT while
+   * it has endpoints; FORBIDDEN for the predefined networks.
+   */
+  async delete(): Promise<void> {
+    await this.controller.deleteNetwork(this);
+  }
+
+  /** @internal Called by the controller under its network lock. */
+  async destroy(): Promise<void> {
+    if (this.predefined) throw new CnmError('FORBIDDEN', `network ${this.name} is predefined and cannot be deleted`);
+    if (this.members.size > 0 || this.pendingNames.size > 0) {
+      throw new CnmError('CONFLICT', `network ${this.name} has active endpoints (${this.members.size})`);
+    }
+    this.deleting = true;
+    try {
+      await this.driver.deleteNetwork(this.id);
+    } catch (err) {
+      this.deleting = false;
+      throw err;
+    }
+    this.releasePools();
+  }
+
+  /** @internal Frees the network's gateways, aux addresses and pools. */
+  releasePools(): void {
+    releasePools(this.ipam, this.pools);
+  }
+
+  /** The network's configuration and what IPAM actually allocated (libnetwork's Network.Info). */
+  info(): NetworkInfo {
+    const strip = ({ poolId: _poolId, ...rest }: AllocatedPool) => rest;
+    return {
+      id: this.id,
+      name: this.name,
+      type: this.type,
+      created: this.created.toISOString(),
+      scope: 'local',
+      internal: this.options.internal ?? false,
+      enableIPv6: this.options.enableIPv6 ?? false,
+      labels: { ...(this.options.labels ?? {}) },
+      driverOptions: { ...(this.options.driverOptions ?? {}) },
+      ipam: {
+        driver: this.options.ipam?.driver ?? 'default',
+        config: this.options.ipam?.config ?? [],
+        allocated: [...this.pools.v4, ...this.pools.v6].map(strip),
+      },
+    };
+  }
+
+  /** The network as `docker network inspect` shows it. */
+  inspect(): Record<string, unknown> {
+    const info = this.info();
+    const containers: Record<string, unknown> = {};
+    for (const e of this.members.values()) {
+      if (!e.sandbox) continue;
+      containers[e.sandbox.containerId] = {
+        Name: e.name,
+        EndpointID: e.id,
+        MacAddress: e.iface.macAddress ?? '',
+        IPv4Address: e.iface.address ?? '',
+        IPv6Address: e.iface.addressIPv6 ?? '',
+      };
+    }
+    return {
+      Name: info.name,
+      Id: info.id,
+      Created: info.created,
+      Scope: info.scope,
+      Driver: info.type,
+      EnableIPv6: info.enableIPv6,
+      IPAM: {
+        Driver: info.ipam.driver,
+        Options: {},
+        Config: info.ipam.allocated.map((p) => ({
+          Subnet: p.pool,
+          ...(p.ipRange ? { IPRange: p.ipRange } : {}),
+          Gateway: p.gateway.split('/')[0],
+          ...(Object.keys(p.auxAddresses).length ? { AuxiliaryAddresses: p.auxAddresses } : {}),
+        })),
+      },
+      Internal: info.internal,
+      Attachable: false,
+      Ingress: false,
+      ConfigFrom: { Network: '' },
+      ConfigOnly: false,
+      Containers: containers,
+      Options: info.driverOptions,
+      Labels: info.labels,
+    };
+  }
+}

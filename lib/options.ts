@@ -1,0 +1,88 @@
+// The option objects of the public API, with Docker's names in camelCase.
+import type { DriverOptions } from './drivers/api';
+import type { Sandbox } from './sandbox';
+
+export interface ControllerOptions {
+  /** Where the controller keeps its files (sandbox hosts / resolv.conf). Default /var/lib/cnm-ts. */
+  stateDir?: string;
+  /** Where sandbox namespaces are mounted. Default /run/netns, so `ip netns` sees them. */
+  netnsDir?: string;
+  /** Where `ip netns exec` looks for per-namespace files. Default /etc/netns. */
+  etcNetnsDir?: string;
+  /** The host's resolver configuration, read for DNS servers. Default /etc/resolv.conf. */
+  hostResolvConf?: string;
+  /** Make the predefined networks none, host and bridge, like Docker. Default true. */
+  predefinedNetworks?: boolean;
+  /** The default bridge network's device. Default 'cnm0'. */
+  defaultBridgeName?: string;
+}
+
+/** One IPAM pool of a network (Docker's IPAM config entry). */
+export interface IpamPoolConfig {
+  subnet?: string;
+  /** Dynamic addresses come from this range inside the subnet. */
+  ipRange?: string;
+  gateway?: string;
+  /** Addresses to keep out of allocation, by name. */
+  auxAddresses?: Record<string, string>;
+}
+
+export interface IpamOptions {
+  /** Only 'default' is built in. */
+  driver?: string;
+  config?: IpamPoolConfig[];
+}
+
+export interface NetworkOptions {
+  /** Driver options, Docker's labels as strings ('com.docker.network.bridge.name': 'br-x'). */
+  driverOptions?: DriverOptions;
+  ipam?: IpamOptions;
+  /** No outside access: no default route, no masquerade. */
+  internal?: boolean;
+  enableIPv6?: boolean;
+  labels?: Record<string, string>;
+}
+
+/** A published port (libnetwork's PortBinding). Stored now; applied once the firewall lands. */
+export interface PortBinding {
+  proto: 'tcp' | 'udp' | 'sctp';
+  port: number;
+  hostIP?: string;
+  hostPort?: number;
+  hostPortEnd?: number;
+}
+
+export interface ExposedPort {
+  proto: 'tcp' | 'udp' | 'sctp';
+  port: number;
+}
+
+export interface EndpointOptions {
+  /** A static IPv4 address in the network's subnet (no prefix length). */
+  ipv4Address?: string;
+  ipv6Address?: string;
+  macAddress?: string;
+  exposedPorts?: ExposedPort[];
+  portMapping?: PortBinding[];
+  dnsNames?: string[];
+}
+
+export interface JoinOptions {
+  /** Gateway priority: the joined endpoint with the highest priority gives the default route. */
+  priority?: number;
+}
+
+export interface SandboxOptions {
+  hostname?: string;
+  domainname?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  /** Extra /etc/hosts entries, "name:ip" like `docker run --add-host`. */
+  extraHosts?: string[];
+  /** Host mode: the sandbox is the host's own namespace. */
+  useDefaultSandbox?: boolean;
+  /** Container mode: share this other sandbox's namespace. */
+  shareWith?: Sandbox;
+  labels?: Record<string, string>;
+}

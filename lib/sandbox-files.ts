@@ -1,0 +1,84 @@
+// A sandbox's /etc/hosts and /etc/resolv.conf: written in its state folder, and for named
+// namespaces under /etc/netns/<name>/ so that `ip netns exec` bind-mounts them.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { isIP } from 'node:net';
+import { invalidArgument } from './errors';
+
+export interface SandboxDnsConfig {
+  hostname?: string;
+  domainname?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  extraHosts?: string[];
+}
+
+/** Checks `--add-host` style entries ("name:ip") and the DNS servers. */
+export function validateDnsConfig(config: SandboxDnsConfig): void {
+  for (const entry of config.extraHosts ?? []) {
+    const at = entry.indexOf(':');
+    if (at < 1 || isIP(entry.slice(at + 1)) === 0) throw invalidArgument(`extra host ${JSON.stringify(entry)} is not "name:ip"`);
+  }
+  for (const server of config.dns ?? []) {
+    if (isIP(server) === 0) throw invalidArgument(`DNS server ${JSON.stringify(server)} is not an IP address`);
+  }
+  for (const name of [config.hostname, config.domainname]) {
+    if (name !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(name)) {
+      throw invalidArgument(`host or domain name ${JSON.stringify(name)} is not a valid DNS name`);
+    }
+  }
+}
+
+/** The hosts file: localhost, the sandbox's own addresses under its hostname, extra hosts. */
+export function hostsFile(config: SandboxDnsConfig, ownAddresses: string[]): string {
+  const lines = [
+    '127.0.0.1\tlocalhost',
+    '::1\tlocalhost ip6-localhost ip6-loopback',
+    'fe00::0\tip6-localnet',
+    'ff00::0\tip6-mcastprefix',
+    'ff02::1\tip6-allnodes',
+    'ff02::2\tip6-allrouters',
+  ];
+  if (config.hostname) {
+    const names = config.domainname ? `${config.hostname}.${config.domainname} ${config.hostname}` : config.hostname;
+    for (const address of ownAddresses) lines.push(`${address}\t${names}`);
+  }
+  for (const entry of config.extraHosts ?? []) {
+    const at = entry.indexOf(':');
+    lines.push(`${entry.slice(at + 1)}\t${entry.slice(0, at)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The host's nameservers that a sandbox can use: every one but loopback addresses. */
+export async function hostNameservers(hostResolvConf: string): Promise<string[]> {
+  const text = await readFile(hostResolvConf, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1])
+    .filter((ns): ns is string => ns !== undefined && isIP(ns) !== 0 && !ns.startsWith('127.') && ns !== '::1');
+}
+
+/** resolv.conf: the given DNS servers, or the host's non-loopback ones; search and options. */
+export function resolvConf(config: SandboxDnsConfig, hostServers: string[]): string {
+  const servers = config.dns && config.dns.length > 0 ? config.dns : hostServers;
+  const lines = servers.map((s) => `nameserver ${s}`);
+  if (config.dnsSearch?.length) lines.push(`search ${config.dnsSearch.join(' ')}`);
+  if (config.dnsOptions?.length) lines.push(`options ${config.dnsOptions.join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes both files into each folder (made if needed). */
+export async function writeSandboxFiles(folders: string[], hosts: string, resolv: string): Promise<void> {
+  for (const folder of folders) {
+    await mkdir(folder, { recursive: true, mode: 0o755 });
+    await writeFile(path.join(folder, 'hosts'), hosts, { mode: 0o644 });
+    await writeFile(path.join(folder, 'resolv.conf'), resolv, { mode: 0o644 });
+  }
+}
+
+/** Removes the folders and what is in them. */
+export async function removeSandboxFiles(folders: string[]): Promise<void> {
+  for (const folder of folders) await rm(folder, { recursive: true, force: true });
+}
