@@ -9,7 +9,8 @@ import { NullDriver } from './drivers/null';
 import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
-import { batch, linkDelete, routeList } from './native';
+import { formatPrefix, parsePrefix } from './ipam/prefix';
+import { addressList, batch, routeList } from './native';
 import { parseCidr } from './native/validate';
 import { Network, releasePools, type AllocatedPool } from './network';
 import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
@@ -56,7 +57,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
   private stopped = false;
   private readonly defaultBridgeName: string;
-  private defaultBridgeCreated = false;
+  private readonly inflight = new Set<Promise<unknown>>();
 
   private constructor(options: ControllerOptions) {
     super();
@@ -80,11 +81,30 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       await controller.createNetwork('null', 'none', {}, true);
       await controller.createNetwork('host', 'host', {}, true);
       const driverOptions = { [BRIDGE_NAME]: controller.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
-      await controller.createNetwork('bridge', 'bridge', { driverOptions }, true);
-      controller.defaultBridgeCreated = true;
+      const ipam = { config: [await controller.existingDefaultBridgeSubnet()] };
+      await controller.createNetwork('bridge', 'bridge', { driverOptions, ipam }, true);
     }
     debug('controller %s ready', controller.id.slice(0, 12));
     return controller;
+  }
+
+  /**
+   * An existing default bridge device (from an earlier controller) keeps its subnet and gateway,
+   * as docker0 does across daemon restarts; otherwise the first free predefined pool.
+   */
+  private async existingDefaultBridgeSubnet(): Promise<IpamPoolConfig> {
+    const addresses = await addressList({ name: this.defaultBridgeName, family: 4 }).catch(() => []);
+    if (addresses.length === 0) return {};
+    const { address, prefixLength } = addresses[0];
+    return { subnet: formatPrefix(parsePrefix(`${address}/${prefixLength}`, 'subnet', true)), gateway: address };
+  }
+
+  /** Runs an operation that stop() must wait for. */
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.inflight.add(operation);
+    const forget = () => this.inflight.delete(operation);
+    operation.then(forget, forget);
+    return operation;
   }
 
   /** The network types this controller has drivers for. */
@@ -104,7 +124,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * or subnet in use; INVALID_ARGUMENT for bad options; a failure leaves nothing behind.
    */
   async newNetwork(type: string, name: string, options: NetworkOptions = {}): Promise<Network> {
-    return this.createNetwork(type, name, options, false);
+    return this.track(this.createNetwork(type, name, options, false));
   }
 
   private createNetwork(type: string, name: string, options: NetworkOptions, predefined: boolean): Promise<Network> {
@@ -216,6 +236,10 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     this.checkRunning();
+    return this.track(this.createSandbox(containerId, options));
+  }
+
+  private async createSandbox(containerId: string, options: SandboxOptions): Promise<Sandbox> {
     if (typeof containerId !== 'string' || containerId.length === 0) throw invalidArgument('container id must be a non-empty string');
     validateDnsConfig(options);
     if (options.useDefaultSandbox && options.shareWith) throw invalidArgument('a sandbox is host mode or container mode, not both');
@@ -296,11 +320,14 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * Stops the controller; later calls are refused. Networks and sandboxes stay in the kernel, as
-   * Docker's do when the daemon stops, unless `removeAll`, which deletes every sandbox, endpoint
-   * and network (the predefined ones and the default bridge device too).
+   * Stops the controller: later calls are refused, and calls under way are waited for. Networks and
+   * sandboxes stay in the kernel, as Docker's do when the daemon stops, unless `removeAll`, which
+   * deletes every sandbox, endpoint and network, the predefined ones too (and the default bridge
+   * device, if this controller made it).
    */
   async stop(options: { removeAll?: boolean } = {}): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.inflight]);
     if (options.removeAll) {
       const errors: unknown[] = [];
       const attempt = (p: Promise<unknown>) => p.catch((e: unknown) => errors.push(e));
@@ -312,12 +339,11 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
           await network.driver.deleteNetwork(network.id);
           network.releasePools();
           this.networksById.delete(network.id);
+          this.emit('network:destroy', network);
         }));
       }
-      if (this.defaultBridgeCreated) await attempt(linkDelete(this.defaultBridgeName));
       if (errors.length > 0) throw new AggregateError(errors, `stop: ${errors.length} object(s) could not be removed`);
     }
-    this.stopped = true;
   }
 
   private checkRunning(): void {

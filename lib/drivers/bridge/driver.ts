@@ -2,7 +2,7 @@
 // per joined endpoint, the container end created directly inside the sandbox.
 import createDebug from 'debug';
 import { CnmError } from '../../errors';
-import { batch, linkList, NetlinkError, type NativeOp } from '../../native';
+import { addressList, batch, linkList, NetlinkError, type NativeOp } from '../../native';
 import { randomHex } from '../../util/ids';
 import type { Driver, DriverOptions, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo } from '../api';
 import { parseBridgeOptions, type BridgeConfig } from './options';
@@ -11,6 +11,8 @@ const debug = createDebug('cnm:bridge');
 
 interface BridgeNetwork {
   config: BridgeConfig;
+  /** False for a default bridge device that existed before (it is never removed). */
+  ownsDevice: boolean;
   internal: boolean;
   gateway: string | null; // without prefix length
   gatewayIPv6: string | null;
@@ -21,6 +23,9 @@ interface BridgeEndpoint {
   hostIfname: string;
   iface: InterfaceInfo;
 }
+
+/** The kernel gives links with a smaller MTU no IPv6 (RFC 8200's minimum link MTU). */
+const IPV6_MIN_MTU = 1280;
 
 const withoutPrefix = (cidr: string): string => cidr.split('/')[0];
 
@@ -47,16 +52,23 @@ export class BridgeDriver implements Driver {
   /** Creates the bridge, puts the gateway addresses on it and brings it up (`ip link add type bridge`). */
   async createNetwork(info: NetworkCreateInfo): Promise<void> {
     const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
+    if (info.enableIPv6 && config.mtu !== undefined && config.mtu < IPV6_MIN_MTU) {
+      throw new CnmError('INVALID_ARGUMENT', `network ${info.name}: IPv6 needs an MTU of at least ${IPV6_MIN_MTU}, got ${config.mtu}`);
+    }
+    const name = config.bridgeName;
+    const reuse = config.defaultBridge && (await this.bridgeExists(name));
     const network: BridgeNetwork = {
       config,
+      ownsDevice: !reuse,
       internal: info.internal,
       gateway: info.ipv4[0] ? withoutPrefix(info.ipv4[0].gateway) : null,
       gatewayIPv6: info.ipv6[0] ? withoutPrefix(info.ipv6[0].gateway) : null,
     };
-    const name = config.bridgeName;
-    const reuse = config.defaultBridge && (await this.bridgeExists(name));
     const ops: NativeOp[] = reuse ? [] : [{ op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu } }];
-    for (const data of [...info.ipv4, ...info.ipv6]) ops.push({ op: 'addressAdd', name, address: data.gateway });
+    const present = reuse ? (await addressList({ name })).map((a) => `${a.address}/${a.prefixLength}`) : [];
+    for (const data of [...info.ipv4, ...info.ipv6]) {
+      if (!present.includes(data.gateway)) ops.push({ op: 'addressAdd', name, address: data.gateway });
+    }
     ops.push({ op: 'linkSet', name, change: { up: true } });
     try {
       await batch(ops);
@@ -75,18 +87,23 @@ export class BridgeDriver implements Driver {
     return (await linkList()).some((l) => l.name === name && l.kind === 'bridge');
   }
 
-  /** Removes the bridge (`ip link del`), except the default bridge, which stays like docker0. */
+  /** Removes the bridge (`ip link del`), unless it was a default bridge device that existed before. */
   async deleteNetwork(networkId: string): Promise<void> {
     const network = this.network(networkId);
-    if (!network.config.defaultBridge) await batch([{ op: 'linkDelete', name: network.config.bridgeName }]);
+    if (network.ownsDevice) {
+      // A bridge removed out of band is already what this call wants.
+      await batch([{ op: 'linkDelete', name: network.config.bridgeName }]).catch((err: unknown) => {
+        if (!(err instanceof NetlinkError && err.code === 'ENODEV')) throw err;
+      });
+    }
     this.networks.delete(networkId);
   }
 
-  /** Picks the host end's name and the MAC address; the veth itself is made at join. */
+  /** Picks the MAC address; the veth pair is made (and named) at join. */
   async createEndpoint(networkId: string, endpointId: string, iface: InterfaceInfo, _options: DriverOptions): Promise<void> {
     this.network(networkId);
     iface.macAddress ??= macFor(iface.address);
-    this.endpoints.set(endpointId, { networkId, hostIfname: `veth${randomHex(7)}`, iface });
+    this.endpoints.set(endpointId, { networkId, hostIfname: '', iface });
   }
 
   async deleteEndpoint(_networkId: string, endpointId: string): Promise<void> {
@@ -101,6 +118,9 @@ export class BridgeDriver implements Driver {
   async join(networkId: string, endpointId: string, target: JoinTarget): Promise<JoinInfo> {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
+    // A fresh host-end name per join: after a sandbox delete, the kernel destroys the old pair in
+    // the background, so reusing its name could collide (EEXIST) when the endpoint joins again.
+    endpoint.hostIfname = `veth${randomHex(7)}`;
     const netns = target.key;
     const { mtu, bridgeName } = network.config;
     const ops: NativeOp[] = [
@@ -115,9 +135,12 @@ export class BridgeDriver implements Driver {
           peer: { name: target.ifname, netns, mtu, mac: endpoint.iface.macAddress },
         },
       },
-      // No carrier yet: switching IPv6 link-local off now keeps the new port silent on the bridge.
-      { op: 'linkSet', name: endpoint.hostIfname, change: { addrGenMode: 'none' } },
     ];
+    // No carrier yet: switching IPv6 link-local off now keeps the new port silent on the bridge.
+    // Below IPv6's minimum MTU the kernel gives the link no IPv6 at all (and refuses the change).
+    if (mtu === undefined || mtu >= IPV6_MIN_MTU) {
+      ops.push({ op: 'linkSet', name: endpoint.hostIfname, change: { addrGenMode: 'none' } });
+    }
     if (endpoint.iface.addressIPv6) {
       // Sandboxes start with IPv6 off for new interfaces; this one is on an IPv6 network.
       ops.push({ op: 'sysctlSet', netns, key: `net/ipv6/conf/${target.ifname}/disable_ipv6`, value: '0' });
