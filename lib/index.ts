@@ -5,6 +5,7 @@ export { Network, type NetworkInfo, type AllocatedPool } from './network';
 export { Endpoint, type EndpointInfo } from './endpoint';
 export { Sandbox, type SandboxMode } from './sandbox';
 export * from './options';
+export type { SandboxDnsConfig } from './sandbox-files';
 export type { Driver, DriverOptions, InterfaceInfo, IpamData, JoinInfo, JoinTarget, NetworkCreateInfo } from './drivers/api';
 export { NullDriver } from './drivers/null';
 export { HostDriver } from './drivers/host';

@@ -1,6 +1,7 @@
 // The option objects of the public API, with Docker's names in camelCase.
 import type { DriverOptions } from './drivers/api';
 import type { Sandbox } from './sandbox';
+import type { SandboxDnsConfig } from './sandbox-files';
 
 export interface ControllerOptions {
   /** Where the controller keeps its files (sandbox hosts / resolv.conf). Default /var/lib/cnm-ts. */
@@ -72,14 +73,8 @@ export interface JoinOptions {
   priority?: number;
 }
 
-export interface SandboxOptions {
-  hostname?: string;
-  domainname?: string;
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-  /** Extra /etc/hosts entries, "name:ip" like `docker run --add-host`. */
-  extraHosts?: string[];
+/** A sandbox's options: hostname, DNS and extra hosts (see SandboxDnsConfig), and its mode. */
+export interface SandboxOptions extends SandboxDnsConfig {
   /** Host mode: the sandbox is the host's own namespace. */
   useDefaultSandbox?: boolean;
   /** Container mode: share this other sandbox's namespace. */

@@ -5,12 +5,15 @@ import * as path from 'node:path';
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
 
+/** What goes into a sandbox's hosts and resolv.conf (Docker's --hostname, --dns, --add-host ...). */
 export interface SandboxDnsConfig {
   hostname?: string;
   domainname?: string;
+  /** DNS servers; without them, the host's non-loopback ones. */
   dns?: string[];
   dnsSearch?: string[];
   dnsOptions?: string[];
+  /** Extra /etc/hosts entries, "name:ip" like `docker run --add-host`. */
   extraHosts?: string[];
 }
 
