@@ -1,0 +1,49 @@
+// The network each method works on (its own bridge and /16, so that methods never collide) and
+// the containers of one run: names, addresses, gateway.
+'use strict';
+
+const NETWORKS = {
+  addon: { bridge: 'cnmbench-addon', octet: 200, prefix: 'ad' },
+  concurrent: { bridge: 'cnmbench-addon', octet: 200, prefix: 'ac' },
+  batch: { bridge: 'cnmbench-batch', octet: 201, prefix: 'bt' },
+  ip: { bridge: 'cnmbench-ip', octet: 202, prefix: 'ip' },
+  cni: { bridge: 'cnmbench-cni', octet: 203, prefix: 'cn' },
+  floor: { bridge: 'cnmbench-floor', octet: 204, prefix: 'fl' },
+};
+
+/** Every bridge the benchmark may make. */
+const ALL_BRIDGES = [...new Set(Object.values(NETWORKS).map((n) => n.bridge))];
+
+/** The gateway of a network, with and without its prefix length. */
+function gatewayOf(network) {
+  const gateway = `10.${network.octet}.0.1`;
+  return { gateway, gatewayCidr: `${gateway}/16` };
+}
+
+/**
+ * The containers of one run: index i gets namespace `<prefix>-<i>`, host end `v<prefix><i>`,
+ * address 10.<octet>.0.(i+2)/16 counted on through the /16, the gateway .0.1 on the bridge.
+ * `tag` keeps warm-up containers apart from measured ones.
+ */
+function makeContainers(network, count, tag = '') {
+  const { gateway } = gatewayOf(network);
+  const containers = [];
+  for (let i = 0; i < count; i++) {
+    const host = i + 2;
+    const ip = `10.${network.octet}.${host >> 8}.${host & 255}`;
+    const netns = `${network.prefix}${tag}-${i}`;
+    containers.push({
+      index: i,
+      netns,
+      path: `/run/netns/${netns}`,
+      hostIfname: `v${network.prefix}${tag}${i}`,
+      ip,
+      address: `${ip}/16`,
+      gateway,
+      bridge: network.bridge,
+    });
+  }
+  return containers;
+}
+
+module.exports = { NETWORKS, ALL_BRIDGES, gatewayOf, makeContainers };
