@@ -2,6 +2,7 @@
 import createDebug from 'debug';
 import { NetlinkError } from './netlink-error';
 import { batch } from './operations';
+import { submit } from './submit';
 import type { NativeOp } from './types';
 import { parseCidr, validateIp } from './validate';
 import { invalidArgument } from '../errors';
@@ -81,10 +82,9 @@ export function containerSetupOps(spec: ContainerSetup): NativeOp[] {
  * what was made is removed and the first error is rethrown.
  */
 export async function setupContainer(spec: ContainerSetup): Promise<string> {
-  const ops = containerSetupOps(spec);
   const netns = `${spec.netnsDir}/${spec.name}`;
   try {
-    await batch(ops);
+    await submit(() => containerSetupOps(spec));
     return netns;
   } catch (err) {
     const failedAt = err instanceof NetlinkError ? err.index : -1;

@@ -1,6 +1,6 @@
-// The typed operations of the addon. Each validates its arguments, then runs as a batch of one;
-// `batch` runs several in one trip to a worker thread.
-import { loadBinding } from './loader';
+// The typed operations of the addon. Each runs as a batch of one; `batch` runs several in one
+// trip to a worker thread.
+import { submit } from './submit';
 import type {
   AddressInfo,
   Family,
@@ -15,17 +15,15 @@ import type {
   RouteInfo,
   RouteSpec,
 } from './types';
-import { validateOp } from './validate';
 
 /**
  * Runs several operations in order in one trip to a worker thread and resolves with one result
- * per operation. Every operation is validated first; the batch stops at the first kernel error,
- * which rejects with a `NetlinkError` whose `index` names the failed operation (the ones before
- * it took effect).
+ * per operation. Every operation is validated first (INVALID_ARGUMENT before anything reaches the
+ * kernel); the batch stops at the first kernel error, which rejects with a `NetlinkError` whose
+ * `index` names the failed operation (the ones before it took effect).
  */
-export async function batch(ops: NativeOp[]): Promise<NativeResult[]> {
-  ops.forEach(validateOp);
-  return loadBinding().execute(ops);
+export function batch(ops: NativeOp[]): Promise<NativeResult[]> {
+  return submit(() => ops);
 }
 
 async function single<K extends NativeOp['op']>(op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> {

@@ -103,8 +103,10 @@ LinkSpec linkSpecFrom(const Reader& r) {
     Reader p = r.object("peer");
     s.peer = VethPeerSpec{p.string("name", true), p.string("netns"), p.u32("mtu"), p.string("mac")};
   }
-  s.parent = r.string("parent");
-  s.macvlanMode = r.string("mode");
+  // Only the fields of the link's kind are read: each property read costs on the JS thread.
+  if (s.kind == "macvlan" || s.kind == "vxlan") s.parent = r.string("parent");
+  if (s.kind == "macvlan") s.macvlanMode = r.string("mode");
+  if (s.kind != "vxlan") return s;
   s.vni = r.u32("vni");
   if (std::optional<uint32_t> port = r.u32("port")) {
     if (*port > 65535) r.fail("port", "must be at most 65535");

@@ -1,0 +1,53 @@
+// Every batch goes through one queue with a few batches in flight. Building, checking and
+// converting a batch happens when it is sent, not when it is asked for, so that thousands of
+// calls made in one tick cost the event loop almost nothing at once; and since the kernel
+// serialises most of this work, more batches in flight would only take CPU from the JS thread.
+import { loadBinding } from './loader';
+import type { NativeOp, NativeResult } from './types';
+import { validateOp } from './validate';
+
+/** How many batches run on worker threads at once. */
+export const MAX_IN_FLIGHT = 2;
+
+interface Job {
+  prepare: () => NativeOp[];
+  resolve: (results: NativeResult[]) => void;
+  reject: (err: unknown) => void;
+}
+
+const queue: Job[] = [];
+let head = 0;
+let inFlight = 0;
+
+function pump(): void {
+  while (inFlight < MAX_IN_FLIGHT && head < queue.length) {
+    const job = queue[head];
+    queue[head++] = undefined as unknown as Job; // let it be collected
+    if (head === queue.length) queue.length = head = 0;
+    let running: Promise<NativeResult[]>;
+    try {
+      const ops = job.prepare();
+      ops.forEach(validateOp);
+      running = loadBinding().execute(ops);
+    } catch (err) {
+      job.reject(err);
+      continue;
+    }
+    inFlight += 1;
+    running.then(job.resolve, job.reject).finally(() => {
+      inFlight -= 1;
+      pump();
+    });
+  }
+}
+
+/**
+ * Queues a batch. `prepare` builds its operations when its turn comes (errors it throws reject
+ * the returned promise); they are validated, then run in order on a worker thread.
+ */
+export function submit(prepare: () => NativeOp[]): Promise<NativeResult[]> {
+  return new Promise((resolve, reject) => {
+    queue.push({ prepare, resolve, reject });
+    pump();
+  });
+}
