@@ -110,12 +110,11 @@ struct ns_job {
   int sock;
 };
 
-// The helper thread: a new network namespace, named by a bind mount, IPv6 off, a socket inside.
+// The helper thread: a new network namespace, named by a bind mount, IPv6 off for interfaces made later, a socket inside.
 static void *make_netns(void *arg) {
   struct ns_job *job = arg;
   if (unshare(CLONE_NEWNET) < 0) die("unshare", errno);
   if (mount("/proc/thread-self/ns/net", job->path, "none", MS_BIND, NULL) < 0) die("mount", errno);
-  write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
   write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
   job->sock = nl_open();
   return NULL;

@@ -28,8 +28,9 @@ export interface ContainerSetup {
   /** The container end's MAC address. */
   mac?: string;
   /**
-   * Keep IPv6 on inside the container. Off by default for an IPv4 address: it is switched off before
-   * the interface exists, so a new container sends no DAD / router solicitation / MLD traffic.
+   * Keep IPv6 on for the container's interface. Off by default for an IPv4 address: it is switched
+   * off before the interface exists, so a new container sends no DAD / router solicitation / MLD
+   * traffic (lo keeps ::1).
    */
   ipv6?: boolean;
 }
@@ -48,7 +49,8 @@ export function containerSetupOps(spec: ContainerSetup): NativeOp[] {
       op: 'netnsCreate',
       dir: spec.netnsDir,
       name: spec.name,
-      sysctls: ipv6Off ? { 'net.ipv6.conf.all.disable_ipv6': '1', 'net.ipv6.conf.default.disable_ipv6': '1' } : {},
+      // Interfaces made from now on start with IPv6 off; lo (made with the namespace) keeps ::1.
+      sysctls: ipv6Off ? { 'net.ipv6.conf.default.disable_ipv6': '1' } : {},
     },
     {
       op: 'linkAdd',
