@@ -98,7 +98,7 @@ export class Sandbox {
       endpoint.sandbox = this;
       endpoint.joinInfo = info;
       this.attached.set(endpoint.id, { endpoint, ifname: target.ifname, priority, order });
-      if (becomesGateway) this.gatewayEndpoint = endpoint;
+      if (becomesGateway) await this.moveGateway(endpoint);
       if (this.config.hostname) await this.writeFiles();
       debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
     });
@@ -140,14 +140,13 @@ export class Sandbox {
     const attachment = this.attached.get(endpoint.id);
     if (!attachment) throw new CnmError('CONFLICT', `endpoint ${endpoint.name} is not joined to sandbox ${this.id.slice(0, 12)}`);
     const network = endpoint.network;
+    const wasGateway = this.gatewayEndpoint === endpoint;
+    if (wasGateway) await this.moveGateway(null);
     await network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), sandboxGoing);
     this.attached.delete(endpoint.id);
     endpoint.sandbox = null;
     endpoint.joinInfo = null;
-    if (this.gatewayEndpoint === endpoint) {
-      this.gatewayEndpoint = null;
-      if (!sandboxGoing) await this.electGateway();
-    }
+    if (wasGateway && !sandboxGoing) await this.electGateway();
     if (!sandboxGoing && this.config.hostname) await this.writeFiles();
     this.controller.emit('network:disconnect', endpoint, this);
   }
@@ -161,7 +160,20 @@ export class Sandbox {
     if (!next) return;
     const network = next.endpoint.network;
     await network.driver.setDefaultRoute?.(network.id, next.endpoint.id, this.target(next.ifname, true));
-    this.gatewayEndpoint = next.endpoint;
+    await this.moveGateway(next.endpoint);
+  }
+
+  /**
+   * Makes `to` the gateway endpoint, the one that gives the sandbox outside access: the old one's
+   * external connectivity is revoked and the new one's programmed (libnetwork's
+   * updateExternalConnectivity).
+   */
+  private async moveGateway(to: Endpoint | null): Promise<void> {
+    const from = this.gatewayEndpoint;
+    if (from === to) return;
+    if (from) await from.network.driver.revokeExternalConnectivity?.(from.network.id, from.id);
+    this.gatewayEndpoint = to;
+    if (to) await to.network.driver.programExternalConnectivity?.(to.network.id, to.id, {});
   }
 
   /** Per-interface counters of the joined endpoints' interfaces, by interface name (`ip -s link`). */

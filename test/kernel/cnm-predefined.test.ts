@@ -35,6 +35,12 @@ class RecordingDriver implements Driver {
   async leave(networkId: string, endpointId: string, target: JoinTarget, sandboxGoing: boolean): Promise<void> {
     this.record('leave', networkId, endpointId, target, sandboxGoing);
   }
+  async programExternalConnectivity(networkId: string, endpointId: string, options: DriverOptions): Promise<void> {
+    this.record('programExternalConnectivity', networkId, endpointId, options);
+  }
+  async revokeExternalConnectivity(networkId: string, endpointId: string): Promise<void> {
+    this.record('revokeExternalConnectivity', networkId, endpointId);
+  }
 }
 
 describeKernel('predefined networks', () => {
@@ -216,12 +222,24 @@ describeKernel('predefined networks', () => {
     await endpoint.delete();
     await sandbox.delete();
     await network.delete();
-    expect(driver.calls.map((call) => call.method)).toEqual(['createEndpoint', 'join', 'leave', 'deleteEndpoint', 'deleteNetwork']);
+    // The only endpoint with a gateway is the sandbox's gateway endpoint: it gets outside access
+    // after its join and loses it before its leave.
+    expect(driver.calls.map((call) => call.method)).toEqual([
+      'createEndpoint',
+      'join',
+      'programExternalConnectivity',
+      'revokeExternalConnectivity',
+      'leave',
+      'deleteEndpoint',
+      'deleteNetwork',
+    ]);
     const target = { sandboxId: sandbox.id, key: sandbox.key, isHost: false, ifname: 'eth0' };
     expect(driver.calls[1].args).toEqual([network.id, endpoint.id, { ...target, defaultRoute: true }]);
-    expect(driver.calls[2].args).toEqual([network.id, endpoint.id, expect.objectContaining(target), false]);
+    expect(driver.calls[2].args).toEqual([network.id, endpoint.id, {}]);
     expect(driver.calls[3].args).toEqual([network.id, endpoint.id]);
-    expect(driver.calls[4].args).toEqual([network.id]);
+    expect(driver.calls[4].args).toEqual([network.id, endpoint.id, expect.objectContaining(target), false]);
+    expect(driver.calls[5].args).toEqual([network.id, endpoint.id]);
+    expect(driver.calls[6].args).toEqual([network.id]);
     expect(c.networks()).toEqual([]);
   });
 
