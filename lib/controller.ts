@@ -16,6 +16,8 @@ import { Network, releasePools, type AllocatedPool } from './network';
 import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
 import { Sandbox, type NamespaceHandle } from './sandbox';
 import { hostNameservers, removeSandboxFiles, validateDnsConfig } from './sandbox-files';
+import { checkPrivileges } from './privileges';
+import { lockStateDir, unlockStateDir } from './state-lock';
 import { newId } from './util/ids';
 import { Mutex } from './util/mutex';
 
@@ -58,6 +60,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private stopped = false;
   private readonly defaultBridgeName: string;
   private readonly inflight = new Set<Promise<unknown>>();
+  private lockFd: number | null = null;
 
   private constructor(options: ControllerOptions) {
     super();
@@ -75,17 +78,26 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
    */
   static async create(options: ControllerOptions = {}): Promise<NetworkController> {
+    await checkPrivileges();
     const controller = new NetworkController(options);
     await mkdir(controller.stateDir, { recursive: true, mode: 0o700 });
-    if (options.predefinedNetworks ?? true) {
-      await controller.createNetwork('null', 'none', {}, true);
-      await controller.createNetwork('host', 'host', {}, true);
-      const driverOptions = { [BRIDGE_NAME]: controller.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
-      const ipam = { config: [await controller.existingDefaultBridgeSubnet()] };
-      await controller.createNetwork('bridge', 'bridge', { driverOptions, ipam }, true);
+    controller.lockFd = await lockStateDir(controller.stateDir);
+    try {
+      if (options.predefinedNetworks ?? true) await controller.createPredefinedNetworks();
+    } catch (err) {
+      await controller.stop({ removeAll: true }).catch(() => undefined);
+      throw err;
     }
     debug('controller %s ready', controller.id.slice(0, 12));
     return controller;
+  }
+
+  private async createPredefinedNetworks(): Promise<void> {
+    await this.createNetwork('null', 'none', {}, true);
+    await this.createNetwork('host', 'host', {}, true);
+    const driverOptions = { [BRIDGE_NAME]: this.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
+    const ipam = { config: [await this.existingDefaultBridgeSubnet()] };
+    await this.createNetwork('bridge', 'bridge', { driverOptions, ipam }, true);
   }
 
   /**
@@ -320,7 +332,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * Stops the controller: later calls are refused, and calls under way are waited for. Networks and
+   * Stops the controller: later calls are refused, calls under way are waited for, and the state
+   * directory is free for another controller. Networks and
    * sandboxes stay in the kernel, as Docker's do when the daemon stops, unless `removeAll`, which
    * deletes every sandbox, endpoint and network, the predefined ones too (and the default bridge
    * device, if this controller made it).
@@ -328,22 +341,30 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   async stop(options: { removeAll?: boolean } = {}): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.inflight]);
-    if (options.removeAll) {
-      const errors: unknown[] = [];
-      const attempt = (p: Promise<unknown>) => p.catch((e: unknown) => errors.push(e));
-      for (const sandbox of this.sandboxes().filter((s) => s.mode === 'container')) await attempt(sandbox.delete());
-      for (const sandbox of this.sandboxes()) await attempt(sandbox.delete());
-      for (const network of this.networks()) {
-        for (const endpoint of network.endpoints()) await attempt(endpoint.delete({ force: true }));
-        await attempt(this.networkLock.run(async () => {
-          await network.driver.deleteNetwork(network.id);
-          network.releasePools();
-          this.networksById.delete(network.id);
-          this.emit('network:destroy', network);
-        }));
-      }
-      if (errors.length > 0) throw new AggregateError(errors, `stop: ${errors.length} object(s) could not be removed`);
+    try {
+      if (options.removeAll) await this.removeAll();
+    } finally {
+      if (this.lockFd !== null) await unlockStateDir(this.lockFd);
+      this.lockFd = null;
     }
+  }
+
+  /** Deletes every sandbox, endpoint and network, going on past failures and reporting them all. */
+  private async removeAll(): Promise<void> {
+    const errors: unknown[] = [];
+    const attempt = (p: Promise<unknown>) => p.catch((e: unknown) => errors.push(e));
+    for (const sandbox of this.sandboxes().filter((s) => s.mode === 'container')) await attempt(sandbox.delete());
+    for (const sandbox of this.sandboxes()) await attempt(sandbox.delete());
+    for (const network of this.networks()) {
+      for (const endpoint of network.endpoints()) await attempt(endpoint.delete({ force: true }));
+      await attempt(this.networkLock.run(async () => {
+        await network.driver.deleteNetwork(network.id);
+        network.releasePools();
+        this.networksById.delete(network.id);
+        this.emit('network:destroy', network);
+      }));
+    }
+    if (errors.length > 0) throw new AggregateError(errors, `stop: ${errors.length} object(s) could not be removed`);
   }
 
   private checkRunning(): void {

@@ -6,6 +6,7 @@ export type CnmErrorCode =
   | 'EXHAUSTED'
   | 'FORBIDDEN'
   | 'PERMISSION'
+  | 'STATE_LOCKED'
   | 'NATIVE_UNAVAILABLE';
 
 /** The base class of every error cnm-ts raises on its own (kernel errors are `NetlinkError`). */

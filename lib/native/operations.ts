@@ -4,6 +4,7 @@ import { submit } from './submit';
 import type {
   AddressInfo,
   Family,
+  FileLock,
   InNamespace,
   LinkChange,
   LinkInfo,
@@ -164,4 +165,18 @@ export function sysctlGet(key: string, where: InNamespace = {}): Promise<string>
  */
 export function sysctlSet(key: string, value: string, where: InNamespace = {}): Promise<void> {
   return single({ op: 'sysctlSet', key, value, ...where });
+}
+
+/**
+ * Takes an exclusive lock (flock) on a file, creating it 0600, without waiting. On success the
+ * file holds `owner` and `fd` keeps the lock until `unlockFile(fd)` or the process ends; otherwise
+ * `fd` is null and `holder` is what the holder wrote.
+ */
+export function lockFile(path: string, owner: string): Promise<FileLock> {
+  return single({ op: 'lockFile', path, owner });
+}
+
+/** Releases a lock taken by `lockFile`. */
+export function unlockFile(fd: number): Promise<void> {
+  return single({ op: 'unlockFile', fd });
 }

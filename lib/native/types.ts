@@ -167,7 +167,9 @@ export type NativeOp =
   | ({ op: 'routeDelete'; route: RouteSpec } & InNamespace)
   | ({ op: 'routeList'; family?: Family; table?: number } & InNamespace)
   | ({ op: 'sysctlGet'; key: string } & InNamespace)
-  | ({ op: 'sysctlSet'; key: string; value: string } & InNamespace);
+  | ({ op: 'sysctlSet'; key: string; value: string } & InNamespace)
+  | { op: 'lockFile'; path: string; owner: string }
+  | { op: 'unlockFile'; fd: number };
 
 /** What each operation returns, by its `op`. */
 export interface NativeResultOf {
@@ -188,6 +190,15 @@ export interface NativeResultOf {
   routeList: RouteInfo[];
   sysctlGet: string;
   sysctlSet: undefined;
+  lockFile: FileLock;
+  unlockFile: undefined;
+}
+
+/** An exclusive lock on a file: `fd` holds it, or is null when another holder has it. */
+export interface FileLock {
+  fd: number | null;
+  /** What the holder wrote into the file (its owner string), when the lock was taken. */
+  holder: string;
 }
 
 export type NativeResult = NativeResultOf[keyof NativeResultOf];

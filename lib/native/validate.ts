@@ -240,6 +240,13 @@ export function validateOp(op: NativeOp): void {
       validateSysctlKey(op.key);
       if (typeof op.value !== 'string') throw invalidArgument(`sysctl value for ${op.key} must be a string`);
       return;
+    case 'lockFile':
+      validatePath(op.path, 'lock file');
+      if (typeof op.owner !== 'string') throw invalidArgument('lock owner must be a string');
+      return;
+    case 'unlockFile':
+      validateUint(op.fd, 'fd', 3, 0x7fffffff);
+      return;
     default:
       throw invalidArgument(`unknown operation ${JSON.stringify((op as { op: unknown }).op)}`);
   }

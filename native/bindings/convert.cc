@@ -85,7 +85,8 @@ const std::map<std::string, OpKind>& opKinds() {
       {"addressList", OpKind::AddressList},     {"routeAdd", OpKind::RouteAdd},
       {"routeReplace", OpKind::RouteReplace},   {"routeDelete", OpKind::RouteDelete},
       {"routeList", OpKind::RouteList},         {"sysctlGet", OpKind::SysctlGet},
-      {"sysctlSet", OpKind::SysctlSet},
+      {"sysctlSet", OpKind::SysctlSet},         {"lockFile", OpKind::LockFile},
+      {"unlockFile", OpKind::UnlockFile},
   };
   return kinds;
 }
@@ -198,6 +199,14 @@ Op opFrom(const Reader& r) {
       op.key = r.string("key", true);
       op.value = r.string("value", true);
       break;
+    case OpKind::LockFile:
+      op.path = r.string("path", true);
+      op.value = r.string("owner", true);
+      break;
+    case OpKind::UnlockFile:
+      op.fd = static_cast<int>(r.u32("fd").value_or(0));
+      if (op.fd < 3) r.fail("fd", "must be a descriptor lockFile returned");
+      break;
     case OpKind::LinkList:
       break;
   }
@@ -295,6 +304,12 @@ Napi::Value resultToJs(Napi::Env env, const OpResult& result) {
     Napi::Value operator()(const std::vector<LinkInfo>& v) const { return arrayToJs(env, v, linkToJs); }
     Napi::Value operator()(const std::vector<AddressInfo>& v) const { return arrayToJs(env, v, addressToJs); }
     Napi::Value operator()(const std::vector<RouteInfo>& v) const { return arrayToJs(env, v, routeToJs); }
+    Napi::Value operator()(const LockResult& l) const {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("fd", l.fd >= 0 ? Napi::Value(Napi::Number::New(env, l.fd)) : env.Null());
+      o.Set("holder", l.holder);
+      return o;
+    }
   };
   return std::visit(Visitor{env}, result);
 }

@@ -113,6 +113,11 @@ OpResult Batch::run(const Op& op) {
       if (op.kind == OpKind::SysctlGet) return value;
       return {};
     }
+    case OpKind::LockFile:
+      return lockFile(op.path, op.value);
+    case OpKind::UnlockFile:
+      unlockFile(op.fd);
+      return {};
   }
   return {};
 }

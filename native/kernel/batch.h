@@ -12,6 +12,7 @@
 #include "address.h"
 #include "error.h"
 #include "link.h"
+#include "lockfile.h"
 #include "netns.h"
 #include "route.h"
 
@@ -23,6 +24,7 @@ enum class OpKind {
   AddressAdd, AddressDelete, AddressList,
   RouteAdd, RouteReplace, RouteDelete, RouteList,
   SysctlGet, SysctlSet,
+  LockFile, UnlockFile,
 };
 
 struct Op {
@@ -38,11 +40,12 @@ struct Op {
   int family = 0;
   RouteSpec route;
   std::optional<uint32_t> table;
-  std::string key, value;  // sysctl
+  std::string key, value;  // sysctl; LockFile: value is what to write into the file
+  int fd = -1;             // UnlockFile
 };
 
 using OpResult = std::variant<std::monostate, std::string, NetnsInfo, LinkInfo, std::vector<LinkInfo>,
-                              std::vector<AddressInfo>, std::vector<RouteInfo>>;
+                              std::vector<AddressInfo>, std::vector<RouteInfo>, LockResult>;
 
 // The batch stopped at op `index`; the ops before it took effect.
 struct BatchError {

@@ -24,6 +24,8 @@ class Fd {
   ~Fd() { reset(); }
 
   int get() const { return fd_; }
+  // Gives up ownership: the caller closes it.
+  int release() { return std::exchange(fd_, -1); }
   bool valid() const { return fd_ >= 0; }
   void reset() {
     if (fd_ >= 0) ::close(fd_);
