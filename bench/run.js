@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: what "set up one container" and "tear down one container" cost through the
-// cnm-ts addon, compared in one run with iproute2 (one process per step, and `ip -batch`), the
-// CNI bridge plugin, and the kernel floor (a minimal C program), for several container counts.
+// cnm-ts addon, compared in one run with the full CNM path on top of it (newSandbox + createEndpoint
+// + join), iproute2 (one process per step, and `ip -batch`), the CNI bridge plugin, and the kernel
+// floor (a minimal C program), for several container counts.
 // Runs itself inside a private network + mount namespace (lib/sandbox.js), removes everything it
 // made even on failure, prints progress to stderr and the report to stdout.
 'use strict';
@@ -17,8 +18,13 @@ const { growth, median } = require('./lib/stats');
 const { ms, times, table } = require('./lib/table');
 const { addonBreakdown } = require('./lib/addon-breakdown');
 const { killAll } = require('./lib/children');
+const { traceCnm } = require('./lib/cnm-trace');
 
 const TARGETS = { batch: 3, cni: 10 };
+// The CNM path (newSandbox + createEndpoint + join) may cost at most this much more than the raw batch.
+const CNM_TARGET = 1.5;
+// Container counts of the strace child runs (netlink requests per step, N small vs larger).
+const TRACE_COUNTS = [10, 100];
 const LOOP_DELAY_TARGET_MS = 10;
 const GROWTH_FLAT = 1.25;
 const IPV6_SETTLE_MS = 2000; // long enough for DAD (1 s) and the first router solicitation
@@ -45,11 +51,12 @@ async function quietBeforeTiming() {
 const METHOD_MODULES = {
   floor: () => require('./methods/floor'),
   addon: () => require('./methods/addon'),
+  cnm: () => require('./methods/cnm'),
   batch: () => require('./methods/ip-batch'),
   ip: () => require('./methods/ip-steps'),
   cni: () => require('./methods/cni'),
 };
-const REPORT_ORDER = ['addon', 'batch', 'ip', 'cni', 'floor'];
+const REPORT_ORDER = ['addon', 'cnm', 'batch', 'ip', 'cni', 'floor'];
 
 function versions() {
   const tryRun = (cmd, args, pick) => {
@@ -124,8 +131,9 @@ async function runBenchmark(options) {
   if (methods.length === 0) throw new Error('no method left to measure');
   const maxN = options.counts[options.counts.length - 1];
   const results = {};
-  let concurrent = null;
+  const concurrent = {};
   let breakdown = null;
+  let trace = null;
 
   for (const m of methods) await m.prepare(ctx);
   // Warm-up (not reported): page cache, the addon's first load, and a check that every method works.
@@ -146,32 +154,149 @@ async function runBenchmark(options) {
     }
     results[n] = Object.fromEntries(methods.map((m) => [m.key, summarize(perMethod[m.key])]));
   }
+  const concurrentNetworks = { addon: NETWORKS.concurrent, cnm: NETWORKS.cnmConcurrent };
+  for (const m of methods.filter((x) => concurrentNetworks[x.key])) {
+    concurrent[m.key] = await runConcurrent(m, concurrentNetworks[m.key], maxN);
+  }
   const addon = methods.find((m) => m.key === 'addon');
   if (addon) {
-    log(`addon concurrent: N=${maxN}, all setups at once`);
-    const containers = makeContainers(NETWORKS.concurrent, maxN);
-    await quietBeforeTiming();
-    const setup = await addon.setupConcurrent(containers);
-    const ports = bridgePorts(NETWORKS.concurrent.bridge).length;
-    if (ports !== maxN) throw new Error(`addon concurrent: ${ports} bridge ports after setting up ${maxN} containers`);
-    verifySample(containers);
-    await quietBeforeTiming();
-    const teardown = await addon.teardownConcurrent(containers);
-    const destroy = await waitForKernel();
-    concurrent = { n: maxN, setup, teardown, destroy };
-    log(`  setup ${ms(setup.totalUs / maxN)} ms per container; largest event-loop delay ${setup.loopDelay.histogramMaxMs.toFixed(2)} ms (histogram), ${setup.loopDelay.intervalMaxLagMs.toFixed(2)} ms (interval)`);
     await quietBeforeTiming();
     breakdown = await addonBreakdown(BREAKDOWN_PER_PREFIX, log);
   }
+  if (methods.some((m) => m.key === 'cnm')) trace = await traceCnm(ctx.workDir, TRACE_COUNTS, log);
   for (const m of methods) await m.finish(ctx);
-  return { methods, skipped, results, concurrent, breakdown, options, maxN };
+  return { methods, skipped, results, concurrent, breakdown, trace, options, maxN };
+}
+
+/** All of a method's setups at once (Promise.all), checked like a measured round, then all teardowns at once. */
+async function runConcurrent(method, network, n) {
+  log(`${method.title} concurrent: N=${n}, all setups at once`);
+  const containers = makeContainers(network, n);
+  await quietBeforeTiming();
+  const setup = await method.setupConcurrent(containers);
+  const ports = bridgePorts(network.bridge).length;
+  const made = namespaces().length;
+  if (ports !== n || made !== n) throw new Error(`${method.title} concurrent: ${ports} bridge ports and ${made} namespaces after setting up ${n} containers`);
+  verifySample(containers);
+  await quietBeforeTiming();
+  const teardown = await method.teardownConcurrent(containers);
+  const destroy = await waitForKernel();
+  if (namespaces().length !== 0) throw new Error(`${method.title} concurrent: namespaces left after teardown: ${namespaces().slice(0, 5).join(', ')}`);
+  log(`  setup ${ms(setup.totalUs / n)}, teardown ${ms(teardown.totalUs / n)} ms per container; largest event-loop delay ${setup.loopDelay.histogramMaxMs.toFixed(2)} ms (histogram), ${setup.loopDelay.intervalMaxLagMs.toFixed(2)} ms (interval)`);
+  return { n, setup, teardown, destroy };
 }
 
 const verdict = (ok) => (ok ? 'ok' : 'MISSED');
 const signedMs = (us) => `${us >= 0 ? '+' : ''}${ms(us)}`;
 
+/** cnm beside addon at one count: per-container times, the difference, cnm/addon against the target. */
+function cnmVsAddon(cnm, addon, n) {
+  const rows = [
+    ['setup', cnm.setupUs, addon?.setupUs],
+    ['teardown', cnm.teardownUs, addon?.teardownUs],
+  ].map(([phase, c, a]) => {
+    const ratio = a ? c / a : NaN;
+    return [phase, a ? ms(a / n) : '-', ms(c / n), a ? signedMs((c - a) / n) : '-', times(ratio), `<= ${CNM_TARGET}x`, a ? verdict(ratio <= CNM_TARGET) : '-'];
+  });
+  const text = table(['cnm vs addon', 'addon ms', 'cnm ms', 'cnm - addon ms', 'cnm/addon', 'target', ''], rows);
+  return addon ? text : `${text}\n(addon not measured in this run: no ratio; add it with --only addon,cnm)`;
+}
+
+/** Median over a count's rounds of one cnm step (total over the containers of a round). */
+function cnmStepUs(result, phase, step) {
+  return median(result.rounds.map((r) => r[phase].stepsUs[step]));
+}
+
+/** Where cnm's time goes, per step and per count, beside the addon's one batch. */
+function cnmSteps(results, counts) {
+  const { SETUP_STEPS, TEARDOWN_STEPS } = require('./methods/cnm');
+  const col = (fn) => counts.map((n) => fn(results[n], n));
+  const hasAddon = counts.every((n) => results[n].addon);
+  const rows = [];
+  for (const [phase, steps, addonLabel] of [['setup', SETUP_STEPS, 'setupContainer'], ['teardown', TEARDOWN_STEPS, 'teardownContainer']]) {
+    for (const step of steps) rows.push([phase, step, ...col((r, n) => ms(cnmStepUs(r.cnm, phase, step) / n))]);
+    rows.push([phase, '= cnm, whole', ...col((r, n) => ms(r.cnm[`${phase}Us`] / n))]);
+    if (hasAddon) {
+      rows.push([phase, `addon ${addonLabel} (one batch)`, ...col((r, n) => ms(r.addon[`${phase}Us`] / n))]);
+      rows.push([phase, 'cnm - addon', ...col((r, n) => signedMs((r.cnm[`${phase}Us`] - r.addon[`${phase}Us`]) / n))]);
+    }
+  }
+  return [
+    `cnm, each step timed on its own (mean per container, medians over rounds):`,
+    table(['phase', 'step', ...counts.map((n) => `N=${n} ms`)], rows),
+  ].join('\n');
+}
+
+/** cnm's per-step cost growth at the largest count, setup and teardown, beside the addon's teardown. */
+function cnmGrowth(results, n) {
+  const { SETUP_STEPS, TEARDOWN_STEPS } = require('./methods/cnm');
+  const row = (label, list) => {
+    const g = growth(list);
+    return [label, ms(g.firstUs), ms(g.lastUs), signedMs(g.lastUs - g.firstUs), times(g.ratio), g.ratio <= GROWTH_FLAT ? 'flat' : 'GROWS'];
+  };
+  const c = results.cnm;
+  const rows = [
+    ...SETUP_STEPS.map((step) => row(`setup: ${step}`, c.setup.stepsPerContainerUs[step])),
+    ...TEARDOWN_STEPS.map((step) => row(`teardown: ${step}`, c.teardown.stepsPerContainerUs[step])),
+    row('teardown: cnm, whole', c.teardown.perContainerUs),
+    ...(results.addon ? [row('teardown: addon teardownContainer', results.addon.teardown.perContainerUs)] : []),
+  ];
+  return [
+    `cnm step by step, N = ${n}, last 10% vs first 10% (join alone: issue 3's "no listing all links or addresses per join"):`,
+    table(['step', 'first 10% ms', 'last 10% ms', 'difference ms', 'last/first', ''], rows),
+    '(growth that the addon and the C floor above show as well comes from the kernel, which takes longer to add a',
+    ' namespace or a bridge port as they accumulate; the netlink request count below tells whether a step lists what exists)',
+  ].join('\n');
+}
+
+/** The strace child runs: netlink requests, dumps and bytes per container and step, N small vs larger. */
+function cnmTraceReport(trace, cnmResult, maxN) {
+  const out = [`== Netlink requests per container of the CNM path (strace -f of a child process, N = ${trace.counts?.join(' and ') ?? '-'}) ==`];
+  if (trace.skipped) {
+    out.push(`SKIPPED: ${trace.skipped}`);
+    return out.join('\n');
+  }
+  const [small, large] = trace.counts;
+  const a = trace.runs[small];
+  const b = trace.runs[large];
+  const f1 = (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1));
+  const steps = Object.keys(b);
+  const rows = steps.map((step) => [
+    step,
+    f1(a[step].all.messages),
+    f1(b[step].all.messages),
+    f1(b[step].last.messages),
+    `${f1(a[step].all.dumps)} / ${f1(b[step].all.dumps)}`,
+    f1(a[step].all.bytes),
+    f1(b[step].all.bytes),
+    f1(b[step].last.bytes),
+  ]);
+  out.push(
+    table(
+      ['step', `requests N=${small}`, `N=${large}`, `N=${large} last 10%`, 'dumps', `bytes in N=${small}`, `N=${large}`, `N=${large} last 10%`],
+      rows,
+    ),
+  );
+  const join = (r) => r.join;
+  const mix = Object.entries(join(b).types).map(([t, v]) => `${t} x${f1(v)}`).join(', ');
+  out.push(`join's requests (N=${large}, per container): ${mix || 'none'}`);
+  const flat =
+    join(b).all.messages <= join(a).all.messages + 0.05 &&
+    join(b).last.messages <= join(a).all.messages + 0.05 &&
+    join(b).all.dumps === 0 &&
+    join(b).last.bytes <= join(a).all.bytes * GROWTH_FLAT;
+  out.push(`netlink requests per join ${flat ? 'do not grow' : 'GROW'} with N (requests, dumps and bytes received per join at N=${large}, also its last 10%, vs N=${small}): ${flat ? 'ok' : 'MISSED'}`);
+  if (cnmResult?.setup.stepsPerContainerUs) {
+    const g = growth(cnmResult.setup.stepsPerContainerUs.join);
+    out.push(`join's time, N = ${maxN}: first 10% ${ms(g.firstUs)} ms, last 10% ${ms(g.lastUs)} ms (${times(g.ratio)}, ${g.ratio <= GROWTH_FLAT ? 'flat' : 'GROWS'})`);
+  }
+  out.push('(requests = netlink messages sent, from sendto/sendmsg; dumps = GET requests with NLM_F_DUMP; bytes in = recvfrom/recvmsg');
+  out.push(' results, acks included. Counted in a separate process under strace; the timed runs above are not traced.)');
+  return out.join('\n');
+}
+
 function report(run) {
-  const { skipped, results, concurrent, breakdown, options, maxN } = run;
+  const { skipped, results, concurrent, breakdown, trace, options, maxN } = run;
   const methods = REPORT_ORDER.map((k) => run.methods.find((m) => m.key === k)).filter(Boolean);
   const counts = options.counts;
   const v = versions();
@@ -186,15 +311,19 @@ function report(run) {
   out.push("pair with eth0 inside and the host end up on the method's own bridge; ADDR/16 with broadcast on");
   out.push('eth0; lo and eth0 up; default route via the gateway (.0.1, on the bridge). Teardown = what each');
   out.push('method does to undo it (addon, ip, ip -batch, floor: drop the namespace; CNI: bridge DEL, then');
-  out.push('ip netns del), timed as issued; before the next phase the benchmark waits, untimed, until the');
-  out.push('kernel has destroyed the links, and every timed phase starts only once the CPUs are quiet');
+  out.push('ip netns del; cnm: sandbox.delete + endpoint.delete), timed as issued; before the next phase the');
+  out.push('benchmark waits, untimed, until the kernel has destroyed the links, and every timed phase starts only');
   out.push(
-    `(< 10% busy for 0.3 s; waited ${Math.round(busyStarts.waitedMs / 1000)} s in all): ${busyStarts.count} of ${busyStarts.phases} timed phases started on a busy machine.`,
+    `once the CPUs are quiet (< 10% busy for 0.3 s; waited ${Math.round(busyStarts.waitedMs / 1000)} s in all): ${busyStarts.count} of ${busyStarts.phases} timed phases started on a busy machine.`,
   );
   out.push('Times are per container (total / N), in ms; process-based methods are driven by bash. Each count');
   out.push(`runs ${counts.map((n) => `${roundsFor(options, n)} round(s) at N=${n}`).join(', ')}, methods interleaved; medians reported.`);
   out.push('"C floor" is a reference, not a competitor: bench/floor/floor.c does the addon\'s work with the');
   out.push('same end state from one C thread, one netlink message per step, no lookups (the kernel\'s own cost).');
+  out.push('"cnm" is the full CNM path on one NetworkController (no predefined networks) with one bridge network');
+  out.push('(10.205.0.0/16, bridge made by cnm-ts): controller.newSandbox(id) + network.createEndpoint(name) +');
+  out.push('endpoint.join(sandbox) per container; the library picks namespace names and addresses (IPAM), and the');
+  out.push('checks read them from the sandbox and endpoint. It also writes hosts / resolv.conf per sandbox.');
   for (const { method, reason } of skipped) out.push(`SKIPPED ${method.title}: ${reason}`);
 
   for (const n of counts) {
@@ -216,7 +345,7 @@ function report(run) {
     if (has('addon')) {
       const a = r.addon;
       const rows = methods
-        .filter((m) => m.key !== 'addon' && m.key !== 'floor')
+        .filter((m) => m.key !== 'addon' && m.key !== 'floor' && m.key !== 'cnm')
         .map((m) => {
           const s = r[m.key].setupUs / a.setupUs;
           const t = r[m.key].teardownUs / a.teardownUs;
@@ -234,36 +363,46 @@ function report(run) {
         );
       }
     }
+    if (has('cnm')) out.push('', cnmVsAddon(r.cnm, r.addon, n));
   }
 
-  if (concurrent) {
-    const c = concurrent;
-    const seq = results[c.n]?.addon;
-    const d = c.setup.loopDelay;
+  const conc = ['addon', 'cnm'].filter((k) => concurrent[k]);
+  if (conc.length) {
+    const c0 = concurrent[conc[0]];
     out.push('');
-    out.push(`== addon, N = ${c.n}, all at once (Promise.all; libuv pool of ${process.env.UV_THREADPOOL_SIZE ?? 4} threads) ==`);
-    out.push(
-      table(
-        ['', 'setup ms', 'teardown ms', 'links gone after ms', 'CPUs quiet after ms'],
-        [
-          ['concurrent', ms(c.setup.totalUs / c.n), ms(c.teardown.totalUs / c.n), String(c.destroy.linksMs), String(c.destroy.quietMs ?? '>5000')],
-          ...(seq ? [['sequential (above)', ms(seq.setupUs / c.n), ms(seq.teardownUs / c.n), String(seq.destroy.linksMs), String(seq.destroy.quietMs ?? '>5000')]] : []),
-        ],
-      ),
-    );
-    if (results[c.n]?.batch) out.push(`concurrent addon vs ip -batch, setup: ${times(results[c.n].batch.setupUs / c.setup.totalUs)} (target >= ${TARGETS.batch}x)`);
+    out.push(`== ${conc.join(' and ')}, N = ${c0.n}, all at once (Promise.all; libuv pool of ${process.env.UV_THREADPOOL_SIZE ?? 4} threads) ==`);
+    const rows = [];
+    for (const k of conc) {
+      const c = concurrent[k];
+      const seq = results[c.n]?.[k];
+      rows.push([`${k} concurrent`, ms(c.setup.totalUs / c.n), ms(c.teardown.totalUs / c.n), String(c.destroy.linksMs), String(c.destroy.quietMs ?? '>5000')]);
+      if (seq) rows.push([`${k} sequential (above)`, ms(seq.setupUs / c.n), ms(seq.teardownUs / c.n), String(seq.destroy.linksMs), String(seq.destroy.quietMs ?? '>5000')]);
+    }
+    out.push(table(['', 'setup ms', 'teardown ms', 'links gone after ms', 'CPUs quiet after ms'], rows));
+    if (concurrent.addon && results[c0.n]?.batch) {
+      out.push(`concurrent addon vs ip -batch, setup: ${times(results[c0.n].batch.setupUs / concurrent.addon.setup.totalUs)} (target >= ${TARGETS.batch}x)`);
+    }
+    if (concurrent.addon && concurrent.cnm) {
+      const s = concurrent.cnm.setup.totalUs / concurrent.addon.setup.totalUs;
+      const t = concurrent.cnm.teardown.totalUs / concurrent.addon.teardown.totalUs;
+      out.push(`concurrent cnm / addon: setup ${times(s)} (target <= ${CNM_TARGET}x ${verdict(s <= CNM_TARGET)}), teardown ${times(t)} (target <= ${CNM_TARGET}x ${verdict(t <= CNM_TARGET)})`);
+    }
     out.push('');
-    out.push(`Largest event-loop delay while ${c.n} containers were set up concurrently:`);
-    out.push(
-      table(
-        ['probe', 'max ms', 'target', ''],
-        [
-          ['monitorEventLoopDelay (1 ms resolution)', d.histogramMaxMs.toFixed(2), `< ${LOOP_DELAY_TARGET_MS} ms`, verdict(d.histogramMaxMs < LOOP_DELAY_TARGET_MS)],
-          ['setInterval(1 ms) lateness', d.intervalMaxLagMs.toFixed(2), `< ${LOOP_DELAY_TARGET_MS} ms`, verdict(d.intervalMaxLagMs < LOOP_DELAY_TARGET_MS)],
-        ],
-      ),
-    );
-    out.push(`(monitorEventLoopDelay p99 ${d.histogramP99Ms.toFixed(2)} ms; the ${c.n} setupContainer() calls themselves took ${d.syncCallMs.toFixed(1)} ms of the JS thread before the first await)`);
+    out.push(`Largest event-loop delay while ${c0.n} containers were set up concurrently:`);
+    const delayRows = [];
+    for (const k of conc) {
+      const d = concurrent[k].setup.loopDelay;
+      delayRows.push(
+        [`${k}: monitorEventLoopDelay (1 ms resolution)`, d.histogramMaxMs.toFixed(2), `< ${LOOP_DELAY_TARGET_MS} ms`, verdict(d.histogramMaxMs < LOOP_DELAY_TARGET_MS)],
+        [`${k}: setInterval(1 ms) lateness`, d.intervalMaxLagMs.toFixed(2), `< ${LOOP_DELAY_TARGET_MS} ms`, verdict(d.intervalMaxLagMs < LOOP_DELAY_TARGET_MS)],
+      );
+    }
+    out.push(table(['probe', 'max ms', 'target', ''], delayRows));
+    for (const k of conc) {
+      const d = concurrent[k].setup.loopDelay;
+      const calls = k === 'addon' ? 'setupContainer() calls' : 'newSandbox() chains';
+      out.push(`(${k}: monitorEventLoopDelay p99 ${d.histogramP99Ms.toFixed(2)} ms; the ${c0.n} ${calls} themselves took ${d.syncCallMs.toFixed(1)} ms of the JS thread before the first await)`);
+    }
   }
 
   const growthRows = methods
@@ -278,6 +417,7 @@ function report(run) {
     out.push(table(['method', 'first 10% ms', 'last 10% ms', 'difference ms', 'last/first', ''], growthRows));
     if (has('batch')) out.push('(ip -batch is one process: no per-container times)');
   }
+  if (has('cnm')) out.push('', cnmGrowth(results[maxN], maxN));
 
   out.push('');
   out.push(`== Where the time goes, N = ${maxN} (mean per container, ms) ==`);
@@ -290,6 +430,7 @@ function report(run) {
     out.push(`${m.title}, one step after the other:`);
     out.push(table(['phase', 'step', 'ms'], rows));
   }
+  if (has('cnm')) out.push(cnmSteps(results, counts));
   if (breakdown) {
     const floor = has('floor') ? results[maxN].floor : null;
     const floorMs = (step) => (floor && step && floor.setup.stepsUs[step] !== undefined ? ms(floor.setup.stepsUs[step] / maxN) : '-');
@@ -309,6 +450,8 @@ function report(run) {
       ),
     );
   }
+
+  if (trace) out.push('', cnmTraceReport(trace, results[maxN].cnm, maxN));
 
   out.push('');
   out.push(`== IPv6 handling (the end states differ only here), N = ${maxN} ==`);

@@ -1,17 +1,20 @@
 // Command-line options of `npm run bench`: which container counts and which methods to measure.
 'use strict';
 
-const METHODS = ['addon', 'batch', 'ip', 'cni', 'floor'];
+const METHODS = ['addon', 'cnm', 'batch', 'ip', 'cni', 'floor'];
 const DEFAULT_COUNTS = [10, 100, 500];
 
 const USAGE = `usage: node bench/run.js [--n 10,100,500] [--only ${METHODS.join(',')}] [--rounds R]
 
-  --n       container counts to measure (default ${DEFAULT_COUNTS.join(',')}); the concurrent addon run,
-            the event-loop delay and the cost-growth figures use the largest
+  --n       container counts to measure (default ${DEFAULT_COUNTS.join(',')}); the concurrent addon and cnm
+            runs, the event-loop delay and the cost-growth figures use the largest
   --rounds  rounds per count, methods interleaved, medians reported (default: 3 for N <= 100, else 1)
   --only    methods to measure (default: all):
              addon  cnm-ts setupContainer/teardownContainer, one batch per container
                     (sequential, plus a concurrent run at the largest N)
+             cnm    the full CNM path: controller.newSandbox + network.createEndpoint + endpoint.join
+                    on a bridge network, undone by sandbox.delete + endpoint.delete (sequential,
+                    concurrent at the largest N, and a netlink request count under strace if installed)
              batch  one \`ip -force -batch -\` process for all containers
              ip     iproute2, one \`ip\` process per step
              cni    the CNI bridge plugin with host-local IPAM (needs containernetworking-plugins)

@@ -9,6 +9,11 @@ const NETWORKS = {
   ip: { bridge: 'cnmbench-ip', octet: 202, prefix: 'ip' },
   cni: { bridge: 'cnmbench-cni', octet: 203, prefix: 'cn' },
   floor: { bridge: 'cnmbench-floor', octet: 204, prefix: 'fl' },
+  // The CNM path: the bridge is made by cnm-ts's bridge driver (newNetwork), not by the benchmark.
+  cnm: { bridge: 'cnmbench-cnm', octet: 205, prefix: 'cm' },
+  cnmConcurrent: { bridge: 'cnmbench-cnm', octet: 205, prefix: 'cc' },
+  // The strace child run (lib/cnm-trace.js), a process of its own with its own controller.
+  cnmTrace: { bridge: 'cnmbench-trace', octet: 206, prefix: 'ct' },
 };
 
 /** Every bridge the benchmark may make. */
