@@ -10,12 +10,12 @@ import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
 import { formatPrefix, parsePrefix } from './ipam/prefix';
-import { addressList, batch, routeList } from './native';
+import { addressList, batch, netnsDelete, NetlinkError, routeList } from './native';
 import { parseCidr } from './native/validate';
 import { Network, releasePools, type AllocatedPool } from './network';
 import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
 import { Sandbox, type NamespaceHandle } from './sandbox';
-import { hostNameservers, removeSandboxFiles, validateDnsConfig } from './sandbox-files';
+import { hostNameservers, validateDnsConfig } from './sandbox-files';
 import { checkPrivileges } from './privileges';
 import { lockStateDir, unlockStateDir } from './state-lock';
 import { newId } from './util/ids';
@@ -267,13 +267,20 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     try {
       const id = newId();
       const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
-      const namespace = shared ? shared.namespace : await this.newNamespace(id, mode === 'host');
-      const sandbox = new Sandbox(id, containerId, mode, namespace, this, options, await hostNameservers(this.hostResolvConf));
-      try {
-        await sandbox.writeFiles();
-      } catch (err) {
-        await this.dropNamespace(namespace, mode);
-        throw err;
+      const namespace = shared ? shared.namespace : this.namespaceFor(id, mode === 'host');
+      const sandbox = new Sandbox(id, containerId, mode, namespace, this, options);
+      // The namespace and the files at once; whichever fails, the other is undone.
+      const [made, written] = await Promise.allSettled([
+        mode === 'namespace' ? this.makeNamespace(namespace) : undefined,
+        hostNameservers(this.hostResolvConf).then((servers) => {
+          sandbox.hostServers = servers;
+          return sandbox.writeFiles();
+        }),
+      ]);
+      if (made.status === 'rejected' || written.status === 'rejected') {
+        await sandbox.removeFiles(mode === 'namespace').catch(() => undefined);
+        if (made.status === 'fulfilled' && mode === 'namespace') await netnsDelete(namespace.key).catch(() => undefined);
+        throw made.status === 'rejected' ? made.reason : (written as PromiseRejectedResult).reason;
       }
       namespace.users += 1;
       this.sandboxesById.set(id, sandbox);
@@ -284,25 +291,24 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     }
   }
 
-  private async newNamespace(id: string, host: boolean): Promise<NamespaceHandle> {
+  /** The namespace a new sandbox gets: the host's (host mode) or a new one named from its id. */
+  private namespaceFor(id: string, host: boolean): NamespaceHandle {
     if (host) return { key: `/proc/${process.pid}/ns/net`, name: null, users: 0, owned: false };
     const name = `cnm-${id.slice(0, 12)}`;
-    const key = `${this.netnsDir}/${name}`;
-    // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its own.
-    await batch([
-      { op: 'netnsCreate', dir: this.netnsDir, name, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
-      { op: 'linkSet', netns: key, name: 'lo', change: { up: true } },
-    ]).catch(async (err: unknown) => {
-      await batch([{ op: 'netnsDelete', path: key }]).catch(() => undefined);
-      throw err;
-    });
-    return { key, name, users: 0, owned: true };
+    return { key: `${this.netnsDir}/${name}`, name, users: 0, owned: true };
   }
 
-  private async dropNamespace(namespace: NamespaceHandle, mode: string): Promise<void> {
-    if (mode !== 'namespace') return;
-    if (namespace.name) await removeSandboxFiles([`${this.etcNetnsDir}/${namespace.name}`]);
-    await batch([{ op: 'netnsDelete', path: namespace.key }]).catch(() => undefined);
+  /** Makes the namespace with lo up (`ip netns add`); removes it again if bringing lo up fails. */
+  private async makeNamespace(namespace: NamespaceHandle): Promise<void> {
+    // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its own.
+    await batch([
+      { op: 'netnsCreate', dir: this.netnsDir, name: namespace.name!, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
+      { op: 'linkSet', netns: namespace.key, name: 'lo', change: { up: true } },
+    ]).catch(async (err: unknown) => {
+      // Only a namespace this call made is removed (not one that was there: EEXIST at step 0).
+      if (err instanceof NetlinkError && err.index > 0) await netnsDelete(namespace.key).catch(() => undefined);
+      throw err;
+    });
   }
 
   /** Every sandbox. */

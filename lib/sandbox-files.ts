@@ -1,6 +1,6 @@
 // A sandbox's /etc/hosts and /etc/resolv.conf: written in its state folder, and for named
 // namespaces under /etc/netns/<name>/ so that `ip netns exec` bind-mounts them.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
@@ -54,9 +54,19 @@ export function hostsFile(config: SandboxDnsConfig, ownAddresses: string[]): str
   return `${lines.join('\n')}\n`;
 }
 
-/** The host's nameservers that a sandbox can use: every one but loopback addresses. */
+const nameserverCache = new Map<string, { mtimeMs: number; size: number; servers: string[] }>();
+
+/** The host's nameservers that a sandbox can use: every one but loopback addresses. Read again only when the file changes. */
 export async function hostNameservers(hostResolvConf: string): Promise<string[]> {
-  const text = await readFile(hostResolvConf, 'utf8').catch(() => '');
+  const now = await stat(hostResolvConf).catch(() => null);
+  const cached = nameserverCache.get(hostResolvConf);
+  if (now && cached && cached.mtimeMs === now.mtimeMs && cached.size === now.size) return cached.servers;
+  const servers = parseNameservers(await readFile(hostResolvConf, 'utf8').catch(() => ''));
+  if (now) nameserverCache.set(hostResolvConf, { mtimeMs: now.mtimeMs, size: now.size, servers });
+  return servers;
+}
+
+function parseNameservers(text: string): string[] {
   return text
     .split('\n')
     .map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1])
@@ -72,16 +82,26 @@ export function resolvConf(config: SandboxDnsConfig, hostServers: string[]): str
   return `${lines.join('\n')}\n`;
 }
 
-/** Writes both files into each folder (made if needed). */
+const FILES = ['hosts', 'resolv.conf'];
+
+/** Writes both files into each folder (made if needed), all at once. */
 export async function writeSandboxFiles(folders: string[], hosts: string, resolv: string): Promise<void> {
-  for (const folder of folders) {
-    await mkdir(folder, { recursive: true, mode: 0o755 });
-    await writeFile(path.join(folder, 'hosts'), hosts, { mode: 0o644 });
-    await writeFile(path.join(folder, 'resolv.conf'), resolv, { mode: 0o644 });
-  }
+  await Promise.all(
+    folders.map(async (folder) => {
+      await mkdir(folder, { recursive: true, mode: 0o755 });
+      await Promise.all([hosts, resolv].map((text, i) => writeFile(path.join(folder, FILES[i]), text, { mode: 0o644 })));
+    }),
+  );
 }
 
-/** Removes the folders and what is in them. */
+/** Removes the folders: the two files, then the folder itself unless someone else put files in it. */
 export async function removeSandboxFiles(folders: string[]): Promise<void> {
-  for (const folder of folders) await rm(folder, { recursive: true, force: true });
+  await Promise.all(
+    folders.map(async (folder) => {
+      await Promise.all(FILES.map((file) => rm(path.join(folder, file), { force: true })));
+      await rmdir(folder).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT' && err.code !== 'ENOTEMPTY') throw err;
+      });
+    }),
+  );
 }

@@ -48,7 +48,6 @@ export class Sandbox {
     /** @internal */ readonly namespace: NamespaceHandle,
     /** @internal */ readonly controller: NetworkController,
     options: SandboxOptions,
-    /** @internal */ readonly hostServers: string[],
   ) {
     const { useDefaultSandbox: _host, shareWith: _share, labels: _labels, ...dns } = options;
     this.config = dns;
@@ -56,6 +55,8 @@ export class Sandbox {
   }
 
   readonly labels: Record<string, string>;
+  /** @internal The host's nameservers, the fallback for resolv.conf; set before the files are written. */
+  hostServers: string[] = [];
 
   /** The namespace path (`/run/netns/cnm-...`); the host's for host mode, the other's for container mode. */
   get key(): string {
@@ -67,20 +68,30 @@ export class Sandbox {
     return [...this.attached.values()].map((a) => a.endpoint);
   }
 
-  /** The folders that hold this sandbox's hosts and resolv.conf. */
-  private fileFolders(): string[] {
-    const folders = [path.join(this.controller.stateDir, 'sandboxes', this.id)];
-    if (this.namespace.owned && this.namespace.name && this.mode === 'namespace') {
-      folders.push(path.join(this.controller.etcNetnsDir, this.namespace.name));
-    }
-    return folders;
+  /** The sandbox's own folder for hosts and resolv.conf. */
+  private ownFolder(): string {
+    return path.join(this.controller.stateDir, 'sandboxes', this.id);
+  }
+
+  /** The namespace's folder under /etc/netns (for `ip netns exec`), if cnm-ts named the namespace. */
+  private namespaceFolder(): string | null {
+    const { owned, name } = this.namespace;
+    return owned && name ? path.join(this.controller.etcNetnsDir, name) : null;
+  }
+
+  /** @internal Removes the sandbox's files; the namespace's too when `withNamespace`. */
+  async removeFiles(withNamespace: boolean): Promise<void> {
+    const shared = withNamespace ? this.namespaceFolder() : null;
+    await removeSandboxFiles(shared ? [this.ownFolder(), shared] : [this.ownFolder()]);
   }
 
   /** @internal Writes hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
   async writeFiles(): Promise<void> {
-    const own = this.endpoints().flatMap((e) => [e.iface.address, e.iface.addressIPv6]).filter((a): a is string => !!a);
-    const hosts = hostsFile(this.config, own.map((a) => a.split('/')[0]));
-    await writeSandboxFiles(this.fileFolders(), hosts, resolvConf(this.config, this.hostServers));
+    const addresses = this.endpoints().flatMap((e) => [e.iface.address, e.iface.addressIPv6]).filter((a): a is string => !!a);
+    const hosts = hostsFile(this.config, addresses.map((a) => a.split('/')[0]));
+    // The namespace's folder is written by the sandbox that made the namespace, not by those sharing it.
+    const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
+    await writeSandboxFiles(shared ? [this.ownFolder(), shared] : [this.ownFolder()], hosts, resolvConf(this.config, this.hostServers));
   }
 
   /** @internal Endpoint.join(): picks the interface name and the gateway, then the driver does the rest. */
@@ -216,12 +227,10 @@ export class Sandbox {
           a.endpoint.state = a.endpoint.sandbox ? 'joined' : 'idle';
         }
       }
-      await removeSandboxFiles([path.join(this.controller.stateDir, 'sandboxes', this.id)]);
       this.namespace.users -= 1;
-      if (this.namespace.users === 0 && this.namespace.owned) {
-        if (this.namespace.name) await removeSandboxFiles([path.join(this.controller.etcNetnsDir, this.namespace.name)]);
-        await netnsDelete(this.namespace.key);
-      }
+      const lastUser = this.namespace.users === 0 && this.namespace.owned;
+      // Files and namespace at once: neither waits for the other.
+      await Promise.all([this.removeFiles(lastUser), lastUser ? netnsDelete(this.namespace.key) : undefined]);
     });
     this.controller.forgetSandbox(this);
     this.controller.emit('sandbox:destroy', this);
