@@ -278,8 +278,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
         }),
       ]);
       if (made.status === 'rejected' || written.status === 'rejected') {
-        await sandbox.removeFiles(mode === 'namespace').catch(() => undefined);
-        if (made.status === 'fulfilled' && mode === 'namespace') await netnsDelete(namespace.key).catch(() => undefined);
+        const namespace = made.status === 'fulfilled' && mode === 'namespace';
+        await sandbox.removeFiles({ namespaceFolder: mode === 'namespace', namespace }).catch(() => undefined);
         throw made.status === 'rejected' ? made.reason : (written as PromiseRejectedResult).reason;
       }
       namespace.users += 1;

@@ -1,6 +1,6 @@
 // A sandbox's /etc/hosts and /etc/resolv.conf: written in its state folder, and for named
 // namespaces under /etc/netns/<name>/ so that `ip netns exec` bind-mounts them.
-import { mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
@@ -94,14 +94,10 @@ export async function writeSandboxFiles(folders: string[], hosts: string, resolv
   );
 }
 
-/** Removes the folders: the two files, then the folder itself unless someone else put files in it. */
-export async function removeSandboxFiles(folders: string[]): Promise<void> {
-  await Promise.all(
-    folders.map(async (folder) => {
-      await Promise.all(FILES.map((file) => rm(path.join(folder, file), { force: true })));
-      await rmdir(folder).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT' && err.code !== 'ENOTEMPTY') throw err;
-      });
-    }),
-  );
+/**
+ * What to remove to take the folders away (for the `removePaths` operation): the two files, then
+ * the folder itself, which stays if someone else put files in it.
+ */
+export function sandboxFilePaths(folders: string[]): string[] {
+  return folders.flatMap((folder) => [...FILES.map((file) => path.join(folder, file)), `${folder}/`]);
 }

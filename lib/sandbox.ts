@@ -4,9 +4,9 @@ import type { NetworkController } from './controller';
 import type { JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
-import { batch, netnsDelete, type LinkInfo, type LinkStats } from './native';
+import { batch, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
-import { hostsFile, removeSandboxFiles, resolvConf, validateDnsConfig, writeSandboxFiles, type SandboxDnsConfig } from './sandbox-files';
+import { hostsFile, resolvConf, sandboxFilePaths, validateDnsConfig, writeSandboxFiles, type SandboxDnsConfig } from './sandbox-files';
 import { Mutex } from './util/mutex';
 
 const debug = createDebug('cnm:sandbox');
@@ -79,10 +79,16 @@ export class Sandbox {
     return owned && name ? path.join(this.controller.etcNetnsDir, name) : null;
   }
 
-  /** @internal Removes the sandbox's files; the namespace's too when `withNamespace`. */
-  async removeFiles(withNamespace: boolean): Promise<void> {
-    const shared = withNamespace ? this.namespaceFolder() : null;
-    await removeSandboxFiles(shared ? [this.ownFolder(), shared] : [this.ownFolder()]);
+  /**
+   * @internal Removes the sandbox's files, the namespace's folder under /etc/netns when
+   * `namespaceFolder`, and the namespace itself when `namespace`: one trip to a worker thread. The
+   * files go first, so that a namespace that vanished out of band does not keep them.
+   */
+  async removeFiles(parts: { namespaceFolder: boolean; namespace: boolean }): Promise<void> {
+    const shared = parts.namespaceFolder ? this.namespaceFolder() : null;
+    const ops: NativeOp[] = [{ op: 'removePaths', paths: sandboxFilePaths(shared ? [this.ownFolder(), shared] : [this.ownFolder()]) }];
+    if (parts.namespace) ops.push({ op: 'netnsDelete', path: this.namespace.key });
+    await batch(ops);
   }
 
   /** @internal Writes hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
@@ -229,8 +235,7 @@ export class Sandbox {
       }
       this.namespace.users -= 1;
       const lastUser = this.namespace.users === 0 && this.namespace.owned;
-      // Files and namespace at once: neither waits for the other.
-      await Promise.all([this.removeFiles(lastUser), lastUser ? netnsDelete(this.namespace.key) : undefined]);
+      await this.removeFiles({ namespaceFolder: lastUser, namespace: lastUser });
     });
     this.controller.forgetSandbox(this);
     this.controller.emit('sandbox:destroy', this);

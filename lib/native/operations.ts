@@ -180,3 +180,12 @@ export function lockFile(path: string, owner: string): Promise<FileLock> {
 export function unlockFile(fd: number): Promise<void> {
   return single({ op: 'unlockFile', fd });
 }
+
+/**
+ * Removes files, and folders given with a trailing '/' (left alone while something else is in
+ * them), in order; paths already gone are fine.
+ * @remarks Equivalent to `rm -f FILE` and `rmdir --ignore-fail-on-non-empty DIR`.
+ */
+export function removePaths(paths: string[]): Promise<void> {
+  return single({ op: 'removePaths', paths });
+}

@@ -169,7 +169,8 @@ export type NativeOp =
   | ({ op: 'sysctlGet'; key: string } & InNamespace)
   | ({ op: 'sysctlSet'; key: string; value: string } & InNamespace)
   | { op: 'lockFile'; path: string; owner: string }
-  | { op: 'unlockFile'; fd: number };
+  | { op: 'unlockFile'; fd: number }
+  | { op: 'removePaths'; paths: string[] };
 
 /** What each operation returns, by its `op`. */
 export interface NativeResultOf {
@@ -192,6 +193,7 @@ export interface NativeResultOf {
   sysctlSet: undefined;
   lockFile: FileLock;
   unlockFile: undefined;
+  removePaths: undefined;
 }
 
 /** An exclusive lock on a file: `fd` holds it, or is null when another holder has it. */

@@ -247,6 +247,10 @@ export function validateOp(op: NativeOp): void {
     case 'unlockFile':
       validateUint(op.fd, 'fd', 3, 0x7fffffff);
       return;
+    case 'removePaths':
+      if (!Array.isArray(op.paths)) throw invalidArgument('paths must be an array');
+      op.paths.forEach((p) => validatePath(p, 'path'));
+      return;
     default:
       throw invalidArgument(`unknown operation ${JSON.stringify((op as { op: unknown }).op)}`);
   }

@@ -66,6 +66,18 @@ class Reader {
     }
     return out;
   }
+  std::vector<std::string> strings(const char* key) const {
+    Napi::Value v = obj_.Get(key);
+    if (!v.IsArray()) fail(key, "must be an array of strings");
+    Napi::Array a = v.As<Napi::Array>();
+    std::vector<std::string> out;
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value item = a.Get(i);
+      if (!item.IsString()) fail(key, "must be an array of strings");
+      out.push_back(item.As<Napi::String>().Utf8Value());
+    }
+    return out;
+  }
   [[noreturn]] void fail(const char* key, const char* what) const {
     throw Napi::TypeError::New(obj_.Env(), where_ + "." + key + " " + what);
   }
@@ -86,7 +98,7 @@ const std::map<std::string, OpKind>& opKinds() {
       {"routeReplace", OpKind::RouteReplace},   {"routeDelete", OpKind::RouteDelete},
       {"routeList", OpKind::RouteList},         {"sysctlGet", OpKind::SysctlGet},
       {"sysctlSet", OpKind::SysctlSet},         {"lockFile", OpKind::LockFile},
-      {"unlockFile", OpKind::UnlockFile},
+      {"unlockFile", OpKind::UnlockFile},       {"removePaths", OpKind::RemovePaths},
   };
   return kinds;
 }
@@ -206,6 +218,9 @@ Op opFrom(const Reader& r) {
     case OpKind::UnlockFile:
       op.fd = static_cast<int>(r.u32("fd").value_or(0));
       if (op.fd < 3) r.fail("fd", "must be a descriptor lockFile returned");
+      break;
+    case OpKind::RemovePaths:
+      op.paths = r.strings("paths");
       break;
     case OpKind::LinkList:
       break;

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cctype>
 
+#include "files.h"
 #include "netns.h"
 #include "sysctl.h"
 
@@ -117,6 +118,9 @@ OpResult Batch::run(const Op& op) {
       return lockFile(op.path, op.value);
     case OpKind::UnlockFile:
       unlockFile(op.fd);
+      return {};
+    case OpKind::RemovePaths:
+      removePaths(op.paths);
       return {};
   }
   return {};

@@ -25,6 +25,7 @@ enum class OpKind {
   RouteAdd, RouteReplace, RouteDelete, RouteList,
   SysctlGet, SysctlSet,
   LockFile, UnlockFile,
+  RemovePaths,
 };
 
 struct Op {
@@ -42,6 +43,7 @@ struct Op {
   std::optional<uint32_t> table;
   std::string key, value;  // sysctl; LockFile: value is what to write into the file
   int fd = -1;             // UnlockFile
+  std::vector<std::string> paths;  // RemovePaths
 };
 
 using OpResult = std::variant<std::monostate, std::string, NetnsInfo, LinkInfo, std::vector<LinkInfo>,

@@ -74,6 +74,17 @@ export async function expectBackTo(before: KernelSnapshot, timeoutMs = 15000): P
   expect(now).toEqual(before);
 }
 
+/** Waits until `read()` returns `expected` (the kernel finishes some work in the background), then asserts it. */
+export async function eventually<T>(read: () => T | Promise<T>, expected: T, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (JSON.stringify(value) !== JSON.stringify(expected) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  expect(value).toEqual(expected);
+}
+
 /** A TCP echo server running inside a namespace (or the test's own, without one). */
 export class EchoServer {
   private constructor(private readonly child: ChildProcess) {}

@@ -4,7 +4,7 @@
 import { existsSync, readlinkSync, statSync } from 'node:fs';
 import { netnsInfo, type NetworkController } from '../../lib';
 import { bare, bridgePorts, nsAddrs, nsRoutes, tcpConnects, useControllers } from '../helpers/cnm';
-import { describeKernel, EchoServer, ipJson, snapshot, tcpRoundTrip, uniqueName } from '../helpers/kernel';
+import { describeKernel, EchoServer, eventually, ipJson, snapshot, tcpRoundTrip, uniqueName } from '../helpers/kernel';
 
 /** The inode of a namespace as `stat -L` sees it (the same for every path to one namespace). */
 const inodeOf = (path: string) => statSync(path).ino;
@@ -129,6 +129,8 @@ describeKernel('network modes', () => {
   });
 
   it('container: deleting the shared-with sandbox first keeps the namespace until the sharer goes', async () => {
+    // The kernel destroys the earlier tests' namespaces, and their veth pairs, in the background.
+    await eventually(() => bridgePorts('cnmmodes0'), []);
     const main = await c.newSandbox(uniqueName('ctr'));
     const ep = await c.networkByName('bridge')!.createEndpoint('main2');
     await ep.join(main);

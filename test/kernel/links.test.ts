@@ -5,6 +5,7 @@ import {
   NETNS_DIR,
   EchoServer,
   describeKernel,
+  eventually,
   expectBackTo,
   expectInvalidArgument,
   expectNetlinkError,
@@ -64,17 +65,6 @@ async function expectSameAsIp(name: string | null, netns?: string): Promise<Link
       return lib;
     }
   }
-}
-
-/** Reads until the value is `expected` (the kernel updates operstate and carrier in the background). */
-async function eventually<T>(read: () => T | Promise<T>, expected: T, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (JSON.stringify(value) !== JSON.stringify(expected) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    value = await read();
-  }
-  expect(value).toEqual(expected);
 }
 
 /** A veth pair made with `ip`, independently of the library; both ends remembered for cleanup. */
