@@ -6,9 +6,8 @@
 'use strict';
 const { NETWORKS, makeContainers } = require('./network');
 const { waitForKernel } = require('./kernel');
-const { median } = require('./stats');
+const { median, nowUs } = require('./stats');
 
-const nowUs = () => Number(process.hrtime.bigint()) / 1000;
 
 /** The matching step of the C floor (methods/floor.js), to put the two side by side. */
 function floorStep(op) {

@@ -65,4 +65,9 @@ function warnIfAddonStale(log) {
   if (newer.length) log(`WARNING: ${newer.slice(0, 3).join(', ')} newer than ${path.relative(root, addon)}: measuring an addon older than its sources (npm run build:native)`);
 }
 
-module.exports = { ensureDist, warnIfAddonStale };
+/** The compiled library, as a user would load it. */
+function library() {
+  return require('../../dist');
+}
+
+module.exports = { ensureDist, warnIfAddonStale, library };

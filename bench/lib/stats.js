@@ -23,4 +23,7 @@ function growth(perContainerUs) {
   return { firstUs: first, lastUs: last, ratio: last / first, k };
 }
 
-module.exports = { mean, median, growth };
+/** Now, in microseconds. */
+const nowUs = () => Number(process.hrtime.bigint()) / 1000;
+
+module.exports = { mean, median, growth, nowUs };

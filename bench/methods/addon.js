@@ -1,17 +1,12 @@
 // Method "addon": cnm-ts's setupContainer / teardownContainer, one batch (one trip to a worker
 // thread) per container. Sequential, and all at once (Promise.all) for the concurrent run.
 'use strict';
+const { nowUs } = require('../lib/stats');
+const { library: lib } = require('../lib/dist');
 const { NETWORKS, gatewayOf } = require('../lib/network');
 const { createBridge, deleteBridge } = require('../lib/kernel');
 const { measureLoopDelay } = require('../lib/loop-delay');
 
-let cnm;
-function lib() {
-  cnm ??= require('../../dist');
-  return cnm;
-}
-
-const nowUs = () => Number(process.hrtime.bigint()) / 1000;
 
 function specOf(c) {
   return { netnsDir: '/run/netns', name: c.netns, bridge: c.bridge, hostIfname: c.hostIfname, address: c.address, gateway: c.gateway };

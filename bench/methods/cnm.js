@@ -5,18 +5,13 @@
 // reverse `sandbox.delete()` + `endpoint.delete()`. Each step is timed on its own, so the report can
 // say where the CNM path spends time beyond the raw batch (method "addon").
 'use strict';
+const { nowUs } = require('../lib/stats');
+const { library: lib } = require('../lib/dist');
 const fs = require('node:fs');
 const path = require('node:path');
 const { NETWORKS, gatewayOf } = require('../lib/network');
 const { measureLoopDelay } = require('../lib/loop-delay');
 
-let cnm;
-function lib() {
-  cnm ??= require('../../dist');
-  return cnm;
-}
-
-const nowUs = () => Number(process.hrtime.bigint()) / 1000;
 
 const SETUP_STEPS = ['newSandbox', 'createEndpoint', 'join'];
 const TEARDOWN_STEPS = ['sandbox.delete', 'endpoint.delete'];
