@@ -10,7 +10,7 @@ import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
 import { formatPrefix, parsePrefix } from './ipam/prefix';
-import { addressList, batch, netnsDelete, NetlinkError, routeList } from './native';
+import { addressList, batch, NetlinkError, routeList, type NativeOp } from './native';
 import { parseCidr } from './native/validate';
 import { Network, releasePools, type AllocatedPool } from './network';
 import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
@@ -269,18 +269,19 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
       const namespace = shared ? shared.namespace : this.namespaceFor(id, mode === 'host');
       const sandbox = new Sandbox(id, containerId, mode, namespace, this, options);
-      // The namespace and the files at once; whichever fails, the other is undone.
-      const [made, written] = await Promise.allSettled([
-        mode === 'namespace' ? this.makeNamespace(namespace) : undefined,
-        hostNameservers(this.hostResolvConf).then((servers) => {
-          sandbox.hostServers = servers;
-          return sandbox.writeFiles();
-        }),
-      ]);
-      if (made.status === 'rejected' || written.status === 'rejected') {
-        const namespace = made.status === 'fulfilled' && mode === 'namespace';
-        await sandbox.removeFiles({ namespaceFolder: mode === 'namespace', namespace }).catch(() => undefined);
-        throw made.status === 'rejected' ? made.reason : (written as PromiseRejectedResult).reason;
+      sandbox.hostServers = await hostNameservers(this.hostResolvConf);
+      // One trip: the namespace (if it is a new one) and the files.
+      const ops = mode === 'namespace' ? [...this.namespaceOps(namespace), sandbox.writeFilesOp()] : [sandbox.writeFilesOp()];
+      try {
+        await batch(ops);
+      } catch (err) {
+        const failedAt = err instanceof NetlinkError ? err.index : -1;
+        // Undo what was made: a new namespace once it exists (never one that was there before).
+        if (mode === 'namespace' ? failedAt > 0 : failedAt === 0) {
+          const drop = mode === 'namespace';
+          await sandbox.removeFiles({ namespaceFolder: drop, namespace: drop }).catch(() => undefined);
+        }
+        throw err;
       }
       namespace.users += 1;
       this.sandboxesById.set(id, sandbox);
@@ -298,17 +299,13 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return { key: `${this.netnsDir}/${name}`, name, users: 0, owned: true };
   }
 
-  /** Makes the namespace with lo up (`ip netns add`); removes it again if bringing lo up fails. */
-  private async makeNamespace(namespace: NamespaceHandle): Promise<void> {
-    // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its own.
-    await batch([
+  /** The operations that make a sandbox's namespace with lo up (`ip netns add`). */
+  private namespaceOps(namespace: NamespaceHandle): NativeOp[] {
+    return [
+      // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its own.
       { op: 'netnsCreate', dir: this.netnsDir, name: namespace.name!, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
       { op: 'linkSet', netns: namespace.key, name: 'lo', change: { up: true } },
-    ]).catch(async (err: unknown) => {
-      // Only a namespace this call made is removed (not one that was there: EEXIST at step 0).
-      if (err instanceof NetlinkError && err.index > 0) await netnsDelete(namespace.key).catch(() => undefined);
-      throw err;
-    });
+    ];
   }
 
   /** Every sandbox. */

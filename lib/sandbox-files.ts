@@ -1,6 +1,6 @@
 // A sandbox's /etc/hosts and /etc/resolv.conf: written in its state folder, and for named
 // namespaces under /etc/netns/<name>/ so that `ip netns exec` bind-mounts them.
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
@@ -84,14 +84,12 @@ export function resolvConf(config: SandboxDnsConfig, hostServers: string[]): str
 
 const FILES = ['hosts', 'resolv.conf'];
 
-/** Writes both files into each folder (made if needed), all at once. */
-export async function writeSandboxFiles(folders: string[], hosts: string, resolv: string): Promise<void> {
-  await Promise.all(
-    folders.map(async (folder) => {
-      await mkdir(folder, { recursive: true, mode: 0o755 });
-      await Promise.all([hosts, resolv].map((text, i) => writeFile(path.join(folder, FILES[i]), text, { mode: 0o644 })));
-    }),
-  );
+/** The two files of each folder, for the `writeFiles` operation. */
+export function sandboxFileContents(folders: string[], hosts: string, resolv: string): { path: string; content: string }[] {
+  return folders.flatMap((folder) => [
+    { path: path.join(folder, FILES[0]), content: hosts },
+    { path: path.join(folder, FILES[1]), content: resolv },
+  ]);
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { batch, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
-import { hostsFile, resolvConf, sandboxFilePaths, validateDnsConfig, writeSandboxFiles, type SandboxDnsConfig } from './sandbox-files';
+import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, validateDnsConfig, type SandboxDnsConfig } from './sandbox-files';
 import { Mutex } from './util/mutex';
 
 const debug = createDebug('cnm:sandbox');
@@ -91,13 +91,18 @@ export class Sandbox {
     await batch(ops);
   }
 
-  /** @internal Writes hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
-  async writeFiles(): Promise<void> {
+  /** @internal The operation that writes hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
+  writeFilesOp(): NativeOp {
     const addresses = this.endpoints().flatMap((e) => [e.iface.address, e.iface.addressIPv6]).filter((a): a is string => !!a);
     const hosts = hostsFile(this.config, addresses.map((a) => a.split('/')[0]));
     // The namespace's folder is written by the sandbox that made the namespace, not by those sharing it.
     const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
-    await writeSandboxFiles(shared ? [this.ownFolder(), shared] : [this.ownFolder()], hosts, resolvConf(this.config, this.hostServers));
+    const folders = shared ? [this.ownFolder(), shared] : [this.ownFolder()];
+    return { op: 'writeFiles', files: sandboxFileContents(folders, hosts, resolvConf(this.config, this.hostServers)) };
+  }
+
+  private async writeFiles(): Promise<void> {
+    await batch([this.writeFilesOp()]);
   }
 
   /** @internal Endpoint.join(): picks the interface name and the gateway, then the driver does the rest. */

@@ -189,3 +189,11 @@ export function unlockFile(fd: number): Promise<void> {
 export function removePaths(paths: string[]): Promise<void> {
   return single({ op: 'removePaths', paths });
 }
+
+/**
+ * Writes small files (mode 0644, replacing what was there, never through a symlink), making their
+ * folders (0755) when missing.
+ */
+export function writeFiles(files: { path: string; content: string }[]): Promise<void> {
+  return single({ op: 'writeFiles', files });
+}

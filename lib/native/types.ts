@@ -170,7 +170,8 @@ export type NativeOp =
   | ({ op: 'sysctlSet'; key: string; value: string } & InNamespace)
   | { op: 'lockFile'; path: string; owner: string }
   | { op: 'unlockFile'; fd: number }
-  | { op: 'removePaths'; paths: string[] };
+  | { op: 'removePaths'; paths: string[] }
+  | { op: 'writeFiles'; files: { path: string; content: string }[] };
 
 /** What each operation returns, by its `op`. */
 export interface NativeResultOf {
@@ -194,6 +195,7 @@ export interface NativeResultOf {
   lockFile: FileLock;
   unlockFile: undefined;
   removePaths: undefined;
+  writeFiles: undefined;
 }
 
 /** An exclusive lock on a file: `fd` holds it, or is null when another holder has it. */

@@ -247,6 +247,13 @@ export function validateOp(op: NativeOp): void {
     case 'unlockFile':
       validateUint(op.fd, 'fd', 3, 0x7fffffff);
       return;
+    case 'writeFiles':
+      if (!Array.isArray(op.files)) throw invalidArgument('files must be an array');
+      for (const file of op.files) {
+        validatePath(file?.path, 'file path');
+        if (typeof file.content !== 'string') throw invalidArgument(`content of ${file.path} must be a string`);
+      }
+      return;
     case 'removePaths':
       if (!Array.isArray(op.paths)) throw invalidArgument('paths must be an array');
       op.paths.forEach((p) => validatePath(p, 'path'));

@@ -66,6 +66,7 @@ class Reader {
     }
     return out;
   }
+  Napi::Value value(const char* key) const { return obj_.Get(key); }
   std::vector<std::string> strings(const char* key) const {
     Napi::Value v = obj_.Get(key);
     if (!v.IsArray()) fail(key, "must be an array of strings");
@@ -99,6 +100,7 @@ const std::map<std::string, OpKind>& opKinds() {
       {"routeList", OpKind::RouteList},         {"sysctlGet", OpKind::SysctlGet},
       {"sysctlSet", OpKind::SysctlSet},         {"lockFile", OpKind::LockFile},
       {"unlockFile", OpKind::UnlockFile},       {"removePaths", OpKind::RemovePaths},
+      {"writeFiles", OpKind::WriteFiles},
   };
   return kinds;
 }
@@ -222,6 +224,17 @@ Op opFrom(const Reader& r) {
     case OpKind::RemovePaths:
       op.paths = r.strings("paths");
       break;
+    case OpKind::WriteFiles: {
+      Napi::Value files = r.value("files");
+      if (!files.IsArray()) r.fail("files", "must be an array of { path, content }");
+      Napi::Array list = files.As<Napi::Array>();
+      for (uint32_t i = 0; i < list.Length(); i++) {
+        if (!list.Get(i).IsObject()) r.fail("files", "must be an array of { path, content }");
+        Reader file(list.Get(i).As<Napi::Object>(), "files[" + std::to_string(i) + "]");
+        op.files.push_back({file.string("path", true), file.string("content", true)});
+      }
+      break;
+    }
     case OpKind::LinkList:
       break;
   }

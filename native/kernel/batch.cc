@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cctype>
 
-#include "files.h"
 #include "netns.h"
 #include "sysctl.h"
 
@@ -121,6 +120,9 @@ OpResult Batch::run(const Op& op) {
       return {};
     case OpKind::RemovePaths:
       removePaths(op.paths);
+      return {};
+    case OpKind::WriteFiles:
+      writeFiles(op.files);
       return {};
   }
   return {};

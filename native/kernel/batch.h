@@ -11,6 +11,7 @@
 
 #include "address.h"
 #include "error.h"
+#include "files.h"
 #include "link.h"
 #include "lockfile.h"
 #include "netns.h"
@@ -25,7 +26,7 @@ enum class OpKind {
   RouteAdd, RouteReplace, RouteDelete, RouteList,
   SysctlGet, SysctlSet,
   LockFile, UnlockFile,
-  RemovePaths,
+  RemovePaths, WriteFiles,
 };
 
 struct Op {
@@ -44,6 +45,7 @@ struct Op {
   std::string key, value;  // sysctl; LockFile: value is what to write into the file
   int fd = -1;             // UnlockFile
   std::vector<std::string> paths;  // RemovePaths
+  std::vector<FileContent> files;  // WriteFiles
 };
 
 using OpResult = std::variant<std::monostate, std::string, NetnsInfo, LinkInfo, std::vector<LinkInfo>,
