@@ -55,9 +55,22 @@ export function hostsFile(config: SandboxDnsConfig, ownAddresses: string[]): str
 }
 
 const nameserverCache = new Map<string, { mtimeMs: number; size: number; servers: string[] }>();
+const nameserverReads = new Map<string, Promise<string[]>>();
 
-/** The host's nameservers that a sandbox can use: every one but loopback addresses. Read again only when the file changes. */
-export async function hostNameservers(hostResolvConf: string): Promise<string[]> {
+/**
+ * The host's nameservers that a sandbox can use: every one but loopback addresses. The file is read
+ * again only when it changes, and calls made while a read is under way share it.
+ */
+export function hostNameservers(hostResolvConf: string): Promise<string[]> {
+  let read = nameserverReads.get(hostResolvConf);
+  if (!read) {
+    read = readNameservers(hostResolvConf).finally(() => nameserverReads.delete(hostResolvConf));
+    nameserverReads.set(hostResolvConf, read);
+  }
+  return read;
+}
+
+async function readNameservers(hostResolvConf: string): Promise<string[]> {
   const now = await stat(hostResolvConf).catch(() => null);
   const cached = nameserverCache.get(hostResolvConf);
   if (now && cached && cached.mtimeMs === now.mtimeMs && cached.size === now.size) return cached.servers;
