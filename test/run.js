@@ -30,7 +30,15 @@ const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cnm-test-')), 'j
 const jest = ['node_modules/.bin/jest', '--runInBand', '--json', `--outputFile=${report}`, ...process.argv.slice(2)];
 let result;
 if (canUnshare) {
-  const script = 'set -e; mkdir -p /run/netns; mount -t tmpfs cnm-test /run/netns; ip link set lo up; exec "$@"';
+  // After the whole suite nothing the tests made may be left: no link but lo, no namespace file,
+  // no namespace mount.
+  const script = [
+    'set -e; mkdir -p /run/netns; mount -t tmpfs cnm-test /run/netns; ip link set lo up',
+    'set +e; "$@"; status=$?',
+    "left=$(ip -o link show | awk -F': ' '$2 != \"lo\" {print \"link \" $2}'; ls -A /run/netns | sed 's/^/namespace /'; grep ' /run/netns/' /proc/self/mountinfo | sed 's/^/mount /')",
+    'if [ -n "$left" ]; then echo "The tests left these behind:"; echo "$left"; exit 3; fi',
+    'exit $status',
+  ].join('\n');
   result = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...jest], {
     cwd: root,
     stdio: 'inherit',
@@ -50,7 +58,9 @@ try {
   process.exit(1);
 }
 const skipped = summary.numPendingTests + summary.numTodoTests;
-const failed = summary.numFailedTests + summary.numRuntimeErrorTestSuites;
+// Exit status 3: the suite passed but left kernel objects behind, which counts as one failure.
+const leaked = result.status === 3 ? 1 : 0;
+const failed = summary.numFailedTests + summary.numRuntimeErrorTestSuites + leaked;
 console.log(`${summary.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
 if (inCi && skipped > 0) {
   console.error(`CI: ${skipped} test(s) were skipped; every test must run in CI.`);
