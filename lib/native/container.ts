@@ -1,7 +1,7 @@
 // "Set up one container" and its reverse, each one trip to a worker thread.
 import createDebug from 'debug';
 import { NetlinkError } from './netlink-error';
-import { batch } from './operations';
+import { batch, bestEffort } from './operations';
 import { submit } from './submit';
 import type { NativeOp } from './types';
 import { parseCidr, validateIp } from './validate';
@@ -101,9 +101,7 @@ async function undoSetup(failedAt: number, hostIfname: string, netns: string): P
   const undo: NativeOp[] = [];
   if (failedAt > 1) undo.push({ op: 'linkDelete', name: hostIfname });
   if (failedAt > 0) undo.push({ op: 'netnsDelete', path: netns });
-  for (const op of undo) {
-    await batch([op]).catch((e: unknown) => debug('undo of container setup: %s', (e as Error).message));
-  }
+  for (const err of await bestEffort(undo)) debug('undo of container setup: %s', (err as Error).message);
 }
 
 /**

@@ -27,6 +27,16 @@ export function batch(ops: NativeOp[]): Promise<NativeResult[]> {
   return submit(() => ops);
 }
 
+/**
+ * Runs each operation as a batch of its own, going on past failures (undo and teardown paths),
+ * and resolves with the errors, in order; none is thrown.
+ */
+export async function bestEffort(ops: NativeOp[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  for (const op of ops) await batch([op]).catch((err: unknown) => errors.push(err));
+  return errors;
+}
+
 async function single<K extends NativeOp['op']>(op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> {
   const [result] = await batch([op]);
   return result as NativeResultOf[K];

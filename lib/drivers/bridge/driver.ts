@@ -2,7 +2,7 @@
 // per joined endpoint, the container end created directly inside the sandbox.
 import createDebug from 'debug';
 import { CnmError } from '../../errors';
-import { addressList, batch, linkList, NetlinkError, type NativeOp } from '../../native';
+import { addressList, batch, bestEffort, linkList, NetlinkError, type NativeOp } from '../../native';
 import { randomHex } from '../../util/ids';
 import type { Driver, DriverOptions, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo } from '../api';
 import { parseBridgeOptions, type BridgeConfig } from './options';
@@ -37,11 +37,9 @@ function macFor(address: string | undefined): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-/** Undoes `done` kernel steps, newest first, reporting (not throwing) what could not be undone. */
+/** Removes what a failed step made, logging (not throwing) what could not be removed. */
 async function undo(ops: NativeOp[]): Promise<void> {
-  for (const op of ops) {
-    await batch([op]).catch((e: unknown) => debug('undo %s: %s', op.op, (e as Error).message));
-  }
+  for (const err of await bestEffort(ops)) debug('undo: %s', (err as Error).message);
 }
 
 export class BridgeDriver implements Driver {
