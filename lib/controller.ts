@@ -53,7 +53,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private readonly drivers = new Map<string, Driver>();
   private readonly networksById = new Map<string, Network>();
   private readonly sandboxesById = new Map<string, Sandbox>();
-  private readonly pendingContainers = new Set<string>();
+  private readonly containers = new Set<string>(); // ids of containers with a sandbox, or getting one
   private readonly networkLock = new Mutex();
   private reserved: string[] = [];
   private readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
@@ -255,7 +255,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     if (typeof containerId !== 'string' || containerId.length === 0) throw invalidArgument('container id must be a non-empty string');
     validateDnsConfig(options);
     if (options.useDefaultSandbox && options.shareWith) throw invalidArgument('a sandbox is host mode or container mode, not both');
-    if (this.pendingContainers.has(containerId) || this.sandboxes().some((s) => s.containerId === containerId)) {
+    if (this.containers.has(containerId)) {
       throw new CnmError('CONFLICT', `container ${containerId} already has a sandbox`);
     }
     const shared = options.shareWith;
@@ -263,7 +263,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       throw new CnmError('NOT_FOUND', 'the sandbox to share is not one of this controller\'s');
     }
     if (shared?.mode === 'container') throw new CnmError('FORBIDDEN', 'a container-mode sandbox cannot be shared');
-    this.pendingContainers.add(containerId);
+    this.containers.add(containerId);
+    let made = false;
     try {
       const id = newId();
       const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
@@ -285,10 +286,11 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       }
       namespace.users += 1;
       this.sandboxesById.set(id, sandbox);
+      made = true;
       this.emit('sandbox:create', sandbox);
       return sandbox;
     } finally {
-      this.pendingContainers.delete(containerId);
+      if (!made) this.containers.delete(containerId);
     }
   }
 
@@ -332,6 +334,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   /** @internal Sandbox.delete(). */
   forgetSandbox(sandbox: Sandbox): void {
     this.sandboxesById.delete(sandbox.id);
+    this.containers.delete(sandbox.containerId);
   }
 
   /**

@@ -73,6 +73,7 @@ export function releasePools(ipam: Ipam, pools: { v4: AllocatedPool[]; v6: Alloc
 export class Network {
   readonly created = new Date();
   private readonly members = new Map<string, Endpoint>();
+  private readonly byName = new Map<string, Endpoint>();
   private readonly pendingNames = new Set<string>();
   /** @internal */ deleting = false;
 
@@ -113,6 +114,7 @@ export class Network {
     }
     const endpoint = new Endpoint(id, name, this, iface, options);
     this.members.set(id, endpoint);
+    this.byName.set(name, endpoint);
     debug('endpoint %s on %s: %s', name, this.name, iface.address ?? 'no address');
     this.controller.emit('endpoint:create', endpoint);
     return endpoint;
@@ -143,6 +145,7 @@ export class Network {
     await this.driver.deleteEndpoint(this.id, endpoint.id);
     this.releaseAddresses(endpoint.iface);
     this.members.delete(endpoint.id);
+    this.byName.delete(endpoint.name);
     this.controller.emit('endpoint:delete', endpoint);
   }
 
@@ -157,7 +160,7 @@ export class Network {
   }
 
   endpointByName(name: string): Endpoint | undefined {
-    return this.endpoints().find((e) => e.name === name);
+    return this.byName.get(name);
   }
 
   endpointById(id: string): Endpoint | undefined {
