@@ -1,6 +1,7 @@
 // The benchmark's independent view of the kernel, through iproute2: reading links, making and
 // removing the bridges, waiting for the kernel's background destruction, and the final sweep.
 'use strict';
+const { gatewayOf } = require('./network');
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 
@@ -153,7 +154,20 @@ async function sweep(bridges) {
   return problems;
 }
 
+/** prepare() / finish() for a method that works on a bridge the benchmark makes itself. */
+function ownBridge(network) {
+  return {
+    async prepare() {
+      createBridge(network.bridge, gatewayOf(network).gatewayCidr);
+    },
+    async finish() {
+      deleteBridge(network.bridge);
+    },
+  };
+}
+
 module.exports = {
+  ownBridge,
   NETNS_DIR,
   ip,
   ipJson,

@@ -3,8 +3,8 @@
 'use strict';
 const { nowUs } = require('../lib/stats');
 const { library: lib } = require('../lib/dist');
-const { NETWORKS, gatewayOf } = require('../lib/network');
-const { createBridge, deleteBridge } = require('../lib/kernel');
+const { NETWORKS } = require('../lib/network');
+const { ownBridge } = require('../lib/kernel');
 const { measureLoopDelay } = require('../lib/loop-delay');
 
 
@@ -16,6 +16,7 @@ module.exports = {
   key: 'addon',
   title: 'addon',
   network: NETWORKS.addon,
+  ...ownBridge(NETWORKS.addon),
   /** What the addon does about IPv6, read from the operations it sends (so it stays true). */
   get ipv6() {
     const probe = { netns: 'x', path: '/run/netns/x', hostIfname: 'vx', address: '10.0.0.2/16', gateway: '10.0.0.1', bridge: 'b' };
@@ -35,14 +36,6 @@ module.exports = {
     } catch (err) {
       return `the cnm-ts addon does not load: ${err.message.split('\n')[0]}`;
     }
-  },
-
-  async prepare() {
-    createBridge(this.network.bridge, gatewayOf(this.network).gatewayCidr);
-  },
-
-  async finish() {
-    deleteBridge(this.network.bridge);
   },
 
   /** One container after the other; per-container times in microseconds. */

@@ -5,8 +5,8 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { NETWORKS, gatewayOf } = require('../lib/network');
-const { createBridge, deleteBridge } = require('../lib/kernel');
+const { NETWORKS } = require('../lib/network');
+const { ownBridge } = require('../lib/kernel');
 const { runScript, timingsFromMarks } = require('../lib/shell');
 
 const strip = (cmd) => cmd.replace(/^ip /, '');
@@ -16,18 +16,11 @@ module.exports = {
   key: 'batch',
   title: 'ip -batch',
   network: NETWORKS.batch,
+  ...ownBridge(NETWORKS.batch),
   ipv6: 'as "ip per step": eth0 addrgenmode none before up, host end addrgenmode none',
 
   available() {
     return null;
-  },
-
-  async prepare() {
-    createBridge(this.network.bridge, gatewayOf(this.network).gatewayCidr);
-  },
-
-  async finish() {
-    deleteBridge(this.network.bridge);
   },
 
   /** Writes the main batch and one in-namespace batch per container (not timed). */

@@ -3,8 +3,8 @@
 // addrgenmode none on both, so that neither end ever gets an IPv6 link-local address: addrgenmode
 // cannot be given on creation (EAFNOSUPPORT), and the kernel applies it after "up" in one message.
 'use strict';
-const { NETWORKS, gatewayOf } = require('../lib/network');
-const { createBridge, deleteBridge } = require('../lib/kernel');
+const { NETWORKS } = require('../lib/network');
+const { ownBridge } = require('../lib/kernel');
 const { runScript, timingsFromMarks, q } = require('../lib/shell');
 
 /** The steps that set up container `c`, as [step name, command]. Exported for the batch method. */
@@ -24,19 +24,12 @@ module.exports = {
   key: 'ip',
   title: 'ip per step',
   network: NETWORKS.ip,
+  ...ownBridge(NETWORKS.ip),
   ipv6: 'container: IPv6 on, eth0 "addrgenmode none" before up (no link-local, no DAD/RS); host end: addrgenmode none',
   setupSteps,
 
   available() {
     return null;
-  },
-
-  async prepare() {
-    createBridge(this.network.bridge, gatewayOf(this.network).gatewayCidr);
-  },
-
-  async finish() {
-    deleteBridge(this.network.bridge);
   },
 
   async setup(containers, ctx) {

@@ -125,6 +125,20 @@ export async function tcpRoundTrip(host: string, port: number, netns?: string): 
   return execFileSync('nsenter', [`--net=${netns}`, process.execPath, '-e', code], { encoding: 'utf8' });
 }
 
+/**
+ * Real TCP: an echo server in `server.netns` on its address is reached from `clientNetns` and from
+ * the test's own namespace (the host).
+ */
+export async function expectTcpFromPeerAndHost(server: { address: string; netns: string }, clientNetns: string, port: number): Promise<void> {
+  const echo = await EchoServer.start(server.address, port, server.netns);
+  try {
+    expect(await tcpRoundTrip(server.address, port, clientNetns)).toBe(`hello ${server.address}:${port}`);
+    expect(await tcpRoundTrip(server.address, port)).toBe(`hello ${server.address}:${port}`);
+  } finally {
+    echo.stop();
+  }
+}
+
 /** Each thread of a process whose network namespace differs from `reference` (a /proc ns link). */
 export function threadsOutside(pid: number | 'self', reference: string): string[] {
   const tasks = readdirSync(`/proc/${pid}/task`);

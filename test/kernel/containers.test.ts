@@ -3,13 +3,12 @@
 import { addressAdd, linkAdd, linkDelete, NetlinkError, setupContainer, teardownContainer } from '../../lib';
 import {
   describeKernel,
-  EchoServer,
   expectBackTo,
+  expectTcpFromPeerAndHost,
   hostHasLink,
   ipJson,
   NETNS_DIR,
   snapshot,
-  tcpRoundTrip,
   uniqueName,
   type KernelSnapshot,
 } from '../helpers/kernel';
@@ -77,13 +76,7 @@ describeKernel('containers through the batch call', () => {
 
   it('carries TCP between two containers and from the host to one', async () => {
     const [a, b] = [containers[0], containers[COUNT - 1]];
-    const server = await EchoServer.start(a.address, 7070, a.netns);
-    try {
-      expect(await tcpRoundTrip(a.address, 7070, b.netns)).toBe(`hello ${a.address}:7070`);
-      expect(await tcpRoundTrip(a.address, 7070)).toBe(`hello ${a.address}:7070`);
-    } finally {
-      server.stop();
-    }
+    await expectTcpFromPeerAndHost(a, b.netns, 7070);
   });
 
   it('tears them all down concurrently, leaving nothing', async () => {
