@@ -1,6 +1,7 @@
 import createDebug from 'debug';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import type { Driver } from './drivers/api';
 import { BridgeDriver } from './drivers/bridge/driver';
 import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
@@ -10,16 +11,19 @@ import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
 import { formatPrefix, parsePrefix } from './ipam/prefix';
-import { addressList, batch, NetlinkError, routeList, type NativeOp } from './native';
+import { addressList, batch, bestEffort, NetlinkError, routeList, type NativeOp } from './native';
 import { parseCidr } from './native/validate';
 import { Network, releasePools, type AllocatedPool } from './network';
 import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
 import { Sandbox, type NamespaceHandle } from './sandbox';
 import { hostNameservers, validateDnsConfig } from './sandbox-files';
 import { checkPrivileges } from './privileges';
+import { restoreState, type RestoreReport } from './restore';
 import { lockStateDir, unlockStateDir } from './state-lock';
+import { StateStore, type StateWarning } from './store/store';
 import { newId } from './util/ids';
 import { Mutex } from './util/mutex';
+import { withUndo } from './util/undo';
 
 const debug = createDebug('cnm:controller');
 
@@ -33,6 +37,8 @@ export interface ControllerEvents {
   'network:disconnect': [Endpoint, Sandbox];
   'sandbox:create': [Sandbox];
   'sandbox:destroy': [Sandbox];
+  /** A state file was skipped at start (truncated, not JSON, unknown version, leftover). */
+  'state:warning': [StateWarning];
 }
 
 /** Networks without addresses: their drivers need no IPAM. */
@@ -50,13 +56,17 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   /** @internal */ readonly netnsDir: string;
   /** @internal */ readonly etcNetnsDir: string;
   private readonly hostResolvConf: string;
-  private readonly drivers = new Map<string, Driver>();
-  private readonly networksById = new Map<string, Network>();
-  private readonly sandboxesById = new Map<string, Sandbox>();
-  private readonly containers = new Set<string>(); // ids of containers with a sandbox, or getting one
+  /** @internal */ readonly drivers = new Map<string, Driver>();
+  /** @internal */ readonly networksById = new Map<string, Network>();
+  /** @internal */ readonly sandboxesById = new Map<string, Sandbox>();
+  /** @internal ids of containers with a sandbox, or getting one */ readonly containers = new Set<string>();
   private readonly networkLock = new Mutex();
   private reserved: string[] = [];
-  private readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
+  /** @internal */ readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
+  /** @internal */ readonly store: StateStore;
+  /** @internal The mark on the kernel objects this controller's state directory owns. */ owner = '';
+  private readonly liveRestore: boolean;
+  private report: RestoreReport | null = null;
   private stopped = false;
   private readonly defaultBridgeName: string;
   private readonly inflight = new Set<Promise<unknown>>();
@@ -69,13 +79,20 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     this.etcNetnsDir = options.etcNetnsDir ?? '/etc/netns';
     this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
     this.defaultBridgeName = options.defaultBridgeName ?? 'cnm0';
+    this.liveRestore = options.liveRestore ?? true;
+    this.store = new StateStore(this.stateDir);
+    for (const [event, listener] of Object.entries(options.listeners ?? {})) {
+      this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
+    }
     for (const driver of [new NullDriver(), new HostDriver(), new BridgeDriver()]) this.drivers.set(driver.type, driver);
   }
 
   /**
-   * Makes a controller: its state directory and, unless `predefinedNetworks: false`, the
-   * predefined networks none (null), host (host) and bridge (bridge device cnm0 on the first free
-   * predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
+   * Makes a controller on its state directory: takes the directory's lock (STATE_LOCKED if another
+   * controller holds it), restores what an earlier controller left there and cleans up after a
+   * crash (see `restoreReport()`), then makes the predefined networks that are missing, unless
+   * `predefinedNetworks: false`: none (null), host (host) and bridge (bridge device cnm0 on the
+   * first free predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
    */
   static async create(options: ControllerOptions = {}): Promise<NetworkController> {
     await checkPrivileges();
@@ -83,18 +100,26 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     await mkdir(controller.stateDir, { recursive: true, mode: 0o700 });
     controller.lockFd = await lockStateDir(controller.stateDir);
     try {
+      controller.owner = createHash('sha256').update(await realpath(controller.stateDir)).digest('hex').slice(0, 8);
+      controller.report = await restoreState(controller, { liveRestore: controller.liveRestore });
       if (options.predefinedNetworks ?? true) await controller.createPredefinedNetworks();
     } catch (err) {
-      await controller.stop({ removeAll: true }).catch(() => undefined);
+      await controller.stop().catch(() => undefined);
       throw err;
     }
     debug('controller %s ready', controller.id.slice(0, 12));
     return controller;
   }
 
+  /** What the controller found in its state directory at start, and what it cleaned up. */
+  restoreReport(): RestoreReport {
+    return this.report!;
+  }
+
   private async createPredefinedNetworks(): Promise<void> {
-    await this.createNetwork('null', 'none', {}, true);
-    await this.createNetwork('host', 'host', {}, true);
+    if (!this.networkByName('none')) await this.createNetwork('null', 'none', {}, true);
+    if (!this.networkByName('host')) await this.createNetwork('host', 'host', {}, true);
+    if (this.networkByName('bridge')) return;
     const driverOptions = { [BRIDGE_NAME]: this.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
     const ipam = { config: [await this.existingDefaultBridgeSubnet()] };
     await this.createNetwork('bridge', 'bridge', { driverOptions, ipam }, true);
@@ -153,20 +178,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const id = newId();
       const pools = NO_IPAM.has(type) ? { v4: [], v6: [] } : await this.allocatePools(name, options);
       const network = new Network(id, name, type, this, driver, this.ipam, options, pools, predefined);
-      try {
-        await driver.createNetwork({
-          id,
-          name,
-          options: options.driverOptions ?? {},
-          internal: options.internal ?? false,
-          enableIPv6: options.enableIPv6 ?? false,
-          ipv4: pools.v4,
-          ipv6: pools.v6,
-        });
-      } catch (err) {
-        network.releasePools();
-        throw err;
-      }
+      await withUndo(async (undo) => {
+        undo.push(() => network.releasePools());
+        await driver.createNetwork(network.createInfo(this.owner));
+        undo.push(() => driver.deleteNetwork(id));
+        await batch([this.store.writeOp(network.toRecord())]);
+      });
       this.networksById.set(id, network);
       debug('network %s (%s) %s', name, type, pools.v4.map((p) => p.pool).join(' '));
       this.emit('network:create', network);
@@ -271,17 +288,15 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const namespace = shared ? shared.namespace : this.namespaceFor(id, mode === 'host');
       const sandbox = new Sandbox(id, containerId, mode, namespace, this, options);
       sandbox.hostServers = await hostNameservers(this.hostResolvConf);
-      // One trip: the namespace (if it is a new one) and the files.
-      const ops = mode === 'namespace' ? [...this.namespaceOps(namespace), sandbox.writeFilesOp()] : [sandbox.writeFilesOp()];
+      // One trip: the files, the namespace (if it is a new one) and the record, in that order.
+      const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];
       try {
-        await batch(ops);
+        await batch([sandbox.writeFilesOp(), ...newNamespace, this.store.writeOp(sandbox.toRecord())]);
       } catch (err) {
-        const failedAt = err instanceof NetlinkError ? err.index : -1;
-        // Undo what was made: a new namespace once it exists (never one that was there before).
-        if (mode === 'namespace' ? failedAt > 0 : failedAt === 0) {
-          const drop = mode === 'namespace';
-          await sandbox.removeFiles({ namespaceFolder: drop, namespace: drop }).catch(() => undefined);
-        }
+        // Undo what was made: the files if they were written, a new namespace once it exists.
+        const failedAt = err instanceof NetlinkError ? err.index : 0;
+        const ops = sandbox.removeOps({ namespaceFolder: newNamespace.length > 0, namespace: newNamespace.length > 0 && failedAt > 1 });
+        if (failedAt > 0) for (const e of await bestEffort(ops)) debug('undo of sandbox %s: %s', id.slice(0, 12), (e as Error).message);
         throw err;
       }
       namespace.users += 1;
@@ -294,10 +309,13 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     }
   }
 
-  /** The namespace a new sandbox gets: the host's (host mode) or a new one named from its id. */
+  /**
+   * The namespace a new sandbox gets: the host's (host mode) or a new one named from the
+   * controller's mark and the sandbox id (`cnm-<owner>-<12 hex>`).
+   */
   private namespaceFor(id: string, host: boolean): NamespaceHandle {
-    if (host) return { key: `/proc/${process.pid}/ns/net`, name: null, users: 0, owned: false };
-    const name = `cnm-${id.slice(0, 12)}`;
+    if (host) return hostNamespace();
+    const name = `cnm-${this.owner}-${id.slice(0, 12)}`;
     return { key: `${this.netnsDir}/${name}`, name, users: 0, owned: true };
   }
 
@@ -364,6 +382,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     for (const network of this.networks()) {
       for (const endpoint of network.endpoints()) await attempt(endpoint.delete({ force: true }));
       await attempt(this.networkLock.run(async () => {
+        await batch([this.store.removeOp('network', network.id)]);
         await network.driver.deleteNetwork(network.id);
         network.releasePools();
         this.networksById.delete(network.id);
@@ -376,6 +395,11 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private checkRunning(): void {
     if (this.stopped) throw new CnmError('FORBIDDEN', 'the controller is stopped');
   }
+}
+
+/** The host's own namespace, for host-mode sandboxes: never made, never removed. */
+export function hostNamespace(): NamespaceHandle {
+  return { key: `/proc/${process.pid}/ns/net`, name: null, users: 0, owned: false };
 }
 
 function checkNetworkOptions(options: NetworkOptions): void {

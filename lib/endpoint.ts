@@ -3,6 +3,7 @@ import type { InterfaceInfo, JoinInfo } from './drivers/api';
 import type { Network } from './network';
 import type { EndpointOptions, JoinOptions } from './options';
 import type { Sandbox } from './sandbox';
+import { STATE_VERSION, type EndpointRecord } from './store/records';
 
 /** What `Endpoint.info()` returns (libnetwork's EndpointInfo). */
 export interface EndpointInfo {
@@ -74,19 +75,21 @@ export class Endpoint {
     }
     this.state = 'leaving';
     try {
-      await sandbox.detach(this, false);
+      await sandbox.detach(this);
     } finally {
       this.state = this.sandbox ? 'joined' : 'idle';
     }
   }
 
   /**
-   * Deletes the endpoint and frees its addresses. A joined endpoint is refused with CONFLICT,
-   * unless `force`, which leaves the sandbox first.
+   * Deletes the endpoint and frees its addresses; a failure leaves it as it was. A joined endpoint
+   * is refused with CONFLICT, unless `force`: then it is torn down best effort, leaving its sandbox
+   * and going on past what fails (an interface already gone is fine), and it is deleted even so;
+   * what could not be done is thrown afterwards as an AggregateError. NOT_FOUND once deleted.
    */
   async delete(options: { force?: boolean } = {}): Promise<void> {
     if (this.state === 'deleted' || this.state === 'deleting') throw new CnmError('NOT_FOUND', `endpoint ${this.name} is already deleted`);
-    if (this.state === 'joined' && options.force && this.sandbox) await this.leave(this.sandbox);
+    if (options.force) return this.forceDelete();
     if (this.state !== 'idle') throw new CnmError('CONFLICT', `endpoint ${this.name} is joined to a sandbox; leave it first or use force`);
     this.state = 'deleting';
     try {
@@ -96,6 +99,37 @@ export class Endpoint {
       this.state = 'idle';
       throw err;
     }
+  }
+
+  private async forceDelete(): Promise<void> {
+    if (this.state === 'joining' || this.state === 'leaving') throw new CnmError('CONFLICT', `endpoint ${this.name} is ${this.state} a sandbox`);
+    const errors: unknown[] = [];
+    if (this.state === 'joined' && this.sandbox) {
+      this.state = 'leaving';
+      errors.push(...(await this.sandbox.teardown(this)));
+    }
+    this.state = 'deleting';
+    errors.push(...(await this.network.removeEndpointAnyway(this)));
+    this.state = 'deleted';
+    if (errors.length > 0) throw new AggregateError(errors, `endpoint ${this.name} is deleted, but ${errors.length} step(s) failed`);
+  }
+
+  /** @internal What the controller keeps on disk about the endpoint. */
+  toRecord(): EndpointRecord {
+    const attachment = this.sandbox?.attachmentOf(this);
+    return {
+      version: STATE_VERSION,
+      kind: 'endpoint',
+      id: this.id,
+      name: this.name,
+      networkId: this.network.id,
+      iface: this.iface,
+      options: this.options,
+      join: attachment && this.joinInfo
+        ? { sandboxId: this.sandbox!.id, ifname: attachment.ifname, priority: attachment.priority, order: attachment.order, info: this.joinInfo }
+        : null,
+      driver: this.network.driver.endpointState?.(this.id),
+    };
   }
 
   /** The endpoint's interface, gateway, routes and sandbox (libnetwork's Endpoint.Info). */

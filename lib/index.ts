@@ -6,7 +6,18 @@ export { Endpoint, type EndpointInfo } from './endpoint';
 export { Sandbox, type SandboxMode } from './sandbox';
 export * from './options';
 export type { SandboxDnsConfig } from './sandbox-files';
-export type { Driver, DriverOptions, InterfaceInfo, IpamData, JoinInfo, JoinTarget, NetworkCreateInfo } from './drivers/api';
+export type {
+  Driver,
+  DriverOptions,
+  InterfaceInfo,
+  IpamData,
+  JoinInfo,
+  JoinTarget,
+  NetworkCreateInfo,
+  RestoredEndpoint,
+  RestoredNetwork,
+  RestoreResult,
+} from './drivers/api';
 export { NullDriver } from './drivers/null';
 export { HostDriver } from './drivers/host';
 export { BridgeDriver } from './drivers/bridge/driver';

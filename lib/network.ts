@@ -1,12 +1,15 @@
 import createDebug from 'debug';
 import type { NetworkController } from './controller';
-import type { Driver, DriverOptions, IpamData } from './drivers/api';
+import type { Driver, DriverOptions, IpamData, NetworkCreateInfo } from './drivers/api';
 import { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import type { Ipam } from './ipam';
+import { batch } from './native';
 import { validateIp, validateMac } from './native/validate';
 import type { EndpointOptions, IpamPoolConfig, NetworkOptions } from './options';
+import { STATE_VERSION, type NetworkRecord } from './store/records';
 import { newId } from './util/ids';
+import { withUndo } from './util/undo';
 
 const debug = createDebug('cnm:network');
 
@@ -71,7 +74,6 @@ export function releasePools(ipam: Ipam, pools: { v4: AllocatedPool[]; v6: Alloc
 
 /** A group of endpoints that can talk to each other (libnetwork's Network). */
 export class Network {
-  readonly created = new Date();
   private readonly members = new Map<string, Endpoint>();
   private readonly byName = new Map<string, Endpoint>();
   private readonly pendingNames = new Set<string>();
@@ -88,6 +90,7 @@ export class Network {
     /** @internal */ readonly options: NetworkOptions,
     /** @internal */ readonly pools: { v4: AllocatedPool[]; v6: AllocatedPool[] },
     /** @internal */ readonly predefined: boolean,
+    readonly created = new Date(),
   ) {}
 
   /**
@@ -104,17 +107,20 @@ export class Network {
     const id = newId();
     const iface = this.reserveAddresses(id, name, options);
     this.pendingNames.add(name);
+    let endpoint: Endpoint;
     try {
-      await this.driver.createEndpoint(this.id, id, iface, {});
-    } catch (err) {
-      this.releaseAddresses(iface);
-      throw err;
+      endpoint = await withUndo(async (undo) => {
+        undo.push(() => this.releaseAddresses(iface));
+        await this.driver.createEndpoint(this.id, id, iface, {});
+        undo.push(() => this.driver.deleteEndpoint(this.id, id));
+        const made = new Endpoint(id, name, this, iface, options);
+        await batch([this.controller.store.writeOp(made.toRecord())]);
+        return made;
+      });
     } finally {
       this.pendingNames.delete(name);
     }
-    const endpoint = new Endpoint(id, name, this, iface, options);
-    this.members.set(id, endpoint);
-    this.byName.set(name, endpoint);
+    this.adopt(endpoint);
     debug('endpoint %s on %s: %s', name, this.name, iface.address ?? 'no address');
     this.controller.emit('endpoint:create', endpoint);
     return endpoint;
@@ -140,9 +146,33 @@ export class Network {
     if (iface.addressIPv6) this.ipam.releaseAddress(this.pools.v6[0].poolId, iface.addressIPv6);
   }
 
-  /** @internal The second half of Endpoint.delete(): driver, addresses, bookkeeping. */
+  /** @internal Makes an endpoint one of the network's (at creation and at restore). */
+  adopt(endpoint: Endpoint): void {
+    this.members.set(endpoint.id, endpoint);
+    this.byName.set(endpoint.name, endpoint);
+  }
+
+  /** @internal The second half of Endpoint.delete(): state, driver, addresses; undone if a step fails. */
   async removeEndpoint(endpoint: Endpoint): Promise<void> {
-    await this.driver.deleteEndpoint(this.id, endpoint.id);
+    const store = this.controller.store;
+    await withUndo(async (undo) => {
+      await batch([store.removeOp('endpoint', endpoint.id)]);
+      undo.push(() => batch([store.writeOp(endpoint.toRecord())]));
+      await this.driver.deleteEndpoint(this.id, endpoint.id);
+    });
+    this.forget(endpoint);
+  }
+
+  /** @internal The same, best effort: goes on past failures and returns them. */
+  async removeEndpointAnyway(endpoint: Endpoint): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    await batch([this.controller.store.removeOp('endpoint', endpoint.id)]).catch((err: unknown) => errors.push(err));
+    await this.driver.deleteEndpoint(this.id, endpoint.id).catch((err: unknown) => errors.push(err));
+    this.forget(endpoint);
+    return errors;
+  }
+
+  private forget(endpoint: Endpoint): void {
     this.releaseAddresses(endpoint.iface);
     this.members.delete(endpoint.id);
     this.byName.delete(endpoint.name);
@@ -182,13 +212,49 @@ export class Network {
       throw new CnmError('CONFLICT', `network ${this.name} has active endpoints (${this.members.size})`);
     }
     this.deleting = true;
+    const store = this.controller.store;
     try {
-      await this.driver.deleteNetwork(this.id);
+      // The record goes first: after a crash, a bridge without one is removed at start.
+      await withUndo(async (undo) => {
+        await batch([store.removeOp('network', this.id)]);
+        undo.push(() => batch([store.writeOp(this.toRecord())]));
+        await this.driver.deleteNetwork(this.id);
+      });
     } catch (err) {
       this.deleting = false;
       throw err;
     }
     this.releasePools();
+  }
+
+  /** @internal What the driver is told about the network (at creation and at restore). */
+  createInfo(owner: string): NetworkCreateInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      owner,
+      options: this.options.driverOptions ?? {},
+      internal: this.options.internal ?? false,
+      enableIPv6: this.options.enableIPv6 ?? false,
+      ipv4: this.pools.v4,
+      ipv6: this.pools.v6,
+    };
+  }
+
+  /** @internal What the controller keeps on disk about the network. */
+  toRecord(): NetworkRecord {
+    return {
+      version: STATE_VERSION,
+      kind: 'network',
+      id: this.id,
+      name: this.name,
+      type: this.type,
+      created: this.created.toISOString(),
+      predefined: this.predefined,
+      options: this.options,
+      pools: this.pools,
+      driver: this.driver.networkState?.(this.id),
+    };
   }
 
   /** @internal Frees the network's gateways, aux addresses and pools. */

@@ -1,5 +1,6 @@
 // The option objects of the public API, with Docker's names in camelCase.
 import type { DriverOptions } from './drivers/api';
+import type { ControllerEvents } from './controller';
 import type { Sandbox } from './sandbox';
 import type { SandboxDnsConfig } from './sandbox-files';
 
@@ -16,6 +17,14 @@ export interface ControllerOptions {
   predefinedNetworks?: boolean;
   /** The default bridge network's device. Default 'cnm0'. */
   defaultBridgeName?: string;
+  /**
+   * At start, keep the sandboxes an earlier controller left whose namespace is still there, with
+   * their joined endpoints (like Docker's live-restore). Default true. With false, every restored
+   * sandbox is deleted at start (its endpoints stay, not joined).
+   */
+  liveRestore?: boolean;
+  /** Listeners attached before the controller starts, so that they hear what happens at restore. */
+  listeners?: { [E in keyof ControllerEvents]?: (...args: ControllerEvents[E]) => void };
 }
 
 /** One IPAM pool of a network (Docker's IPAM config entry). */

@@ -1,13 +1,15 @@
 import createDebug from 'debug';
 import * as path from 'node:path';
 import type { NetworkController } from './controller';
-import type { JoinTarget } from './drivers/api';
+import type { JoinInfo, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
-import { batch, type LinkInfo, type LinkStats, type NativeOp } from './native';
+import { batch, bestEffort, NetlinkError, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
 import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, validateDnsConfig, type SandboxDnsConfig } from './sandbox-files';
+import { STATE_VERSION, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
+import { withUndo } from './util/undo';
 
 const debug = createDebug('cnm:sandbox');
 
@@ -23,7 +25,8 @@ export interface NamespaceHandle {
   owned: boolean;
 }
 
-interface Attachment {
+/** Where and how an endpoint is joined to the sandbox. */
+export interface Attachment {
   endpoint: Endpoint;
   ifname: string;
   priority: number;
@@ -38,7 +41,7 @@ export class Sandbox {
   private gatewayEndpoint: Endpoint | null = null;
   private joins = 0;
   private deleted = false;
-  private config: SandboxDnsConfig;
+  /** @internal */ config: SandboxDnsConfig;
 
   /** @internal */
   constructor(
@@ -80,15 +83,15 @@ export class Sandbox {
   }
 
   /**
-   * @internal Removes the sandbox's files, the namespace's folder under /etc/netns when
-   * `namespaceFolder`, and the namespace itself when `namespace`: one trip to a worker thread. The
-   * files go first, so that a namespace that vanished out of band does not keep them.
+   * @internal The operations that remove the sandbox's files, the namespace's folder under
+   * /etc/netns when `namespaceFolder`, and the namespace itself when `namespace`. The files go
+   * first, so that a namespace that vanished out of band does not keep them.
    */
-  async removeFiles(parts: { namespaceFolder: boolean; namespace: boolean }): Promise<void> {
+  removeOps(parts: { namespaceFolder: boolean; namespace: boolean }): NativeOp[] {
     const shared = parts.namespaceFolder ? this.namespaceFolder() : null;
     const ops: NativeOp[] = [{ op: 'removePaths', paths: sandboxFilePaths(shared ? [this.ownFolder(), shared] : [this.ownFolder()]) }];
     if (parts.namespace) ops.push({ op: 'netnsDelete', path: this.namespace.key });
-    await batch(ops);
+    return ops;
   }
 
   /** @internal The operation that writes hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
@@ -105,26 +108,78 @@ export class Sandbox {
     await batch([this.writeFilesOp()]);
   }
 
-  /** @internal Endpoint.join(): picks the interface name and the gateway, then the driver does the rest. */
+  /**
+   * @internal Endpoint.join(): picks the interface name and the gateway, the driver does the
+   * kernel work, then the endpoint's record is written. A failed step undoes the ones before it.
+   */
   async attach(endpoint: Endpoint, priority: number): Promise<void> {
     this.checkCanJoin(endpoint);
     await this.lock.run(async () => {
       this.checkCanJoin(endpoint);
-      const order = this.joins++;
       const network = endpoint.network;
       const hasGateway = !network.options.internal && network.pools.v4.length + network.pools.v6.length > 0;
       const current = this.gatewayEndpoint ? this.attached.get(this.gatewayEndpoint.id) : undefined;
       const becomesGateway = hasGateway && (!current || priority > current.priority);
       const target = this.target(this.freeIfname(), becomesGateway);
-      const info = await network.driver.join(network.id, endpoint.id, target);
-      endpoint.sandbox = this;
-      endpoint.joinInfo = info;
-      this.attached.set(endpoint.id, { endpoint, ifname: target.ifname, priority, order });
-      if (becomesGateway) await this.moveGateway(endpoint);
-      if (this.config.hostname) await this.writeFiles();
+      await withUndo(async (undo) => {
+        const info = await network.driver.join(network.id, endpoint.id, target);
+        undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
+        this.link({ endpoint, ifname: target.ifname, priority, order: this.joins }, info);
+        undo.push(() => this.unlink(endpoint));
+        if (becomesGateway) {
+          const previous = this.gatewayEndpoint ? this.attached.get(this.gatewayEndpoint.id)! : null;
+          undo.push(() => this.restoreGateway(previous));
+          await this.moveGateway(endpoint);
+        }
+        await this.rewriteHosts(undo, () => this.unlink(endpoint));
+        await batch([this.controller.store.writeOp(endpoint.toRecord())]);
+      });
+      this.joins += 1;
       debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
     });
     this.controller.emit('network:connect', endpoint, this);
+  }
+
+  /** @internal Records an endpoint as joined here (at join and at restore). */
+  link(attachment: Attachment, info: JoinInfo): void {
+    const { endpoint } = attachment;
+    endpoint.sandbox = this;
+    endpoint.joinInfo = info;
+    this.attached.set(endpoint.id, attachment);
+  }
+
+  private unlink(endpoint: Endpoint): void {
+    if (endpoint.sandbox !== this) return;
+    this.attached.delete(endpoint.id);
+    endpoint.sandbox = null;
+    endpoint.joinInfo = null;
+  }
+
+  /** @internal How an endpoint is joined here. */
+  attachmentOf(endpoint: Endpoint): Attachment | undefined {
+    return this.attached.get(endpoint.id);
+  }
+
+  /**
+   * @internal At restore, once the joined endpoints are linked: the gateway is the one a live
+   * sandbox would have elected, and join order goes on after theirs.
+   */
+  restoreJoins(): void {
+    this.gatewayEndpoint = this.candidates()[0]?.endpoint ?? null;
+    this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
+  }
+
+  /**
+   * Rewrites hosts (it lists the sandbox's addresses) when the sandbox has a hostname; the undo
+   * puts the membership back first (`revert`), then rewrites it again.
+   */
+  private async rewriteHosts(undo: { push(step: () => unknown): void }, revert: () => void): Promise<void> {
+    if (!this.config.hostname) return;
+    await this.writeFiles();
+    undo.push(() => {
+      revert();
+      return this.writeFiles();
+    });
   }
 
   private checkCanJoin(endpoint: Endpoint): void {
@@ -153,36 +208,83 @@ export class Sandbox {
     return { sandboxId: this.id, key: this.key, isHost: this.mode === 'host', ifname, defaultRoute };
   }
 
-  /** @internal Endpoint.leave(), and each endpoint when the sandbox is deleted (`sandboxGoing`). */
-  async detach(endpoint: Endpoint, sandboxGoing: boolean): Promise<void> {
-    await this.lock.run(() => this.detachLocked(endpoint, sandboxGoing));
-  }
-
-  private async detachLocked(endpoint: Endpoint, sandboxGoing: boolean): Promise<void> {
-    const attachment = this.attached.get(endpoint.id);
-    if (!attachment) throw new CnmError('CONFLICT', `endpoint ${endpoint.name} is not joined to sandbox ${this.id.slice(0, 12)}`);
-    const network = endpoint.network;
-    const wasGateway = this.gatewayEndpoint === endpoint;
-    if (wasGateway) await this.moveGateway(null);
-    await network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), sandboxGoing);
-    this.attached.delete(endpoint.id);
-    endpoint.sandbox = null;
-    endpoint.joinInfo = null;
-    if (wasGateway && !sandboxGoing) await this.electGateway();
-    if (!sandboxGoing && this.config.hostname) await this.writeFiles();
+  /** @internal Endpoint.leave(): undone if a step fails. */
+  async detach(endpoint: Endpoint): Promise<void> {
+    await this.lock.run(async () => {
+      const attachment = this.attached.get(endpoint.id);
+      if (!attachment) throw new CnmError('CONFLICT', `endpoint ${endpoint.name} is not joined to sandbox ${this.id.slice(0, 12)}`);
+      const network = endpoint.network;
+      const info = endpoint.joinInfo!;
+      const joined = endpoint.toRecord();
+      const wasGateway = this.gatewayEndpoint === endpoint;
+      // The interface goes last: every step before it can be undone exactly.
+      await withUndo(async (undo) => {
+        this.unlink(endpoint);
+        undo.push(() => this.link(attachment, info));
+        if (wasGateway) {
+          undo.push(() => this.restoreGateway(attachment));
+          await this.moveGateway(null);
+          await this.electGateway();
+        }
+        await this.rewriteHosts(undo, () => this.link(attachment, info));
+        await batch([this.controller.store.writeOp(endpoint.toRecord())]);
+        undo.push(() => batch([this.controller.store.writeOp(joined)]));
+        await network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), false);
+      });
+    });
     this.controller.emit('network:disconnect', endpoint, this);
   }
 
-  /** After the gateway endpoint left: the highest-priority remaining one (first joined on a tie) takes over. */
-  private async electGateway(): Promise<void> {
-    const candidates = [...this.attached.values()]
+  /**
+   * @internal Endpoint.delete({ force }): detaches the endpoint going on past failures (a link
+   * already gone is fine), and returns them. Its record is the caller's to remove.
+   */
+  async teardown(endpoint: Endpoint): Promise<unknown[]> {
+    return this.lock.run(() => this.teardownLocked(endpoint, false));
+  }
+
+  private async teardownLocked(endpoint: Endpoint, sandboxGoing: boolean): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    const attempt = (step: () => Promise<unknown>) => step().catch((err: unknown) => errors.push(err));
+    const attachment = this.attached.get(endpoint.id);
+    if (!attachment) return errors;
+    const network = endpoint.network;
+    const wasGateway = this.gatewayEndpoint === endpoint;
+    if (wasGateway) await attempt(() => this.moveGateway(null));
+    this.gatewayEndpoint = wasGateway ? null : this.gatewayEndpoint;
+    await attempt(() => network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), sandboxGoing));
+    this.unlink(endpoint);
+    if (!sandboxGoing) {
+      if (wasGateway) await attempt(() => this.electGateway());
+      if (this.config.hostname) await attempt(() => this.writeFiles());
+    }
+    this.controller.emit('network:disconnect', endpoint, this);
+    return errors;
+  }
+
+  /** The joined endpoints that can be the gateway, best first: highest priority, first joined on a tie. */
+  private candidates(): Attachment[] {
+    return [...this.attached.values()]
       .filter((a) => a.endpoint.joinInfo?.gateway || a.endpoint.joinInfo?.gatewayIPv6)
       .sort((a, b) => b.priority - a.priority || a.order - b.order);
-    const next = candidates[0];
+  }
+
+  /** After the gateway endpoint left: the best remaining one takes over. */
+  private async electGateway(): Promise<void> {
+    const next = this.candidates()[0];
     if (!next) return;
     const network = next.endpoint.network;
     await network.driver.setDefaultRoute?.(network.id, next.endpoint.id, this.target(next.ifname, true));
     await this.moveGateway(next.endpoint);
+  }
+
+  /** Undo of a gateway change: the default route and external connectivity go back to `previous`. */
+  private async restoreGateway(previous: Attachment | null): Promise<void> {
+    if (previous) {
+      const { endpoint, ifname } = previous;
+      await endpoint.network.driver.setDefaultRoute?.(endpoint.network.id, endpoint.id, this.target(ifname, true));
+    }
+    await this.moveGateway(previous?.endpoint ?? null);
   }
 
   /**
@@ -221,28 +323,57 @@ export class Sandbox {
   }
 
   /**
-   * Deletes the sandbox: every endpoint leaves, its files go, and its namespace is dropped once no
-   * container-mode sandbox shares it (the kernel then removes the interfaces in the background).
+   * Deletes the sandbox, best effort: every endpoint leaves, its files and its record go, and its
+   * namespace is dropped once no container-mode sandbox shares it (the kernel then removes the
+   * interfaces in the background). A step that fails does not stop the others: the sandbox is
+   * deleted even so, and what could not be done is thrown afterwards as an AggregateError. A
+   * namespace or interface that vanished out of band is fine. NOT_FOUND once deleted.
    */
   async delete(): Promise<void> {
     if (this.deleted) throw new CnmError('NOT_FOUND', `sandbox ${this.id.slice(0, 12)} is already deleted`);
-    await this.lock.run(async () => {
+    const errors = await this.lock.run(async () => {
       if (this.deleted) throw new CnmError('NOT_FOUND', `sandbox ${this.id.slice(0, 12)} is already deleted`);
       this.deleted = true;
       const dropping = this.namespace.owned && this.namespace.users === 1;
+      const errors: unknown[] = [];
+      const left: Endpoint[] = [];
       for (const a of [...this.attached.values()]) {
         a.endpoint.state = 'leaving';
-        try {
-          await this.detachLocked(a.endpoint, dropping);
-        } finally {
-          a.endpoint.state = a.endpoint.sandbox ? 'joined' : 'idle';
-        }
+        errors.push(...(await this.teardownLocked(a.endpoint, dropping)));
+        a.endpoint.state = 'idle';
+        left.push(a.endpoint);
       }
       this.namespace.users -= 1;
       const lastUser = this.namespace.users === 0 && this.namespace.owned;
-      await this.removeFiles({ namespaceFolder: lastUser, namespace: lastUser });
+      const store = this.controller.store;
+      const ops = [...left.map((e) => store.writeOp(e.toRecord())), ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser }), store.removeOp('sandbox', this.id)];
+      errors.push(...(await bestEffort(ops)).filter((err) => !isGoneNamespace(err)));
+      return errors;
     });
     this.controller.forgetSandbox(this);
     this.controller.emit('sandbox:destroy', this);
+    if (errors.length > 0) throw new AggregateError(errors, `sandbox ${this.id.slice(0, 12)} is deleted, but ${errors.length} step(s) failed`);
   }
+
+  /** @internal What the controller keeps on disk about the sandbox. */
+  toRecord(): SandboxRecord {
+    return {
+      version: STATE_VERSION,
+      kind: 'sandbox',
+      id: this.id,
+      containerId: this.containerId,
+      mode: this.mode,
+      key: this.key,
+      namespaceName: this.namespace.name,
+      owned: this.namespace.owned,
+      config: this.config,
+      labels: this.labels,
+      hostServers: this.hostServers,
+    };
+  }
+}
+
+/** For teardown: a namespace file that is already gone is fine. */
+function isGoneNamespace(err: unknown): boolean {
+  return err instanceof NetlinkError && err.syscall === 'open' && err.code === 'ENOENT';
 }

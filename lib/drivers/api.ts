@@ -19,6 +19,12 @@ export interface IpamData {
 export interface NetworkCreateInfo {
   id: string;
   name: string;
+  /**
+   * The controller's mark, unique to its state directory: a driver labels the kernel objects it
+   * makes with it (the bridge's alias), so that cleanup after a crash can tell its own from anyone
+   * else's.
+   */
+  owner: string;
   options: DriverOptions;
   internal: boolean;
   enableIPv6: boolean;
@@ -56,6 +62,29 @@ export interface JoinInfo {
   staticRoutes: { destination: string; nextHop?: string }[];
 }
 
+/** A network the driver had before a restart, with what networkState() returned for it. */
+export interface RestoredNetwork {
+  info: NetworkCreateInfo;
+  state: unknown;
+}
+
+/** An endpoint the driver had before a restart; `joined` says where it is joined, if it is. */
+export interface RestoredEndpoint {
+  networkId: string;
+  endpointId: string;
+  iface: InterfaceInfo;
+  state: unknown;
+  joined: JoinTarget | null;
+}
+
+/** What a driver found when it restored its networks and endpoints. */
+export interface RestoreResult {
+  /** Joined endpoints whose interface is gone: the controller marks them as not joined. */
+  lost: string[];
+  /** What it could not repair or remove. */
+  errors: unknown[];
+}
+
 /** A network driver (libnetwork's driverapi.Driver, classic interface). */
 export interface Driver {
   /** The network type this driver implements ('bridge', 'null', 'host', ...). */
@@ -78,4 +107,15 @@ export interface Driver {
   programExternalConnectivity?(networkId: string, endpointId: string, options: DriverOptions): Promise<void>;
   /** Removes what programExternalConnectivity set up. */
   revokeExternalConnectivity?(networkId: string, endpointId: string): Promise<void>;
+  /** What the driver keeps about a network, as JSON, stored with it and given back to restore(). */
+  networkState?(networkId: string): unknown;
+  /** What the driver keeps about an endpoint, as JSON, stored with it and given back to restore(). */
+  endpointState?(endpointId: string): unknown;
+  /**
+   * After a restart, before any other call: takes back the networks and endpoints the controller
+   * restored, repairs their kernel objects where it can (a bridge that vanished), reports joined
+   * endpoints whose interface is gone, and removes kernel objects marked with `owner` that none of
+   * them refers to (what a crash left half-made).
+   */
+  restore?(owner: string, networks: RestoredNetwork[], endpoints: RestoredEndpoint[]): Promise<RestoreResult>;
 }

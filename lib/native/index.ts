@@ -3,6 +3,7 @@ export * from './operations';
 export * from './container';
 export { NetlinkError, type NativeErrorInfo } from './netlink-error';
 export { loadBinding } from './loader';
+export { failOperation, faultPending, clearFault } from './faults';
 export {
   MAX_IFNAME_BYTES,
   validateIfname,

@@ -1,5 +1,6 @@
 // The typed operations of the addon. Each runs as a batch of one; `batch` runs several in one
 // trip to a worker thread.
+import { NetlinkError } from './netlink-error';
 import { submit } from './submit';
 import type {
   AddressInfo,
@@ -28,12 +29,26 @@ export function batch(ops: NativeOp[]): Promise<NativeResult[]> {
 }
 
 /**
- * Runs each operation as a batch of its own, going on past failures (undo and teardown paths),
- * and resolves with the errors, in order; none is thrown.
+ * Runs the operations in order, going on past failures (undo and teardown paths), and resolves
+ * with the errors, in order; none is thrown. One trip when nothing fails.
  */
 export async function bestEffort(ops: NativeOp[]): Promise<unknown[]> {
   const errors: unknown[] = [];
-  for (const op of ops) await batch([op]).catch((err: unknown) => errors.push(err));
+  let rest = ops;
+  while (rest.length > 0) {
+    try {
+      await batch(rest);
+      break;
+    } catch (err) {
+      // A batch refused before it ran (bad input) says nothing of which op: run them one by one.
+      if (!(err instanceof NetlinkError)) {
+        for (const op of rest) await batch([op]).catch((e: unknown) => errors.push(e));
+        break;
+      }
+      errors.push(err);
+      rest = rest.slice(err.index + 1);
+    }
+  }
   return errors;
 }
 

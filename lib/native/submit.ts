@@ -2,6 +2,7 @@
 // converting a batch happens when it is sent, not when it is asked for, so that thousands of
 // calls made in one tick cost the event loop almost nothing at once; and since the kernel
 // serialises most of this work, more batches in flight would only take CPU from the JS thread.
+import { injectedError, takeFault } from './faults';
 import { loadBinding } from './loader';
 import type { NativeOp, NativeResult } from './types';
 import { validateOp } from './validate';
@@ -28,7 +29,7 @@ function pump(): void {
     try {
       const ops = job.prepare();
       ops.forEach(validateOp);
-      running = loadBinding().execute(ops);
+      running = execute(ops);
     } catch (err) {
       job.reject(err);
       continue;
@@ -39,6 +40,14 @@ function pump(): void {
       pump();
     });
   }
+}
+
+/** Runs the ops on a worker thread, or, with a fault pending inside them, those before it and then fails. */
+function execute(ops: NativeOp[]): Promise<NativeResult[]> {
+  const fault = takeFault(ops.length);
+  if (fault < 0) return loadBinding().execute(ops);
+  const before = fault > 0 ? loadBinding().execute(ops.slice(0, fault)) : Promise.resolve([]);
+  return before.then(() => Promise.reject(injectedError(ops[fault].op, fault)));
 }
 
 /**

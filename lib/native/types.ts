@@ -73,6 +73,8 @@ export interface LinkChange {
    * keeps a new bridge port from sending DAD, router solicitations and MLD reports.
    */
   addrGenMode?: 'none' | 'eui64' | 'stable_secret' | 'random';
+  /** The link's alias (`ip link set NAME alias TEXT`); '' removes it. */
+  alias?: string;
 }
 
 export interface LinkStats {
@@ -101,6 +103,8 @@ export interface LinkInfo {
   /** IFLA_LINK: a veth's peer index, a macvlan's lower device (0 if none). */
   parentIndex: number;
   operstate: string;
+  /** IFLA_IFALIAS, or null when the link has none. */
+  alias: string | null;
   stats: LinkStats;
 }
 
@@ -170,8 +174,16 @@ export type NativeOp =
   | ({ op: 'sysctlSet'; key: string; value: string } & InNamespace)
   | { op: 'lockFile'; path: string; owner: string }
   | { op: 'unlockFile'; fd: number }
-  | { op: 'removePaths'; paths: string[] }
-  | { op: 'writeFiles'; files: { path: string; content: string }[] };
+  | { op: 'removePaths'; paths: string[]; durable?: boolean }
+  | { op: 'writeFiles'; files: FileToWrite[]; durable?: boolean };
+
+/** A file for writeFiles. `durable` writes go through `<path>.tmp`, fsync and rename. */
+export interface FileToWrite {
+  path: string;
+  content: string;
+  /** Permission bits; default 0o644. */
+  mode?: number;
+}
 
 /** What each operation returns, by its `op`. */
 export interface NativeResultOf {

@@ -161,6 +161,10 @@ function validateLinkChange(name: string, change: LinkChange): void {
   if (change.addrGenMode !== undefined && !['none', 'eui64', 'stable_secret', 'random'].includes(change.addrGenMode)) {
     throw invalidArgument(`addrGenMode ${JSON.stringify(change.addrGenMode)} is not none, eui64, stable_secret or random`);
   }
+  // IFALIASZ is 256 with the terminating NUL, which the kernel adds itself.
+  if (change.alias !== undefined && (typeof change.alias !== 'string' || Buffer.byteLength(change.alias) > 255 || change.alias.includes('\0'))) {
+    throw invalidArgument(`alias of ${name} must be a string of at most 255 bytes without NUL`);
+  }
 }
 
 function validateRoute(route: RouteSpec): void {
@@ -252,6 +256,9 @@ export function validateOp(op: NativeOp): void {
       for (const file of op.files) {
         validatePath(file?.path, 'file path');
         if (typeof file.content !== 'string') throw invalidArgument(`content of ${file.path} must be a string`);
+        if (file.mode !== undefined && !(Number.isInteger(file.mode) && file.mode >= 0 && file.mode <= 0o7777)) {
+          throw invalidArgument(`mode of ${file.path} must be permission bits (0 to 0o7777)`);
+        }
       }
       return;
     case 'removePaths':

@@ -145,6 +145,7 @@ LinkChange linkChangeFrom(const Reader& r) {
   else if (r.has("master")) c.master = r.string("master");
   c.netns = r.string("moveTo");
   c.addrGenMode = r.string("addrGenMode");
+  if (r.has("alias")) c.alias = r.string("alias");
   return c;
 }
 
@@ -223,6 +224,7 @@ Op opFrom(const Reader& r) {
       break;
     case OpKind::RemovePaths:
       op.paths = r.strings("paths");
+      op.durable = r.boolean("durable").value_or(false);
       break;
     case OpKind::WriteFiles: {
       Napi::Value files = r.value("files");
@@ -231,8 +233,9 @@ Op opFrom(const Reader& r) {
       for (uint32_t i = 0; i < list.Length(); i++) {
         if (!list.Get(i).IsObject()) r.fail("files", "must be an array of { path, content }");
         Reader file(list.Get(i).As<Napi::Object>(), "files[" + std::to_string(i) + "]");
-        op.files.push_back({file.string("path", true), file.string("content", true)});
+        op.files.push_back({file.string("path", true), file.string("content", true), file.u32("mode").value_or(0644)});
       }
+      op.durable = r.boolean("durable").value_or(false);
       break;
     }
     case OpKind::LinkList:
@@ -256,6 +259,7 @@ Napi::Object linkToJs(Napi::Env env, const LinkInfo& l) {
   o.Set("masterIndex", l.masterIndex);
   o.Set("parentIndex", l.parentIndex);
   o.Set("operstate", l.operstate);
+  o.Set("alias", l.alias.empty() ? env.Null() : Napi::String::New(env, l.alias));
   Napi::Object s = Napi::Object::New(env);
   s.Set("rxPackets", static_cast<double>(l.stats.rxPackets));
   s.Set("txPackets", static_cast<double>(l.stats.txPackets));

@@ -119,10 +119,10 @@ OpResult Batch::run(const Op& op) {
       unlockFile(op.fd);
       return {};
     case OpKind::RemovePaths:
-      removePaths(op.paths);
+      removePaths(op.paths, op.durable);
       return {};
     case OpKind::WriteFiles:
-      writeFiles(op.files);
+      writeFiles(op.files, op.durable);
       return {};
   }
   return {};

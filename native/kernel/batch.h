@@ -46,6 +46,7 @@ struct Op {
   int fd = -1;             // UnlockFile
   std::vector<std::string> paths;  // RemovePaths
   std::vector<FileContent> files;  // WriteFiles
+  bool durable = false;            // WriteFiles, RemovePaths: flushed to disk (see files.h)
 };
 
 using OpResult = std::variant<std::monostate, std::string, NetnsInfo, LinkInfo, std::vector<LinkInfo>,

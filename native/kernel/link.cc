@@ -109,6 +109,7 @@ LinkInfo parseLink(const nlmsghdr* h) {
   info.masterIndex = attrs.u32(IFLA_MASTER);
   info.parentIndex = attrs.u32(IFLA_LINK);
   info.operstate = operstateName(attrs.u8(IFLA_OPERSTATE));
+  info.alias = attrs.str(IFLA_IFALIAS);
   readStats(attrs, info.stats);
   return info;
 }
@@ -193,6 +194,7 @@ void linkSet(NlSocket& sock, const std::string& name, const LinkChange& change) 
   std::vector<Fd> keepOpen;
   if (change.mtu) req.putU32(IFLA_MTU, *change.mtu);
   putMac(req, change.mac, name);
+  if (change.alias) req.put(IFLA_IFALIAS, change.alias->data(), change.alias->size());
   if (change.master) req.putU32(IFLA_MASTER, change.master->empty() ? 0 : linkIndex(sock, *change.master));
   if (!change.netns.empty()) {
     keepOpen.push_back(openNetns(change.netns));

@@ -44,6 +44,7 @@ struct LinkChange {
   std::optional<std::string> master;  // "" removes the master (nomaster)
   std::string netns;                  // move into this namespace (path)
   std::string addrGenMode;            // IPv6 link-local generation: "none", "eui64", "stable_secret", "random"
+  std::optional<std::string> alias;   // IFLA_IFALIAS; "" removes it
 };
 
 struct LinkStats {
@@ -62,6 +63,7 @@ struct LinkInfo {
   std::string master;
   uint32_t parentIndex = 0;  // IFLA_LINK: a veth's peer, a macvlan's lower device
   std::string operstate;
+  std::string alias;  // IFLA_IFALIAS
   LinkStats stats;
 };
 

@@ -121,7 +121,13 @@ std::string netnsCreate(const std::string& dir, const std::string& name, const s
 }
 
 void netnsDelete(const std::string& path) {
-  openNetns(path);  // refuses anything that is not a network namespace file
+  Fd ns = openNetns(path);  // refuses anything that is not a network namespace file
+  struct stat target {}, host {};
+  if (::fstat(ns.get(), &target) < 0) throwErrno("fstat", path);
+  if (::stat("/proc/self/ns/net", &host) < 0) throwErrno("stat", "/proc/self/ns/net");
+  if (target.st_dev == host.st_dev && target.st_ino == host.st_ino) {
+    throw KernelError(EBUSY, "umount2", path + " (the host's own network namespace is never removed)");
+  }
   if (::umount2(path.c_str(), MNT_DETACH) < 0) throwErrno("umount2", path);
   if (::unlink(path.c_str()) < 0) throwErrno("unlink", path);
 }

@@ -39,7 +39,8 @@ std::string netnsCreate(const std::string& dir, const std::string& name,
                         const std::function<void()>& inNew = nullptr);
 
 // Deletes a named namespace: unmounts it (MNT_DETACH) and removes the file. The kernel destroys
-// the namespace and its interfaces once nothing else holds it, without this call waiting.
+// the namespace and its interfaces once nothing else holds it, without this call waiting. A file
+// that is not a network namespace, or that is the caller's own (the host's), is refused.
 void netnsDelete(const std::string& path);
 
 }  // namespace cnm

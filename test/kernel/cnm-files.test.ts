@@ -34,7 +34,7 @@ describeKernel('sandbox files', () => {
     });
     const ep = await network.createEndpoint('web', { ipv4Address: '10.107.0.10' });
     await ep.join(sandbox);
-    expect(path.basename(sandbox.key)).toMatch(/^cnm-[0-9a-f]{12}$/);
+    expect(path.basename(sandbox.key)).toMatch(/^cnm-[0-9a-f]{8}-[0-9a-f]{12}$/);
     for (const folder of folders(sandbox)) {
       expect(fileTree(folder)).toEqual({ hosts: expect.any(String), 'resolv.conf': expect.any(String) });
       const hosts = lines(read(folder, 'hosts')).map((l) => l.split(/\s+/));

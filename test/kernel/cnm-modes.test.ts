@@ -60,7 +60,7 @@ describeKernel('network modes', () => {
     expect(nsRoutes(sandbox.key, 6).filter((r) => r.dev !== 'lo')).toEqual([]);
     // Its own namespace, not the host's.
     expect((await netnsInfo(sandbox.key)).isHost).toBe(false);
-    expect(sandbox.key).toMatch(/\/cnm-[0-9a-f]{12}$/);
+    expect(sandbox.key).toMatch(/\/cnm-[0-9a-f]{8}-[0-9a-f]{12}$/);
     expect(snapshot().namespaces).toContain(sandbox.key.split('/').pop());
     await sandbox.delete();
     await ep.delete();

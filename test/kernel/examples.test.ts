@@ -34,7 +34,7 @@ describeKernel('examples', () => {
   it('null-mode: the sandbox has only lo and no routes', async () => {
     const before = snapshot();
     const out = run('null-mode');
-    expect(out).toMatch(/sandbox \/run\/netns\/cnm-\w+ joined network 'none'/);
+    expect(out).toMatch(/sandbox \/run\/netns\/cnm-[\w-]+ joined network 'none'/);
     expect(out).toContain('links: lo (up)\n');
     expect(out).toContain('routes: none\n');
     await expectBackTo(before);
@@ -43,8 +43,8 @@ describeKernel('examples', () => {
   it('bridge-mode: B and the host reach A over the default bridge network', async () => {
     const before = snapshot();
     const out = run('bridge-mode');
-    const a = /container A: \/run\/netns\/cnm-\w+, eth0 (\d+\.\d+\.\d+\.\d+)\/\d+/.exec(out);
-    const b = /container B: \/run\/netns\/cnm-\w+, eth0 (\d+\.\d+\.\d+\.\d+)\/\d+/.exec(out);
+    const a = /container A: \/run\/netns\/cnm-[\w-]+, eth0 (\d+\.\d+\.\d+\.\d+)\/\d+/.exec(out);
+    const b = /container B: \/run\/netns\/cnm-[\w-]+, eth0 (\d+\.\d+\.\d+\.\d+)\/\d+/.exec(out);
     expect(a && b && a[1] !== b[1]).toBe(true);
     expect(out).toContain(`echo server listening in A on ${a![1]}:8080`);
     expect(out).toContain('B -> A over TCP, echoed: "hello from B"');
@@ -81,7 +81,7 @@ describeKernel('examples', () => {
       /1\. NetworkController\.create: predefined networks none \(null\), host \(host\), bridge \(bridge\)/,
       /2\. newNetwork demo-net: bridge (br-\w+), subnet 10\.214\.0\.0\/24, gateway 10\.214\.0\.1\/24/,
       /3\. createEndpoint ep1: address 10\.214\.0\.2\/24, MAC 02:42:0a:d6:00:02/,
-      /4\. newSandbox container1: key \/run\/netns\/cnm-\w+, hosts file \S+\/hosts/,
+      /4\. newSandbox container1: key \/run\/netns\/cnm-[\w-]+, hosts file \S+\/hosts/,
       /5\. join: eth0 10\.214\.0\.2\/24, default via 10\.214\.0\.1 dev eth0, hosts "10\.214\.0\.2 c1"/,
       /6\. leave: links in the sandbox now lo\n/,
       /7\. endpoint delete: demo-net has 0 endpoints/,

@@ -4,12 +4,23 @@ import createDebug from 'debug';
 import { CnmError } from '../../errors';
 import { addressList, batch, bestEffort, linkList, NetlinkError, type NativeOp } from '../../native';
 import { randomHex } from '../../util/ids';
-import type { Driver, DriverOptions, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo } from '../api';
+import type {
+  Driver,
+  DriverOptions,
+  InterfaceInfo,
+  JoinInfo,
+  JoinTarget,
+  NetworkCreateInfo,
+  RestoredEndpoint,
+  RestoredNetwork,
+  RestoreResult,
+} from '../api';
 import { parseBridgeOptions, type BridgeConfig } from './options';
+import { bridgeAlias, planRestore } from './restore';
 
 const debug = createDebug('cnm:bridge');
 
-interface BridgeNetwork {
+export interface BridgeNetwork {
   config: BridgeConfig;
   /** False for a default bridge device that existed before (it is never removed). */
   ownsDevice: boolean;
@@ -18,7 +29,7 @@ interface BridgeNetwork {
   gatewayIPv6: string | null;
 }
 
-interface BridgeEndpoint {
+export interface BridgeEndpoint {
   networkId: string;
   hostIfname: string;
   iface: InterfaceInfo;
@@ -37,6 +48,24 @@ function macFor(address: string | undefined): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
+/** The network's driver-side view, from its create info. */
+function describe(info: NetworkCreateInfo, config: BridgeConfig, ownsDevice: boolean): BridgeNetwork {
+  return {
+    config,
+    ownsDevice,
+    internal: info.internal,
+    gateway: info.ipv4[0] ? withoutPrefix(info.ipv4[0].gateway) : null,
+    gatewayIPv6: info.ipv6[0] ? withoutPrefix(info.ipv6[0].gateway) : null,
+  };
+}
+
+const isGone = (err: unknown) => err instanceof NetlinkError && err.code === 'ENODEV';
+
+/** For removals: a link that is already gone is fine. */
+function unlessGone(err: unknown): void {
+  if (!isGone(err)) throw err;
+}
+
 /** Removes what a failed step made, logging (not throwing) what could not be removed. */
 async function undo(ops: NativeOp[]): Promise<void> {
   for (const err of await bestEffort(ops)) debug('undo: %s', (err as Error).message);
@@ -47,22 +76,29 @@ export class BridgeDriver implements Driver {
   private readonly networks = new Map<string, BridgeNetwork>();
   private readonly endpoints = new Map<string, BridgeEndpoint>();
 
-  /** Creates the bridge, puts the gateway addresses on it and brings it up (`ip link add type bridge`). */
+  /**
+   * Creates the bridge, marks it as the controller's (its alias), puts the gateway addresses on it
+   * and brings it up (`ip link add type bridge`, `ip link set alias`, `ip addr add`).
+   */
   async createNetwork(info: NetworkCreateInfo): Promise<void> {
     const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
     if (info.enableIPv6 && config.mtu !== undefined && config.mtu < IPV6_MIN_MTU) {
       throw new CnmError('INVALID_ARGUMENT', `network ${info.name}: IPv6 needs an MTU of at least ${IPV6_MIN_MTU}, got ${config.mtu}`);
     }
+    const reuse = config.defaultBridge && (await this.bridgeExists(config.bridgeName));
+    await this.makeBridge(info, config, reuse);
+    this.networks.set(info.id, describe(info, config, !reuse));
+    debug('network %s: bridge %s%s', info.id.slice(0, 12), config.bridgeName, reuse ? ' (reused)' : '');
+  }
+
+  /** Makes the bridge (or takes an existing default bridge) with the network's gateway addresses, up. */
+  private async makeBridge(info: NetworkCreateInfo, config: BridgeConfig, reuse: boolean): Promise<void> {
     const name = config.bridgeName;
-    const reuse = config.defaultBridge && (await this.bridgeExists(name));
-    const network: BridgeNetwork = {
-      config,
-      ownsDevice: !reuse,
-      internal: info.internal,
-      gateway: info.ipv4[0] ? withoutPrefix(info.ipv4[0].gateway) : null,
-      gatewayIPv6: info.ipv6[0] ? withoutPrefix(info.ipv6[0].gateway) : null,
-    };
-    const ops: NativeOp[] = reuse ? [] : [{ op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu } }];
+    const ops: NativeOp[] = reuse ? [] : [
+      { op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu } },
+      // The kernel ignores an alias given at creation: it is a change of its own.
+      { op: 'linkSet', name, change: { alias: bridgeAlias(info.owner, info.id) } },
+    ];
     const present = reuse ? (await addressList({ name })).map((a) => `${a.address}/${a.prefixLength}`) : [];
     for (const data of [...info.ipv4, ...info.ipv6]) {
       if (!present.includes(data.gateway)) ops.push({ op: 'addressAdd', name, address: data.gateway });
@@ -77,8 +113,6 @@ export class BridgeDriver implements Driver {
       }
       throw err;
     }
-    this.networks.set(info.id, network);
-    debug('network %s: bridge %s%s', info.id.slice(0, 12), name, reuse ? ' (reused)' : '');
   }
 
   private async bridgeExists(name: string): Promise<boolean> {
@@ -90,9 +124,7 @@ export class BridgeDriver implements Driver {
     const network = this.network(networkId);
     if (network.ownsDevice) {
       // A bridge removed out of band is already what this call wants.
-      await batch([{ op: 'linkDelete', name: network.config.bridgeName }]).catch((err: unknown) => {
-        if (!(err instanceof NetlinkError && err.code === 'ENODEV')) throw err;
-      });
+      await batch([{ op: 'linkDelete', name: network.config.bridgeName }]).catch(unlessGone);
     }
     this.networks.delete(networkId);
   }
@@ -163,10 +195,13 @@ export class BridgeDriver implements Driver {
     };
   }
 
-  /** Deletes the veth pair (`ip link del`), unless the whole namespace is about to go with it. */
+  /**
+   * Deletes the veth pair (`ip link del`), unless the whole namespace is about to go with it. A
+   * pair that vanished out of band is already what this call wants.
+   */
   async leave(_networkId: string, endpointId: string, _target: JoinTarget, sandboxGoing: boolean): Promise<void> {
     if (sandboxGoing) return;
-    await batch([{ op: 'linkDelete', name: this.endpoint(endpointId).hostIfname }]);
+    await batch([{ op: 'linkDelete', name: this.endpoint(endpointId).hostIfname }]).catch(unlessGone);
   }
 
   /** Points the sandbox's default route(s) at this endpoint's gateway (`ip route replace default`). */
@@ -183,6 +218,43 @@ export class BridgeDriver implements Driver {
       ops.push({ op: 'routeReplace', netns: target.key, route: { destination: 'default', gateway, dev: target.ifname } });
     }
     return ops;
+  }
+
+  networkState(networkId: string): unknown {
+    return { ownsDevice: this.network(networkId).ownsDevice };
+  }
+
+  endpointState(endpointId: string): unknown {
+    return { hostIfname: this.endpoint(endpointId).hostIfname };
+  }
+
+  /**
+   * Takes back the networks and endpoints after a restart: remakes a bridge that vanished, reports
+   * joined endpoints whose veth pair is gone, and deletes the bridges marked with `owner` that no
+   * network has and the veths on them that no endpoint has (one link dump in all).
+   */
+  async restore(owner: string, networks: RestoredNetwork[], endpoints: RestoredEndpoint[]): Promise<RestoreResult> {
+    const errors: unknown[] = [];
+    for (const { info, state } of networks) {
+      const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
+      const ownsDevice = (state as { ownsDevice?: unknown } | undefined)?.ownsDevice !== false;
+      this.networks.set(info.id, describe(info, config, ownsDevice));
+    }
+    for (const e of endpoints) {
+      const hostIfname = e.joined ? String((e.state as { hostIfname?: unknown } | undefined)?.hostIfname ?? '') : '';
+      this.endpoints.set(e.endpointId, { networkId: e.networkId, hostIfname, iface: e.iface });
+    }
+    const plan = planRestore(owner, await linkList(), this.networks, this.endpoints);
+    for (const id of plan.missingBridges) {
+      const info = networks.find((n) => n.info.id === id)!.info;
+      const network = this.network(id);
+      await this.makeBridge(info, network.config, false).then(() => (network.ownsDevice = true), (err: unknown) => errors.push(err));
+    }
+    for (const err of await bestEffort(plan.remove.map((name) => ({ op: 'linkDelete', name })))) {
+      if (!isGone(err)) errors.push(err);
+    }
+    debug('restore: %d networks, %d endpoints, %d links removed, %d lost', networks.length, endpoints.length, plan.remove.length, plan.lost.length);
+    return { lost: plan.lost, errors };
   }
 
   /** The host end of an endpoint's veth pair (for inspection and tests). */

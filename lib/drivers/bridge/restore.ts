@@ -1,0 +1,57 @@
+// What the bridge driver finds after a restart, from one dump of the host's links: bridges to
+// remake, joined endpoints whose veth pair is gone, and links a crash left that nothing refers to.
+import type { LinkInfo } from '../../native';
+import type { BridgeEndpoint, BridgeNetwork } from './driver';
+
+const ALIAS_PREFIX = 'cnm-ts:';
+
+/** The alias that marks a bridge as made by the controller `owner` for network `networkId`. */
+export function bridgeAlias(owner: string, networkId: string): string {
+  return `${ALIAS_PREFIX}${owner}:${networkId}`;
+}
+
+export interface RestorePlan {
+  /** Networks whose bridge is gone. */
+  missingBridges: string[];
+  /** Joined endpoints whose veth pair is gone (or no longer on their bridge). */
+  lost: string[];
+  /** Links to delete: the owner's bridges without a network, veths on the owner's bridges without an endpoint. */
+  remove: string[];
+}
+
+export function planRestore(
+  owner: string,
+  links: LinkInfo[],
+  networks: Map<string, BridgeNetwork>,
+  endpoints: Map<string, BridgeEndpoint>,
+): RestorePlan {
+  const byName = new Map(links.map((l) => [l.name, l]));
+  const plan: RestorePlan = { missingBridges: [], lost: [], remove: [] };
+  for (const [id, network] of networks) {
+    if (byName.get(network.config.bridgeName)?.kind !== 'bridge') plan.missingBridges.push(id);
+  }
+  const mine = `${ALIAS_PREFIX}${owner}:`;
+  const orphanBridges = links.filter((l) => l.kind === 'bridge' && l.alias?.startsWith(mine) && !networks.has(l.alias.slice(mine.length)));
+  const bridges = new Set([...networks.values()].map((n) => n.config.bridgeName));
+  orphanBridges.forEach((l) => bridges.add(l.name));
+  const kept = new Set<string>();
+  for (const [id, endpoint] of endpoints) {
+    if (!endpoint.hostIfname) continue;
+    const link = byName.get(endpoint.hostIfname);
+    const bridge = networks.get(endpoint.networkId)?.config.bridgeName;
+    if (link?.kind === 'veth' && link.master === bridge) {
+      kept.add(link.name);
+      continue;
+    }
+    plan.lost.push(id);
+    endpoint.hostIfname = '';
+    // A pair whose bridge was removed out of band still holds the address inside the sandbox.
+    if (link?.kind === 'veth') plan.remove.push(link.name);
+  }
+  for (const link of links) {
+    if (link.kind === 'veth' && link.master && bridges.has(link.master) && !kept.has(link.name)) plan.remove.push(link.name);
+  }
+  plan.remove.push(...orphanBridges.map((l) => l.name));
+  plan.remove = [...new Set(plan.remove)];
+  return plan;
+}

@@ -1,0 +1,311 @@
+// A controller's start on a state directory that an earlier controller used: load the records,
+// rebuild networks, endpoints, sandboxes and IPAM from them, check them against the kernel, and
+// remove what a crash left half-made (libnetwork's sandbox cleanup, done on every start).
+import createDebug from 'debug';
+import { readdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { hostNamespace, type NetworkController } from './controller';
+import type { RestoredEndpoint, RestoredNetwork } from './drivers/api';
+import { Endpoint } from './endpoint';
+import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
+import { bestEffort, netnsInfo, type NativeOp } from './native';
+import { Network, releasePools, type AllocatedPool } from './network';
+import { Sandbox, type NamespaceHandle } from './sandbox';
+import { sandboxFilePaths } from './sandbox-files';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
+import type { StateWarning } from './store/store';
+
+const debug = createDebug('cnm:restore');
+
+/** What a controller found in its state directory at start, and what it did about it. */
+export interface RestoreReport {
+  /** How many of each were restored and kept. */
+  networks: number;
+  endpoints: number;
+  sandboxes: number;
+  /** Record files that were skipped. */
+  warnings: StateWarning[];
+  /** Sandboxes removed because their namespace was gone (or because liveRestore is off). */
+  removedSandboxes: string[];
+  /** Endpoints whose interface was gone: they are kept, no longer joined. */
+  lostEndpoints: string[];
+  /** Kernel objects and folders removed because no record referred to them (namespaces, links). */
+  orphans: string[];
+  /** What could not be repaired or removed. */
+  errors: unknown[];
+  /** How long the restore took, in milliseconds. */
+  milliseconds: number;
+}
+
+/** Restores the controller's state; see RestoreReport. */
+export async function restoreState(controller: NetworkController, options: { liveRestore: boolean }): Promise<RestoreReport> {
+  const started = performance.now();
+  const state = await controller.store.load();
+  const report: RestoreReport = {
+    networks: 0, endpoints: 0, sandboxes: 0, warnings: [], removedSandboxes: [], lostEndpoints: [], orphans: [], errors: [], milliseconds: 0,
+  };
+  const warn = (warning: StateWarning) => {
+    debug('skipped %s: %s', warning.file, warning.reason);
+    report.warnings.push(warning);
+    controller.emit('state:warning', warning);
+  };
+  state.warnings.forEach(warn);
+  const fixes: NativeOp[] = [];
+
+  const networks = restoreNetworks(controller, state.networks, (id, reason) => warn({ file: controller.store.file('network', id), reason }));
+  const sandboxes = await restoreSandboxes(controller, state.sandboxes, report, fixes, (id, reason) => warn({ file: controller.store.file('sandbox', id), reason }));
+  const endpoints = restoreEndpoints(controller, networks, sandboxes, state.endpoints, fixes, (id, reason) => warn({ file: controller.store.file('endpoint', id), reason }));
+
+  // Each driver takes its networks and endpoints back and says which joined interfaces are gone.
+  for (const [type, driver] of controller.drivers) {
+    if (!driver.restore) continue;
+    const restoredNetworks: RestoredNetwork[] = [...networks.values()]
+      .filter((n) => n.network.type === type)
+      .map((n) => ({ info: n.network.createInfo(controller.owner), state: n.record.driver }));
+    const restoredEndpoints: RestoredEndpoint[] = [...endpoints.values()]
+      .filter((e) => e.network.type === type)
+      .map((e) => ({ networkId: e.network.id, endpointId: e.record.id, iface: e.record.iface, state: e.record.driver, joined: e.target }));
+    const result = await driver.restore(controller.owner, restoredNetworks, restoredEndpoints);
+    report.errors.push(...result.errors);
+    for (const id of result.lost) {
+      const e = endpoints.get(id)!;
+      e.target = null;
+      e.record.join = null;
+      report.lostEndpoints.push(id);
+      fixes.push(controller.store.writeOp(e.record));
+    }
+  }
+
+  // The objects, as a running controller has them.
+  for (const { network } of networks.values()) controller.networksById.set(network.id, network);
+  for (const { sandbox } of sandboxes.values()) {
+    controller.sandboxesById.set(sandbox.id, sandbox);
+    controller.containers.add(sandbox.containerId);
+  }
+  for (const e of endpoints.values()) {
+    const endpoint = new Endpoint(e.record.id, e.record.name, e.network, e.record.iface, e.record.options);
+    e.network.adopt(endpoint);
+    const join = e.record.join;
+    if (join && e.target) {
+      sandboxes.get(join.sandboxId)!.sandbox.link({ endpoint, ifname: join.ifname, priority: join.priority, order: join.order }, join.info);
+      endpoint.state = 'joined';
+    }
+  }
+  for (const { sandbox } of sandboxes.values()) sandbox.restoreJoins();
+
+  report.errors.push(...(await bestEffort(fixes)));
+  await removeOrphans(controller, sandboxes, report);
+  report.networks = networks.size;
+  report.endpoints = endpoints.size;
+  report.sandboxes = sandboxes.size;
+  if (!options.liveRestore) await removeEverySandbox(controller, report);
+  report.milliseconds = performance.now() - started;
+  debug('restored %d networks, %d endpoints, %d sandboxes in %d ms', report.networks, report.endpoints, report.sandboxes, Math.round(report.milliseconds));
+  return report;
+}
+
+interface RestoredNetworkEntry {
+  network: Network;
+  record: NetworkRecord;
+}
+
+/** Networks whose driver is known and whose pools IPAM can take back (in creation order). */
+function restoreNetworks(controller: NetworkController, records: NetworkRecord[], warn: (id: string, reason: string) => void) {
+  const networks = new Map<string, RestoredNetworkEntry>();
+  const names = new Set<string>();
+  for (const record of [...records].sort((a, b) => a.created.localeCompare(b.created))) {
+    const driver = controller.drivers.get(record.type);
+    if (!driver) {
+      warn(record.id, `no driver for network type ${record.type}`);
+      continue;
+    }
+    if (names.has(record.name)) {
+      warn(record.id, `a network named ${record.name} was restored already`);
+      continue;
+    }
+    const pools = { v4: [] as AllocatedPool[], v6: [] as AllocatedPool[] };
+    try {
+      for (const family of ['v4', 'v6'] as const) {
+        for (const saved of record.pools[family]) {
+          const { poolId } = controller.ipam.requestPool({ addressSpace: saved.addressSpace, pool: saved.pool, subPool: saved.ipRange, v6: family === 'v6' });
+          pools[family].push({ ...saved, poolId, gateway: '', auxAddresses: {} });
+          if (poolId !== saved.poolId) throw new Error(`pool ${saved.pool} came back as ${poolId}, not ${saved.poolId}`);
+          const pool = pools[family][pools[family].length - 1];
+          pool.gateway = controller.ipam.requestAddress(poolId, saved.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
+          for (const [name, address] of Object.entries(saved.auxAddresses)) {
+            controller.ipam.requestAddress(poolId, address);
+            pool.auxAddresses[name] = address;
+          }
+        }
+      }
+    } catch (err) {
+      releasePools(controller.ipam, pools);
+      warn(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
+      continue;
+    }
+    const network = new Network(record.id, record.name, record.type, controller, driver, controller.ipam, record.options, pools, record.predefined, new Date(record.created));
+    names.add(record.name);
+    networks.set(record.id, { network, record });
+  }
+  return networks;
+}
+
+interface RestoredSandboxEntry {
+  sandbox: Sandbox;
+  record: SandboxRecord;
+}
+
+/**
+ * Sandboxes whose namespace is still there. The others are removed (files, folders, record, and
+ * a namespace file whose mount is gone); a namespace path that is the host's own is never touched.
+ */
+async function restoreSandboxes(
+  controller: NetworkController,
+  records: SandboxRecord[],
+  report: RestoreReport,
+  fixes: NativeOp[],
+  warn: (id: string, reason: string) => void,
+): Promise<Map<string, RestoredSandboxEntry>> {
+  const status = new Map<string, 'alive' | 'gone' | 'host'>();
+  await Promise.all([...new Set(records.filter((r) => r.mode !== 'host').map((r) => r.key))].map(async (key) => {
+    const info = await netnsInfo(key).catch(() => null);
+    status.set(key, info?.isHost ? 'host' : info?.isNetns ? 'alive' : 'gone');
+  }));
+  const host = hostNamespace();
+  const handles = new Map<string, NamespaceHandle>();
+  const sandboxes = new Map<string, RestoredSandboxEntry>();
+  const containers = new Set<string>();
+  for (const record of records) {
+    const found = record.mode === 'host' ? 'alive' : status.get(record.key);
+    if (found === 'host') {
+      warn(record.id, `its namespace ${record.key} is the host's own: the record is dropped, the namespace left alone`);
+      fixes.push(controller.store.removeOp('sandbox', record.id));
+      continue;
+    }
+    if (found === 'alive' && containers.has(record.containerId)) warn(record.id, `container ${record.containerId} has another sandbox`);
+    if (found !== 'alive' || containers.has(record.containerId)) {
+      fixes.push(...removalOps(controller, record, found === 'gone'));
+      report.removedSandboxes.push(record.id);
+      continue;
+    }
+    const namespace = record.mode === 'host' ? host : handleOf(record, handles);
+    namespace.users += 1;
+    const sandbox = new Sandbox(record.id, record.containerId, record.mode, namespace, controller, { ...record.config, labels: record.labels });
+    sandbox.hostServers = record.hostServers;
+    containers.add(record.containerId);
+    sandboxes.set(record.id, { sandbox, record });
+  }
+  return sandboxes;
+}
+
+/** What removes a sandbox that is not restored: its files, its namespace's folder and a stale namespace file, its record. */
+function removalOps(controller: NetworkController, record: SandboxRecord, namespaceGone: boolean): NativeOp[] {
+  const folders = [path.join(controller.stateDir, 'sandboxes', record.id)];
+  const owner = record.owned && record.namespaceName;
+  if (owner) folders.push(path.join(controller.etcNetnsDir, record.namespaceName!));
+  const ops: NativeOp[] = [{ op: 'removePaths', paths: sandboxFilePaths(folders) }];
+  // A namespace file whose mount is gone is an empty file (umount done, unlink not).
+  if (owner && namespaceGone) ops.push({ op: 'removePaths', paths: [record.key] });
+  ops.push(controller.store.removeOp('sandbox', record.id));
+  return ops;
+}
+
+/** The namespace a restored sandbox uses, shared by every sandbox with the same key. */
+function handleOf(record: SandboxRecord, handles: Map<string, NamespaceHandle>): NamespaceHandle {
+  let handle = handles.get(record.key);
+  if (!handle) {
+    handle = { key: record.key, name: record.namespaceName, users: 0, owned: record.owned };
+    handles.set(record.key, handle);
+  }
+  return handle;
+}
+
+interface RestoredEndpointEntry {
+  record: EndpointRecord;
+  network: Network;
+  target: RestoredEndpoint['joined'];
+}
+
+/** Endpoints of restored networks whose addresses IPAM can take back; joins to live sandboxes. */
+function restoreEndpoints(
+  controller: NetworkController,
+  networks: Map<string, RestoredNetworkEntry>,
+  sandboxes: Map<string, RestoredSandboxEntry>,
+  records: EndpointRecord[],
+  fixes: NativeOp[],
+  warn: (id: string, reason: string) => void,
+): Map<string, RestoredEndpointEntry> {
+  const endpoints = new Map<string, RestoredEndpointEntry>();
+  const names = new Set<string>();
+  for (const record of records) {
+    const network = networks.get(record.networkId)?.network;
+    if (!network) {
+      warn(record.id, `its network ${record.networkId.slice(0, 12)} was not restored`);
+      continue;
+    }
+    const taken: [string, string][] = [];
+    try {
+      if (names.has(`${network.id}/${record.name}`)) throw new Error(`network ${network.name} has another endpoint named ${record.name}`);
+      if (record.iface.address) taken.push([network.pools.v4[0].poolId, controller.ipam.requestAddress(network.pools.v4[0].poolId, record.iface.address)]);
+      if (record.iface.addressIPv6) taken.push([network.pools.v6[0].poolId, controller.ipam.requestAddress(network.pools.v6[0].poolId, record.iface.addressIPv6)]);
+    } catch (err) {
+      for (const [poolId, address] of taken) controller.ipam.releaseAddress(poolId, address);
+      // Two endpoints may never hold one address: the second is dropped, its links are orphans.
+      warn(record.id, `dropped: ${(err as Error).message}`);
+      fixes.push(controller.store.removeOp('endpoint', record.id));
+      continue;
+    }
+    names.add(`${network.id}/${record.name}`);
+    const sandbox = record.join ? sandboxes.get(record.join.sandboxId)?.sandbox : undefined;
+    if (record.join && !sandbox) {
+      record.join = null;
+      fixes.push(controller.store.writeOp(record));
+    }
+    const target = sandbox && record.join
+      ? { sandboxId: sandbox.id, key: sandbox.key, isHost: sandbox.mode === 'host', ifname: record.join.ifname, defaultRoute: false }
+      : null;
+    endpoints.set(record.id, { record, network, target });
+  }
+  return endpoints;
+}
+
+/**
+ * Namespaces named with the controller's mark that no restored sandbox uses, and sandbox folders
+ * without a sandbox: what a crash between two steps of a create or delete left.
+ */
+async function removeOrphans(controller: NetworkController, sandboxes: Map<string, RestoredSandboxEntry>, report: RestoreReport): Promise<void> {
+  const inUse = new Set([...sandboxes.values()].map(({ sandbox }) => sandbox.key));
+  const mark = new RegExp(`^cnm-${controller.owner}-[0-9a-f]{12}$`);
+  const ops: NativeOp[] = [];
+  for (const name of (await list(controller.netnsDir)).filter((n) => mark.test(n))) {
+    const key = path.join(controller.netnsDir, name);
+    if (inUse.has(key)) continue;
+    const info = await netnsInfo(key).catch(() => null);
+    if (info?.isHost) continue;
+    ops.push(info?.isNetns ? { op: 'netnsDelete', path: key } : { op: 'removePaths', paths: [key] });
+    ops.push({ op: 'removePaths', paths: sandboxFilePaths([path.join(controller.etcNetnsDir, name)]) });
+    report.orphans.push(key);
+  }
+  const folder = path.join(controller.stateDir, 'sandboxes');
+  for (const id of await list(folder)) {
+    if (sandboxes.has(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
+    ops.push({ op: 'removePaths', paths: sandboxFilePaths([path.join(folder, id)]) });
+    report.orphans.push(path.join(folder, id));
+  }
+  report.errors.push(...(await bestEffort(ops)));
+  if (ops.length > 0) debug('removed %d orphans', report.orphans.length);
+}
+
+async function list(folder: string): Promise<string[]> {
+  return readdir(folder).catch(() => []);
+}
+
+/** liveRestore off: every restored sandbox goes (container-mode ones first); endpoints stay. */
+async function removeEverySandbox(controller: NetworkController, report: RestoreReport): Promise<void> {
+  const all = controller.sandboxes().sort((a, b) => Number(b.mode === 'container') - Number(a.mode === 'container'));
+  for (const sandbox of all) {
+    await sandbox.delete().catch((err: unknown) => report.errors.push(err));
+    report.removedSandboxes.push(sandbox.id);
+  }
+  report.sandboxes = 0;
+}

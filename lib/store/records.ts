@@ -1,0 +1,126 @@
+// What the controller keeps on disk: one JSON record per network, endpoint and sandbox, and the
+// checks a record must pass to be loaded (a record that fails them is skipped with a warning).
+import type { InterfaceInfo, JoinInfo } from '../drivers/api';
+import type { AllocatedPool } from '../network';
+import type { EndpointOptions, NetworkOptions } from '../options';
+import type { SandboxMode } from '../sandbox';
+import type { SandboxDnsConfig } from '../sandbox-files';
+
+/** The format of the records; a record of another version is skipped. */
+export const STATE_VERSION = 1;
+
+export type RecordKind = 'network' | 'endpoint' | 'sandbox';
+
+export interface NetworkRecord {
+  version: number;
+  kind: 'network';
+  id: string;
+  name: string;
+  type: string;
+  created: string;
+  predefined: boolean;
+  options: NetworkOptions;
+  /** The pools IPAM gave the network, with their gateways and aux addresses. */
+  pools: { v4: AllocatedPool[]; v6: AllocatedPool[] };
+  /** What the driver keeps about the network (Driver.networkState). */
+  driver?: unknown;
+}
+
+/** Where a joined endpoint is. */
+export interface JoinRecord {
+  sandboxId: string;
+  ifname: string;
+  priority: number;
+  /** The join's position among the sandbox's joins (ties in priority go to the first). */
+  order: number;
+  info: JoinInfo;
+}
+
+export interface EndpointRecord {
+  version: number;
+  kind: 'endpoint';
+  id: string;
+  name: string;
+  networkId: string;
+  iface: InterfaceInfo;
+  options: EndpointOptions;
+  join: JoinRecord | null;
+  driver?: unknown;
+}
+
+export interface SandboxRecord {
+  version: number;
+  kind: 'sandbox';
+  id: string;
+  containerId: string;
+  mode: SandboxMode;
+  /** The namespace path; for host mode it is recomputed at restore. */
+  key: string;
+  /** The namespace's file name, for a namespace cnm-ts made. */
+  namespaceName: string | null;
+  owned: boolean;
+  config: SandboxDnsConfig;
+  labels: Record<string, string>;
+  hostServers: string[];
+}
+
+export type StateRecord = NetworkRecord | EndpointRecord | SandboxRecord;
+
+const ID = /^[0-9a-f]{64}$/;
+const MODES = ['namespace', 'host', 'container'];
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isStringMap = (v: unknown) => isObject(v) && Object.values(v).every(isString);
+
+function checkPool(p: unknown): boolean {
+  return isObject(p) && isString(p.poolId) && isString(p.pool) && isString(p.gateway) && isString(p.addressSpace) && isStringMap(p.auxAddresses);
+}
+
+function checkJoin(j: unknown): boolean {
+  if (j === null) return true;
+  return isObject(j) && isString(j.sandboxId) && ID.test(j.sandboxId) && isString(j.ifname) &&
+    typeof j.priority === 'number' && typeof j.order === 'number' && isObject(j.info);
+}
+
+/** Why the record is not loadable, or null if it is. */
+function problem(kind: RecordKind, r: Record<string, unknown>): string | null {
+  switch (kind) {
+    case 'network': {
+      const pools = r.pools;
+      if (!isString(r.name) || !isString(r.type) || !isString(r.created) || typeof r.predefined !== 'boolean') return 'missing name, type or dates';
+      if (!isObject(r.options)) return 'options are not an object';
+      if (!isObject(pools) || !Array.isArray(pools.v4) || !Array.isArray(pools.v6)) return 'pools are not { v4, v6 }';
+      return [...pools.v4, ...pools.v6].every(checkPool) ? null : 'a pool is malformed';
+    }
+    case 'endpoint':
+      if (!isString(r.name) || !isString(r.networkId) || !ID.test(r.networkId)) return 'missing name or network id';
+      if (!isObject(r.iface) || !isObject(r.options)) return 'interface or options are not objects';
+      return checkJoin(r.join) ? null : 'join is malformed';
+    case 'sandbox':
+      if (!isString(r.containerId) || !isString(r.key) || !MODES.includes(r.mode as string)) return 'missing container id, key or mode';
+      if (!(r.namespaceName === null || isString(r.namespaceName)) || typeof r.owned !== 'boolean') return 'namespace is malformed';
+      if (!isObject(r.config) || !isStringMap(r.labels) || !Array.isArray(r.hostServers)) return 'config, labels or servers are malformed';
+      return null;
+  }
+}
+
+/**
+ * Parses one record file's content. Throws an Error saying why for content that is not JSON, of
+ * another version or kind, or whose id is not the file's.
+ */
+export function parseRecord(kind: RecordKind, id: string, content: string): StateRecord {
+  let data: unknown;
+  try {
+    data = JSON.parse(content);
+  } catch {
+    throw new Error('not JSON (truncated?)');
+  }
+  if (!isObject(data)) throw new Error('not a JSON object');
+  if (data.version !== STATE_VERSION) throw new Error(`version ${JSON.stringify(data.version)} is not ${STATE_VERSION}`);
+  if (data.kind !== kind) throw new Error(`kind ${JSON.stringify(data.kind)} is not ${kind}`);
+  if (data.id !== id || !ID.test(id)) throw new Error('its id is not its file name');
+  const why = problem(kind, data);
+  if (why) throw new Error(why);
+  return data as unknown as StateRecord;
+}
