@@ -1,6 +1,8 @@
 // The public API of cnm-ts: libnetwork's CNM objects, the driver and IPAM APIs, and the kernel
 // operations they are built on.
 export { NetworkController, type ControllerEvents } from './controller';
+export type { RestoreReport } from './restore';
+export type { StateWarning } from './store/store';
 export { Network, type NetworkInfo, type AllocatedPool } from './network';
 export { Endpoint, type EndpointInfo } from './endpoint';
 export { Sandbox, type SandboxMode } from './sandbox';
@@ -14,6 +16,7 @@ export type {
   JoinInfo,
   JoinTarget,
   NetworkCreateInfo,
+  RestoreContext,
   RestoredEndpoint,
   RestoredNetwork,
   RestoreResult,

@@ -29,7 +29,7 @@ export interface RestoreReport {
   removedSandboxes: string[];
   /** Endpoints whose interface was gone: they are kept, no longer joined. */
   lostEndpoints: string[];
-  /** Kernel objects and folders removed because no record referred to them (namespaces, links). */
+  /** Kernel objects and folders removed because no record referred to them (links, namespaces, folders). */
   orphans: string[];
   /** What could not be repaired or removed. */
   errors: unknown[];
@@ -65,8 +65,9 @@ export async function restoreState(controller: NetworkController, options: { liv
     const restoredEndpoints: RestoredEndpoint[] = [...endpoints.values()]
       .filter((e) => e.network.type === type)
       .map((e) => ({ networkId: e.network.id, endpointId: e.record.id, iface: e.record.iface, state: e.record.driver, joined: e.target }));
-    const result = await driver.restore(controller.owner, restoredNetworks, restoredEndpoints);
+    const result = await driver.restore({ owner: controller.owner, networks: restoredNetworks, endpoints: restoredEndpoints, unreadable: state.unreadable.network });
     report.errors.push(...result.errors);
+    report.orphans.push(...result.removed);
     for (const id of result.lost) {
       const e = endpoints.get(id)!;
       e.target = null;
@@ -82,7 +83,9 @@ export async function restoreState(controller: NetworkController, options: { liv
     controller.sandboxesById.set(sandbox.id, sandbox);
     controller.containers.add(sandbox.containerId);
   }
-  for (const e of endpoints.values()) {
+  // In join order, so that each sandbox lists its endpoints as it did.
+  const byJoinOrder = [...endpoints.values()].sort((a, b) => (a.record.join?.order ?? 0) - (b.record.join?.order ?? 0));
+  for (const e of byJoinOrder) {
     const endpoint = new Endpoint(e.record.id, e.record.name, e.network, e.record.iface, e.record.options);
     e.network.adopt(endpoint);
     const join = e.record.join;
@@ -94,7 +97,7 @@ export async function restoreState(controller: NetworkController, options: { liv
   for (const { sandbox } of sandboxes.values()) sandbox.restoreJoins();
 
   report.errors.push(...(await bestEffort(fixes)));
-  await removeOrphans(controller, sandboxes, report);
+  await removeOrphans(controller, sandboxes, state.unreadable.sandbox, report);
   report.networks = networks.size;
   report.endpoints = endpoints.size;
   report.sandboxes = sandboxes.size;
@@ -271,15 +274,23 @@ function restoreEndpoints(
 
 /**
  * Namespaces named with the controller's mark that no restored sandbox uses, and sandbox folders
- * without a sandbox: what a crash between two steps of a create or delete left.
+ * without a sandbox: what a crash between two steps of a create or delete left. Those of sandboxes
+ * whose record could not be read are left alone.
  */
-async function removeOrphans(controller: NetworkController, sandboxes: Map<string, RestoredSandboxEntry>, report: RestoreReport): Promise<void> {
+async function removeOrphans(
+  controller: NetworkController,
+  sandboxes: Map<string, RestoredSandboxEntry>,
+  unreadable: string[],
+  report: RestoreReport,
+): Promise<void> {
   const inUse = new Set([...sandboxes.values()].map(({ sandbox }) => sandbox.key));
-  const mark = new RegExp(`^cnm-${controller.owner}-[0-9a-f]{12}$`);
+  const kept = new Set(unreadable.map((id) => id.slice(0, 12)));
+  const mark = new RegExp(`^cnm-${controller.owner}-([0-9a-f]{12})$`);
   const ops: NativeOp[] = [];
-  for (const name of (await list(controller.netnsDir)).filter((n) => mark.test(n))) {
+  for (const name of await list(controller.netnsDir)) {
     const key = path.join(controller.netnsDir, name);
-    if (inUse.has(key)) continue;
+    const id = mark.exec(name)?.[1];
+    if (!id || inUse.has(key) || kept.has(id)) continue;
     const info = await netnsInfo(key).catch(() => null);
     if (info?.isHost) continue;
     ops.push(info?.isNetns ? { op: 'netnsDelete', path: key } : { op: 'removePaths', paths: [key] });
@@ -288,7 +299,7 @@ async function removeOrphans(controller: NetworkController, sandboxes: Map<strin
   }
   const folder = path.join(controller.stateDir, 'sandboxes');
   for (const id of await list(folder)) {
-    if (sandboxes.has(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
+    if (sandboxes.has(id) || unreadable.includes(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
     ops.push({ op: 'removePaths', paths: sandboxFilePaths([path.join(folder, id)]) });
     report.orphans.push(path.join(folder, id));
   }

@@ -77,10 +77,25 @@ export interface RestoredEndpoint {
   joined: JoinTarget | null;
 }
 
+/** What a driver gets back after a restart. */
+export interface RestoreContext {
+  /** The controller's mark (see NetworkCreateInfo.owner). */
+  owner: string;
+  networks: RestoredNetwork[];
+  endpoints: RestoredEndpoint[];
+  /**
+   * Ids of this controller's networks whose records could not be read: their kernel objects are
+   * neither restored nor removed.
+   */
+  unreadable: string[];
+}
+
 /** What a driver found when it restored its networks and endpoints. */
 export interface RestoreResult {
   /** Joined endpoints whose interface is gone: the controller marks them as not joined. */
   lost: string[];
+  /** The kernel objects it removed because nothing referred to them. */
+  removed: string[];
   /** What it could not repair or remove. */
   errors: unknown[];
 }
@@ -114,8 +129,8 @@ export interface Driver {
   /**
    * After a restart, before any other call: takes back the networks and endpoints the controller
    * restored, repairs their kernel objects where it can (a bridge that vanished), reports joined
-   * endpoints whose interface is gone, and removes kernel objects marked with `owner` that none of
-   * them refers to (what a crash left half-made).
+   * endpoints whose interface is gone, and removes kernel objects marked with the owner that none
+   * of them refers to (what a crash left half-made).
    */
-  restore?(owner: string, networks: RestoredNetwork[], endpoints: RestoredEndpoint[]): Promise<RestoreResult>;
+  restore?(context: RestoreContext): Promise<RestoreResult>;
 }

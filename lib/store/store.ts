@@ -17,6 +17,8 @@ export interface LoadedState {
   endpoints: EndpointRecord[];
   sandboxes: SandboxRecord[];
   warnings: StateWarning[];
+  /** Ids of record files that were skipped, by kind: their objects are left alone. */
+  unreadable: Record<RecordKind, string[]>;
 }
 
 const KINDS: RecordKind[] = ['network', 'endpoint', 'sandbox'];
@@ -50,7 +52,7 @@ export class StateStore {
    * a leftover temporary file) is skipped and reported; leftover temporary files are removed.
    */
   async load(): Promise<LoadedState> {
-    const state: LoadedState = { networks: [], endpoints: [], sandboxes: [], warnings: [] };
+    const state: LoadedState = { networks: [], endpoints: [], sandboxes: [], warnings: [], unreadable: { network: [], endpoint: [], sandbox: [] } };
     await Promise.all(KINDS.map(async (kind) => {
       const folder = this.folder(kind);
       const names = await readdir(folder).catch((err: NodeJS.ErrnoException) => {
@@ -70,6 +72,7 @@ export class StateStore {
           (state[LIST[kind]] as StateRecord[]).push(record);
         } catch (err) {
           state.warnings.push({ file, reason: (err as Error).message });
+          state.unreadable[kind].push(id);
         }
       }));
     }));

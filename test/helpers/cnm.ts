@@ -17,6 +17,8 @@ export interface CnmFixture {
   stateDir: string;
   etcNetnsDir: string;
   hostResolvConf: string;
+  /** What the controller was made with, for restart(). */
+  options: ControllerOptions;
 }
 
 /** A controller whose state, /etc/netns and host resolv.conf live in a fresh temporary folder. */
@@ -26,9 +28,10 @@ export async function makeController(options: ControllerOptions = {}, resolvConf
   const etcNetnsDir = path.join(root, 'etc-netns');
   const hostResolvConf = path.join(root, 'resolv.conf');
   writeFileSync(hostResolvConf, resolvConf);
+  const all = { stateDir, etcNetnsDir, hostResolvConf, ...options };
   try {
-    const controller = await NetworkController.create({ stateDir, etcNetnsDir, hostResolvConf, ...options });
-    return { controller, root, stateDir, etcNetnsDir, hostResolvConf };
+    const controller = await NetworkController.create(all);
+    return { controller, root, stateDir, etcNetnsDir, hostResolvConf, options: all };
   } catch (err) {
     rmSync(root, { recursive: true, force: true });
     throw err;
@@ -80,6 +83,16 @@ export function useControllers(): {
       return [...fixtures];
     },
   };
+}
+
+/**
+ * Stops the fixture's controller (leaving everything in place, as a daemon that exits does) and
+ * starts a new one on the same directories, which becomes the fixture's controller.
+ */
+export async function restart(f: CnmFixture, options: ControllerOptions = {}): Promise<NetworkController> {
+  await f.controller.stop();
+  f.controller = await NetworkController.create({ ...f.options, ...options });
+  return f.controller;
 }
 
 /** Expects a CnmError with this code; returns it. */

@@ -1,8 +1,8 @@
 // Every step of every CNM operation can fail: with the n-th kernel or disk operation made to fail
 // (failOperation), for n = 1, 2, ... until the operation succeeds, each failure must leave the
 // kernel, the state files, IPAM and the objects exactly as they were before the call.
-import { clearFault, failOperation, faultPending, NetlinkError, NetworkController, type Endpoint, type Network, type Sandbox } from '../../lib';
-import { fileTree, nsRoutes, useControllers, world, type CnmFixture } from '../helpers/cnm';
+import { clearFault, failOperation, faultPending, NetlinkError, type Endpoint, type Network, type Sandbox } from '../../lib';
+import { fileTree, nsRoutes, restart, useControllers, world, type CnmFixture } from '../helpers/cnm';
 import { describeKernel, ipJson, rejection } from '../helpers/kernel';
 
 /** world() plus what it leaves out: link details, routes in every sandbox, IPAM's allocations. */
@@ -133,8 +133,7 @@ describeKernel('a failure at any step', () => {
     // The namespace it could not remove is an orphan: the next start removes it.
     const name = box.key.split('/').pop();
     expect(ipJson<{ name: string }[]>(['netns', 'list']).map((n) => n.name)).toContain(name);
-    await f.controller.stop();
-    f.controller = await NetworkController.create({ stateDir: f.stateDir, etcNetnsDir: f.etcNetnsDir, hostResolvConf: f.hostResolvConf, predefinedNetworks: false });
+    await restart(f);
     expect(f.controller.restoreReport().orphans).toEqual([box.key]);
     expect(ipJson<{ name: string }[]>(['netns', 'list']).map((n) => n.name)).not.toContain(name);
     expect(f.controller.networkByName('green')!.endpointByName('e')!.info().sandboxId).toBeNull();

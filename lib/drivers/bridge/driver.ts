@@ -11,8 +11,7 @@ import type {
   JoinInfo,
   JoinTarget,
   NetworkCreateInfo,
-  RestoredEndpoint,
-  RestoredNetwork,
+  RestoreContext,
   RestoreResult,
 } from '../api';
 import { parseBridgeOptions, type BridgeConfig } from './options';
@@ -230,10 +229,10 @@ export class BridgeDriver implements Driver {
 
   /**
    * Takes back the networks and endpoints after a restart: remakes a bridge that vanished, reports
-   * joined endpoints whose veth pair is gone, and deletes the bridges marked with `owner` that no
+   * joined endpoints whose veth pair is gone, and deletes the bridges marked with the owner that no
    * network has and the veths on them that no endpoint has (one link dump in all).
    */
-  async restore(owner: string, networks: RestoredNetwork[], endpoints: RestoredEndpoint[]): Promise<RestoreResult> {
+  async restore({ owner, networks, endpoints, unreadable }: RestoreContext): Promise<RestoreResult> {
     const errors: unknown[] = [];
     for (const { info, state } of networks) {
       const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
@@ -244,7 +243,7 @@ export class BridgeDriver implements Driver {
       const hostIfname = e.joined ? String((e.state as { hostIfname?: unknown } | undefined)?.hostIfname ?? '') : '';
       this.endpoints.set(e.endpointId, { networkId: e.networkId, hostIfname, iface: e.iface });
     }
-    const plan = planRestore(owner, await linkList(), this.networks, this.endpoints);
+    const plan = planRestore(owner, await linkList(), this.networks, this.endpoints, new Set(unreadable));
     for (const id of plan.missingBridges) {
       const info = networks.find((n) => n.info.id === id)!.info;
       const network = this.network(id);
@@ -254,7 +253,7 @@ export class BridgeDriver implements Driver {
       if (!isGone(err)) errors.push(err);
     }
     debug('restore: %d networks, %d endpoints, %d links removed, %d lost', networks.length, endpoints.length, plan.remove.length, plan.lost.length);
-    return { lost: plan.lost, errors };
+    return { lost: plan.lost, removed: plan.remove, errors };
   }
 
   /** The host end of an endpoint's veth pair (for inspection and tests). */

@@ -15,7 +15,10 @@ export interface RestorePlan {
   missingBridges: string[];
   /** Joined endpoints whose veth pair is gone (or no longer on their bridge). */
   lost: string[];
-  /** Links to delete: the owner's bridges without a network, veths on the owner's bridges without an endpoint. */
+  /**
+   * Links to delete: the owner's bridges without a network (unless its record was unreadable), and
+   * the veths on the networks' bridges without an endpoint.
+   */
   remove: string[];
 }
 
@@ -24,6 +27,7 @@ export function planRestore(
   links: LinkInfo[],
   networks: Map<string, BridgeNetwork>,
   endpoints: Map<string, BridgeEndpoint>,
+  unreadable: Set<string>,
 ): RestorePlan {
   const byName = new Map(links.map((l) => [l.name, l]));
   const plan: RestorePlan = { missingBridges: [], lost: [], remove: [] };
@@ -31,7 +35,8 @@ export function planRestore(
     if (byName.get(network.config.bridgeName)?.kind !== 'bridge') plan.missingBridges.push(id);
   }
   const mine = `${ALIAS_PREFIX}${owner}:`;
-  const orphanBridges = links.filter((l) => l.kind === 'bridge' && l.alias?.startsWith(mine) && !networks.has(l.alias.slice(mine.length)));
+  const isOrphan = (id: string) => !networks.has(id) && !unreadable.has(id);
+  const orphanBridges = links.filter((l) => l.kind === 'bridge' && l.alias?.startsWith(mine) && isOrphan(l.alias.slice(mine.length)));
   const bridges = new Set([...networks.values()].map((n) => n.config.bridgeName));
   orphanBridges.forEach((l) => bridges.add(l.name));
   const kept = new Set<string>();
