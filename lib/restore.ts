@@ -283,19 +283,24 @@ async function removeOrphans(
   unreadable: string[],
   report: RestoreReport,
 ): Promise<void> {
-  const inUse = new Set([...sandboxes.values()].map(({ sandbox }) => sandbox.key));
+  const inUse = new Set([...sandboxes.values()].map(({ sandbox }) => sandbox.namespace.name));
   const kept = new Set(unreadable.map((id) => id.slice(0, 12)));
   const mark = new RegExp(`^cnm-${controller.owner}-([0-9a-f]{12})$`);
-  const ops: NativeOp[] = [];
-  for (const name of await list(controller.netnsDir)) {
-    const key = path.join(controller.netnsDir, name);
+  const isOrphan = (name: string) => {
     const id = mark.exec(name)?.[1];
-    if (!id || inUse.has(key) || kept.has(id)) continue;
+    return id !== undefined && !inUse.has(name) && !kept.has(id);
+  };
+  const ops: NativeOp[] = [];
+  for (const name of (await list(controller.netnsDir)).filter(isOrphan)) {
+    const key = path.join(controller.netnsDir, name);
     const info = await netnsInfo(key).catch(() => null);
     if (info?.isHost) continue;
     ops.push(info?.isNetns ? { op: 'netnsDelete', path: key } : { op: 'removePaths', paths: [key] });
-    ops.push({ op: 'removePaths', paths: sandboxFilePaths([path.join(controller.etcNetnsDir, name)]) });
     report.orphans.push(key);
+  }
+  // A crash between writing a sandbox's files and making its namespace leaves the folder alone.
+  for (const name of (await list(controller.etcNetnsDir)).filter(isOrphan)) {
+    ops.push({ op: 'removePaths', paths: sandboxFilePaths([path.join(controller.etcNetnsDir, name)]) });
   }
   const folder = path.join(controller.stateDir, 'sandboxes');
   for (const id of await list(folder)) {
