@@ -19,6 +19,7 @@ const { ms, times, table } = require('./lib/table');
 const { addonBreakdown } = require('./lib/addon-breakdown');
 const { killAll } = require('./lib/children');
 const { traceCnm } = require('./lib/cnm-trace');
+const { measureRestore } = require('./lib/restore');
 
 const TARGETS = { batch: 3, cni: 10 };
 // The CNM path (newSandbox + createEndpoint + join) may cost at most this much more than the raw batch.
@@ -26,6 +27,7 @@ const CNM_TARGET = 1.5;
 // Container counts of the strace child runs (netlink requests per step, N small vs larger).
 const TRACE_COUNTS = [10, 100];
 const LOOP_DELAY_TARGET_MS = 10;
+const RESTORE_TARGET_MS = 1000;
 const GROWTH_FLAT = 1.25;
 const IPV6_SETTLE_MS = 2000; // long enough for DAD (1 s) and the first router solicitation
 const BREAKDOWN_PER_PREFIX = 40;
@@ -164,8 +166,13 @@ async function runBenchmark(options) {
     breakdown = await addonBreakdown(BREAKDOWN_PER_PREFIX, log);
   }
   if (methods.some((m) => m.key === 'cnm')) trace = await traceCnm(ctx.workDir, TRACE_COUNTS, log);
+  let restore = null;
+  if (methods.some((m) => m.key === 'cnm') && options.restore > 0) {
+    await quietBeforeTiming();
+    restore = await measureRestore(ctx.workDir, options.restore, log);
+  }
   for (const m of methods) await m.finish(ctx);
-  return { methods, skipped, results, concurrent, breakdown, trace, options, maxN };
+  return { methods, skipped, results, concurrent, breakdown, trace, restore, options, maxN };
 }
 
 /** All of a method's setups at once (Promise.all), checked like a measured round, then all teardowns at once. */
@@ -293,6 +300,19 @@ function cnmTraceReport(trace, cnmResult, maxN) {
   out.push('(requests = netlink messages sent, from sendto/sendmsg; dumps = GET requests with NLM_F_DUMP; bytes in = recvfrom/recvmsg');
   out.push(' results, acks included. Counted in a separate process under strace; the timed runs above are not traced.)');
   return out.join('\n');
+}
+
+/** The restart figure: how long a new controller takes to restore what the last one left. */
+function restoreReport(r) {
+  const per = r.medianUs / r.endpoints;
+  return [
+    `== Restart: a new controller restores ${r.endpoints} endpoints, each joined to its own sandbox, on ${r.networks} networks ==`,
+    `NetworkController.create on the state directory, median of ${r.restarts.length}: ${ms(r.medianUs)} ms ` +
+      `(${(per).toFixed(1)} us per endpoint; runs ${r.restarts.map((us) => ms(us)).join(', ')} ms) ` +
+      `(target < ${RESTORE_TARGET_MS} ms: ${verdict(r.medianUs / 1000 < RESTORE_TARGET_MS)})`,
+    '(reads every record, rebuilds IPAM, checks each namespace (netnsInfo) and every veth and bridge in one',
+    ' link dump, and looks for orphans; the checks found every object in place, as they must)',
+  ].join('\n');
 }
 
 function report(run) {
@@ -452,6 +472,7 @@ function report(run) {
   }
 
   if (trace) out.push('', cnmTraceReport(trace, results[maxN].cnm, maxN));
+  if (run.restore) out.push('', restoreReport(run.restore));
 
   out.push('');
   out.push(`== IPv6 handling (the end states differ only here), N = ${maxN} ==`);

@@ -4,11 +4,15 @@
 const METHODS = ['addon', 'cnm', 'batch', 'ip', 'cni', 'floor'];
 const DEFAULT_COUNTS = [10, 100, 500];
 
-const USAGE = `usage: node bench/run.js [--n 10,100,500] [--only ${METHODS.join(',')}] [--rounds R]
+const DEFAULT_RESTORE = 1000;
+
+const USAGE = `usage: node bench/run.js [--n 10,100,500] [--only ${METHODS.join(',')}] [--rounds R] [--restore N]
 
   --n       container counts to measure (default ${DEFAULT_COUNTS.join(',')}); the concurrent addon and cnm
             runs, the event-loop delay and the cost-growth figures use the largest
   --rounds  rounds per count, methods interleaved, medians reported (default: 3 for N <= 100, else 1)
+  --restore with cnm: endpoints (each joined to a sandbox) a restarted controller restores, timed
+            (default ${DEFAULT_RESTORE}; 0 skips it)
   --only    methods to measure (default: all):
              addon  cnm-ts setupContainer/teardownContainer, one batch per container
                     (sequential, plus a concurrent run at the largest N)
@@ -23,7 +27,7 @@ Runs as root, inside a private network + mount namespace it makes itself.`;
 
 /** Parses argv (without node and the script); throws an Error with the usage on bad input. */
 function parseArgs(argv) {
-  const options = { counts: DEFAULT_COUNTS, methods: METHODS, rounds: null, help: false };
+  const options = { counts: DEFAULT_COUNTS, methods: METHODS, rounds: null, restore: DEFAULT_RESTORE, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -45,6 +49,10 @@ function parseArgs(argv) {
       const r = Number(value());
       if (!Number.isInteger(r) || r < 1 || r > 20) throw new Error('--rounds: give a count from 1 to 20');
       options.rounds = r;
+    } else if (flag === '--restore') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 0 || n > 5000) throw new Error('--restore: give a count from 0 to 5000');
+      options.restore = n;
     } else if (flag === '--only') {
       const chosen = value().split(',').map((s) => s.trim()).filter(Boolean);
       const unknown = chosen.filter((m) => !METHODS.includes(m));

@@ -95,6 +95,29 @@ describeKernel('a restarted controller', () => {
     });
   });
 
+  it('restores 500 endpoints joined to 500 sandboxes on 5 networks', async () => {
+    const f = await env.make({ predefinedNetworks: false });
+    const networks = [];
+    for (let k = 0; k < 5; k++) networks.push(await f.controller.newNetwork('bridge', `scale${k}`, { ipam: { config: [{ subnet: `10.${185 + k}.0.0/24` }] } }));
+    for (let start = 0; start < 500; start += 50) {
+      await Promise.all(Array.from({ length: 50 }, async (_, j) => {
+        const i = start + j;
+        const sandbox = await f.controller.newSandbox(`scale-${i}`);
+        await (await networks[i % 5].createEndpoint(`e${i}`)).join(sandbox);
+      }));
+    }
+    const before = new Map(f.controller.networks().flatMap((n) => n.endpoints().map((e) => [e.id, JSON.stringify(e.info())])));
+    const c = await restart(f);
+    const report = c.restoreReport();
+    console.log(`restored 500 endpoints, 500 sandboxes, 5 networks in ${report.milliseconds.toFixed(0)} ms`);
+    expect(report).toMatchObject({ networks: 5, endpoints: 500, sandboxes: 500, warnings: [], orphans: [], lostEndpoints: [], errors: [] });
+    const after = new Map(c.networks().flatMap((n) => n.endpoints().map((e) => [e.id, JSON.stringify(e.info())])));
+    expect(after).toEqual(before);
+    for (const n of c.networks()) expect(bridgePorts(`br-${n.id.slice(0, 12)}`)).toHaveLength(100);
+    const sample = c.sandboxes()[250];
+    expect(nsAddrs(sample.key).find((l) => l.ifname === 'eth0')?.addr_info[0].local).toBe(bare(sample.endpoints()[0].info().interface.address));
+  }, 120_000);
+
   it('keeps the state directory 0700 and each record 0600, with no temporary file left', async () => {
     const f = await env.make({ predefinedNetworks: false });
     const n = await f.controller.newNetwork('bridge', 'modes', { ipam: { config: [{ subnet: '10.183.0.0/24' }] } });
