@@ -1,6 +1,8 @@
 export * from './types';
 export * from './operations';
 export * from './container';
+export { nftExpr, nftValue, nftPrefixElement, type NftProtocol, type NftCtState } from './nft-expr';
+export { validateNftName } from './nft-validate';
 export { NetlinkError, type NativeErrorInfo } from './netlink-error';
 export { loadBinding } from './loader';
 export { failOperation, faultPending, clearFault } from './faults';

@@ -12,6 +12,8 @@ export interface NativeErrorInfo {
   extack: string;
   /** The position of the failed operation in its batch. */
   index: number;
+  /** For an nf_tables transaction: the position of the refused command (absent otherwise). */
+  command?: number;
 }
 
 /**
@@ -28,11 +30,17 @@ export class NetlinkError extends Error {
   readonly extack?: string;
   /** The position of the failed operation in its batch (0 for a single call). */
   readonly index: number;
+  /**
+   * For an nf_tables transaction: the position of the command the kernel refused. The kernel
+   * undid the whole transaction.
+   */
+  readonly command?: number;
 
   constructor(info: NativeErrorInfo) {
     const [code, description] = getSystemErrorMap().get(info.errno) ?? [`E${-info.errno}`, 'unknown error'];
     const extack = info.extack ? ` (${info.extack})` : '';
-    super(`${code}: ${description}, ${info.syscall} ${info.object}${extack}`);
+    const command = info.command !== undefined ? ` [command ${info.command}]` : '';
+    super(`${code}: ${description}, ${info.syscall} ${info.object}${extack}${command}`);
     this.name = 'NetlinkError';
     this.code = code;
     this.errno = info.errno;
@@ -40,5 +48,6 @@ export class NetlinkError extends Error {
     this.object = info.object;
     if (info.extack) this.extack = info.extack;
     this.index = info.index;
+    if (info.command !== undefined) this.command = info.command;
   }
 }

@@ -4,6 +4,7 @@ import { NetlinkError } from './netlink-error';
 import { submit } from './submit';
 import type {
   AddressInfo,
+  ConntrackFilter,
   Family,
   FileLock,
   InNamespace,
@@ -14,6 +15,13 @@ import type {
   NativeResult,
   NativeResultOf,
   NetnsInfo,
+  NftChainInfo,
+  NftCommand,
+  NftElementInfo,
+  NftFamily,
+  NftRuleInfo,
+  NftSetInfo,
+  NftTableInfo,
   RouteInfo,
   RouteSpec,
 } from './types';
@@ -221,4 +229,64 @@ export function removePaths(paths: string[]): Promise<void> {
  */
 export function writeFiles(files: { path: string; content: string }[]): Promise<void> {
   return single({ op: 'writeFiles', files });
+}
+
+/**
+ * Runs nf_tables commands as one transaction (one nfnetlink batch): all of them take effect or
+ * none does. A refusal rejects with a `NetlinkError` whose `command` is the refused command's
+ * index and whose `syscall` names its message ('NFT_MSG_NEWRULE').
+ * @remarks Equivalent to `nft -f FILE` with the commands in FILE.
+ */
+export function nftTransaction(commands: NftCommand[], where: InNamespace = {}): Promise<void> {
+  return single({ op: 'nftTransaction', commands, ...where });
+}
+
+/**
+ * Lists the nf_tables tables of one family, or of all.
+ * @remarks Equivalent to `nft list tables [FAMILY]`.
+ */
+export function nftListTables(options: InNamespace & { family?: NftFamily } = {}): Promise<NftTableInfo[]> {
+  return single({ op: 'nftListTables', ...options });
+}
+
+/**
+ * Lists the chains of a table, with hook, priority and policy for base chains.
+ * @remarks Equivalent to `nft list chains` (for one table).
+ */
+export function nftListChains(family: NftFamily, table: string, where: InNamespace = {}): Promise<NftChainInfo[]> {
+  return single({ op: 'nftListChains', family, table, ...where });
+}
+
+/**
+ * Lists the rules of a table, or of one chain, in order: handle, comment and expression names.
+ * @remarks Equivalent to `nft -a list chain FAMILY TABLE CHAIN`.
+ */
+export function nftListRules(family: NftFamily, table: string, options: InNamespace & { chain?: string } = {}): Promise<NftRuleInfo[]> {
+  return single({ op: 'nftListRules', family, table, ...options });
+}
+
+/**
+ * Lists the sets and maps of a table.
+ * @remarks Equivalent to `nft list sets` (for one table).
+ */
+export function nftListSets(family: NftFamily, table: string, where: InNamespace = {}): Promise<NftSetInfo[]> {
+  return single({ op: 'nftListSets', family, table, ...where });
+}
+
+/**
+ * Lists the elements of a set or map, as the kernel holds them (hex bytes).
+ * @remarks Equivalent to `nft list set FAMILY TABLE SET`.
+ */
+export function nftListElements(family: NftFamily, table: string, set: string, where: InNamespace = {}): Promise<NftElementInfo[]> {
+  return single({ op: 'nftListElements', family, table, set, ...where });
+}
+
+/**
+ * Deletes the conntrack entries whose original direction matches (protocol, destination address
+ * and/or port) and resolves with how many it deleted, so that a removed port mapping stops
+ * forwarding the flows it already had.
+ * @remarks Equivalent to `conntrack -D -p PROTO --orig-dst ADDR --dport PORT`.
+ */
+export function conntrackDelete(filter: ConntrackFilter, where: InNamespace = {}): Promise<number> {
+  return single({ op: 'conntrackDelete', ...filter, ...where });
 }

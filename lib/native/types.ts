@@ -1,4 +1,16 @@
 import type { NativeErrorInfo } from './netlink-error';
+import type {
+  ConntrackFilter,
+  NftChainInfo,
+  NftCommand,
+  NftElementInfo,
+  NftFamily,
+  NftRuleInfo,
+  NftSetInfo,
+  NftTableInfo,
+} from './nft-types';
+
+export * from './nft-types';
 
 // The shapes that cross the native boundary: one entry per operation the addon's `execute` takes,
 // and the values it returns. They mirror native/bindings/convert.cc.
@@ -175,7 +187,14 @@ export type NativeOp =
   | { op: 'lockFile'; path: string; owner: string }
   | { op: 'unlockFile'; fd: number }
   | { op: 'removePaths'; paths: string[]; durable?: boolean }
-  | { op: 'writeFiles'; files: FileToWrite[]; durable?: boolean };
+  | { op: 'writeFiles'; files: FileToWrite[]; durable?: boolean }
+  | ({ op: 'nftTransaction'; commands: NftCommand[] } & InNamespace)
+  | ({ op: 'nftListTables'; family?: NftFamily } & InNamespace)
+  | ({ op: 'nftListChains'; family: NftFamily; table: string } & InNamespace)
+  | ({ op: 'nftListRules'; family: NftFamily; table: string; chain?: string } & InNamespace)
+  | ({ op: 'nftListSets'; family: NftFamily; table: string } & InNamespace)
+  | ({ op: 'nftListElements'; family: NftFamily; table: string; set: string } & InNamespace)
+  | ({ op: 'conntrackDelete' } & ConntrackFilter & InNamespace);
 
 /** A file for writeFiles. `durable` writes go through `<path>.tmp`, fsync and rename. */
 export interface FileToWrite {
@@ -208,6 +227,14 @@ export interface NativeResultOf {
   unlockFile: undefined;
   removePaths: undefined;
   writeFiles: undefined;
+  nftTransaction: undefined;
+  nftListTables: NftTableInfo[];
+  nftListChains: NftChainInfo[];
+  nftListRules: NftRuleInfo[];
+  nftListSets: NftSetInfo[];
+  nftListElements: NftElementInfo[];
+  /** How many entries were deleted. */
+  conntrackDelete: number;
 }
 
 /** An exclusive lock on a file: `fd` holds it, or is null when another holder has it. */

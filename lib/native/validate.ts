@@ -2,6 +2,7 @@
 // INVALID_ARGUMENT before the kernel is touched. The addon checks names again.
 import { isIP } from 'node:net';
 import { invalidArgument } from '../errors';
+import { validateConntrackFilter, validateNftCommands, validateNftFamily, validateNftName } from './nft-validate';
 import type { Family, LinkChange, LinkSpec, NativeOp, RouteSpec } from './types';
 
 /** The longest interface name the kernel takes (IFNAMSIZ - 1). */
@@ -264,6 +265,24 @@ export function validateOp(op: NativeOp): void {
     case 'removePaths':
       if (!Array.isArray(op.paths)) throw invalidArgument('paths must be an array');
       op.paths.forEach((p) => validatePath(p, 'path'));
+      return;
+    case 'nftTransaction':
+      validateNftCommands(op.commands);
+      return;
+    case 'nftListTables':
+      if (op.family !== undefined) validateNftFamily(op.family);
+      return;
+    case 'nftListChains':
+    case 'nftListRules':
+    case 'nftListSets':
+    case 'nftListElements':
+      validateNftFamily(op.family);
+      validateNftName(op.table, 'table');
+      if (op.op === 'nftListRules' && op.chain !== undefined) validateNftName(op.chain, 'chain');
+      if (op.op === 'nftListElements') validateNftName(op.set, 'set');
+      return;
+    case 'conntrackDelete':
+      validateConntrackFilter(op);
       return;
     default:
       throw invalidArgument(`unknown operation ${JSON.stringify((op as { op: unknown }).op)}`);

@@ -52,6 +52,7 @@ class BatchWorker : public Napi::AsyncWorker {
     info.Set("object", f.error.object);
     info.Set("extack", f.error.extack);
     info.Set("index", static_cast<double>(f.index));
+    if (f.error.command >= 0) info.Set("command", static_cast<double>(f.error.command));
     if (data_->errorFactory.IsEmpty()) {
       return Napi::Error::New(env, f.error.syscall + " " + f.error.object + ": errno " + std::to_string(f.error.err)).Value();
     }

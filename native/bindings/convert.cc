@@ -4,89 +4,12 @@
 
 #include <map>
 
+#include "nftconvert.h"
+#include "reader.h"
+
 namespace cnm {
 
 namespace {
-
-class Reader {
- public:
-  Reader(const Napi::Object& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
-
-  bool has(const char* key) const {
-    Napi::Value v = obj_.Get(key);
-    return !v.IsUndefined() && !v.IsNull();
-  }
-  bool isNull(const char* key) const { return obj_.Get(key).IsNull(); }
-  std::string string(const char* key, bool required = false) const {
-    Napi::Value v = obj_.Get(key);
-    if (v.IsUndefined() || v.IsNull()) {
-      if (required) fail(key, "is required");
-      return "";
-    }
-    if (!v.IsString()) fail(key, "must be a string");
-    return v.As<Napi::String>().Utf8Value();
-  }
-  std::optional<uint32_t> u32(const char* key) const {
-    Napi::Value v = obj_.Get(key);
-    if (v.IsUndefined() || v.IsNull()) return std::nullopt;
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (!v.IsNumber() || d < 0 || d > 4294967295.0 || d != static_cast<double>(static_cast<uint32_t>(d))) {
-      fail(key, "must be an integer from 0 to 4294967295");
-    }
-    return static_cast<uint32_t>(d);
-  }
-  std::optional<bool> boolean(const char* key) const {
-    Napi::Value v = obj_.Get(key);
-    if (v.IsUndefined() || v.IsNull()) return std::nullopt;
-    if (!v.IsBoolean()) fail(key, "must be a boolean");
-    return v.As<Napi::Boolean>().Value();
-  }
-  Reader object(const char* key) const {
-    Napi::Value v = obj_.Get(key);
-    if (!v.IsObject()) fail(key, "must be an object");
-    return Reader(v.As<Napi::Object>(), where_ + "." + key);
-  }
-  int family(const char* key) const {
-    std::optional<uint32_t> f = u32(key);
-    if (!f || *f == 0) return AF_UNSPEC;
-    if (*f == 4) return AF_INET;
-    if (*f == 6) return AF_INET6;
-    fail(key, "must be 4 or 6");
-  }
-  std::vector<std::pair<std::string, std::string>> stringMap(const char* key) const {
-    std::vector<std::pair<std::string, std::string>> out;
-    if (!has(key)) return out;
-    Napi::Object m = object(key).obj_;
-    Napi::Array names = m.GetPropertyNames();
-    for (uint32_t i = 0; i < names.Length(); i++) {
-      std::string name = names.Get(i).ToString().Utf8Value();
-      Napi::Value v = m.Get(name);
-      if (!v.IsString()) fail(key, "values must be strings");
-      out.emplace_back(name, v.As<Napi::String>().Utf8Value());
-    }
-    return out;
-  }
-  Napi::Value value(const char* key) const { return obj_.Get(key); }
-  std::vector<std::string> strings(const char* key) const {
-    Napi::Value v = obj_.Get(key);
-    if (!v.IsArray()) fail(key, "must be an array of strings");
-    Napi::Array a = v.As<Napi::Array>();
-    std::vector<std::string> out;
-    for (uint32_t i = 0; i < a.Length(); i++) {
-      Napi::Value item = a.Get(i);
-      if (!item.IsString()) fail(key, "must be an array of strings");
-      out.push_back(item.As<Napi::String>().Utf8Value());
-    }
-    return out;
-  }
-  [[noreturn]] void fail(const char* key, const char* what) const {
-    throw Napi::TypeError::New(obj_.Env(), where_ + "." + key + " " + what);
-  }
-
- private:
-  Napi::Object obj_;
-  std::string where_;
-};
 
 const std::map<std::string, OpKind>& opKinds() {
   static const std::map<std::string, OpKind> kinds = {
@@ -100,7 +23,10 @@ const std::map<std::string, OpKind>& opKinds() {
       {"routeList", OpKind::RouteList},         {"sysctlGet", OpKind::SysctlGet},
       {"sysctlSet", OpKind::SysctlSet},         {"lockFile", OpKind::LockFile},
       {"unlockFile", OpKind::UnlockFile},       {"removePaths", OpKind::RemovePaths},
-      {"writeFiles", OpKind::WriteFiles},
+      {"writeFiles", OpKind::WriteFiles},       {"nftTransaction", OpKind::NftTransaction},
+      {"nftListTables", OpKind::NftListTables}, {"nftListChains", OpKind::NftListChains},
+      {"nftListRules", OpKind::NftListRules},   {"nftListSets", OpKind::NftListSets},
+      {"nftListElements", OpKind::NftListElements}, {"conntrackDelete", OpKind::ConntrackDelete},
   };
   return kinds;
 }
@@ -240,6 +166,15 @@ Op opFrom(const Reader& r) {
     }
     case OpKind::LinkList:
       break;
+    case OpKind::NftTransaction:
+    case OpKind::NftListTables:
+    case OpKind::NftListChains:
+    case OpKind::NftListRules:
+    case OpKind::NftListSets:
+    case OpKind::NftListElements:
+    case OpKind::ConntrackDelete:
+      netfilterOpFrom(r, op);
+      break;
   }
   return op;
 }
@@ -336,6 +271,13 @@ Napi::Value resultToJs(Napi::Env env, const OpResult& result) {
     Napi::Value operator()(const std::vector<LinkInfo>& v) const { return arrayToJs(env, v, linkToJs); }
     Napi::Value operator()(const std::vector<AddressInfo>& v) const { return arrayToJs(env, v, addressToJs); }
     Napi::Value operator()(const std::vector<RouteInfo>& v) const { return arrayToJs(env, v, routeToJs); }
+    Napi::Value operator()(uint32_t n) const { return Napi::Number::New(env, n); }
+    // nf_tables read-back lists (nftconvert.cc).
+    Napi::Value operator()(const std::vector<NftTableInfo>& v) const { return netfilterResultToJs(env, v); }
+    Napi::Value operator()(const std::vector<NftChainInfo>& v) const { return netfilterResultToJs(env, v); }
+    Napi::Value operator()(const std::vector<NftRuleInfo>& v) const { return netfilterResultToJs(env, v); }
+    Napi::Value operator()(const std::vector<NftSetInfo>& v) const { return netfilterResultToJs(env, v); }
+    Napi::Value operator()(const std::vector<NftElementInfo>& v) const { return netfilterResultToJs(env, v); }
     Napi::Value operator()(const LockResult& l) const {
       Napi::Object o = Napi::Object::New(env);
       o.Set("fd", l.fd >= 0 ? Napi::Value(Napi::Number::New(env, l.fd)) : env.Null());

@@ -48,6 +48,16 @@ NlSocket& Batch::socketFor(const std::string& netns) {
   return sockets_.emplace(netns, openSocketIn(netns)).first->second;
 }
 
+NlSocket& Batch::netfilterSocketFor(const std::string& netns) {
+  if (netns.empty()) {
+    thread_local NlSocket host = NlSocket::open(NETLINK_NETFILTER);
+    return host;
+  }
+  auto it = netfilterSockets_.find(netns);
+  if (it != netfilterSockets_.end()) return it->second;
+  return netfilterSockets_.emplace(netns, openSocketIn(netns, NETLINK_NETFILTER)).first->second;
+}
+
 OpResult Batch::run(const Op& op) {
   checkNames(op);
   switch (op.kind) {
@@ -65,6 +75,7 @@ OpResult Batch::run(const Op& op) {
     }
     case OpKind::NetnsDelete:
       sockets_.erase(op.path);
+      netfilterSockets_.erase(op.path);
       netnsDelete(op.path);
       return {};
     case OpKind::NetnsInfo:
@@ -124,6 +135,21 @@ OpResult Batch::run(const Op& op) {
     case OpKind::WriteFiles:
       writeFiles(op.files, op.durable);
       return {};
+    case OpKind::NftTransaction:
+      nftTransaction(netfilterSocketFor(op.netns), op.nftCommands);
+      return {};
+    case OpKind::NftListTables:
+      return nftListTables(netfilterSocketFor(op.netns), op.nftQuery.family);
+    case OpKind::NftListChains:
+      return nftListChains(netfilterSocketFor(op.netns), op.nftQuery.family, op.nftQuery.table);
+    case OpKind::NftListRules:
+      return nftListRules(netfilterSocketFor(op.netns), op.nftQuery.family, op.nftQuery.table, op.nftQuery.chain);
+    case OpKind::NftListSets:
+      return nftListSets(netfilterSocketFor(op.netns), op.nftQuery.family, op.nftQuery.table);
+    case OpKind::NftListElements:
+      return nftListElements(netfilterSocketFor(op.netns), op.nftQuery.family, op.nftQuery.table, op.nftQuery.set);
+    case OpKind::ConntrackDelete:
+      return conntrackDelete(netfilterSocketFor(op.netns), op.conntrack);
   }
   return {};
 }

@@ -10,11 +10,14 @@
 #include <vector>
 
 #include "address.h"
+#include "conntrack.h"
 #include "error.h"
 #include "files.h"
 #include "link.h"
 #include "lockfile.h"
 #include "netns.h"
+#include "nftables.h"
+#include "nftlist.h"
 #include "route.h"
 
 namespace cnm {
@@ -27,6 +30,15 @@ enum class OpKind {
   SysctlGet, SysctlSet,
   LockFile, UnlockFile,
   RemovePaths, WriteFiles,
+  NftTransaction, NftListTables, NftListChains, NftListRules, NftListSets, NftListElements,
+  ConntrackDelete,
+};
+
+// What an nf_tables read-back op lists: the tables of a family, or a table's chains, rules
+// (optionally of one chain) or sets, or one set's elements.
+struct NftQuery {
+  uint8_t family = 0;
+  std::string table, chain, set;
 };
 
 struct Op {
@@ -46,11 +58,16 @@ struct Op {
   int fd = -1;             // UnlockFile
   std::vector<std::string> paths;  // RemovePaths
   std::vector<FileContent> files;  // WriteFiles
-  bool durable = false;            // WriteFiles, RemovePaths: flushed to disk (see files.h)
+  bool durable = false;                 // WriteFiles, RemovePaths: flushed to disk (see files.h)
+  std::vector<NftCommand> nftCommands;  // NftTransaction
+  NftQuery nftQuery;                    // NftList*
+  ConntrackFilter conntrack;            // ConntrackDelete
 };
 
 using OpResult = std::variant<std::monostate, std::string, NetnsInfo, LinkInfo, std::vector<LinkInfo>,
-                              std::vector<AddressInfo>, std::vector<RouteInfo>, LockResult>;
+                              std::vector<AddressInfo>, std::vector<RouteInfo>, LockResult, uint32_t,
+                              std::vector<NftTableInfo>, std::vector<NftChainInfo>, std::vector<NftRuleInfo>,
+                              std::vector<NftSetInfo>, std::vector<NftElementInfo>>;
 
 // The batch stopped at op `index`; the ops before it took effect.
 struct BatchError {
@@ -69,7 +86,10 @@ class Batch {
  private:
   OpResult run(const Op& op);
   NlSocket& socketFor(const std::string& netns);
+  // A NETLINK_NETFILTER socket (nf_tables, conntrack) for the namespace, opened the same way.
+  NlSocket& netfilterSocketFor(const std::string& netns);
   std::map<std::string, NlSocket> sockets_;  // by namespace path, opened in that namespace
+  std::map<std::string, NlSocket> netfilterSockets_;
   bool hostSocketUsed_ = false;
 };
 

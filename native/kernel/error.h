@@ -14,6 +14,7 @@ struct KernelError : std::runtime_error {
   std::string syscall;
   std::string object;
   std::string extack;  // the kernel's extended-ack message, when it sent one
+  long command = -1;   // the failed command of a multi-command op (an nf_tables transaction), or -1
 
   KernelError(int err, std::string syscall, std::string object, std::string extack = "")
       : std::runtime_error(syscall + " " + object),

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "error.h"
+#include "nfnetlink.h"
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -100,20 +101,21 @@ const char* nlMessageName(uint16_t type) {
     case RTM_NEWROUTE: return "RTM_NEWROUTE";
     case RTM_DELROUTE: return "RTM_DELROUTE";
     case RTM_GETROUTE: return "RTM_GETROUTE";
-    default: return "netlink";
+    default: return nfMessageName(type);
   }
 }
 
-NlSocket NlSocket::open() {
-  Fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
-  if (!fd.valid()) throwErrno("socket", "NETLINK_ROUTE");
+NlSocket NlSocket::open(int protocol) {
+  const char* what = protocol == NETLINK_ROUTE ? "NETLINK_ROUTE" : protocol == NETLINK_NETFILTER ? "NETLINK_NETFILTER" : "netlink";
+  Fd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol));
+  if (!fd.valid()) throwErrno("socket", what);
   int one = 1;
   // Both are best effort: older kernels lack them and requests still work.
   setsockopt(fd.get(), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
   setsockopt(fd.get(), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
   sockaddr_nl local{};
   local.nl_family = AF_NETLINK;
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) throwErrno("bind", "NETLINK_ROUTE");
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) < 0) throwErrno("bind", what);
   int rcvbuf = 1 << 20;
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   return NlSocket(std::move(fd));
@@ -130,8 +132,7 @@ void NlSocket::send(NlRequest& req) {
   if (n < 0) throwErrno("sendto", nlMessageName(req.type()));
 }
 
-// The kernel's extended-ack text (NLMSGERR_ATTR_MSG) of an error message, if any.
-static std::string extackOf(const nlmsghdr* h) {
+std::string nlExtack(const nlmsghdr* h) {
   if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
   auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
   size_t off = sizeof(nlmsgerr);
@@ -162,7 +163,7 @@ void NlSocket::receive(uint32_t seq, const NlRequest& req, const std::string& ob
       if (h->nlmsg_type == NLMSG_ERROR) {
         auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
         if (e->error == 0) return;  // the ACK
-        throw KernelError(-e->error, nlMessageName(req.type()), object, extackOf(h));
+        throw KernelError(-e->error, nlMessageName(req.type()), object, nlExtack(h));
       }
       if (each) each(h);
     }

@@ -68,15 +68,18 @@ class NlAttrs {
   std::vector<const rtattr*> byType_;
 };
 
-// The name a message type has in errors ("RTM_NEWLINK").
+// The name a message type has in errors ("RTM_NEWLINK", "NFT_MSG_NEWRULE").
 const char* nlMessageName(uint16_t type);
 
-// A NETLINK_ROUTE socket. Its network namespace is the one of the thread that opened it, for good;
+// The kernel's extended-ack text (NLMSGERR_ATTR_MSG) of an NLMSG_ERROR message, or "".
+std::string nlExtack(const nlmsghdr* h);
+
+// A netlink socket (NETLINK_ROUTE unless told otherwise). Its network namespace is the one of the thread that opened it, for good;
 // any thread may use it afterwards.
 class NlSocket {
  public:
   // Opens a socket in the calling thread's network namespace.
-  static NlSocket open();
+  static NlSocket open(int protocol = NETLINK_ROUTE);
 
   // Sends a request with NLM_F_ACK and waits for the kernel's answer. Throws KernelError naming
   // `object` on failure. `reply`, if given, receives every data message of the answer.
@@ -87,6 +90,13 @@ class NlSocket {
   void dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& each);
 
   int fd() const { return fd_.get(); }
+
+  // Reserves `count` consecutive sequence numbers (a batch of messages) and returns the first.
+  uint32_t takeSeq(uint32_t count) {
+    uint32_t first = seq_ + 1;
+    seq_ += count;
+    return first;
+  }
 
   // A memo of interface indexes looked up on this socket, so that one batch looks each name up
   // once. Any link change sent on the socket forgets it; a batch starts with it empty.

@@ -66,10 +66,10 @@ void runInNetns(int nsfd, const std::function<void()>& work) {
   if (failure) std::rethrow_exception(failure);
 }
 
-NlSocket openSocketIn(const std::string& path) {
+NlSocket openSocketIn(const std::string& path, int protocol) {
   Fd ns = openNetns(path);
   std::optional<NlSocket> socket;
-  runInNetns(ns.get(), [&] { socket.emplace(NlSocket::open()); });
+  runInNetns(ns.get(), [&] { socket.emplace(NlSocket::open(protocol)); });
   return std::move(*socket);
 }
 

@@ -29,8 +29,9 @@ NetnsInfo netnsInfo(const std::string& path);
 // afterwards, so no namespace change outlives it. Exceptions from `work` are rethrown here.
 void runInNetns(int nsfd, const std::function<void()>& work);
 
-// Opens a netlink socket inside the namespace at `path` (vishvananda's NewHandleAt).
-NlSocket openSocketIn(const std::string& path);
+// Opens a netlink socket (NETLINK_ROUTE unless told otherwise) inside the namespace at `path`
+// (vishvananda's NewHandleAt).
+NlSocket openSocketIn(const std::string& path, int protocol = NETLINK_ROUTE);
 
 // Creates the named namespace `dir/name`: makes `dir` a shared mount (once per process), creates
 // the file with O_EXCL, and bind-mounts a fresh namespace on it from a helper thread. `inNew`, if

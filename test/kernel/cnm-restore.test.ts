@@ -2,7 +2,7 @@
 // addresses, keys) and it keeps working; the state files are 0600 in a 0700 directory.
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { NetworkController } from '../../lib';
+import type { Network, NetworkController } from '../../lib';
 import { bare, bridgePorts, fileTree, nsAddrs, nsRoutes, restart, useControllers } from '../helpers/cnm';
 import { describeKernel, expectTcpFromPeerAndHost, ipAddrs } from '../helpers/kernel';
 
@@ -97,7 +97,7 @@ describeKernel('a restarted controller', () => {
 
   it('restores 500 endpoints joined to 500 sandboxes on 5 networks', async () => {
     const f = await env.make({ predefinedNetworks: false });
-    const networks = [];
+    const networks: Network[] = [];
     for (let k = 0; k < 5; k++) networks.push(await f.controller.newNetwork('bridge', `scale${k}`, { ipam: { config: [{ subnet: `10.${185 + k}.0.0/24` }] } }));
     for (let start = 0; start < 500; start += 50) {
       await Promise.all(Array.from({ length: 50 }, async (_, j) => {

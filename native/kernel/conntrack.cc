@@ -1,0 +1,64 @@
+#include "conntrack.h"
+
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "error.h"
+#include "nfnetlink.h"
+
+namespace cnm {
+
+namespace {
+
+// What identifies an entry for IPCTNL_MSG_CT_DELETE: its original tuple, as dumped, and its zone.
+struct EntryKey {
+  std::vector<uint8_t> tuple;
+  std::optional<uint16_t> zone;
+};
+
+bool matches(const NlAttrs& orig, const ConntrackFilter& f) {
+  NlAttrs ip = orig.nested(CTA_TUPLE_IP);
+  NlAttrs proto = orig.nested(CTA_TUPLE_PROTO);
+  if (proto.u8(CTA_PROTO_NUM) != f.protocol) return false;
+  if (f.dstPort && be16(proto, CTA_PROTO_DST_PORT) != *f.dstPort) return false;
+  return f.dst.empty() || bytesOf(ip, f.family == AF_INET ? CTA_IP_V4_DST : CTA_IP_V6_DST) == f.dst;
+}
+
+std::string describe(const ConntrackFilter& f) {
+  std::string s = "conntrack entries proto " + std::to_string(f.protocol);
+  if (f.dstPort) s += " dport " + std::to_string(*f.dstPort);
+  return s;
+}
+
+}  // namespace
+
+uint32_t conntrackDelete(NlSocket& socket, const ConntrackFilter& filter) {
+  std::vector<EntryKey> found;
+  NlRequest dump = nfRequest(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET, 0, static_cast<uint8_t>(filter.family));
+  socket.dump(dump, [&](const nlmsghdr* h) {
+    size_t header = NLMSG_ALIGN(sizeof(nfgenmsg));
+    NlAttrs attrs(static_cast<const uint8_t*>(NLMSG_DATA(h)) + header, h->nlmsg_len - NLMSG_HDRLEN - header);
+    if (!attrs.has(CTA_TUPLE_ORIG) || !matches(attrs.nested(CTA_TUPLE_ORIG), filter)) return;
+    EntryKey key{bytesOf(attrs, CTA_TUPLE_ORIG), std::nullopt};
+    if (attrs.has(CTA_ZONE)) key.zone = be16(attrs, CTA_ZONE);
+    found.push_back(std::move(key));
+  });
+  uint32_t deleted = 0;
+  for (const EntryKey& key : found) {
+    NlRequest del = nfRequest(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_DELETE, 0, static_cast<uint8_t>(filter.family));
+    del.put(CTA_TUPLE_ORIG | NLA_F_NESTED, key.tuple.data(), key.tuple.size());
+    if (key.zone) putBe16(del, CTA_ZONE, *key.zone);
+    try {
+      socket.request(del, describe(filter));
+      deleted++;
+    } catch (KernelError& e) {
+      if (e.err != ENOENT) throw;  // it timed out or was deleted meanwhile
+    }
+  }
+  return deleted;
+}
+
+}  // namespace cnm

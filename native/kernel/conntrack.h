@@ -1,0 +1,25 @@
+// Conntrack entries (ctnetlink): deleting the flows of one destination, so that a removed
+// published port stops forwarding the connections it already had.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "netlink.h"
+
+namespace cnm {
+
+// Which entries to delete: by their original direction (what the client sent to).
+struct ConntrackFilter {
+  int family = 0;                  // AF_INET or AF_INET6
+  uint8_t protocol = 0;            // IPPROTO_TCP, IPPROTO_UDP, ...
+  std::vector<uint8_t> dst;        // destination address (4 or 16 bytes); empty: any
+  std::optional<uint16_t> dstPort;  // destination port; absent: any
+};
+
+// Dumps the family's entries, deletes those that match and returns how many it deleted (entries
+// that went away by themselves meanwhile do not count).
+uint32_t conntrackDelete(NlSocket& socket, const ConntrackFilter& filter);
+
+}  // namespace cnm
