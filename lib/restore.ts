@@ -97,6 +97,7 @@ export async function restoreState(controller: NetworkController, options: { liv
   for (const { sandbox } of sandboxes.values()) sandbox.restoreJoins();
 
   report.errors.push(...(await bestEffort(fixes)));
+  for (const { sandbox } of sandboxes.values()) await sandbox.repair().catch((err: unknown) => report.errors.push(err));
   await removeOrphans(controller, sandboxes, state.unreadable.sandbox, report);
   report.networks = networks.size;
   report.endpoints = endpoints.size;

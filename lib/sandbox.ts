@@ -170,6 +170,20 @@ export class Sandbox {
   }
 
   /**
+   * @internal At restore: what a crash in the middle of a join or leave may have left different
+   * from the records is put back: the default route (only a sandbox with two or more endpoints
+   * that could give it can be off) and the hosts file.
+   */
+  async repair(): Promise<void> {
+    const candidates = this.candidates();
+    if (candidates.length > 1) {
+      const { endpoint, ifname } = candidates[0];
+      await endpoint.network.driver.setDefaultRoute?.(endpoint.network.id, endpoint.id, this.target(ifname, true));
+    }
+    if (this.config.hostname) await this.writeFiles();
+  }
+
+  /**
    * Rewrites hosts (it lists the sandbox's addresses) when the sandbox has a hostname; the undo
    * puts the membership back first (`revert`), then rewrites it again.
    */
@@ -346,7 +360,13 @@ export class Sandbox {
       this.namespace.users -= 1;
       const lastUser = this.namespace.users === 0 && this.namespace.owned;
       const store = this.controller.store;
-      const ops = [...left.map((e) => store.writeOp(e.toRecord())), ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser }), store.removeOp('sandbox', this.id)];
+      // The record goes before the files and the namespace: after a crash in between, they are
+      // orphans that the next start removes, not a restored sandbox with half of it missing.
+      const ops = [
+        ...left.map((e) => store.writeOp(e.toRecord())),
+        store.removeOp('sandbox', this.id),
+        ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser }),
+      ];
       errors.push(...(await bestEffort(ops)).filter((err) => !isGoneNamespace(err)));
       return errors;
     });

@@ -2,7 +2,7 @@
 // (failOperation), for n = 1, 2, ... until the operation succeeds, each failure must leave the
 // kernel, the state files, IPAM and the objects exactly as they were before the call.
 import { clearFault, failOperation, faultPending, NetlinkError, type Endpoint, type Network, type Sandbox } from '../../lib';
-import { fileTree, nsRoutes, restart, useControllers, world, type CnmFixture } from '../helpers/cnm';
+import { bridgePorts, fileTree, nsRoutes, restart, useControllers, world, type CnmFixture } from '../helpers/cnm';
 import { describeKernel, ipJson, rejection } from '../helpers/kernel';
 
 /** world() plus what it leaves out: link details, routes in every sandbox, IPAM's allocations. */
@@ -122,19 +122,21 @@ describeKernel('a failure at any step', () => {
     const e = await net.createEndpoint('e');
     const box = await f.controller.newSandbox('doomed');
     await e.join(box);
-    // Its last batch: the endpoint's record, the files, the namespace, the sandbox's record.
-    failOperation(3);
+    const [veth] = bridgePorts(`br-${net.id.slice(0, 12)}`);
+    // Its last batch: the endpoint's record, the sandbox's record, the files, the namespace.
+    failOperation(4);
     const err = await rejection(box.delete());
     expect(err).toBeInstanceOf(AggregateError);
     expect((err as AggregateError).errors).toEqual([expect.objectContaining({ syscall: 'injected', object: 'netnsDelete' })]);
     expect(f.controller.sandboxById(box.id)).toBeUndefined();
     expect(e.info().sandboxId).toBeNull();
     await expect(box.delete()).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    // The namespace it could not remove is an orphan: the next start removes it.
+    // The namespace it could not remove is an orphan: the next start removes it,
     const name = box.key.split('/').pop();
     expect(ipJson<{ name: string }[]>(['netns', 'list']).map((n) => n.name)).toContain(name);
     await restart(f);
-    expect(f.controller.restoreReport().orphans).toEqual([box.key]);
+    // And the veth inside it, still on the bridge with no endpoint.
+    expect(f.controller.restoreReport().orphans.sort()).toEqual([box.key, veth].sort());
     expect(ipJson<{ name: string }[]>(['netns', 'list']).map((n) => n.name)).not.toContain(name);
     expect(f.controller.networkByName('green')!.endpointByName('e')!.info().sandboxId).toBeNull();
   });

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { StateWarning } from '../../lib';
-import { bridgePorts, fileTree, nsAddrs, restart, useControllers, type CnmFixture } from '../helpers/cnm';
+import { bridgePorts, fileTree, nsAddrs, nsRoutes, restart, useControllers, type CnmFixture } from '../helpers/cnm';
 import { describeKernel, eventually, hostHasLink, ip, ipAddrs, ipLink, isMountPoint, NETNS_DIR } from '../helpers/kernel';
 
 /** A bridge network with one endpoint joined to one sandbox. */
@@ -63,6 +63,24 @@ describeKernel('cleanup at start', () => {
     expect(nsAddrs(s.key).map((l) => l.ifname)).toEqual(['lo']);
     await e.join(s);
     expect(nsAddrs(s.key).map((l) => l.ifname)).toEqual(['lo', 'eth0']);
+  });
+
+  it('puts back the default route and hosts file that a crash in the middle of a leave changed', async () => {
+    const f = await env.make({ predefinedNetworks: false });
+    const { sandbox, endpoint } = await joined(f, 'midleave', '10.201.0.0/24');
+    const other = await f.controller.newNetwork('bridge', 'midleave2', { ipam: { config: [{ subnet: '10.202.0.0/24' }] } });
+    await (await other.createEndpoint('second')).join(sandbox, { priority: -1 });
+    const hostsFile = path.join(f.stateDir, 'sandboxes', sandbox.id, 'hosts');
+    const hosts = readFileSync(hostsFile, 'utf8');
+    expect(hosts).toContain('10.201.0.2');
+    await f.controller.stop();
+    // As a leave of the first endpoint leaves them before its record is written.
+    ip(['route', 'replace', 'default', 'via', '10.202.0.1', 'dev', 'eth1'], sandbox.key);
+    writeFileSync(hostsFile, hosts.replace(/^10\.201\.0\.2\t.*\n/m, ''));
+    await restart(f);
+    expect(nsRoutes(sandbox.key).find((r) => r.dst === 'default')).toMatchObject({ gateway: '10.201.0.1', dev: 'eth0' });
+    expect(readFileSync(hostsFile, 'utf8')).toBe(hosts);
+    expect(endpoint.info().sandboxId).toBe(sandbox.id);
   });
 
   it('makes a bridge that vanished again, with its gateway, and drops the veths it left', async () => {
