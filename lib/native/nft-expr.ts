@@ -14,6 +14,8 @@ export type NftProtocol = keyof typeof PROTOCOLS;
 const CT_STATES = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 } as const;
 export type NftCtState = keyof typeof CT_STATES;
 const NFPROTO = { 4: 2, 6: 10 } as const;
+/** The route type of the host's own addresses (rtnetlink's RTN_LOCAL). */
+const RTN_LOCAL = 2;
 
 function protocolNumber(protocol: NftProtocol | number): number {
   const n = typeof protocol === 'number' ? protocol : PROTOCOLS[protocol];
@@ -151,6 +153,10 @@ export const nftExpr = {
       { expr: 'bitwise', sreg: reg, dreg: reg, mask: u32Host(bits), xor: u32Host(0) },
       { expr: 'cmp', op: 'neq', sreg: reg, data: u32Host(0) },
     ];
+  },
+  /** `fib daddr type local` (or `fib saddr type local`): the address is one of the host's own. */
+  localAddress(which: 'daddr' | 'saddr', { negate, reg = 0 }: MatchOptions = {}): NftExpr[] {
+    return [{ expr: 'fib', result: 'type', flags: [which], dreg: reg }, compare(reg, u32Host(RTN_LOCAL), negate)];
   },
   /** `ip daddr . tcp dport @SET`: a set of (ipv4_addr . inet_service). */
   daddrPortIn(set: string, protocol: NftProtocol, { negate }: Pick<MatchOptions, 'negate'> = {}): NftExpr[] {

@@ -56,6 +56,11 @@ export type NftExpr =
   | { expr: 'immediate'; dreg: NftRegister; data: NftBytes; verdict?: undefined }
   /** Load a conntrack value; `direction` for the per-direction keys (src, dst, daddr-ip, ...). */
   | { expr: 'ct'; key: NftCtKey; dreg: NftRegister; direction?: 'original' | 'reply' }
+  /**
+   * A routing lookup (nft's `fib`): with result 'type' and flags ['daddr'], the address type of the
+   * destination (RTN_LOCAL = 2 for the host's own addresses) goes into `dreg`.
+   */
+  | { expr: 'fib'; result: 'oif' | 'oifname' | 'type'; flags: ('saddr' | 'daddr' | 'mark' | 'iif' | 'oif')[]; dreg: NftRegister }
   /** Source or destination NAT to the address (and port) held in registers. */
   | {
       expr: 'nat';

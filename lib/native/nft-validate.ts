@@ -132,6 +132,12 @@ export function validateNftExpr(e: NftExpr, what: string): void {
       register(e.dreg, what, e.key.endsWith('ip6') ? 16 : 4);
       if (e.direction !== undefined) oneOf(e.direction, ['original', 'reply'], `${what} direction`);
       return;
+    case 'fib':
+      oneOf(e.result, ['oif', 'oifname', 'type'], `${what} result`);
+      if (!Array.isArray(e.flags) || e.flags.length === 0) throw invalidArgument(`${what} flags must be a non-empty array`);
+      e.flags.forEach((flag) => oneOf(flag, ['saddr', 'daddr', 'mark', 'iif', 'oif'], `${what} flag`));
+      register(e.dreg, what, e.result === 'oifname' ? 16 : 4);
+      return;
     case 'nat':
       oneOf(e.type, ['snat', 'dnat'], `${what} type`);
       oneOf(e.family, ['ip', 'ip6'], `${what} family`);

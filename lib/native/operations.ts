@@ -22,6 +22,8 @@ import type {
   NftRuleInfo,
   NftSetInfo,
   NftTableInfo,
+  PortProtocol,
+  PortReservation,
   RouteInfo,
   RouteSpec,
 } from './types';
@@ -212,6 +214,20 @@ export function lockFile(path: string, owner: string): Promise<FileLock> {
 /** Releases a lock taken by `lockFile`. */
 export function unlockFile(fd: number): Promise<void> {
   return single({ op: 'unlockFile', fd });
+}
+
+/**
+ * Holds a host port, as libnetwork's port allocator does: binds a socket (not listening) on
+ * `address` at the first free port from `port` to `portEnd` (port 0: any free one). EADDRINUSE if
+ * every one of them is taken. The port is free again after `portRelease(fd)` or when the process ends.
+ */
+export function portReserve(address: string, protocol: PortProtocol, port: number, portEnd?: number): Promise<PortReservation> {
+  return single({ op: 'portReserve', address, protocol, port, portEnd });
+}
+
+/** Gives back a port held by `portReserve`. */
+export function portRelease(fd: number): Promise<void> {
+  return single({ op: 'portRelease', fd });
 }
 
 /**

@@ -186,6 +186,8 @@ export type NativeOp =
   | ({ op: 'sysctlSet'; key: string; value: string } & InNamespace)
   | { op: 'lockFile'; path: string; owner: string }
   | { op: 'unlockFile'; fd: number }
+  | { op: 'portReserve'; address: string; protocol: PortProtocol; port: number; portEnd?: number }
+  | { op: 'portRelease'; fd: number }
   | { op: 'removePaths'; paths: string[]; durable?: boolean }
   | { op: 'writeFiles'; files: FileToWrite[]; durable?: boolean }
   | ({ op: 'nftTransaction'; commands: NftCommand[] } & InNamespace)
@@ -225,6 +227,8 @@ export interface NativeResultOf {
   sysctlSet: undefined;
   lockFile: FileLock;
   unlockFile: undefined;
+  portReserve: PortReservation;
+  portRelease: undefined;
   removePaths: undefined;
   writeFiles: undefined;
   nftTransaction: undefined;
@@ -235,6 +239,15 @@ export interface NativeResultOf {
   nftListElements: NftElementInfo[];
   /** How many entries were deleted. */
   conntrackDelete: number;
+}
+
+export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+
+/** A host port held by a bound socket (`fd`) until portRelease(fd) or the end of the process. */
+export interface PortReservation {
+  fd: number;
+  /** The port bound: the first free one of the range, or the kernel's pick for port 0. */
+  port: number;
 }
 
 /** An exclusive lock on a file: `fd` holds it, or is null when another holder has it. */

@@ -250,7 +250,14 @@ export function validateOp(op: NativeOp): void {
       if (typeof op.owner !== 'string') throw invalidArgument('lock owner must be a string');
       return;
     case 'unlockFile':
+    case 'portRelease':
       validateUint(op.fd, 'fd', 3, 0x7fffffff);
+      return;
+    case 'portReserve':
+      validateIp(op.address, 'port address');
+      if (!['tcp', 'udp', 'sctp'].includes(op.protocol)) throw invalidArgument(`protocol ${JSON.stringify(op.protocol)} is not tcp, udp or sctp`);
+      validateUint(op.port, 'port', 0, 65535);
+      if (op.portEnd !== undefined) validateUint(op.portEnd, 'portEnd', op.port, 65535);
       return;
     case 'writeFiles':
       if (!Array.isArray(op.files)) throw invalidArgument('files must be an array');

@@ -23,7 +23,8 @@ const std::map<std::string, OpKind>& opKinds() {
       {"routeList", OpKind::RouteList},         {"sysctlGet", OpKind::SysctlGet},
       {"sysctlSet", OpKind::SysctlSet},         {"lockFile", OpKind::LockFile},
       {"unlockFile", OpKind::UnlockFile},       {"removePaths", OpKind::RemovePaths},
-      {"writeFiles", OpKind::WriteFiles},       {"nftTransaction", OpKind::NftTransaction},
+      {"writeFiles", OpKind::WriteFiles},       {"portReserve", OpKind::PortReserve},
+      {"portRelease", OpKind::PortRelease},       {"nftTransaction", OpKind::NftTransaction},
       {"nftListTables", OpKind::NftListTables}, {"nftListChains", OpKind::NftListChains},
       {"nftListRules", OpKind::NftListRules},   {"nftListSets", OpKind::NftListSets},
       {"nftListElements", OpKind::NftListElements}, {"conntrackDelete", OpKind::ConntrackDelete},
@@ -145,9 +146,19 @@ Op opFrom(const Reader& r) {
       op.value = r.string("owner", true);
       break;
     case OpKind::UnlockFile:
+    case OpKind::PortRelease:
       op.fd = static_cast<int>(r.u32("fd").value_or(0));
-      if (op.fd < 3) r.fail("fd", "must be a descriptor lockFile returned");
+      if (op.fd < 3) r.fail("fd", "must be a descriptor lockFile or portReserve returned");
       break;
+    case OpKind::PortReserve: {
+      op.cidr = r.string("address", true);
+      op.protocol = r.string("protocol", true);
+      uint32_t port = r.u32("port").value_or(0), end = r.u32("portEnd").value_or(port);
+      if (port > 65535 || end > 65535 || end < port) r.fail("port", "and portEnd must be ports, portEnd not below port");
+      op.port = static_cast<uint16_t>(port);
+      op.portEnd = static_cast<uint16_t>(end);
+      break;
+    }
     case OpKind::RemovePaths:
       op.paths = r.strings("paths");
       op.durable = r.boolean("durable").value_or(false);
@@ -278,6 +289,12 @@ Napi::Value resultToJs(Napi::Env env, const OpResult& result) {
     Napi::Value operator()(const std::vector<NftRuleInfo>& v) const { return netfilterResultToJs(env, v); }
     Napi::Value operator()(const std::vector<NftSetInfo>& v) const { return netfilterResultToJs(env, v); }
     Napi::Value operator()(const std::vector<NftElementInfo>& v) const { return netfilterResultToJs(env, v); }
+    Napi::Value operator()(const PortReservation& p) const {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("fd", p.fd);
+      o.Set("port", p.port);
+      return o;
+    }
     Napi::Value operator()(const LockResult& l) const {
       Napi::Object o = Napi::Object::New(env);
       o.Set("fd", l.fd >= 0 ? Napi::Value(Napi::Number::New(env, l.fd)) : env.Null());

@@ -49,7 +49,7 @@ const std::map<std::string, NftExprKind>& exprKinds() {
   static const std::map<std::string, NftExprKind> k = {
       {"meta", NftExprKind::Meta},     {"payload", NftExprKind::Payload},     {"cmp", NftExprKind::Cmp},
       {"bitwise", NftExprKind::Bitwise}, {"lookup", NftExprKind::Lookup},     {"immediate", NftExprKind::Immediate},
-      {"ct", NftExprKind::Ct},         {"nat", NftExprKind::Nat},             {"masq", NftExprKind::Masq},
+      {"ct", NftExprKind::Ct},         {"fib", NftExprKind::Fib},             {"nat", NftExprKind::Nat},             {"masq", NftExprKind::Masq},
       {"redir", NftExprKind::Redir},   {"counter", NftExprKind::Counter},     {"notrack", NftExprKind::Notrack},
       {"reject", NftExprKind::Reject},
   };
@@ -150,6 +150,15 @@ NftExpr exprFrom(const Reader& r) {
       if (r.has("direction")) {
         static const std::map<std::string, uint8_t> dirs = {{"original", IP_CT_DIR_ORIGINAL}, {"reply", IP_CT_DIR_REPLY}};
         e.direction = r.choice("direction", dirs);
+      }
+      break;
+    case NftExprKind::Fib:
+      e.key = r.choice("result", nftFibResults());
+      e.dreg = reg(r, "dreg");
+      for (const std::string& flag : r.strings("flags")) {
+        auto it = nftFibFlags().find(flag);
+        if (it == nftFibFlags().end()) r.fail("flags", "has an unknown fib flag");
+        e.flags |= it->second;
       }
       break;
     case NftExprKind::Nat: {

@@ -129,6 +129,11 @@ OpResult Batch::run(const Op& op) {
     case OpKind::UnlockFile:
       unlockFile(op.fd);
       return {};
+    case OpKind::PortReserve:
+      return reservePort(op.cidr, op.protocol, op.port, op.portEnd);
+    case OpKind::PortRelease:
+      releasePort(op.fd);
+      return {};
     case OpKind::RemovePaths:
       removePaths(op.paths, op.durable);
       return {};

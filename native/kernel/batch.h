@@ -16,6 +16,7 @@
 #include "link.h"
 #include "lockfile.h"
 #include "netns.h"
+#include "ports.h"
 #include "nftables.h"
 #include "nftlist.h"
 #include "route.h"
@@ -29,6 +30,7 @@ enum class OpKind {
   RouteAdd, RouteReplace, RouteDelete, RouteList,
   SysctlGet, SysctlSet,
   LockFile, UnlockFile,
+  PortReserve, PortRelease,
   RemovePaths, WriteFiles,
   NftTransaction, NftListTables, NftListChains, NftListRules, NftListSets, NftListElements,
   ConntrackDelete,
@@ -55,7 +57,9 @@ struct Op {
   RouteSpec route;
   std::optional<uint32_t> table;
   std::string key, value;  // sysctl; LockFile: value is what to write into the file
-  int fd = -1;             // UnlockFile
+  int fd = -1;             // UnlockFile, PortRelease
+  std::string protocol;    // PortReserve: "tcp", "udp", "sctp" (the address is in `cidr`)
+  uint16_t port = 0, portEnd = 0;  // PortReserve
   std::vector<std::string> paths;  // RemovePaths
   std::vector<FileContent> files;  // WriteFiles
   bool durable = false;                 // WriteFiles, RemovePaths: flushed to disk (see files.h)
@@ -65,7 +69,7 @@ struct Op {
 };
 
 using OpResult = std::variant<std::monostate, std::string, NetnsInfo, LinkInfo, std::vector<LinkInfo>,
-                              std::vector<AddressInfo>, std::vector<RouteInfo>, LockResult, uint32_t,
+                              std::vector<AddressInfo>, std::vector<RouteInfo>, LockResult, PortReservation, uint32_t,
                               std::vector<NftTableInfo>, std::vector<NftChainInfo>, std::vector<NftRuleInfo>,
                               std::vector<NftSetInfo>, std::vector<NftElementInfo>>;
 

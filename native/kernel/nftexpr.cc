@@ -73,6 +73,11 @@ const char* putBody(NlRequest& req, const NftExpr& e) {
       putReg(req, NFTA_CT_DREG, e.dreg);
       if (e.direction) req.putU8(NFTA_CT_DIRECTION, *e.direction);
       return "ct";
+    case NftExprKind::Fib:
+      putReg(req, NFTA_FIB_DREG, e.dreg);
+      putBe32(req, NFTA_FIB_RESULT, e.key);
+      putBe32(req, NFTA_FIB_FLAGS, e.flags);
+      return "fib";
     case NftExprKind::Nat:
       putBe32(req, NFTA_NAT_TYPE, e.natType);
       putBe32(req, NFTA_NAT_FAMILY, e.natFamily);
@@ -139,6 +144,19 @@ const std::map<std::string, uint32_t>& nftMetaKeys() {
       {"skuid", NFT_META_SKUID},     {"skgid", NFT_META_SKGID},       {"priority", NFT_META_PRIORITY},
   };
   return keys;
+}
+
+const std::map<std::string, uint32_t>& nftFibResults() {
+  static const std::map<std::string, uint32_t> results = {
+      {"oif", NFT_FIB_RESULT_OIF}, {"oifname", NFT_FIB_RESULT_OIFNAME}, {"type", NFT_FIB_RESULT_ADDRTYPE}};
+  return results;
+}
+
+const std::map<std::string, uint32_t>& nftFibFlags() {
+  static const std::map<std::string, uint32_t> flags = {
+      {"saddr", NFTA_FIB_F_SADDR}, {"daddr", NFTA_FIB_F_DADDR}, {"mark", NFTA_FIB_F_MARK},
+      {"iif", NFTA_FIB_F_IIF},     {"oif", NFTA_FIB_F_OIF}};
+  return flags;
 }
 
 const std::map<std::string, uint32_t>& nftCtKeys() {

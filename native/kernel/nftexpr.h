@@ -17,13 +17,13 @@ struct NftVerdict {
   std::string chain;
 };
 
-enum class NftExprKind { Meta, MetaSet, Payload, Cmp, Bitwise, Lookup, Immediate, Ct, Nat, Masq, Redir, Counter, Notrack, Reject };
+enum class NftExprKind { Meta, MetaSet, Payload, Cmp, Bitwise, Lookup, Immediate, Ct, Fib, Nat, Masq, Redir, Counter, Notrack, Reject };
 
 // One expression. Registers are kernel numbers (NFT_REG_VERDICT, NFT_REG32_00..15); which fields
 // count depends on `kind`, as noted.
 struct NftExpr {
   NftExprKind kind = NftExprKind::Counter;
-  uint32_t key = 0;                  // Meta, MetaSet, Ct: NFT_META_* / NFT_CT_*
+  uint32_t key = 0;                  // Meta, MetaSet, Ct: NFT_META_* / NFT_CT_*; Fib: NFT_FIB_RESULT_*
   uint32_t dreg = 0;                 // Meta, Payload, Bitwise, Immediate (data), Ct, Lookup (maps)
   uint32_t sreg = 0;                 // MetaSet, Cmp, Bitwise, Lookup
   bool hasDreg = false;              // Lookup: a map lookup, which writes the element's value
@@ -40,7 +40,7 @@ struct NftExpr {
   uint32_t natType = 0;              // Nat: NFT_NAT_SNAT / NFT_NAT_DNAT
   uint32_t natFamily = 0;            // Nat: NFPROTO_IPV4 / NFPROTO_IPV6
   std::optional<uint32_t> addrMin, addrMax, protoMin, protoMax;  // Nat, Masq, Redir: registers
-  uint32_t flags = 0;                // Nat, Masq, Redir: NF_NAT_RANGE_* flags
+  uint32_t flags = 0;                // Nat, Masq, Redir: NF_NAT_RANGE_* flags; Fib: NFTA_FIB_F_*
   uint32_t rejectType = 0;           // Reject: NFT_REJECT_*
   uint8_t icmpCode = 0;              // Reject
 };
@@ -55,6 +55,8 @@ void putValueData(NlRequest& req, uint16_t type, const std::vector<uint8_t>& byt
 // Names the JS side uses, and the kernel numbers they stand for.
 const std::map<std::string, uint32_t>& nftMetaKeys();
 const std::map<std::string, uint32_t>& nftCtKeys();
+const std::map<std::string, uint32_t>& nftFibResults();
+const std::map<std::string, uint32_t>& nftFibFlags();
 const std::map<std::string, uint32_t>& nftCmpOps();
 const std::map<std::string, uint32_t>& nftPayloadBases();
 const std::map<std::string, int32_t>& nftVerdictCodes();
