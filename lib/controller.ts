@@ -368,6 +368,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     try {
       if (options.removeAll) await this.removeAll();
     } finally {
+      // What the process holds (published ports) goes; the kernel objects stay for the next controller.
+      for (const driver of this.drivers.values()) await driver.stop?.().catch((err: unknown) => debug('stop: %s', (err as Error).message));
       if (this.lockFd !== null) await unlockStateDir(this.lockFd);
       this.lockFd = null;
     }

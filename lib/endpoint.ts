@@ -1,7 +1,7 @@
 import { CnmError } from './errors';
 import type { InterfaceInfo, JoinInfo } from './drivers/api';
 import type { Network } from './network';
-import type { EndpointOptions, JoinOptions } from './options';
+import type { EndpointOptions, JoinOptions, PortBinding } from './options';
 import type { Sandbox } from './sandbox';
 import { STATE_VERSION, type EndpointRecord } from './store/records';
 
@@ -37,6 +37,8 @@ export class Endpoint {
   /** @internal */ state: EndpointState = 'idle';
   /** @internal */ sandbox: Sandbox | null = null;
   /** @internal */ joinInfo: JoinInfo | null = null;
+  /** @internal The ports published while it is its sandbox's gateway endpoint. */
+  published: PortBinding[] | null = null;
 
   /** @internal */
   constructor(
@@ -128,6 +130,7 @@ export class Endpoint {
       join: attachment && this.joinInfo
         ? { sandboxId: this.sandbox!.id, ifname: attachment.ifname, priority: attachment.priority, order: attachment.order, info: this.joinInfo }
         : null,
+      published: this.published,
       driver: this.network.driver.endpointState?.(this.id),
     };
   }
@@ -150,7 +153,7 @@ export class Endpoint {
       sandboxId: this.sandbox?.id ?? null,
       sandboxKey: this.sandbox?.key ?? null,
       exposedPorts: this.options.exposedPorts ?? [],
-      portMapping: this.options.portMapping ?? [],
+      portMapping: this.published ?? this.options.portMapping ?? [],
       dnsNames: this.options.dnsNames ?? [],
     };
   }

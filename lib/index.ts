@@ -11,6 +11,7 @@ export type { SandboxDnsConfig } from './sandbox-files';
 export type {
   Driver,
   DriverOptions,
+  ExternalConnectivity,
   InterfaceInfo,
   IpamData,
   JoinInfo,

@@ -12,6 +12,7 @@ import { bestEffort, netnsInfo, type NativeOp } from './native';
 import { Network, releasePools, type AllocatedPool } from './network';
 import { Sandbox, type NamespaceHandle } from './sandbox';
 import { sandboxFilePaths } from './sandbox-files';
+import type { PortBinding } from './options';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
 import type { StateWarning } from './store/store';
 
@@ -64,10 +65,25 @@ export async function restoreState(controller: NetworkController, options: { liv
       .map((n) => ({ info: n.network.createInfo(controller.owner), state: n.record.driver }));
     const restoredEndpoints: RestoredEndpoint[] = [...endpoints.values()]
       .filter((e) => e.network.type === type)
-      .map((e) => ({ networkId: e.network.id, endpointId: e.record.id, iface: e.record.iface, state: e.record.driver, joined: e.target }));
+      .map((e) => ({
+        networkId: e.network.id,
+        endpointId: e.record.id,
+        iface: e.record.iface,
+        state: e.record.driver,
+        joined: e.target,
+        published: e.target ? (e.record.published ?? []) : [],
+      }));
     const result = await driver.restore({ owner: controller.owner, networks: restoredNetworks, endpoints: restoredEndpoints, unreadable: state.unreadable.network });
     report.errors.push(...result.errors);
     report.orphans.push(...result.removed);
+    for (const e of restoredEndpoints) {
+      const entry = endpoints.get(e.endpointId)!;
+      entry.published = result.published?.[e.endpointId] ?? null;
+      if (JSON.stringify(entry.published ?? null) !== JSON.stringify(entry.record.published ?? null)) {
+        entry.record.published = entry.published;
+        fixes.push(controller.store.writeOp(entry.record));
+      }
+    }
     for (const id of result.lost) {
       const e = endpoints.get(id)!;
       e.target = null;
@@ -87,6 +103,7 @@ export async function restoreState(controller: NetworkController, options: { liv
   const byJoinOrder = [...endpoints.values()].sort((a, b) => (a.record.join?.order ?? 0) - (b.record.join?.order ?? 0));
   for (const e of byJoinOrder) {
     const endpoint = new Endpoint(e.record.id, e.record.name, e.network, e.record.iface, e.record.options);
+    endpoint.published = e.published;
     e.network.adopt(endpoint);
     const join = e.record.join;
     if (join && e.target) {
@@ -228,6 +245,8 @@ interface RestoredEndpointEntry {
   record: EndpointRecord;
   network: Network;
   target: RestoredEndpoint['joined'];
+  /** The ports its driver published again. */
+  published: PortBinding[] | null;
 }
 
 /** Endpoints of restored networks whose addresses IPAM can take back; joins to live sandboxes. */
@@ -268,7 +287,7 @@ function restoreEndpoints(
     const target = sandbox && record.join
       ? { sandboxId: sandbox.id, key: sandbox.key, isHost: sandbox.mode === 'host', ifname: record.join.ifname, defaultRoute: false }
       : null;
-    endpoints.set(record.id, { record, network, target });
+    endpoints.set(record.id, { record, network, target, published: null });
   }
   return endpoints;
 }

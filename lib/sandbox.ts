@@ -7,7 +7,7 @@ import { CnmError } from './errors';
 import { batch, bestEffort, NetlinkError, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
 import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, validateDnsConfig, type SandboxDnsConfig } from './sandbox-files';
-import { STATE_VERSION, type SandboxRecord } from './store/records';
+import { STATE_VERSION, type EndpointRecord, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
 import { withUndo } from './util/undo';
 
@@ -121,18 +121,21 @@ export class Sandbox {
       const current = this.gatewayEndpoint ? this.attached.get(this.gatewayEndpoint.id) : undefined;
       const becomesGateway = hasGateway && (!current || priority > current.priority);
       const target = this.target(this.freeIfname(), becomesGateway);
+      const before = [endpoint, ...this.endpoints()].map((e) => e.toRecord());
       await withUndo(async (undo) => {
         const info = await network.driver.join(network.id, endpoint.id, target);
         undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
         this.link({ endpoint, ifname: target.ifname, priority, order: this.joins }, info);
         undo.push(() => this.unlink(endpoint));
+        const touched = [endpoint];
         if (becomesGateway) {
           const previous = this.gatewayEndpoint ? this.attached.get(this.gatewayEndpoint.id)! : null;
           undo.push(() => this.restoreGateway(previous));
           await this.moveGateway(endpoint);
+          if (previous) touched.push(previous.endpoint);
         }
         await this.rewriteHosts(undo, () => this.unlink(endpoint));
-        await batch([this.controller.store.writeOp(endpoint.toRecord())]);
+        await this.saveRecords(touched, before, undo);
       });
       this.joins += 1;
       debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
@@ -229,20 +232,21 @@ export class Sandbox {
       if (!attachment) throw new CnmError('CONFLICT', `endpoint ${endpoint.name} is not joined to sandbox ${this.id.slice(0, 12)}`);
       const network = endpoint.network;
       const info = endpoint.joinInfo!;
-      const joined = endpoint.toRecord();
+      const before = this.endpoints().map((e) => e.toRecord());
       const wasGateway = this.gatewayEndpoint === endpoint;
       // The interface goes last: every step before it can be undone exactly.
       await withUndo(async (undo) => {
         this.unlink(endpoint);
         undo.push(() => this.link(attachment, info));
+        const touched = [endpoint];
         if (wasGateway) {
           undo.push(() => this.restoreGateway(attachment));
           await this.moveGateway(null);
-          await this.electGateway();
+          const next = await this.electGateway();
+          if (next) touched.push(next);
         }
         await this.rewriteHosts(undo, () => this.link(attachment, info));
-        await batch([this.controller.store.writeOp(endpoint.toRecord())]);
-        undo.push(() => batch([this.controller.store.writeOp(joined)]));
+        await this.saveRecords(touched, before, undo);
         await network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), false);
       });
     });
@@ -269,7 +273,12 @@ export class Sandbox {
     await attempt(() => network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), sandboxGoing));
     this.unlink(endpoint);
     if (!sandboxGoing) {
-      if (wasGateway) await attempt(() => this.electGateway());
+      if (wasGateway) {
+        await attempt(async () => {
+          const next = await this.electGateway();
+          if (next) await batch([this.controller.store.writeOp(next.toRecord())]);
+        });
+      }
       if (this.config.hostname) await attempt(() => this.writeFiles());
     }
     this.controller.emit('network:disconnect', endpoint, this);
@@ -284,12 +293,24 @@ export class Sandbox {
   }
 
   /** After the gateway endpoint left: the best remaining one takes over. */
-  private async electGateway(): Promise<void> {
+  private async electGateway(): Promise<Endpoint | null> {
     const next = this.candidates()[0];
-    if (!next) return;
+    if (!next) return null;
     const network = next.endpoint.network;
     await network.driver.setDefaultRoute?.(network.id, next.endpoint.id, this.target(next.ifname, true));
     await this.moveGateway(next.endpoint);
+    return next.endpoint;
+  }
+
+  /**
+   * Writes the records of the endpoints a join or leave changed (the gateway's published ports
+   * move with it); the undo writes back what they were (`before`).
+   */
+  private async saveRecords(touched: Endpoint[], before: EndpointRecord[], undo: { push(step: () => unknown): void }): Promise<void> {
+    const store = this.controller.store;
+    const ids = new Set(touched.map((e) => e.id));
+    undo.push(() => batch(before.filter((r) => ids.has(r.id)).map((r) => store.writeOp(r))));
+    await batch(touched.map((e) => store.writeOp(e.toRecord())));
   }
 
   /** Undo of a gateway change: the default route and external connectivity go back to `previous`. */
@@ -309,9 +330,16 @@ export class Sandbox {
   private async moveGateway(to: Endpoint | null): Promise<void> {
     const from = this.gatewayEndpoint;
     if (from === to) return;
-    if (from) await from.network.driver.revokeExternalConnectivity?.(from.network.id, from.id);
+    if (from) {
+      await from.network.driver.revokeExternalConnectivity?.(from.network.id, from.id);
+      from.published = null;
+    }
     this.gatewayEndpoint = to;
-    if (to) await to.network.driver.programExternalConnectivity?.(to.network.id, to.id, {});
+    if (to) {
+      const portMapping = to.options.portMapping ?? [];
+      const made = await to.network.driver.programExternalConnectivity?.(to.network.id, to.id, { portMapping });
+      to.published = made?.length ? made : null;
+    }
   }
 
   /** Per-interface counters of the joined endpoints' interfaces, by interface name (`ip -s link`). */

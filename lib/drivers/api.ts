@@ -1,5 +1,6 @@
 // The network driver API: libnetwork's classic driverapi.Driver in TypeScript. A driver does the
 // kernel work for its networks; the controller does naming, IPAM, bookkeeping and events.
+import type { PortBinding } from '../options';
 
 /** Driver options: Docker's labels, values as strings (`docker network create -o`). */
 export type DriverOptions = Record<string, string>;
@@ -62,6 +63,11 @@ export interface JoinInfo {
   staticRoutes: { destination: string; nextHop?: string }[];
 }
 
+/** What an endpoint asks of the outside world (Docker's port bindings). */
+export interface ExternalConnectivity {
+  portMapping: PortBinding[];
+}
+
 /** A network the driver had before a restart, with what networkState() returned for it. */
 export interface RestoredNetwork {
   info: NetworkCreateInfo;
@@ -75,6 +81,8 @@ export interface RestoredEndpoint {
   iface: InterfaceInfo;
   state: unknown;
   joined: JoinTarget | null;
+  /** The ports it had published (programExternalConnectivity's result), to publish again. */
+  published: PortBinding[];
 }
 
 /** What a driver gets back after a restart. */
@@ -96,6 +104,8 @@ export interface RestoreResult {
   lost: string[];
   /** The kernel objects it removed because nothing referred to them. */
   removed: string[];
+  /** The ports published again, by endpoint id (those it could not hold again are in `errors`). */
+  published?: Record<string, PortBinding[]>;
   /** What it could not repair or remove. */
   errors: unknown[];
 }
@@ -118,8 +128,11 @@ export interface Driver {
   leave(networkId: string, endpointId: string, target: JoinTarget, sandboxGoing: boolean): Promise<void>;
   /** Makes the endpoint the sandbox's gateway (re-points the default route). */
   setDefaultRoute?(networkId: string, endpointId: string, target: JoinTarget): Promise<void>;
-  /** Sets up the endpoint's published ports and outside access (the firewall). */
-  programExternalConnectivity?(networkId: string, endpointId: string, options: DriverOptions): Promise<void>;
+  /**
+   * Sets up the endpoint's published ports and outside access (the firewall) when it becomes its
+   * sandbox's gateway endpoint; resolves with the bindings made (host ports picked, host IPs filled in).
+   */
+  programExternalConnectivity?(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<PortBinding[]>;
   /** Removes what programExternalConnectivity set up. */
   revokeExternalConnectivity?(networkId: string, endpointId: string): Promise<void>;
   /** What the driver keeps about a network, as JSON, stored with it and given back to restore(). */
@@ -133,4 +146,6 @@ export interface Driver {
    * of them refers to (what a crash left half-made).
    */
   restore?(context: RestoreContext): Promise<RestoreResult>;
+  /** The controller stops: give back what the process holds (reserved ports), leaving the kernel as it is. */
+  stop?(): Promise<void>;
 }

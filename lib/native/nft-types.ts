@@ -2,7 +2,7 @@
 // native/bindings/nftconvert.cc; lib/native/nft-expr.ts builds the common expressions.
 
 /** The nf_tables families cnm-ts works with (`nft add table inet NAME`). */
-export type NftFamily = 'inet' | 'ip' | 'ip6';
+export type NftFamily = 'inet' | 'ip' | 'ip6' | 'bridge';
 export type NftHook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
 export type NftChainType = 'filter' | 'nat' | 'route';
 export type NftPolicy = 'accept' | 'drop';

@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { invalidArgument } from '../errors';
 import type { ConntrackFilter, NftBytes, NftCommand, NftElement, NftExpr, NftFamily, NftVerdict } from './nft-types';
 
-const FAMILIES = ['inet', 'ip', 'ip6'];
+const FAMILIES = ['inet', 'ip', 'ip6', 'bridge'];
 const HOOKS = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
 const CHAIN_TYPES = ['filter', 'nat', 'route'];
 const SET_TYPES = ['ipv4_addr', 'ipv6_addr', 'ether_addr', 'inet_proto', 'inet_service', 'mark', 'ifname'];

@@ -2,7 +2,7 @@
 // checks a record must pass to be loaded (a record that fails them is skipped with a warning).
 import type { InterfaceInfo, JoinInfo } from '../drivers/api';
 import type { AllocatedPool } from '../network';
-import type { EndpointOptions, NetworkOptions } from '../options';
+import type { EndpointOptions, NetworkOptions, PortBinding } from '../options';
 import type { SandboxMode } from '../sandbox';
 import type { SandboxDnsConfig } from '../sandbox-files';
 
@@ -45,6 +45,8 @@ export interface EndpointRecord {
   iface: InterfaceInfo;
   options: EndpointOptions;
   join: JoinRecord | null;
+  /** The ports it published as its sandbox's gateway endpoint. */
+  published?: PortBinding[] | null;
   driver?: unknown;
 }
 

@@ -15,7 +15,7 @@ namespace cnm {
 namespace {
 
 const std::map<std::string, uint8_t>& families() {
-  static const std::map<std::string, uint8_t> f = {{"inet", NFPROTO_INET}, {"ip", NFPROTO_IPV4}, {"ip6", NFPROTO_IPV6}};
+  static const std::map<std::string, uint8_t> f = {{"inet", NFPROTO_INET}, {"ip", NFPROTO_IPV4}, {"ip6", NFPROTO_IPV6}, {"bridge", NFPROTO_BRIDGE}};
   return f;
 }
 

@@ -263,6 +263,7 @@ const std::map<std::string, NftType>& nftTypes() {
 const char* nftFamilyName(uint8_t family) {
   switch (family) {
     case NFPROTO_INET: return "inet";
+    case NFPROTO_BRIDGE: return "bridge";
     case NFPROTO_IPV4: return "ip";
     case NFPROTO_IPV6: return "ip6";
     default: return "";

@@ -51,7 +51,7 @@ struct NftElement {
 
 struct NftCommand {
   NftCmdKind kind = NftCmdKind::AddTable;
-  uint8_t family = 0;  // NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6
+  uint8_t family = 0;  // NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_BRIDGE
   std::string table, chain, set;
   bool exclusive = false;  // add table / set: fail with EEXIST if it exists
   bool ifExists = false;   // delete: no error if it is missing (NFT_MSG_DESTROY*, kernel 6.3)

@@ -112,8 +112,9 @@ describeKernel('a failure at any step', () => {
 
   it('of a network delete keeps the network, its bridge and its record', async () => {
     await a.delete({ force: true });
-    expect(await everyStepFails(f, () => blue.delete())).toBe(2);
-    expect(await everyStepFails(f, () => red.delete())).toBe(2);
+    // The record, the firewall, the bridge.
+    expect(await everyStepFails(f, () => blue.delete())).toBe(3);
+    expect(await everyStepFails(f, () => red.delete())).toBe(3);
     expect(f.controller.networks()).toEqual([]);
   });
 

@@ -1,7 +1,7 @@
 // The predefined networks (none, host, bridge on cnm0), the default bridge's pool choice, and the
 // driver registry (built-in drivers, a user's own driver).
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { Driver, DriverOptions, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo } from '../../lib';
+import type { Driver, DriverOptions, ExternalConnectivity, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo, PortBinding } from '../../lib';
 import { bare, expectCode, hostAddresses, hostBridges, makeController, useControllers, world, expectSameWorld } from '../helpers/cnm';
 import { describeKernel, hostHasLink, ip, ipAddrs, ipJson, ipLink, NETNS_DIR, uniqueName } from '../helpers/kernel';
 
@@ -35,8 +35,9 @@ class RecordingDriver implements Driver {
   async leave(networkId: string, endpointId: string, target: JoinTarget, sandboxGoing: boolean): Promise<void> {
     this.record('leave', networkId, endpointId, target, sandboxGoing);
   }
-  async programExternalConnectivity(networkId: string, endpointId: string, options: DriverOptions): Promise<void> {
+  async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<PortBinding[]> {
     this.record('programExternalConnectivity', networkId, endpointId, options);
+    return [];
   }
   async revokeExternalConnectivity(networkId: string, endpointId: string): Promise<void> {
     this.record('revokeExternalConnectivity', networkId, endpointId);
@@ -235,7 +236,7 @@ describeKernel('predefined networks', () => {
     ]);
     const target = { sandboxId: sandbox.id, key: sandbox.key, isHost: false, ifname: 'eth0' };
     expect(driver.calls[1].args).toEqual([network.id, endpoint.id, { ...target, defaultRoute: true }]);
-    expect(driver.calls[2].args).toEqual([network.id, endpoint.id, {}]);
+    expect(driver.calls[2].args).toEqual([network.id, endpoint.id, { portMapping: [] }]);
     expect(driver.calls[3].args).toEqual([network.id, endpoint.id]);
     expect(driver.calls[4].args).toEqual([network.id, endpoint.id, expect.objectContaining(target), false]);
     expect(driver.calls[5].args).toEqual([network.id, endpoint.id]);

@@ -1,12 +1,15 @@
-// The bridge driver: a Linux bridge per network with the gateway address on it, and one veth pair
-// per joined endpoint, the container end created directly inside the sandbox.
+// The bridge driver: a Linux bridge per network with the gateway address on it, one veth pair
+// per joined endpoint (the container end created directly inside the sandbox), and the firewall:
+// masquerade, published ports, internal networks, isolation, inter-container communication.
 import createDebug from 'debug';
 import { CnmError } from '../../errors';
 import { addressList, batch, bestEffort, linkList, NetlinkError, type NativeOp } from '../../native';
+import type { PortBinding } from '../../options';
 import { randomHex } from '../../util/ids';
 import type {
   Driver,
   DriverOptions,
+  ExternalConnectivity,
   InterfaceInfo,
   JoinInfo,
   JoinTarget,
@@ -14,7 +17,9 @@ import type {
   RestoreContext,
   RestoreResult,
 } from '../api';
+import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
 import { parseBridgeOptions, type BridgeConfig } from './options';
+import { forgetFlowsOps, holdPorts, releasePorts, type HeldPort } from './ports';
 import { bridgeAlias, planRestore } from './restore';
 
 const debug = createDebug('cnm:bridge');
@@ -24,6 +29,8 @@ export interface BridgeNetwork {
   /** False for a default bridge device that existed before (it is never removed). */
   ownsDevice: boolean;
   internal: boolean;
+  /** The IPv4 subnet, for masquerade. */
+  subnet: string | null;
   gateway: string | null; // without prefix length
   gatewayIPv6: string | null;
 }
@@ -32,6 +39,8 @@ export interface BridgeEndpoint {
   networkId: string;
   hostIfname: string;
   iface: InterfaceInfo;
+  /** Its published ports, while it is its sandbox's gateway endpoint. */
+  ports: HeldPort[];
 }
 
 /** The kernel gives links with a smaller MTU no IPv6 (RFC 8200's minimum link MTU). */
@@ -53,6 +62,7 @@ function describe(info: NetworkCreateInfo, config: BridgeConfig, ownsDevice: boo
     config,
     ownsDevice,
     internal: info.internal,
+    subnet: info.ipv4[0]?.pool ?? null,
     gateway: info.ipv4[0] ? withoutPrefix(info.ipv4[0].gateway) : null,
     gatewayIPv6: info.ipv6[0] ? withoutPrefix(info.ipv6[0].gateway) : null,
   };
@@ -74,12 +84,16 @@ export class BridgeDriver implements Driver {
   readonly type = 'bridge';
   private readonly networks = new Map<string, BridgeNetwork>();
   private readonly endpoints = new Map<string, BridgeEndpoint>();
+  /** The controller's mark (NetworkCreateInfo.owner): it names the firewall's tables. */
+  private owner = '';
 
   /**
    * Creates the bridge, marks it as the controller's (its alias), puts the gateway addresses on it
-   * and brings it up (`ip link add type bridge`, `ip link set alias`, `ip addr add`).
+   * and brings it up (`ip link add type bridge`, `ip link set alias`, `ip addr add`), then puts the
+   * network into the firewall (one nf_tables transaction).
    */
   async createNetwork(info: NetworkCreateInfo): Promise<void> {
+    this.owner = info.owner;
     const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
     if (info.enableIPv6 && config.mtu !== undefined && config.mtu < IPV6_MIN_MTU) {
       throw new CnmError('INVALID_ARGUMENT', `network ${info.name}: IPv6 needs an MTU of at least ${IPV6_MIN_MTU}, got ${config.mtu}`);
@@ -87,6 +101,13 @@ export class BridgeDriver implements Driver {
     const reuse = config.defaultBridge && (await this.bridgeExists(config.bridgeName));
     await this.makeBridge(info, config, reuse);
     this.networks.set(info.id, describe(info, config, !reuse));
+    try {
+      await batch([this.firewallOp()]);
+    } catch (err) {
+      this.networks.delete(info.id);
+      if (!reuse) await undo([{ op: 'linkDelete', name: config.bridgeName }]);
+      throw err;
+    }
     debug('network %s: bridge %s%s', info.id.slice(0, 12), config.bridgeName, reuse ? ' (reused)' : '');
   }
 
@@ -103,6 +124,10 @@ export class BridgeDriver implements Driver {
       if (!present.includes(data.gateway)) ops.push({ op: 'addressAdd', name, address: data.gateway });
     }
     ops.push({ op: 'linkSet', name, change: { up: true } });
+    // Ports published on 127.0.0.1 are reached through the bridge (see firewall.ts).
+    ops.push({ op: 'sysctlSet', key: `net/ipv4/conf/${name}/route_localnet`, value: '1' });
+    // Outside access and published ports need the host to route, as Docker makes it.
+    if (!info.internal) ops.push({ op: 'sysctlSet', key: 'net/ipv4/ip_forward', value: '1' });
     try {
       await batch(ops);
     } catch (err) {
@@ -118,21 +143,57 @@ export class BridgeDriver implements Driver {
     return (await linkList()).some((l) => l.name === name && l.kind === 'bridge');
   }
 
-  /** Removes the bridge (`ip link del`), unless it was a default bridge device that existed before. */
+  /**
+   * Takes the network out of the firewall (the tables go with the last network) and removes the
+   * bridge (`ip link del`), unless it was a default bridge device that existed before.
+   */
   async deleteNetwork(networkId: string): Promise<void> {
     const network = this.network(networkId);
-    if (network.ownsDevice) {
-      // A bridge removed out of band is already what this call wants.
-      await batch([{ op: 'linkDelete', name: network.config.bridgeName }]).catch(unlessGone);
-    }
     this.networks.delete(networkId);
+    try {
+      await batch([this.firewallOp()]);
+      // A bridge removed out of band is already what this call wants.
+      if (network.ownsDevice) await batch([{ op: 'linkDelete', name: network.config.bridgeName }]).catch(unlessGone);
+    } catch (err) {
+      this.networks.set(networkId, network);
+      await undo([this.firewallOp()]);
+      throw err;
+    }
+  }
+
+  /** The nf_tables transaction that makes the firewall what the networks and endpoints need now. */
+  private firewallOp(): NativeOp {
+    const ports: FirewallPort[] = [];
+    const noIcc: string[] = [];
+    for (const e of this.endpoints.values()) {
+      ports.push(...this.firewallPorts(e));
+      if (e.hostIfname && !this.networks.get(e.networkId)?.config.enableIcc) noIcc.push(e.hostIfname);
+    }
+    const networks = [...this.networks.values()].map((n) => ({
+      bridge: n.config.bridgeName,
+      subnet: n.subnet,
+      internal: n.internal,
+      masquerade: n.config.enableIpMasquerade,
+    }));
+    return { op: 'nftTransaction', commands: rebuildCommands(this.owner, networks, ports, noIcc) };
+  }
+
+  private firewallPorts(endpoint: BridgeEndpoint): FirewallPort[] {
+    const containerIP = withoutPrefix(endpoint.iface.address ?? '');
+    return endpoint.ports.map(({ binding }) => ({ proto: binding.proto, hostIP: binding.hostIP, hostPort: binding.hostPort, containerIP, containerPort: binding.port }));
+  }
+
+  /** Inter-container communication off: the operation that adds or removes the endpoint's bridge port. */
+  private iccOps(endpoint: BridgeEndpoint, cmd: 'addElements' | 'deleteElements'): NativeOp[] {
+    if (this.network(endpoint.networkId).config.enableIcc) return [];
+    return [{ op: 'nftTransaction', commands: iccCommands(this.owner, cmd, [endpoint.hostIfname]) }];
   }
 
   /** Picks the MAC address; the veth pair is made (and named) at join. */
   async createEndpoint(networkId: string, endpointId: string, iface: InterfaceInfo, _options: DriverOptions): Promise<void> {
     this.network(networkId);
     iface.macAddress ??= macFor(iface.address);
-    this.endpoints.set(endpointId, { networkId, hostIfname: '', iface });
+    this.endpoints.set(endpointId, { networkId, hostIfname: '', iface, ports: [] });
   }
 
   async deleteEndpoint(_networkId: string, endpointId: string): Promise<void> {
@@ -164,6 +225,7 @@ export class BridgeDriver implements Driver {
           peer: { name: target.ifname, netns, mtu, mac: endpoint.iface.macAddress },
         },
       },
+      ...this.iccOps(endpoint, 'addElements'),
     ];
     // No carrier yet: switching IPv6 link-local off now keeps the new port silent on the bridge.
     // Below IPv6's minimum MTU the kernel gives the link no IPv6 at all (and refuses the change).
@@ -183,7 +245,8 @@ export class BridgeDriver implements Driver {
     try {
       await batch(ops);
     } catch (err) {
-      if (err instanceof NetlinkError && err.index > 0) await undo([{ op: 'linkDelete', name: endpoint.hostIfname }]);
+      if (err instanceof NetlinkError && err.index > 0) await undo([...this.iccOps(endpoint, 'deleteElements'), { op: 'linkDelete', name: endpoint.hostIfname }]);
+      endpoint.hostIfname = '';
       throw err;
     }
     return {
@@ -199,8 +262,62 @@ export class BridgeDriver implements Driver {
    * pair that vanished out of band is already what this call wants.
    */
   async leave(_networkId: string, endpointId: string, _target: JoinTarget, sandboxGoing: boolean): Promise<void> {
-    if (sandboxGoing) return;
-    await batch([{ op: 'linkDelete', name: this.endpoint(endpointId).hostIfname }]).catch(unlessGone);
+    const endpoint = this.endpoint(endpointId);
+    const icc = this.iccOps(endpoint, 'deleteElements');
+    const ops: NativeOp[] = sandboxGoing ? icc : [...icc, { op: 'linkDelete', name: endpoint.hostIfname }];
+    try {
+      await batch(ops);
+    } catch (err) {
+      const failedAt = err instanceof NetlinkError ? err.index : 0;
+      if (!(isGone(err) && failedAt === ops.length - 1 && !sandboxGoing)) {
+        if (failedAt > 0) await undo(this.iccOps(endpoint, 'addElements'));
+        throw err;
+      }
+    }
+    endpoint.hostIfname = '';
+  }
+
+  /**
+   * Publishes the endpoint's ports: holds each host port (CONFLICT if taken), then adds the DNAT
+   * map elements (`nft add element`). Resolves with the bindings made.
+   */
+  async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<PortBinding[]> {
+    const network = this.network(networkId);
+    const endpoint = this.endpoint(endpointId);
+    if (!endpoint.iface.address || options.portMapping.length === 0) return [];
+    const held = await holdPorts(options.portMapping, network.config.hostBindingIpv4);
+    endpoint.ports = held;
+    try {
+      await batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'addElements', this.firewallPorts(endpoint)) }]);
+    } catch (err) {
+      endpoint.ports = [];
+      await releasePorts(held);
+      throw err;
+    }
+    debug('endpoint %s published %o', endpointId.slice(0, 12), held.map((h) => h.binding));
+    return held.map((h) => ({ ...h.binding }));
+  }
+
+  /**
+   * Unpublishes the endpoint's ports: removes the map elements, drops their conntrack entries
+   * (`conntrack -D`), and gives the host ports back.
+   */
+  async revokeExternalConnectivity(_networkId: string, endpointId: string): Promise<void> {
+    const endpoint = this.endpoint(endpointId);
+    const held = endpoint.ports;
+    if (held.length === 0) return;
+    await batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'deleteElements', this.firewallPorts(endpoint)) }]);
+    endpoint.ports = [];
+    for (const err of await bestEffort(forgetFlowsOps(held))) debug('conntrack: %s', (err as Error).message);
+    await releasePorts(held);
+  }
+
+  /** Gives back the host ports this process holds; the rules stay for the next controller. */
+  async stop(): Promise<void> {
+    for (const endpoint of this.endpoints.values()) {
+      await releasePorts(endpoint.ports);
+      endpoint.ports = [];
+    }
   }
 
   /** Points the sandbox's default route(s) at this endpoint's gateway (`ip route replace default`). */
@@ -233,6 +350,7 @@ export class BridgeDriver implements Driver {
    * network has and the veths on them that no endpoint has (one link dump in all).
    */
   async restore({ owner, networks, endpoints, unreadable }: RestoreContext): Promise<RestoreResult> {
+    this.owner = owner;
     const errors: unknown[] = [];
     for (const { info, state } of networks) {
       const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
@@ -241,7 +359,7 @@ export class BridgeDriver implements Driver {
     }
     for (const e of endpoints) {
       const hostIfname = e.joined ? String((e.state as { hostIfname?: unknown } | undefined)?.hostIfname ?? '') : '';
-      this.endpoints.set(e.endpointId, { networkId: e.networkId, hostIfname, iface: e.iface });
+      this.endpoints.set(e.endpointId, { networkId: e.networkId, hostIfname, iface: e.iface, ports: [] });
     }
     const plan = planRestore(owner, await linkList(), this.networks, this.endpoints, new Set(unreadable));
     for (const id of plan.missingBridges) {
@@ -252,8 +370,20 @@ export class BridgeDriver implements Driver {
     for (const err of await bestEffort(plan.remove.map((name) => ({ op: 'linkDelete', name })))) {
       if (!isGone(err)) errors.push(err);
     }
+    // The ports published before, held again (this process holds none yet), then the firewall as the state says.
+    const published: Record<string, PortBinding[]> = {};
+    for (const e of endpoints.filter((x) => x.joined && x.published.length > 0 && !plan.lost.includes(x.endpointId))) {
+      try {
+        const endpoint = this.endpoint(e.endpointId);
+        endpoint.ports = await holdPorts(e.published, this.network(e.networkId).config.hostBindingIpv4);
+        published[e.endpointId] = endpoint.ports.map((h) => ({ ...h.binding }));
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    await batch([this.firewallOp()]).catch((err: unknown) => errors.push(err));
     debug('restore: %d networks, %d endpoints, %d links removed, %d lost', networks.length, endpoints.length, plan.remove.length, plan.lost.length);
-    return { lost: plan.lost, removed: plan.remove, errors };
+    return { lost: plan.lost, removed: plan.remove, published, errors };
   }
 
   /** The host end of an endpoint's veth pair (for inspection and tests). */

@@ -1,0 +1,145 @@
+// The bridge driver's firewall as nf_tables commands: a table of the controller's own in the inet
+// family (masquerade, published ports, internal networks, isolation between networks) and one in
+// the bridge family (inter-container communication off). Networks change the rules; endpoints only
+// add and remove set and map elements, so the k-th published port costs what the first did.
+import { nftExpr as x, nftValue as v, type NftCommand, type NftElement, type NftExpr, type PortProtocol } from '../../native';
+
+export interface FirewallNetwork {
+  bridge: string;
+  /** The IPv4 subnet, "172.18.0.0/16", or null for a network without one. */
+  subnet: string | null;
+  internal: boolean;
+  masquerade: boolean;
+}
+
+/** A published port: traffic to hostIP:hostPort (0.0.0.0: any of the host's addresses) goes to the container. */
+export interface FirewallPort {
+  proto: PortProtocol;
+  hostIP: string;
+  hostPort: number;
+  containerIP: string;
+  containerPort: number;
+}
+
+/** The controller's table name, in both families. */
+export const tableName = (owner: string): string => `cnm-ts-${owner}`;
+
+const ANY = '0.0.0.0';
+// Sets and maps of the inet table.
+const BRIDGES = 'bridges';
+const HOST_PORTS = 'hostports'; // ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+const ANY_PORTS = 'anyports'; // inet_proto . inet_service : ipv4_addr . inet_service
+// The bridge table's set of ports that may not talk to other ports of their bridge.
+const NO_ICC = 'noicc';
+/** conntrack's IPS_DST_NAT: the connection was DNATed (a published port). */
+const IPS_DST_NAT = 0x20;
+
+/** Commands that replace both tables with the rules for `networks`, or remove them when there are none. */
+export function rebuildCommands(owner: string, networks: FirewallNetwork[], ports: FirewallPort[], noIcc: string[]): NftCommand[] {
+  const table = tableName(owner);
+  const inet = { family: 'inet', table } as const;
+  const bridge = { family: 'bridge', table } as const;
+  const commands: NftCommand[] = [
+    { cmd: 'deleteTable', ...inet, ifExists: true },
+    { cmd: 'deleteTable', ...bridge, ifExists: true },
+  ];
+  if (networks.length === 0) return commands;
+  const rule = (chain: string, exprs: NftExpr[]): NftCommand => ({ cmd: 'addRule', ...inet, chain, exprs });
+  commands.push(
+    { cmd: 'addTable', ...inet },
+    { cmd: 'addSet', ...inet, set: BRIDGES, key: 'ifname' },
+    { cmd: 'addSet', ...inet, set: HOST_PORTS, key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
+    { cmd: 'addSet', ...inet, set: ANY_PORTS, key: ['inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
+    { cmd: 'addChain', ...inet, chain: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
+    { cmd: 'addChain', ...inet, chain: 'output', type: 'nat', hook: 'output', priority: -100, policy: 'accept' },
+    { cmd: 'addChain', ...inet, chain: 'postrouting', type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
+    { cmd: 'addChain', ...inet, chain: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
+  );
+  // Published ports: to one of the host's addresses, from outside (prerouting) or from the host (output).
+  for (const chain of ['prerouting', 'output']) commands.push(rule(chain, dnatByHostPort()), rule(chain, dnatByAnyPort()));
+  // The host reaching a container through 127.0.0.1 (a port published there): the container
+  // could not answer 127.0.0.1, so the source becomes the bridge's address.
+  commands.push(rule('postrouting', [...x.saddr('127.0.0.0/8'), ...oifnameIn(BRIDGES), x.masquerade()]));
+  // Published ports are reached from other networks too; the drops below are for the rest.
+  commands.push(rule('forward', [{ expr: 'ct', key: 'status', dreg: 0 }, ...bitSet(IPS_DST_NAT), x.accept()]));
+  for (const n of networks) {
+    if (n.internal) {
+      commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true }), x.drop()]));
+      commands.push(rule('forward', [...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
+      continue;
+    }
+    // Isolation: nothing from this bridge to another of the controller's bridges.
+    commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...oifnameIn(BRIDGES), x.drop()]));
+    if (n.masquerade && n.subnet) commands.push(rule('postrouting', [...x.saddr(n.subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), x.masquerade()]));
+  }
+  commands.push({ cmd: 'addElements', ...inet, set: BRIDGES, elements: networks.map((n) => ({ key: v.ifname(n.bridge) })) });
+  commands.push(...portCommands(owner, 'addElements', ports));
+
+  commands.push(
+    { cmd: 'addTable', ...bridge },
+    { cmd: 'addSet', ...bridge, set: NO_ICC, key: 'ifname' },
+    { cmd: 'addChain', ...bridge, chain: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
+    { cmd: 'addRule', ...bridge, chain: 'forward', exprs: [{ expr: 'meta', key: 'iifname', dreg: 0 }, { expr: 'lookup', set: NO_ICC, sreg: 0 }, x.drop()] },
+  );
+  commands.push(...iccCommands(owner, 'addElements', noIcc));
+  return commands;
+}
+
+/** Adds or removes published ports (map elements). */
+export function portCommands(owner: string, cmd: 'addElements' | 'deleteElements', ports: FirewallPort[]): NftCommand[] {
+  const table = tableName(owner);
+  const specific = ports.filter((p) => p.hostIP !== ANY);
+  const any = ports.filter((p) => p.hostIP === ANY);
+  const data = (p: FirewallPort) => [v.ipv4(p.containerIP), v.port(p.containerPort)];
+  const commands: NftCommand[] = [];
+  if (specific.length > 0) {
+    const elements: NftElement[] = specific.map((p) => ({ key: [v.ipv4(p.hostIP), v.protocol(p.proto), v.port(p.hostPort)], data: data(p) }));
+    commands.push({ cmd, family: 'inet', table, set: HOST_PORTS, elements });
+  }
+  if (any.length > 0) {
+    const elements: NftElement[] = any.map((p) => ({ key: [v.protocol(p.proto), v.port(p.hostPort)], data: data(p) }));
+    commands.push({ cmd, family: 'inet', table, set: ANY_PORTS, elements });
+  }
+  return commands;
+}
+
+/** Adds or removes bridge ports (veth host ends) that may not talk to their bridge's other ports. */
+export function iccCommands(owner: string, cmd: 'addElements' | 'deleteElements', ifnames: string[]): NftCommand[] {
+  if (ifnames.length === 0) return [];
+  return [{ cmd, family: 'bridge', table: tableName(owner), set: NO_ICC, elements: ifnames.map((name) => ({ key: v.ifname(name) })) }];
+}
+
+/** `oifname @SET`, loading into registers 8..11 so that it can follow other matches. */
+function oifnameIn(set: string): NftExpr[] {
+  return [{ expr: 'meta', key: 'oifname', dreg: 8 }, { expr: 'lookup', set, sreg: 8 }];
+}
+
+/** `REG0 & BITS != 0`, for a 32-bit value in host order (ct status). */
+function bitSet(bits: number): NftExpr[] {
+  return [{ expr: 'bitwise', sreg: 0, dreg: 0, mask: v.mark(bits), xor: v.mark(0) }, { expr: 'cmp', op: 'neq', sreg: 0, data: v.mark(0) }];
+}
+
+/** `fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @hostports`. */
+function dnatByHostPort(): NftExpr[] {
+  return [
+    ...x.nfproto(4),
+    ...x.localAddress('daddr'),
+    { expr: 'payload', base: 'network', offset: 16, len: 4, dreg: 0 },
+    { expr: 'meta', key: 'l4proto', dreg: 1 },
+    { expr: 'payload', base: 'transport', offset: 2, len: 2, dreg: 2 },
+    { expr: 'lookup', set: HOST_PORTS, sreg: 0, dreg: 0 },
+    { expr: 'nat', type: 'dnat', family: 'ip', addr: 0, port: 1 },
+  ];
+}
+
+/** `fib daddr type local dnat ip to meta l4proto . th dport map @anyports`. */
+function dnatByAnyPort(): NftExpr[] {
+  return [
+    ...x.nfproto(4),
+    ...x.localAddress('daddr'),
+    { expr: 'meta', key: 'l4proto', dreg: 0 },
+    { expr: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 },
+    { expr: 'lookup', set: ANY_PORTS, sreg: 0, dreg: 0 },
+    { expr: 'nat', type: 'dnat', family: 'ip', addr: 0, port: 1 },
+  ];
+}

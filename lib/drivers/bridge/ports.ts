@@ -1,0 +1,54 @@
+// Host ports of published container ports: held by bound sockets while published (libnetwork's
+// port allocator), one port at a time so that a failure knows exactly what to give back.
+import createDebug from 'debug';
+import { CnmError } from '../../errors';
+import { batch, bestEffort, NetlinkError, type NativeOp, type PortReservation } from '../../native';
+import type { PortBinding } from '../../options';
+
+const debug = createDebug('cnm:bridge');
+
+/** A published port with the socket that holds its host port. */
+export interface HeldPort {
+  binding: Required<Pick<PortBinding, 'proto' | 'port' | 'hostIP' | 'hostPort'>>;
+  fd: number;
+}
+
+/**
+ * Holds the host port of each binding (a free one for port 0 or absent, the first free one of a
+ * range); CONFLICT, holding nothing, if one is taken.
+ */
+export async function holdPorts(bindings: PortBinding[], defaultHostIP: string): Promise<HeldPort[]> {
+  const held: HeldPort[] = [];
+  try {
+    for (const b of bindings) {
+      const hostIP = b.hostIP ?? defaultHostIP;
+      const first = b.hostPort ?? 0;
+      const [result] = (await batch([{ op: 'portReserve', address: hostIP, protocol: b.proto, port: first, portEnd: b.hostPortEnd ?? first }])) as PortReservation[];
+      held.push({ binding: { proto: b.proto, port: b.port, hostIP, hostPort: result.port }, fd: result.fd });
+    }
+    return held;
+  } catch (err) {
+    await releasePorts(held);
+    if (err instanceof NetlinkError && err.code === 'EADDRINUSE') {
+      throw new CnmError('CONFLICT', `host port ${err.object} is already in use`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Gives the host ports back; logs (does not throw) what fails. */
+export async function releasePorts(held: HeldPort[]): Promise<void> {
+  const ops: NativeOp[] = held.map((h) => ({ op: 'portRelease', fd: h.fd }));
+  for (const err of await bestEffort(ops)) debug('release of a host port: %s', (err as Error).message);
+}
+
+/** The operations that drop the conntrack entries of published ports, so that no flow goes on to a container that left. */
+export function forgetFlowsOps(held: HeldPort[]): NativeOp[] {
+  return held.map(({ binding }) => ({
+    op: 'conntrackDelete',
+    family: 4,
+    protocol: binding.proto,
+    ...(binding.hostIP === '0.0.0.0' ? {} : { destination: binding.hostIP }),
+    port: binding.hostPort,
+  }));
+}
