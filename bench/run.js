@@ -20,6 +20,7 @@ const { addonBreakdown } = require('./lib/addon-breakdown');
 const { killAll } = require('./lib/children');
 const { traceCnm } = require('./lib/cnm-trace');
 const { measureRestore } = require('./lib/restore');
+const { measurePorts } = require('./lib/ports');
 
 const TARGETS = { batch: 3, cni: 10 };
 // The CNM path (newSandbox + createEndpoint + join) may cost at most this much more than the raw batch.
@@ -28,6 +29,8 @@ const CNM_TARGET = 1.5;
 const TRACE_COUNTS = [10, 100];
 const LOOP_DELAY_TARGET_MS = 10;
 const RESTORE_TARGET_MS = 1000;
+const PORT_CONTAINERS = 100;
+const PORTS_EACH = 10;
 const GROWTH_FLAT = 1.25;
 const IPV6_SETTLE_MS = 2000; // long enough for DAD (1 s) and the first router solicitation
 const BREAKDOWN_PER_PREFIX = 40;
@@ -167,12 +170,17 @@ async function runBenchmark(options) {
   }
   if (methods.some((m) => m.key === 'cnm')) trace = await traceCnm(ctx.workDir, TRACE_COUNTS, log);
   let restore = null;
-  if (methods.some((m) => m.key === 'cnm') && options.restore > 0) {
+  let ports = null;
+  if (methods.some((m) => m.key === 'cnm')) {
+    if (options.restore > 0) {
+      await quietBeforeTiming();
+      restore = await measureRestore(ctx.workDir, options.restore, log);
+    }
     await quietBeforeTiming();
-    restore = await measureRestore(ctx.workDir, options.restore, log);
+    ports = await measurePorts(ctx.workDir, PORT_CONTAINERS, PORTS_EACH, log);
   }
   for (const m of methods) await m.finish(ctx);
-  return { methods, skipped, results, concurrent, breakdown, trace, restore, options, maxN };
+  return { methods, skipped, results, concurrent, breakdown, trace, restore, ports, options, maxN };
 }
 
 /** All of a method's setups at once (Promise.all), checked like a measured round, then all teardowns at once. */
@@ -300,6 +308,23 @@ function cnmTraceReport(trace, cnmResult, maxN) {
   out.push('(requests = netlink messages sent, from sendto/sendmsg; dumps = GET requests with NLM_F_DUMP; bytes in = recvfrom/recvmsg');
   out.push(' results, acks included. Counted in a separate process under strace; the timed runs above are not traced.)');
   return out.join('\n');
+}
+
+/** The published-ports figure: what one more published port costs, and whether it grows. */
+function portsReport(p) {
+  const g = p.growth;
+  const lines = [
+    `== Published ports: ${p.containers} containers x ${p.portsEach} ports (one bridge network; host ports picked by the kernel) ==`,
+    table(['', 'ms'], [
+      ['join, no ports (median)', ms(p.plainJoinUs)],
+      [`join with ${p.portsEach} ports (median)`, ms(p.portsJoinUs)],
+      ['= one published port (hold the host port + a DNAT map element)', ms(p.perPortUs)],
+      ...(p.cliPerPortUs !== null ? [['one `nft add element` process per port (the CLI way)', ms(p.cliPerPortUs)]] : []),
+    ]),
+    `per-port cost, first 10% of containers ${ms(g.firstUs)} ms vs last 10% ${ms(g.lastUs)} ms: ${times(g.ratio)} (${g.ratio <= GROWTH_FLAT ? 'flat' : 'GROWS'}; ports ${p.containers * p.portsEach / 10 * 9 + 1} to ${p.containers * p.portsEach} beside 1 to ${p.containers * p.portsEach / 10})`,
+  ];
+  if (p.cliPerPortUs !== null) lines.push(`cnm-ts is ${times(p.cliPerPortUs / p.perPortUs)} faster per port than one nft process per port`);
+  return lines.join('\n');
 }
 
 /** The restart figure: how long a new controller takes to restore what the last one left. */
@@ -473,6 +498,7 @@ function report(run) {
 
   if (trace) out.push('', cnmTraceReport(trace, results[maxN].cnm, maxN));
   if (run.restore) out.push('', restoreReport(run.restore));
+  if (run.ports) out.push('', portsReport(run.ports));
 
   out.push('');
   out.push(`== IPv6 handling (the end states differ only here), N = ${maxN} ==`);

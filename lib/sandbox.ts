@@ -183,7 +183,25 @@ export class Sandbox {
       const { endpoint, ifname } = candidates[0];
       await endpoint.network.driver.setDefaultRoute?.(endpoint.network.id, endpoint.id, this.target(ifname, true));
     }
+    await this.repairPublished();
     if (this.config.hostname) await this.writeFiles();
+  }
+
+  /** Published ports belong to the gateway endpoint; a crash while they moved may have left them on another. */
+  private async repairPublished(): Promise<void> {
+    const gateway = this.gatewayEndpoint;
+    const stale = this.endpoints().filter((e) => e !== gateway && e.published);
+    const missing = gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0 ? gateway : null;
+    for (const e of stale) {
+      await e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id);
+      e.published = null;
+    }
+    if (missing) {
+      const made = await missing.network.driver.programExternalConnectivity?.(missing.network.id, missing.id, { portMapping: missing.options.portMapping! });
+      missing.published = made?.length ? made : null;
+    }
+    const changed = missing ? [...stale, missing] : stale;
+    if (changed.length > 0) await batch(changed.map((e) => this.controller.store.writeOp(e.toRecord())));
   }
 
   /**

@@ -14,6 +14,8 @@ const NETWORKS = {
   cnmConcurrent: { bridge: 'cnmbench-cnm', octet: 205, prefix: 'cc' },
   // The strace child run (lib/cnm-trace.js), a process of its own with its own controller.
   cnmTrace: { bridge: 'cnmbench-trace', octet: 206, prefix: 'ct' },
+  // The published-ports figure (lib/ports.js).
+  ports: { bridge: 'cnmbench-ports', octet: 212, prefix: 'pp' },
   // The restart figure (lib/restore.js): five bridge networks made by cnm-ts.
   ...Object.fromEntries([0, 1, 2, 3, 4].map((k) => [`restore${k}`, { bridge: `cnmbench-rs${k}`, octet: 207 + k, prefix: `r${k}` }])),
 };

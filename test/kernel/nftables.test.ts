@@ -390,7 +390,7 @@ describeKernel('nftables', () => {
     });
 
     it('refuses bad read-back and conntrack arguments', async () => {
-      await expectInvalidArgument(nftListTables({ family: bad('bridge') }), 'family');
+      await expectInvalidArgument(nftListTables({ family: bad('netdev') }), 'family');
       await expectInvalidArgument(nftListChains('inet', ''), 'table name');
       await expectInvalidArgument(nftListRules('inet', 't', { chain: '' }), 'chain name');
       await expectInvalidArgument(nftListSets(bad('ip4'), 't'), 'family');
