@@ -1,7 +1,7 @@
 // Helpers for kernel tests: an independent view of the kernel through iproute2, leak checks, and
 // real TCP traffic between namespaces the test made. Kernel tests run only inside the private
 // namespace that test/run.js sets up (CNM_KERNEL_TESTS=1).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { basename } from 'node:path';
@@ -298,4 +298,12 @@ export async function expectInvalidArgument(promise: Promise<unknown>, mentions?
   expect(err).toBeInstanceOf(CnmError);
   expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
   if (mentions !== undefined) expect(err.message).toContain(mentions);
+}
+
+/** Whether another process can bind address:port with `protocol` (Node's own bind, SO_REUSEADDR on for TCP). */
+export function othersCanBind(protocol: 'tcp' | 'udp', address: string, port: number): boolean {
+  const code = protocol === 'tcp'
+    ? `require('net').createServer().on('error', () => process.exit(1)).listen(${port}, '${address}', () => process.exit(0))`
+    : `require('dgram').createSocket('udp4').on('error', () => process.exit(1)).bind(${port}, '${address}', () => process.exit(0))`;
+  return spawnSync(process.execPath, ['-e', code]).status === 0;
 }

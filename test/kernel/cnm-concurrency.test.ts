@@ -1,8 +1,10 @@
 // Check-then-create under a lock: parallel creates of one name or one subnet give exactly one
-// network; 200 parallel sandbox + endpoint + join on one network give 200 working containers.
+// network; 200 parallel sandbox + endpoint + join on one network give 200 working containers;
+// firewall elements added by parallel joins survive networks made and deleted meanwhile.
 import type { Endpoint, NetworkController, Sandbox } from '../../lib';
 import { bare, bridgePorts, hostBridges, nsAddrs, nsRoutes, useControllers } from '../helpers/cnm';
 import { describeKernel, expectTcpFromPeerAndHost, snapshot, uniqueName } from '../helpers/kernel';
+import { nftJson, ofKind } from '../helpers/nft';
 
 const reasons = (results: PromiseSettledResult<unknown>[]) =>
   results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason as { code?: string }).code);
@@ -127,5 +129,28 @@ describeKernel('concurrency', () => {
     await sandbox.delete();
     await Promise.all(eps.map((e) => e.delete()));
     await Promise.all(networks.map((n) => n.delete()));
+  });
+
+  it('keeps every published port and ICC element of 30 parallel joins while networks come and go', async () => {
+    const net = await c.newNetwork('bridge', 'fw-busy', {
+      driverOptions: { 'com.docker.network.bridge.enable_icc': 'false' },
+      ipam: { config: [{ subnet: '10.106.0.0/24' }] },
+    });
+    const joins = Array.from({ length: 30 }, async (_, i) => {
+      const endpoint = await net.createEndpoint(`p${i}`, { portMapping: [{ proto: 'tcp', port: 80 }] });
+      await endpoint.join(await c.newSandbox(uniqueName('fwbusy')));
+    });
+    // Each network made or deleted rebuilds the tables meanwhile.
+    const churn = (async () => {
+      for (let k = 0; k < 3; k++) await (await c.newNetwork('bridge', `fw-churn-${k}`, { ipam: { config: [{ subnet: `10.107.${k}.0/24` }] } })).delete();
+    })();
+    await Promise.all([...joins, churn]);
+    const table = ofKind<{ name: string; elem?: unknown[] }>(nftJson(['list', 'table', 'inet', `cnm-ts-${c.owner}`]), 'map');
+    expect(table.find((m) => m.name === 'anyports')?.elem).toHaveLength(30);
+    const icc = ofKind<{ name: string; elem?: unknown[] }>(nftJson(['list', 'table', 'bridge', `cnm-ts-${c.owner}`]), 'set');
+    expect(icc.find((m) => m.name === 'noicc')?.elem).toHaveLength(30);
+    for (const s of c.sandboxes()) await s.delete();
+    for (const e of net.endpoints()) await e.delete();
+    await net.delete();
   });
 });

@@ -3,7 +3,9 @@
 // kernel, the state files, IPAM and the objects exactly as they were before the call.
 import { clearFault, failOperation, faultPending, NetlinkError, type Endpoint, type Network, type Sandbox } from '../../lib';
 import { bridgePorts, fileTree, nsRoutes, restart, useControllers, world, type CnmFixture } from '../helpers/cnm';
-import { describeKernel, ipJson, rejection } from '../helpers/kernel';
+import { describeKernel, ipJson, othersCanBind, rejection } from '../helpers/kernel';
+import { nftRuleset } from '../helpers/nft';
+
 
 /** world() plus what it leaves out: link details, routes in every sandbox, IPAM's allocations. */
 function fullWorld(f: CnmFixture) {
@@ -18,14 +20,16 @@ function fullWorld(f: CnmFixture) {
   // The round-robin cursor moves on with every request, as in libnetwork; allocations must not.
   const ipam = c.ipam.toJSON().pools.map(({ next: _next, ...pool }) => pool);
   const endpoints = c.networks().flatMap((n) => n.endpoints().map((e) => JSON.stringify(e.info())));
-  return { ...world(f), links, routes, ipam, endpoints, files: fileTree(f.stateDir) };
+  // Table and rule handles are numbered anew when an undo makes the table again; the rules are what counts.
+  const firewall = JSON.stringify(nftRuleset()).replace(/"handle":\d+,?/g, '');
+  return { ...world(f), links, routes, ipam, endpoints, files: fileTree(f.stateDir), firewall };
 }
 
 /**
  * Runs `operation` with its 1st, 2nd, ... native step failing until it succeeds; expects each
  * failure to be the injected one and to change nothing. Returns how many steps failed in turn.
  */
-async function everyStepFails(f: CnmFixture, operation: () => Promise<unknown>): Promise<number> {
+async function everyStepFails(f: CnmFixture, operation: () => Promise<unknown>, alsoCheck = () => {}): Promise<number> {
   for (let n = 1; n < 50; n++) {
     const before = fullWorld(f);
     failOperation(n);
@@ -43,6 +47,7 @@ async function everyStepFails(f: CnmFixture, operation: () => Promise<unknown>):
     expect(failure).toBeInstanceOf(NetlinkError);
     expect((failure as NetlinkError).syscall).toBe('injected');
     expect(fullWorld(f)).toEqual(before);
+    alsoCheck();
   }
   throw new Error('the operation never succeeded');
 }
@@ -97,6 +102,29 @@ describeKernel('a failure at any step', () => {
     expect(nsRoutes(sandbox.key).find((r) => r.dst === 'default')?.dev).toBe('eth0');
     expect(await everyStepFails(f, () => c.join(sandbox, { priority: 5 }))).toBeGreaterThanOrEqual(7);
     expect(nsRoutes(sandbox.key).find((r) => r.dst === 'default')?.dev).toBe('eth2');
+  });
+
+  it('of a join that publishes ports on an ICC-off network holds no port and adds no map or set element', async () => {
+    const net = await f.controller.newNetwork('bridge', 'pub', {
+      driverOptions: { 'com.docker.network.bridge.enable_icc': 'false' },
+      ipam: { config: [{ subnet: '10.173.0.0/24' }] },
+    });
+    const e = await net.createEndpoint('p', { portMapping: [{ proto: 'tcp', port: 80, hostPort: 18500 }, { proto: 'udp', port: 53, hostPort: 18501 }] });
+    const box = await f.controller.newSandbox('pub');
+    const portsFree = () => {
+      expect(othersCanBind('tcp', '0.0.0.0', 18500)).toBe(true);
+      expect(othersCanBind('udp', '0.0.0.0', 18501)).toBe(true);
+    };
+    expect(await everyStepFails(f, () => e.join(box), portsFree)).toBeGreaterThanOrEqual(10);
+    expect(e.info().portMapping).toEqual([
+      { proto: 'tcp', port: 80, hostIP: '0.0.0.0', hostPort: 18500 },
+      { proto: 'udp', port: 53, hostIP: '0.0.0.0', hostPort: 18501 },
+    ]);
+    expect(othersCanBind('tcp', '0.0.0.0', 18500)).toBe(false);
+    await box.delete();
+    portsFree();
+    await e.delete();
+    await net.delete();
   });
 
   it('of leave keeps the endpoint joined: the gateway (with another taking over) and a plain one', async () => {

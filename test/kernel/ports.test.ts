@@ -2,15 +2,7 @@
 // once released (or once the holder dies), they are free again.
 import { spawnSync } from 'node:child_process';
 import { portRelease, portReserve } from '../../lib';
-import { describeKernel, expectInvalidArgument, expectNetlinkError } from '../helpers/kernel';
-
-/** Whether another process can bind address:port with `protocol` (Node's own bind, SO_REUSEADDR on for TCP). */
-function othersCanBind(protocol: 'tcp' | 'udp', address: string, port: number): boolean {
-  const code = protocol === 'tcp'
-    ? `require('net').createServer().on('error', () => process.exit(1)).listen(${port}, '${address}', () => process.exit(0))`
-    : `require('dgram').createSocket('udp4').on('error', () => process.exit(1)).bind(${port}, '${address}', () => process.exit(0))`;
-  return spawnSync(process.execPath, ['-e', code]).status === 0;
-}
+import { describeKernel, expectInvalidArgument, expectNetlinkError, othersCanBind } from '../helpers/kernel';
 
 describeKernel('port reservations', () => {
   it('hold a TCP or UDP port against every other bind until released', async () => {

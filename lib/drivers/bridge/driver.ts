@@ -6,6 +6,7 @@ import { CnmError } from '../../errors';
 import { addressList, batch, bestEffort, linkList, NetlinkError, type NativeOp } from '../../native';
 import type { PortBinding } from '../../options';
 import { randomHex } from '../../util/ids';
+import { Mutex } from '../../util/mutex';
 import type {
   Driver,
   DriverOptions,
@@ -86,6 +87,11 @@ export class BridgeDriver implements Driver {
   private readonly endpoints = new Map<string, BridgeEndpoint>();
   /** The controller's mark (NetworkCreateInfo.owner): it names the firewall's tables. */
   private owner = '';
+  /**
+   * Firewall changes one at a time: a rebuild is computed and sent under it, so that an element
+   * added or removed by a concurrent join or leave is never lost to a rebuild computed before it.
+   */
+  private readonly firewallLock = new Mutex();
 
   /**
    * Creates the bridge, marks it as the controller's (its alias), puts the gateway addresses on it
@@ -102,7 +108,7 @@ export class BridgeDriver implements Driver {
     await this.makeBridge(info, config, reuse);
     this.networks.set(info.id, describe(info, config, !reuse));
     try {
-      await batch([this.firewallOp()]);
+      await this.applyFirewall();
     } catch (err) {
       this.networks.delete(info.id);
       if (!reuse) await undo([{ op: 'linkDelete', name: config.bridgeName }]);
@@ -151,14 +157,24 @@ export class BridgeDriver implements Driver {
     const network = this.network(networkId);
     this.networks.delete(networkId);
     try {
-      await batch([this.firewallOp()]);
+      await this.applyFirewall();
       // A bridge removed out of band is already what this call wants.
       if (network.ownsDevice) await batch([{ op: 'linkDelete', name: network.config.bridgeName }]).catch(unlessGone);
     } catch (err) {
       this.networks.set(networkId, network);
-      await undo([this.firewallOp()]);
+      await this.applyFirewall().catch((e: unknown) => debug('undo: %s', (e as Error).message));
       throw err;
     }
+  }
+
+  /** Makes the firewall what the networks and endpoints need now (one transaction). */
+  private applyFirewall(): Promise<unknown> {
+    return this.firewallLock.run(() => batch([this.firewallOp()]));
+  }
+
+  /** Runs a batch under the firewall lock when it changes the firewall. */
+  private inFirewallOrder(ops: NativeOp[], changesFirewall: boolean): Promise<unknown> {
+    return changesFirewall ? this.firewallLock.run(() => batch(ops)) : batch(ops);
   }
 
   /** The nf_tables transaction that makes the firewall what the networks and endpoints need now. */
@@ -243,7 +259,7 @@ export class BridgeDriver implements Driver {
     }
     if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, target));
     try {
-      await batch(ops);
+      await this.inFirewallOrder(ops, !network.config.enableIcc);
     } catch (err) {
       if (err instanceof NetlinkError && err.index > 0) await undo([...this.iccOps(endpoint, 'deleteElements'), { op: 'linkDelete', name: endpoint.hostIfname }]);
       endpoint.hostIfname = '';
@@ -266,7 +282,7 @@ export class BridgeDriver implements Driver {
     const icc = this.iccOps(endpoint, 'deleteElements');
     const ops: NativeOp[] = sandboxGoing ? icc : [...icc, { op: 'linkDelete', name: endpoint.hostIfname }];
     try {
-      await batch(ops);
+      await this.inFirewallOrder(ops, icc.length > 0);
     } catch (err) {
       const failedAt = err instanceof NetlinkError ? err.index : 0;
       if (!(isGone(err) && failedAt === ops.length - 1 && !sandboxGoing)) {
@@ -286,9 +302,11 @@ export class BridgeDriver implements Driver {
     const endpoint = this.endpoint(endpointId);
     if (!endpoint.iface.address || options.portMapping.length === 0) return [];
     const held = await holdPorts(options.portMapping, network.config.hostBindingIpv4);
-    endpoint.ports = held;
     try {
-      await batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'addElements', this.firewallPorts(endpoint)) }]);
+      await this.firewallLock.run(() => {
+        endpoint.ports = held;
+        return batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'addElements', this.firewallPorts(endpoint)) }]);
+      });
     } catch (err) {
       endpoint.ports = [];
       await releasePorts(held);
@@ -306,8 +324,10 @@ export class BridgeDriver implements Driver {
     const endpoint = this.endpoint(endpointId);
     const held = endpoint.ports;
     if (held.length === 0) return;
-    await batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'deleteElements', this.firewallPorts(endpoint)) }]);
-    endpoint.ports = [];
+    await this.firewallLock.run(async () => {
+      await batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'deleteElements', this.firewallPorts(endpoint)) }]);
+      endpoint.ports = [];
+    });
     for (const err of await bestEffort(forgetFlowsOps(held))) debug('conntrack: %s', (err as Error).message);
     await releasePorts(held);
   }
@@ -381,7 +401,7 @@ export class BridgeDriver implements Driver {
         errors.push(err);
       }
     }
-    await batch([this.firewallOp()]).catch((err: unknown) => errors.push(err));
+    await this.applyFirewall().catch((err: unknown) => errors.push(err));
     debug('restore: %d networks, %d endpoints, %d links removed, %d lost', networks.length, endpoints.length, plan.remove.length, plan.lost.length);
     return { lost: plan.lost, removed: plan.remove, published, errors };
   }
