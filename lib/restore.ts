@@ -111,7 +111,6 @@ export async function restoreState(controller: NetworkController, options: { liv
       endpoint.state = 'joined';
     }
   }
-  for (const { sandbox } of sandboxes.values()) sandbox.restoreJoins();
 
   report.errors.push(...(await bestEffort(fixes)));
   for (const { sandbox } of sandboxes.values()) await sandbox.repair().catch((err: unknown) => report.errors.push(err));

@@ -7,6 +7,7 @@ import { CnmError } from './errors';
 import { batch, bestEffort, NetlinkError, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
 import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, validateDnsConfig, type SandboxDnsConfig } from './sandbox-files';
+import { Gateway, type Attachment } from './sandbox-gateway';
 import { STATE_VERSION, type EndpointRecord, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
 import { withUndo } from './util/undo';
@@ -25,20 +26,13 @@ export interface NamespaceHandle {
   owned: boolean;
 }
 
-/** Where and how an endpoint is joined to the sandbox. */
-export interface Attachment {
-  endpoint: Endpoint;
-  ifname: string;
-  priority: number;
-  order: number;
-}
 
 /** One network stack: a namespace (its `key`), the interfaces of the endpoints that joined it,
  * its routes, hosts and resolv.conf (libnetwork's Sandbox). */
 export class Sandbox {
   private readonly attached = new Map<string, Attachment>();
   private readonly lock = new Mutex();
-  private gatewayEndpoint: Endpoint | null = null;
+  private readonly gateway = new Gateway({ attachments: () => [...this.attached.values()], target: (ifname, route) => this.target(ifname, route) });
   private joins = 0;
   private deleted = false;
   /** @internal */ config: SandboxDnsConfig;
@@ -118,7 +112,7 @@ export class Sandbox {
       this.checkCanJoin(endpoint);
       const network = endpoint.network;
       const hasGateway = !network.options.internal && network.pools.v4.length + network.pools.v6.length > 0;
-      const current = this.gatewayEndpoint ? this.attached.get(this.gatewayEndpoint.id) : undefined;
+      const current = this.gateway.endpoint ? this.attached.get(this.gateway.endpoint.id) : undefined;
       const becomesGateway = hasGateway && (!current || priority > current.priority);
       const target = this.target(this.freeIfname(), becomesGateway);
       const before = [endpoint, ...this.endpoints()].map((e) => e.toRecord());
@@ -129,9 +123,9 @@ export class Sandbox {
         undo.push(() => this.unlink(endpoint));
         const touched = [endpoint];
         if (becomesGateway) {
-          const previous = this.gatewayEndpoint ? this.attached.get(this.gatewayEndpoint.id)! : null;
-          undo.push(() => this.restoreGateway(previous));
-          await this.moveGateway(endpoint);
+          const previous = current ?? null;
+          undo.push(() => this.gateway.restore(previous));
+          await this.gateway.move(endpoint);
           if (previous) touched.push(previous.endpoint);
         }
         await this.rewriteHosts(undo, () => this.unlink(endpoint));
@@ -164,44 +158,15 @@ export class Sandbox {
   }
 
   /**
-   * @internal At restore, once the joined endpoints are linked: the gateway is the one a live
-   * sandbox would have elected, and join order goes on after theirs.
-   */
-  restoreJoins(): void {
-    this.gatewayEndpoint = this.candidates()[0]?.endpoint ?? null;
-    this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
-  }
-
-  /**
-   * @internal At restore: what a crash in the middle of a join or leave may have left different
-   * from the records is put back: the default route (only a sandbox with two or more endpoints
-   * that could give it can be off) and the hosts file.
+   * @internal At restore, once the joined endpoints are linked: join order goes on after theirs,
+   * and what a crash in the middle of a join or leave may have left different from the records
+   * is put back (the gateway's default route and published ports, the hosts file).
    */
   async repair(): Promise<void> {
-    const candidates = this.candidates();
-    if (candidates.length > 1) {
-      const { endpoint, ifname } = candidates[0];
-      await endpoint.network.driver.setDefaultRoute?.(endpoint.network.id, endpoint.id, this.target(ifname, true));
-    }
-    await this.repairPublished();
+    this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
+    const moved = await this.gateway.repair();
+    if (moved.length > 0) await batch(moved.map((e) => this.controller.store.writeOp(e.toRecord())));
     if (this.config.hostname) await this.writeFiles();
-  }
-
-  /** Published ports belong to the gateway endpoint; a crash while they moved may have left them on another. */
-  private async repairPublished(): Promise<void> {
-    const gateway = this.gatewayEndpoint;
-    const stale = this.endpoints().filter((e) => e !== gateway && e.published);
-    const missing = gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0 ? gateway : null;
-    for (const e of stale) {
-      await e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id);
-      e.published = null;
-    }
-    if (missing) {
-      const made = await missing.network.driver.programExternalConnectivity?.(missing.network.id, missing.id, { portMapping: missing.options.portMapping! });
-      missing.published = made?.length ? made : null;
-    }
-    const changed = missing ? [...stale, missing] : stale;
-    if (changed.length > 0) await batch(changed.map((e) => this.controller.store.writeOp(e.toRecord())));
   }
 
   /**
@@ -251,16 +216,16 @@ export class Sandbox {
       const network = endpoint.network;
       const info = endpoint.joinInfo!;
       const before = this.endpoints().map((e) => e.toRecord());
-      const wasGateway = this.gatewayEndpoint === endpoint;
+      const wasGateway = this.gateway.endpoint === endpoint;
       // The interface goes last: every step before it can be undone exactly.
       await withUndo(async (undo) => {
         this.unlink(endpoint);
         undo.push(() => this.link(attachment, info));
         const touched = [endpoint];
         if (wasGateway) {
-          undo.push(() => this.restoreGateway(attachment));
-          await this.moveGateway(null);
-          const next = await this.electGateway();
+          undo.push(() => this.gateway.restore(attachment));
+          await this.gateway.move(null);
+          const next = await this.gateway.elect();
           if (next) touched.push(next);
         }
         await this.rewriteHosts(undo, () => this.link(attachment, info));
@@ -285,15 +250,15 @@ export class Sandbox {
     const attachment = this.attached.get(endpoint.id);
     if (!attachment) return errors;
     const network = endpoint.network;
-    const wasGateway = this.gatewayEndpoint === endpoint;
-    if (wasGateway) await attempt(() => this.moveGateway(null));
-    this.gatewayEndpoint = wasGateway ? null : this.gatewayEndpoint;
+    const wasGateway = this.gateway.endpoint === endpoint;
+    if (wasGateway) await attempt(() => this.gateway.move(null));
+    if (wasGateway) this.gateway.endpoint = null;
     await attempt(() => network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), sandboxGoing));
     this.unlink(endpoint);
     if (!sandboxGoing) {
       if (wasGateway) {
         await attempt(async () => {
-          const next = await this.electGateway();
+          const next = await this.gateway.elect();
           if (next) await batch([this.controller.store.writeOp(next.toRecord())]);
         });
       }
@@ -301,23 +266,6 @@ export class Sandbox {
     }
     this.controller.emit('network:disconnect', endpoint, this);
     return errors;
-  }
-
-  /** The joined endpoints that can be the gateway, best first: highest priority, first joined on a tie. */
-  private candidates(): Attachment[] {
-    return [...this.attached.values()]
-      .filter((a) => a.endpoint.joinInfo?.gateway || a.endpoint.joinInfo?.gatewayIPv6)
-      .sort((a, b) => b.priority - a.priority || a.order - b.order);
-  }
-
-  /** After the gateway endpoint left: the best remaining one takes over. */
-  private async electGateway(): Promise<Endpoint | null> {
-    const next = this.candidates()[0];
-    if (!next) return null;
-    const network = next.endpoint.network;
-    await network.driver.setDefaultRoute?.(network.id, next.endpoint.id, this.target(next.ifname, true));
-    await this.moveGateway(next.endpoint);
-    return next.endpoint;
   }
 
   /**
@@ -329,35 +277,6 @@ export class Sandbox {
     const ids = new Set(touched.map((e) => e.id));
     undo.push(() => batch(before.filter((r) => ids.has(r.id)).map((r) => store.writeOp(r))));
     await batch(touched.map((e) => store.writeOp(e.toRecord())));
-  }
-
-  /** Undo of a gateway change: the default route and external connectivity go back to `previous`. */
-  private async restoreGateway(previous: Attachment | null): Promise<void> {
-    if (previous) {
-      const { endpoint, ifname } = previous;
-      await endpoint.network.driver.setDefaultRoute?.(endpoint.network.id, endpoint.id, this.target(ifname, true));
-    }
-    await this.moveGateway(previous?.endpoint ?? null);
-  }
-
-  /**
-   * Makes `to` the gateway endpoint, the one that gives the sandbox outside access: the old one's
-   * external connectivity is revoked and the new one's programmed (libnetwork's
-   * updateExternalConnectivity).
-   */
-  private async moveGateway(to: Endpoint | null): Promise<void> {
-    const from = this.gatewayEndpoint;
-    if (from === to) return;
-    if (from) {
-      await from.network.driver.revokeExternalConnectivity?.(from.network.id, from.id);
-      from.published = null;
-    }
-    this.gatewayEndpoint = to;
-    if (to) {
-      const portMapping = to.options.portMapping ?? [];
-      const made = await to.network.driver.programExternalConnectivity?.(to.network.id, to.id, { portMapping });
-      to.published = made?.length ? made : null;
-    }
   }
 
   /** Per-interface counters of the joined endpoints' interfaces, by interface name (`ip -s link`). */

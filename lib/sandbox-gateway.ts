@@ -1,0 +1,94 @@
+// A sandbox's gateway endpoint (libnetwork's): the joined endpoint that gives the sandbox its
+// default route and outside access, and whose published ports are programmed. It is the one with
+// the highest join priority, the first joined on a tie; these are the moves between endpoints.
+import type { JoinTarget } from './drivers/api';
+import type { Endpoint } from './endpoint';
+
+/** Where and how an endpoint is joined to the sandbox. */
+export interface Attachment {
+  endpoint: Endpoint;
+  ifname: string;
+  priority: number;
+  order: number;
+}
+
+/** What the gateway needs of its sandbox. */
+export interface GatewayHost {
+  attachments(): Attachment[];
+  target(ifname: string, defaultRoute: boolean): JoinTarget;
+}
+
+export class Gateway {
+  /** The current gateway endpoint, or null. */
+  endpoint: Endpoint | null = null;
+
+  constructor(private readonly host: GatewayHost) {}
+
+  /** The joined endpoints that can be the gateway, best first. */
+  candidates(): Attachment[] {
+    return this.host.attachments()
+      .filter((a) => a.endpoint.joinInfo?.gateway || a.endpoint.joinInfo?.gatewayIPv6)
+      .sort((a, b) => b.priority - a.priority || a.order - b.order);
+  }
+
+  /** After the gateway endpoint left: the best remaining one takes over. Returns it. */
+  async elect(): Promise<Endpoint | null> {
+    const next = this.candidates()[0];
+    if (!next) return null;
+    await this.routeThrough(next);
+    await this.move(next.endpoint);
+    return next.endpoint;
+  }
+
+  /** Undo of a move: the default route and external connectivity go back to `previous`. */
+  async restore(previous: Attachment | null): Promise<void> {
+    if (previous) await this.routeThrough(previous);
+    await this.move(previous?.endpoint ?? null);
+  }
+
+  /**
+   * Makes `to` the gateway endpoint: the old one's external connectivity (published ports) is
+   * revoked and the new one's programmed (libnetwork's updateExternalConnectivity).
+   */
+  async move(to: Endpoint | null): Promise<void> {
+    const from = this.endpoint;
+    if (from === to) return;
+    if (from) {
+      await from.network.driver.revokeExternalConnectivity?.(from.network.id, from.id);
+      from.published = null;
+    }
+    this.endpoint = to;
+    if (to) await program(to);
+  }
+
+  /**
+   * At restore: the gateway is the endpoint a live sandbox would have elected; what a crash in the
+   * middle of a move may have left otherwise is put back (the default route, where two or more
+   * endpoints could give it, and the published ports). Returns the endpoints whose ports moved.
+   */
+  async repair(): Promise<Endpoint[]> {
+    const candidates = this.candidates();
+    this.endpoint = candidates[0]?.endpoint ?? null;
+    if (candidates.length > 1) await this.routeThrough(candidates[0]);
+    const gateway = this.endpoint;
+    const stale = this.host.attachments().map((a) => a.endpoint).filter((e) => e !== gateway && e.published);
+    for (const e of stale) {
+      await e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id);
+      e.published = null;
+    }
+    const missing = gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0;
+    if (missing) await program(gateway);
+    return missing ? [...stale, gateway] : stale;
+  }
+
+  private async routeThrough({ endpoint, ifname }: Attachment): Promise<void> {
+    await endpoint.network.driver.setDefaultRoute?.(endpoint.network.id, endpoint.id, this.host.target(ifname, true));
+  }
+}
+
+/** Publishes the endpoint's ports through its driver and keeps what was bound. */
+async function program(endpoint: Endpoint): Promise<void> {
+  const portMapping = endpoint.options.portMapping ?? [];
+  const made = await endpoint.network.driver.programExternalConnectivity?.(endpoint.network.id, endpoint.id, { portMapping });
+  endpoint.published = made?.length ? made : null;
+}
