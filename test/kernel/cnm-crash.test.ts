@@ -1,13 +1,18 @@
 // Crash safety: a child process runs a controller that removes what the last run made and then
-// creates and joins 200 sandboxes; it is SIGKILLed at a random moment, 20 times in a row on one
-// state directory. After each kill a new controller starts there, and what it lists must be what
-// the kernel has, both ways, with no address given twice.
+// creates and joins 200 sandboxes, each publishing a port; it is SIGKILLed at a random moment, 20
+// times in a row on one state directory. After each kill a new controller starts there, and what
+// it lists must be what the kernel has, both ways (links, namespaces, files, firewall map
+// elements, held ports), with no address given twice.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { NetworkController } from '../../lib';
 import { bare, bridgePorts, fileTree, nsAddrs, restart, useControllers } from '../helpers/cnm';
-import { describeKernel, ipJson, NETNS_DIR } from '../helpers/kernel';
+import { describeKernel, ipJson, NETNS_DIR, othersCanBind } from '../helpers/kernel';
+import { nftJson, ofKind } from '../helpers/nft';
+
+/** The maps of the controller's inet table (`nft -j list table`). */
+const ipMaps = (owner: string) => ofKind<{ name: string; elem?: unknown[] }>(nftJson(['list', 'table', 'inet', `cnm-ts-${owner}`]), 'map');
 
 const WORKER = path.resolve(__dirname, '..', 'fixtures', 'crash-worker.js');
 const ROUNDS = 20;
@@ -46,6 +51,12 @@ function expectConsistent(c: NetworkController, dirs: { stateDir: string; etcNet
   expect(new Set(addresses).size).toBe(addresses.length);
 
   const joined = endpoints.filter((e) => e.info().sandboxId !== null);
+  // Each joined endpoint publishes its port, held by this process, and one map element says so.
+  const published = joined.map((e) => e.info().portMapping?.[0]?.hostPort ?? 0);
+  expect(published.every((port) => port > 0)).toBe(true);
+  const maps = network ? ipMaps(c.owner) : [];
+  expect(maps.find((m) => m.name === 'anyports')?.elem ?? []).toHaveLength(published.length);
+  for (const port of published.slice(0, 3)) expect(othersCanBind('tcp', '0.0.0.0', port)).toBe(false);
   if (network) expect(bridgePorts(`br-${network.id.slice(0, 12)}`)).toHaveLength(joined.length);
   for (const sandbox of sandboxes) {
     const inside = nsAddrs(sandbox.key).filter((l) => l.ifname !== 'lo').map((l) => `${l.ifname} ${l.addr_info.filter((a) => a.family === 'inet').map((a) => a.local).join(' ')}`);

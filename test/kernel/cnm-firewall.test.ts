@@ -416,6 +416,15 @@ describeKernel('bridge firewall', () => {
     expect(masqueradeFor('10.158.1.0')).toHaveLength(1);
     const n2 = await f.controller.newNetwork('bridge', 'life2', { ipam: { config: [{ subnet: '10.158.2.0/24' }] } });
     expect(masqueradeFor('10.158.2.0')).toHaveLength(1);
+    // A published port is one map element, gone with its endpoint: the maps are empty again.
+    const elements = () => ownTable(owner).filter((o) => 'map' in o).flatMap((o) => (o.map as { elem?: unknown[] }).elem ?? []);
+    const web = await n2.createEndpoint('web', { portMapping: [{ proto: 'tcp', port: 80 }, { proto: 'udp', port: 53, hostIP: '127.0.0.1' }] });
+    const box = await f.controller.newSandbox(uniqueName('fw'));
+    await web.join(box);
+    expect(elements()).toHaveLength(2);
+    await box.delete();
+    await web.delete();
+    expect(elements()).toEqual([]);
     await n1.delete();
     // Not the last one: the table stays, without the first network's rule.
     expect(nftTables()).toContain(`inet cnm-ts-${owner}`);
