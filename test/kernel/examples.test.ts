@@ -52,6 +52,16 @@ describeKernel('examples', () => {
     await expectBackTo(before);
   });
 
+  it('published-port: the host reaches the container through a port published on 127.0.0.1, until it leaves', async () => {
+    const before = snapshot();
+    const out = run('published-port');
+    const port = /published: container tcp\/8080 on host 127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+    expect(Number(port)).toBeGreaterThan(0);
+    expect(out).toContain(`host -> 127.0.0.1:${port} -> container, echoed: "hello through the published port"`);
+    expect(out).toContain(`after leave, 127.0.0.1:${port}: connection refused`);
+    await expectBackTo(before);
+  });
+
   it('host-mode: the sandbox is the host namespace and sees its interfaces', async () => {
     const before = snapshot();
     const out = run('host-mode');
