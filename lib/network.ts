@@ -55,6 +55,7 @@ function validateEndpointOptions(options: EndpointOptions): void {
       throw invalidArgument(`host port of ${JSON.stringify(b)} must be from 0 to 65535`);
     }
     if (b.hostPortEnd !== undefined && b.hostPortEnd < (b.hostPort ?? 0)) throw invalidArgument(`hostPortEnd below hostPort in ${JSON.stringify(b)}`);
+    if (b.hostPortEnd !== undefined && !b.hostPort) throw invalidArgument(`a host port range needs its first port (hostPort) in ${JSON.stringify(b)}`);
   }
 }
 

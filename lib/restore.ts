@@ -53,7 +53,7 @@ export async function restoreState(controller: NetworkController, options: { liv
   state.warnings.forEach(warn);
   const fixes: NativeOp[] = [];
 
-  const networks = restoreNetworks(controller, state.networks, (id, reason) => warn({ file: controller.store.file('network', id), reason }));
+  const { networks, skipped } = restoreNetworks(controller, state.networks, (id, reason) => warn({ file: controller.store.file('network', id), reason }));
   const sandboxes = await restoreSandboxes(controller, state.sandboxes, report, fixes, (id, reason) => warn({ file: controller.store.file('sandbox', id), reason }));
   const endpoints = restoreEndpoints(controller, networks, sandboxes, state.endpoints, fixes, (id, reason) => warn({ file: controller.store.file('endpoint', id), reason }));
 
@@ -73,7 +73,7 @@ export async function restoreState(controller: NetworkController, options: { liv
         joined: e.target,
         published: e.target ? (e.record.published ?? []) : [],
       }));
-    const result = await driver.restore({ owner: controller.owner, networks: restoredNetworks, endpoints: restoredEndpoints, unreadable: state.unreadable.network });
+    const result = await driver.restore({ owner: controller.owner, networks: restoredNetworks, endpoints: restoredEndpoints, unreadable: [...state.unreadable.network, ...skipped] });
     report.errors.push(...result.errors);
     report.orphans.push(...result.removed);
     for (const e of restoredEndpoints) {
@@ -113,7 +113,7 @@ export async function restoreState(controller: NetworkController, options: { liv
   }
 
   report.errors.push(...(await bestEffort(fixes)));
-  for (const { sandbox } of sandboxes.values()) await sandbox.repair().catch((err: unknown) => report.errors.push(err));
+  for (const { sandbox } of sandboxes.values()) report.errors.push(...(await sandbox.repair()));
   await removeOrphans(controller, sandboxes, state.unreadable.sandbox, report);
   report.networks = networks.size;
   report.endpoints = endpoints.size;
@@ -132,15 +132,21 @@ interface RestoredNetworkEntry {
 /** Networks whose driver is known and whose pools IPAM can take back (in creation order). */
 function restoreNetworks(controller: NetworkController, records: NetworkRecord[], warn: (id: string, reason: string) => void) {
   const networks = new Map<string, RestoredNetworkEntry>();
+  // Skipped networks keep their records and their kernel objects: nothing is removed on a guess.
+  const skipped: string[] = [];
+  const skip = (id: string, reason: string) => {
+    skipped.push(id);
+    warn(id, reason);
+  };
   const names = new Set<string>();
   for (const record of [...records].sort((a, b) => a.created.localeCompare(b.created))) {
     const driver = controller.drivers.get(record.type);
     if (!driver) {
-      warn(record.id, `no driver for network type ${record.type}`);
+      skip(record.id, `no driver for network type ${record.type}`);
       continue;
     }
     if (names.has(record.name)) {
-      warn(record.id, `a network named ${record.name} was restored already`);
+      skip(record.id, `a network named ${record.name} was restored already`);
       continue;
     }
     const pools = { v4: [] as AllocatedPool[], v6: [] as AllocatedPool[] };
@@ -160,14 +166,14 @@ function restoreNetworks(controller: NetworkController, records: NetworkRecord[]
       }
     } catch (err) {
       releasePools(controller.ipam, pools);
-      warn(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
+      skip(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
       continue;
     }
     const network = new Network(record.id, record.name, record.type, controller, driver, controller.ipam, record.options, pools, record.predefined, new Date(record.created));
     names.add(record.name);
     networks.set(record.id, { network, record });
   }
-  return networks;
+  return { networks, skipped };
 }
 
 interface RestoredSandboxEntry {

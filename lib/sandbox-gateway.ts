@@ -3,6 +3,7 @@
 // the highest join priority, the first joined on a tie; these are the moves between endpoints.
 import type { JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
+import type { PortBinding } from './options';
 
 /** Where and how an endpoint is joined to the sandbox. */
 export interface Attachment {
@@ -40,17 +41,21 @@ export class Gateway {
     return next.endpoint;
   }
 
-  /** Undo of a move: the default route and external connectivity go back to `previous`. */
-  async restore(previous: Attachment | null): Promise<void> {
+  /**
+   * Undo of a move: the default route and external connectivity go back to `previous`, with the
+   * very ports it had published (`published`, so that a picked host port stays the same).
+   */
+  async restore(previous: Attachment | null, published: PortBinding[] | null): Promise<void> {
     if (previous) await this.routeThrough(previous);
-    await this.move(previous?.endpoint ?? null);
+    await this.move(previous?.endpoint ?? null, published);
   }
 
   /**
    * Makes `to` the gateway endpoint: the old one's external connectivity (published ports) is
-   * revoked and the new one's programmed (libnetwork's updateExternalConnectivity).
+   * revoked and the new one's programmed (libnetwork's updateExternalConnectivity), with
+   * `bindings` when given (an undo), else the ports it asks for.
    */
-  async move(to: Endpoint | null): Promise<void> {
+  async move(to: Endpoint | null, bindings: PortBinding[] | null = null): Promise<void> {
     const from = this.endpoint;
     if (from === to) return;
     if (from) {
@@ -58,27 +63,32 @@ export class Gateway {
       from.published = null;
     }
     this.endpoint = to;
-    if (to) await program(to);
+    if (to) await program(to, bindings ?? to.options.portMapping ?? []);
   }
 
   /**
    * At restore: the gateway is the endpoint a live sandbox would have elected; what a crash in the
    * middle of a move may have left otherwise is put back (the default route, where two or more
-   * endpoints could give it, and the published ports). Returns the endpoints whose ports moved.
+   * endpoints could give it, and the published ports). Returns the endpoints whose ports moved;
+   * what fails goes into `errors` and the other steps go on.
    */
-  async repair(): Promise<Endpoint[]> {
+  async repair(errors: unknown[]): Promise<Endpoint[]> {
+    const attempt = (step: () => Promise<unknown>) => step().then(() => true, (err: unknown) => (errors.push(err), false));
     const candidates = this.candidates();
     this.endpoint = candidates[0]?.endpoint ?? null;
-    if (candidates.length > 1) await this.routeThrough(candidates[0]);
+    if (candidates.length > 1) await attempt(() => this.routeThrough(candidates[0]));
     const gateway = this.endpoint;
-    const stale = this.host.attachments().map((a) => a.endpoint).filter((e) => e !== gateway && e.published);
-    for (const e of stale) {
-      await e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id);
-      e.published = null;
+    const moved: Endpoint[] = [];
+    for (const e of this.host.attachments().map((a) => a.endpoint).filter((x) => x !== gateway && x.published)) {
+      if (await attempt(() => e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id) ?? Promise.resolve())) {
+        e.published = null;
+        moved.push(e);
+      }
     }
-    const missing = gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0;
-    if (missing) await program(gateway);
-    return missing ? [...stale, gateway] : stale;
+    if (gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0) {
+      if (await attempt(() => program(gateway, gateway.options.portMapping!))) moved.push(gateway);
+    }
+    return moved;
   }
 
   private async routeThrough({ endpoint, ifname }: Attachment): Promise<void> {
@@ -87,8 +97,7 @@ export class Gateway {
 }
 
 /** Publishes the endpoint's ports through its driver and keeps what was bound. */
-async function program(endpoint: Endpoint): Promise<void> {
-  const portMapping = endpoint.options.portMapping ?? [];
+async function program(endpoint: Endpoint, portMapping: PortBinding[]): Promise<void> {
   const made = await endpoint.network.driver.programExternalConnectivity?.(endpoint.network.id, endpoint.id, { portMapping });
   endpoint.published = made?.length ? made : null;
 }

@@ -124,7 +124,8 @@ export class Sandbox {
         const touched = [endpoint];
         if (becomesGateway) {
           const previous = current ?? null;
-          undo.push(() => this.gateway.restore(previous));
+          const published = previous?.endpoint.published ?? null;
+          undo.push(() => this.gateway.restore(previous, published));
           await this.gateway.move(endpoint);
           if (previous) touched.push(previous.endpoint);
         }
@@ -162,11 +163,13 @@ export class Sandbox {
    * and what a crash in the middle of a join or leave may have left different from the records
    * is put back (the gateway's default route and published ports, the hosts file).
    */
-  async repair(): Promise<void> {
+  async repair(): Promise<unknown[]> {
+    const errors: unknown[] = [];
     this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
-    const moved = await this.gateway.repair();
-    if (moved.length > 0) await batch(moved.map((e) => this.controller.store.writeOp(e.toRecord())));
-    if (this.config.hostname) await this.writeFiles();
+    const moved = await this.gateway.repair(errors);
+    if (moved.length > 0) await batch(moved.map((e) => this.controller.store.writeOp(e.toRecord()))).catch((err: unknown) => errors.push(err));
+    if (this.config.hostname) await this.writeFiles().catch((err: unknown) => errors.push(err));
+    return errors;
   }
 
   /**
@@ -223,7 +226,8 @@ export class Sandbox {
         undo.push(() => this.link(attachment, info));
         const touched = [endpoint];
         if (wasGateway) {
-          undo.push(() => this.gateway.restore(attachment));
+          const published = endpoint.published;
+          undo.push(() => this.gateway.restore(attachment, published));
           await this.gateway.move(null);
           const next = await this.gateway.elect();
           if (next) touched.push(next);

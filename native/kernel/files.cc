@@ -14,18 +14,19 @@ namespace cnm {
 
 namespace {
 
-// mkdir -p of the folder that holds `path`.
-void makeParents(const std::string& path, mode_t mode) {
-  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-    std::string folder = path.substr(0, slash);
-    if (::mkdir(folder.c_str(), mode) < 0 && errno != EEXIST) throwErrno("mkdir", folder);
-  }
-}
-
 std::string parentOf(const std::string& path) {
   std::string trimmed = path.back() == '/' ? path.substr(0, path.size() - 1) : path;
   size_t slash = trimmed.rfind('/');
   return slash == 0 ? "/" : slash == std::string::npos ? "." : trimmed.substr(0, slash);
+}
+
+// mkdir -p of the folder that holds `path`; the folders that hold new ones go into `created`.
+void makeParents(const std::string& path, mode_t mode, std::set<std::string>& created) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    std::string folder = path.substr(0, slash);
+    if (::mkdir(folder.c_str(), mode) == 0) created.insert(parentOf(folder));
+    else if (errno != EEXIST) throwErrno("mkdir", folder);
+  }
 }
 
 // fsync of each folder, so that renames and unlinks in it survive a crash.
@@ -55,9 +56,9 @@ void writeContent(const std::string& path, const FileContent& file, bool sync) {
 }  // namespace
 
 void writeFiles(const std::vector<FileContent>& files, bool durable) {
-  std::set<std::string> touched;
+  std::set<std::string> touched;  // folders whose entries changed: flushed at the end when durable
   for (const FileContent& file : files) {
-    makeParents(file.path, durable ? 0700 : 0755);
+    makeParents(file.path, durable ? 0700 : 0755, touched);
     if (!durable) {
       writeContent(file.path, file, false);
       continue;
@@ -72,7 +73,7 @@ void writeFiles(const std::vector<FileContent>& files, bool durable) {
     }
     touched.insert(parentOf(file.path));
   }
-  syncFolders(touched);
+  if (durable) syncFolders(touched);
 }
 
 void removePaths(const std::vector<std::string>& paths, bool durable) {

@@ -10,8 +10,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { CnmError, NetworkController, type Endpoint, type EndpointOptions, type Network, type Sandbox } from '../../lib';
-import { bare, bridgePorts, nsAddrs, nsRoutes, restart, useControllers } from '../helpers/cnm';
+import { CnmError, NetworkController, type Endpoint, type EndpointOptions, type Network, type PortBinding, type Sandbox } from '../../lib';
+import { bare, bridgePorts, expectCode, nsAddrs, nsRoutes, restart, useControllers } from '../helpers/cnm';
 import { describeKernel, eventually, ip, NETNS_DIR, uniqueName } from '../helpers/kernel';
 import { nft, nftJson } from '../helpers/nft';
 
@@ -233,6 +233,12 @@ describeKernel('bridge firewall', () => {
     await expectBlocked(i.address, 7202, OUTSIDE);
     // The server is up: the sandbox itself reaches it.
     expect(await tcp(i.address, 7202, i.sandbox.key)).toBe('hello');
+    // Not even a port published by a container of another network, through the internal bridge's
+    // own (host) address: DNAT would send it out of the bridge.
+    const p = await scope.container(c, open, 'p', { portMapping: [{ proto: 'tcp', port: 80, hostPort: 18250 }] });
+    await scope.server(p.sandbox.key, servers.echo('0.0.0.0', 80));
+    expect(await tcp(HOST_IP, 18250, OUTSIDE)).toBe('hello');
+    await expectBlocked(gateway, 18250, i.sandbox.key);
   });
 
   it('enable_icc=false: sandboxes of one network cannot talk, but reach the gateway and the outside; the default can', async () => {
@@ -314,6 +320,19 @@ describeKernel('bridge firewall', () => {
     await scope.server(picked.sandbox.key, servers.echo('0.0.0.0', 80));
     expect(await tcp(HOST_IP, mapping.hostPort!, OUTSIDE)).toBe('hello');
     expect(await othersCanBind(mapping.hostPort!)).toBe(false);
+
+    // Port bindings that make no sense are refused before anything is held or made.
+    for (const bad of [
+      { proto: 'icmp', port: 80 },
+      { proto: 'tcp', port: 0 },
+      { proto: 'tcp', port: 80, hostPort: 70000 },
+      { proto: 'tcp', port: 80, hostPort: 18130, hostPortEnd: 18120 },
+      { proto: 'tcp', port: 80, hostPortEnd: 18120 },
+      { proto: 'tcp', port: 80, hostIP: 'nowhere' },
+    ]) {
+      await expectCode(network.createEndpoint('bad', { portMapping: [bad as PortBinding] }), 'INVALID_ARGUMENT');
+    }
+    expect(network.endpointByName('bad')).toBeUndefined();
 
     // 18100 is held by another process: the range gives 18101.
     await scope.server(null, servers.holder(18100));
@@ -414,6 +433,11 @@ describeKernel('bridge firewall', () => {
     const n1 = await f.controller.newNetwork('bridge', 'life1', { ipam: { config: [{ subnet: '10.158.1.0/24' }] } });
     expect(nftTables()).toContain(`inet cnm-ts-${owner}`);
     expect(masqueradeFor('10.158.1.0')).toHaveLength(1);
+    // Loopback addresses come only from lo (CVE-2020-8558): one drop rule ahead of every NAT.
+    const raw = ownTable(owner).filter((o) => 'chain' in o && (o.chain as { name: string }).name === 'raw');
+    expect(raw).toEqual([{ chain: expect.objectContaining({ hook: 'prerouting', prio: -300, type: 'filter' }) }]);
+    const loopbackDrop = ownTable(owner).filter((o) => 'rule' in o && (o.rule as { chain: string }).chain === 'raw').map((o) => JSON.stringify(o.rule));
+    expect(loopbackDrop).toEqual([expect.stringMatching(/"op":"!=","left":\{"meta":\{"key":"iifname"\}\},"right":"lo".*"addr":"127\.0\.0\.0","len":8.*"drop"/)]);
     const n2 = await f.controller.newNetwork('bridge', 'life2', { ipam: { config: [{ subnet: '10.158.2.0/24' }] } });
     expect(masqueradeFor('10.158.2.0')).toHaveLength(1);
     // A published port is one map element, gone with its endpoint: the maps are empty again.

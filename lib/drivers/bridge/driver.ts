@@ -212,8 +212,11 @@ export class BridgeDriver implements Driver {
     this.endpoints.set(endpointId, { networkId, hostIfname: '', iface, ports: [] });
   }
 
+  /** Forgets the endpoint; ports it still holds (an unpublish that failed in a teardown) are given back. */
   async deleteEndpoint(_networkId: string, endpointId: string): Promise<void> {
+    const endpoint = this.endpoints.get(endpointId);
     this.endpoints.delete(endpointId);
+    if (endpoint?.ports.length) await this.unpublish(endpoint).catch((err: unknown) => debug('unpublish: %s', (err as Error).message));
   }
 
   /**
@@ -301,6 +304,7 @@ export class BridgeDriver implements Driver {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
     if (!endpoint.iface.address || options.portMapping.length === 0) return [];
+    await this.unpublish(endpoint);
     const held = await holdPorts(options.portMapping, network.config.hostBindingIpv4);
     try {
       await this.firewallLock.run(() => {
@@ -321,11 +325,17 @@ export class BridgeDriver implements Driver {
    * (`conntrack -D`), and gives the host ports back.
    */
   async revokeExternalConnectivity(_networkId: string, endpointId: string): Promise<void> {
-    const endpoint = this.endpoint(endpointId);
+    await this.unpublish(this.endpoint(endpointId));
+  }
+
+  private async unpublish(endpoint: BridgeEndpoint): Promise<void> {
     const held = endpoint.ports;
     if (held.length === 0) return;
     await this.firewallLock.run(async () => {
-      await batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'deleteElements', this.firewallPorts(endpoint)) }]);
+      // Elements already gone (the tables were flushed out of band) are what this call wants.
+      await batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'deleteElements', this.firewallPorts(endpoint)) }]).catch((err: unknown) => {
+        if (!(err instanceof NetlinkError && err.code === 'ENOENT')) throw err;
+      });
       endpoint.ports = [];
     });
     for (const err of await bestEffort(forgetFlowsOps(held))) debug('conntrack: %s', (err as Error).message);

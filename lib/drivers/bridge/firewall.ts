@@ -39,9 +39,13 @@ export function rebuildCommands(owner: string, networks: FirewallNetwork[], port
   const table = tableName(owner);
   const inet = { family: 'inet', table } as const;
   const bridge = { family: 'bridge', table } as const;
+  // Add then delete: the tables go whether they were there or not, in one transaction, on kernels
+  // without nft's "destroy" (before 6.3) too.
   const commands: NftCommand[] = [
-    { cmd: 'deleteTable', ...inet, ifExists: true },
-    { cmd: 'deleteTable', ...bridge, ifExists: true },
+    { cmd: 'addTable', ...inet },
+    { cmd: 'deleteTable', ...inet },
+    { cmd: 'addTable', ...bridge },
+    { cmd: 'deleteTable', ...bridge },
   ];
   if (networks.length === 0) return commands;
   const rule = (chain: string, exprs: NftExpr[]): NftCommand => ({ cmd: 'addRule', ...inet, chain, exprs });
@@ -50,24 +54,29 @@ export function rebuildCommands(owner: string, networks: FirewallNetwork[], port
     { cmd: 'addSet', ...inet, set: BRIDGES, key: 'ifname' },
     { cmd: 'addSet', ...inet, set: HOST_PORTS, key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
     { cmd: 'addSet', ...inet, set: ANY_PORTS, key: ['inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
+    { cmd: 'addChain', ...inet, chain: 'raw', type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' },
     { cmd: 'addChain', ...inet, chain: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
     { cmd: 'addChain', ...inet, chain: 'output', type: 'nat', hook: 'output', priority: -100, policy: 'accept' },
     { cmd: 'addChain', ...inet, chain: 'postrouting', type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
     { cmd: 'addChain', ...inet, chain: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
   );
+  // 127.0.0.0/8 comes only from lo: no other machine, and no container (route_localnet is on for
+  // the bridges), may reach a port published on 127.0.0.1 or any other loopback service
+  // (CVE-2020-8558). Replies to the host's own 127.x connections still carry the bridge address here.
+  commands.push(rule('raw', [...x.iifname('lo', { negate: true }), ...x.daddr('127.0.0.0/8', { reg: 4 }), x.drop()]));
   // Published ports: to one of the host's addresses, from outside (prerouting) or from the host (output).
   for (const chain of ['prerouting', 'output']) commands.push(rule(chain, dnatByHostPort()), rule(chain, dnatByAnyPort()));
   // The host reaching a container through 127.0.0.1 (a port published there): the container
   // could not answer 127.0.0.1, so the source becomes the bridge's address.
   commands.push(rule('postrouting', [...x.saddr('127.0.0.0/8'), ...oifnameIn(BRIDGES), x.masquerade()]));
+  // Internal networks first: nothing in or out, not even to a published port.
+  for (const n of networks.filter((net) => net.internal)) {
+    commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true }), x.drop()]));
+    commands.push(rule('forward', [...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
+  }
   // Published ports are reached from other networks too; the drops below are for the rest.
   commands.push(rule('forward', [{ expr: 'ct', key: 'status', dreg: 0 }, ...bitSet(IPS_DST_NAT), x.accept()]));
-  for (const n of networks) {
-    if (n.internal) {
-      commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true }), x.drop()]));
-      commands.push(rule('forward', [...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
-      continue;
-    }
+  for (const n of networks.filter((net) => !net.internal)) {
     // Isolation: nothing from this bridge to another of the controller's bridges.
     commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...oifnameIn(BRIDGES), x.drop()]));
     if (n.masquerade && n.subnet) commands.push(rule('postrouting', [...x.saddr(n.subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), x.masquerade()]));

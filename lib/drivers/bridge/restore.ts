@@ -17,7 +17,7 @@ export interface RestorePlan {
   lost: string[];
   /**
    * Links to delete: the owner's bridges without a network (unless its record was unreadable), and
-   * the veths on the networks' bridges without an endpoint.
+   * the veths on the bridges it made without an endpoint.
    */
   remove: string[];
 }
@@ -37,7 +37,9 @@ export function planRestore(
   const mine = `${ALIAS_PREFIX}${owner}:`;
   const isOrphan = (id: string) => !networks.has(id) && !unreadable.has(id);
   const orphanBridges = links.filter((l) => l.kind === 'bridge' && l.alias?.startsWith(mine) && isOrphan(l.alias.slice(mine.length)));
-  const bridges = new Set([...networks.values()].map((n) => n.config.bridgeName));
+  // Veths are looked at on the bridges cnm-ts made: a default bridge that was there before may
+  // carry others' ports.
+  const bridges = new Set([...networks.values()].filter((n) => n.ownsDevice).map((n) => n.config.bridgeName));
   orphanBridges.forEach((l) => bridges.add(l.name));
   const kept = new Set<string>();
   for (const [id, endpoint] of endpoints) {
