@@ -189,7 +189,8 @@ export type NativeOp =
   | { op: 'portReserve'; address: string; protocol: PortProtocol; port: number; portEnd?: number }
   | { op: 'portRelease'; fd: number }
   | { op: 'removePaths'; paths: string[]; durable?: boolean }
-  | { op: 'writeFiles'; files: FileToWrite[]; durable?: boolean }
+  /** `atomic`: through `<path>.tmp` and a rename; `durable`: that, with fsync of file and folder. */
+  | { op: 'writeFiles'; files: FileToWrite[]; atomic?: boolean; durable?: boolean }
   | ({ op: 'nftTransaction'; commands: NftCommand[] } & InNamespace)
   | ({ op: 'nftListTables'; family?: NftFamily } & InNamespace)
   | ({ op: 'nftListChains'; family: NftFamily; table: string } & InNamespace)
@@ -198,7 +199,7 @@ export type NativeOp =
   | ({ op: 'nftListElements'; family: NftFamily; table: string; set: string } & InNamespace)
   | ({ op: 'conntrackDelete' } & ConntrackFilter & InNamespace);
 
-/** A file for writeFiles. `durable` writes go through `<path>.tmp`, fsync and rename. */
+/** A file for writeFiles. */
 export interface FileToWrite {
   path: string;
   content: string;

@@ -1,6 +1,7 @@
 // The state store: one file per object under <stateDir>/store/<kind>s/<id>.json, written
-// atomically (temporary file, fsync, rename, fsync of the folder) with mode 0600. Writes are
-// native operations, so that they can share a worker trip with the kernel work they record.
+// atomically (temporary file, fsync, rename, fsync of the folder; sandboxes without the fsyncs,
+// see `flushed`) with mode 0600. Writes are native operations, so that they can share a worker
+// trip with the kernel work they record.
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { NativeOp } from '../native';
@@ -22,6 +23,14 @@ export interface LoadedState {
 }
 
 const KINDS: RecordKind[] = ['network', 'endpoint', 'sandbox'];
+
+/**
+ * Whether records of a kind are flushed to disk (fsync). A sandbox is its namespace, and a power
+ * loss takes every namespace with it (they are mounts): the next start removes every sandbox
+ * whatever its record says, so its record is written atomically but not flushed. A process
+ * crash loses nothing either way: the page cache survives it.
+ */
+const flushed = (kind: RecordKind): boolean => kind !== 'sandbox';
 const LIST = { network: 'networks', endpoint: 'endpoints', sandbox: 'sandboxes' } as const;
 const FILE = /^([0-9a-f]{64})\.json$/;
 
@@ -37,14 +46,15 @@ export class StateStore {
     return path.join(this.folder(kind), `${id}.json`);
   }
 
-  /** The operation that writes a record durably. */
+  /** The operation that writes a record: atomically, and durably unless it is a sandbox's (see below). */
   writeOp(record: StateRecord): NativeOp {
-    return { op: 'writeFiles', durable: true, files: [{ path: this.file(record.kind, record.id), content: JSON.stringify(record), mode: 0o600 }] };
+    const file = { path: this.file(record.kind, record.id), content: JSON.stringify(record), mode: 0o600 };
+    return { op: 'writeFiles', atomic: true, durable: flushed(record.kind), files: [file] };
   }
 
-  /** The operation that removes a record durably. */
+  /** The operation that removes a record (durably unless it is a sandbox's). */
   removeOp(kind: RecordKind, id: string): NativeOp {
-    return { op: 'removePaths', durable: true, paths: [this.file(kind, id)] };
+    return { op: 'removePaths', durable: flushed(kind), paths: [this.file(kind, id)] };
   }
 
   /**

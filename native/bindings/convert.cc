@@ -172,7 +172,9 @@ Op opFrom(const Reader& r) {
         Reader file(list.Get(i).As<Napi::Object>(), "files[" + std::to_string(i) + "]");
         op.files.push_back({file.string("path", true), file.string("content", true), file.u32("mode").value_or(0644)});
       }
-      op.durable = r.boolean("durable").value_or(false);
+      op.writeMode = r.boolean("durable").value_or(false) ? WriteMode::Durable
+                     : r.boolean("atomic").value_or(false) ? WriteMode::Atomic
+                                                           : WriteMode::InPlace;
       break;
     }
     case OpKind::LinkList:

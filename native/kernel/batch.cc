@@ -138,7 +138,7 @@ OpResult Batch::run(const Op& op) {
       removePaths(op.paths, op.durable);
       return {};
     case OpKind::WriteFiles:
-      writeFiles(op.files, op.durable);
+      writeFiles(op.files, op.writeMode);
       return {};
     case OpKind::NftTransaction:
       nftTransaction(netfilterSocketFor(op.netns), op.nftCommands);

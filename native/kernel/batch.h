@@ -62,7 +62,8 @@ struct Op {
   uint16_t port = 0, portEnd = 0;  // PortReserve
   std::vector<std::string> paths;  // RemovePaths
   std::vector<FileContent> files;  // WriteFiles
-  bool durable = false;                 // WriteFiles, RemovePaths: flushed to disk (see files.h)
+  WriteMode writeMode = WriteMode::InPlace;  // WriteFiles (see files.h)
+  bool durable = false;                 // RemovePaths: the folders are flushed to disk
   std::vector<NftCommand> nftCommands;  // NftTransaction
   NftQuery nftQuery;                    // NftList*
   ConntrackFilter conntrack;            // ConntrackDelete

@@ -55,17 +55,18 @@ void writeContent(const std::string& path, const FileContent& file, bool sync) {
 
 }  // namespace
 
-void writeFiles(const std::vector<FileContent>& files, bool durable) {
+void writeFiles(const std::vector<FileContent>& files, WriteMode mode) {
+  bool durable = mode == WriteMode::Durable;
   std::set<std::string> touched;  // folders whose entries changed: flushed at the end when durable
   for (const FileContent& file : files) {
-    makeParents(file.path, durable ? 0700 : 0755, touched);
-    if (!durable) {
+    makeParents(file.path, mode == WriteMode::InPlace ? 0755 : 0700, touched);
+    if (mode == WriteMode::InPlace) {
       writeContent(file.path, file, false);
       continue;
     }
     std::string temporary = file.path + ".tmp";
     try {
-      writeContent(temporary, file, true);
+      writeContent(temporary, file, durable);
       if (::rename(temporary.c_str(), file.path.c_str()) < 0) throwErrno("rename", file.path);
     } catch (...) {
       ::unlink(temporary.c_str());
