@@ -116,9 +116,8 @@ export class Endpoint {
     if (errors.length > 0) throw new AggregateError(errors, `endpoint ${this.name} is deleted, but ${errors.length} step(s) failed`);
   }
 
-  /** @internal What the controller keeps on disk about the endpoint. */
+  /** @internal What the controller keeps on disk about the endpoint (its joins are in sandbox records). */
   toRecord(): EndpointRecord {
-    const attachment = this.sandbox?.attachmentOf(this);
     return {
       version: STATE_VERSION,
       kind: 'endpoint',
@@ -127,10 +126,6 @@ export class Endpoint {
       networkId: this.network.id,
       iface: this.iface,
       options: this.options,
-      join: attachment && this.joinInfo
-        ? { sandboxId: this.sandbox!.id, ifname: attachment.ifname, priority: attachment.priority, order: attachment.order, info: this.joinInfo }
-        : null,
-      published: this.published,
       driver: this.network.driver.endpointState?.(this.id),
     };
   }

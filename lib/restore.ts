@@ -13,7 +13,7 @@ import { Network, releasePools, type AllocatedPool } from './network';
 import { Sandbox, type NamespaceHandle } from './sandbox';
 import { sandboxFilePaths } from './sandbox-files';
 import type { PortBinding } from './options';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
+import type { AttachmentRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
 import type { StateWarning } from './store/store';
 
 const debug = createDebug('cnm:restore');
@@ -55,7 +55,8 @@ export async function restoreState(controller: NetworkController, options: { liv
 
   const { networks, skipped } = restoreNetworks(controller, state.networks, (id, reason) => warn({ file: controller.store.file('network', id), reason }));
   const sandboxes = await restoreSandboxes(controller, state.sandboxes, report, fixes, (id, reason) => warn({ file: controller.store.file('sandbox', id), reason }));
-  const endpoints = restoreEndpoints(controller, networks, sandboxes, state.endpoints, fixes, (id, reason) => warn({ file: controller.store.file('endpoint', id), reason }));
+  const endpoints = restoreEndpoints(controller, networks, state.endpoints, fixes, (id, reason) => warn({ file: controller.store.file('endpoint', id), reason }));
+  attachJoins(sandboxes, endpoints);
 
   // Each driver takes its networks and endpoints back and says which joined interfaces are gone.
   for (const [type, driver] of controller.drivers) {
@@ -69,27 +70,19 @@ export async function restoreState(controller: NetworkController, options: { liv
         networkId: e.network.id,
         endpointId: e.record.id,
         iface: e.record.iface,
-        state: e.record.driver,
+        state: e.attachment?.driver ?? e.record.driver,
         joined: e.target,
-        published: e.target ? (e.record.published ?? []) : [],
+        published: e.attachment?.published ?? [],
       }));
     const result = await driver.restore({ owner: controller.owner, networks: restoredNetworks, endpoints: restoredEndpoints, unreadable: [...state.unreadable.network, ...skipped] });
     report.errors.push(...result.errors);
     report.orphans.push(...result.removed);
-    for (const e of restoredEndpoints) {
-      const entry = endpoints.get(e.endpointId)!;
-      entry.published = result.published?.[e.endpointId] ?? null;
-      if (JSON.stringify(entry.published ?? null) !== JSON.stringify(entry.record.published ?? null)) {
-        entry.record.published = entry.published;
-        fixes.push(controller.store.writeOp(entry.record));
-      }
-    }
+    for (const e of restoredEndpoints) endpoints.get(e.endpointId)!.published = result.published?.[e.endpointId] ?? null;
     for (const id of result.lost) {
       const e = endpoints.get(id)!;
       e.target = null;
-      e.record.join = null;
+      e.attachment = null;
       report.lostEndpoints.push(id);
-      fixes.push(controller.store.writeOp(e.record));
     }
   }
 
@@ -100,20 +93,23 @@ export async function restoreState(controller: NetworkController, options: { liv
     controller.containers.add(sandbox.containerId);
   }
   // In join order, so that each sandbox lists its endpoints as it did.
-  const byJoinOrder = [...endpoints.values()].sort((a, b) => (a.record.join?.order ?? 0) - (b.record.join?.order ?? 0));
+  const byJoinOrder = [...endpoints.values()].sort((a, b) => (a.attachment?.order ?? 0) - (b.attachment?.order ?? 0));
   for (const e of byJoinOrder) {
     const endpoint = new Endpoint(e.record.id, e.record.name, e.network, e.record.iface, e.record.options);
-    endpoint.published = e.published;
     e.network.adopt(endpoint);
-    const join = e.record.join;
+    const join = e.attachment;
     if (join && e.target) {
-      sandboxes.get(join.sandboxId)!.sandbox.link({ endpoint, ifname: join.ifname, priority: join.priority, order: join.order }, join.info);
+      endpoint.published = e.published;
+      sandboxes.get(e.target.sandboxId)!.sandbox.link({ endpoint, ifname: join.ifname, priority: join.priority, order: join.order }, join.info);
       endpoint.state = 'joined';
     }
   }
 
   report.errors.push(...(await bestEffort(fixes)));
   for (const { sandbox } of sandboxes.values()) report.errors.push(...(await sandbox.repair()));
+  // A sandbox record says what its joins are: rewritten where restore changed them.
+  const changed = [...sandboxes.values()].filter(({ sandbox, record }) => JSON.stringify(sandbox.toRecord()) !== JSON.stringify(record));
+  report.errors.push(...(await bestEffort(changed.map(({ sandbox }) => controller.store.writeOp(sandbox.toRecord())))));
   await removeOrphans(controller, sandboxes, state.unreadable.sandbox, report);
   report.networks = networks.size;
   report.endpoints = endpoints.size;
@@ -249,16 +245,17 @@ function handleOf(record: SandboxRecord, handles: Map<string, NamespaceHandle>):
 interface RestoredEndpointEntry {
   record: EndpointRecord;
   network: Network;
+  /** Where it is joined, from its sandbox's record, if that sandbox is alive. */
   target: RestoredEndpoint['joined'];
+  attachment: AttachmentRecord | null;
   /** The ports its driver published again. */
   published: PortBinding[] | null;
 }
 
-/** Endpoints of restored networks whose addresses IPAM can take back; joins to live sandboxes. */
+/** Endpoints of restored networks whose addresses IPAM can take back. */
 function restoreEndpoints(
   controller: NetworkController,
   networks: Map<string, RestoredNetworkEntry>,
-  sandboxes: Map<string, RestoredSandboxEntry>,
   records: EndpointRecord[],
   fixes: NativeOp[],
   warn: (id: string, reason: string) => void,
@@ -284,17 +281,24 @@ function restoreEndpoints(
       continue;
     }
     names.add(`${network.id}/${record.name}`);
-    const sandbox = record.join ? sandboxes.get(record.join.sandboxId)?.sandbox : undefined;
-    if (record.join && !sandbox) {
-      record.join = null;
-      fixes.push(controller.store.writeOp(record));
-    }
-    const target = sandbox && record.join
-      ? { sandboxId: sandbox.id, key: sandbox.key, isHost: sandbox.mode === 'host', ifname: record.join.ifname, defaultRoute: false }
-      : null;
-    endpoints.set(record.id, { record, network, target, published: null });
+    endpoints.set(record.id, { record, network, target: null, attachment: null, published: null });
   }
   return endpoints;
+}
+
+/**
+ * The joins of the live sandboxes, from their records. A join of an endpoint that was not
+ * restored, or that another sandbox has already, is dropped (its veth is then an orphan).
+ */
+function attachJoins(sandboxes: Map<string, RestoredSandboxEntry>, endpoints: Map<string, RestoredEndpointEntry>): void {
+  for (const { sandbox, record } of sandboxes.values()) {
+    for (const a of record.attachments) {
+      const e = endpoints.get(a.endpointId);
+      if (!e || e.target) continue;
+      e.attachment = a;
+      e.target = { sandboxId: sandbox.id, key: sandbox.key, isHost: sandbox.mode === 'host', ifname: a.ifname, defaultRoute: false };
+    }
+  }
 }
 
 /**

@@ -69,26 +69,21 @@ export class Gateway {
   /**
    * At restore: the gateway is the endpoint a live sandbox would have elected; what a crash in the
    * middle of a move may have left otherwise is put back (the default route, where two or more
-   * endpoints could give it, and the published ports). Returns the endpoints whose ports moved;
-   * what fails goes into `errors` and the other steps go on.
+   * endpoints could give it, and the published ports). What fails goes into `errors` and the
+   * other steps go on.
    */
-  async repair(errors: unknown[]): Promise<Endpoint[]> {
+  async repair(errors: unknown[]): Promise<void> {
     const attempt = (step: () => Promise<unknown>) => step().then(() => true, (err: unknown) => (errors.push(err), false));
     const candidates = this.candidates();
     this.endpoint = candidates[0]?.endpoint ?? null;
     if (candidates.length > 1) await attempt(() => this.routeThrough(candidates[0]));
     const gateway = this.endpoint;
-    const moved: Endpoint[] = [];
     for (const e of this.host.attachments().map((a) => a.endpoint).filter((x) => x !== gateway && x.published)) {
-      if (await attempt(() => e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id) ?? Promise.resolve())) {
-        e.published = null;
-        moved.push(e);
-      }
+      if (await attempt(() => e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id) ?? Promise.resolve())) e.published = null;
     }
     if (gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0) {
-      if (await attempt(() => program(gateway, gateway.options.portMapping!))) moved.push(gateway);
+      await attempt(() => program(gateway, gateway.options.portMapping!));
     }
-    return moved;
   }
 
   private async routeThrough({ endpoint, ifname }: Attachment): Promise<void> {

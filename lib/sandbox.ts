@@ -8,7 +8,7 @@ import { batch, bestEffort, NetlinkError, type LinkInfo, type LinkStats, type Na
 import type { SandboxOptions } from './options';
 import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, validateDnsConfig, type SandboxDnsConfig } from './sandbox-files';
 import { Gateway, type Attachment } from './sandbox-gateway';
-import { STATE_VERSION, type EndpointRecord, type SandboxRecord } from './store/records';
+import { STATE_VERSION, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
 import { withUndo } from './util/undo';
 
@@ -115,22 +115,20 @@ export class Sandbox {
       const current = this.gateway.endpoint ? this.attached.get(this.gateway.endpoint.id) : undefined;
       const becomesGateway = hasGateway && (!current || priority > current.priority);
       const target = this.target(this.freeIfname(), becomesGateway);
-      const before = [endpoint, ...this.endpoints()].map((e) => e.toRecord());
+      const before = this.toRecord();
       await withUndo(async (undo) => {
         const info = await network.driver.join(network.id, endpoint.id, target);
         undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
         this.link({ endpoint, ifname: target.ifname, priority, order: this.joins }, info);
         undo.push(() => this.unlink(endpoint));
-        const touched = [endpoint];
         if (becomesGateway) {
           const previous = current ?? null;
           const published = previous?.endpoint.published ?? null;
           undo.push(() => this.gateway.restore(previous, published));
           await this.gateway.move(endpoint);
-          if (previous) touched.push(previous.endpoint);
         }
         await this.rewriteHosts(undo, () => this.unlink(endpoint));
-        await this.saveRecords(touched, before, undo);
+        await this.saveRecord(before, undo);
       });
       this.joins += 1;
       debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
@@ -166,8 +164,7 @@ export class Sandbox {
   async repair(): Promise<unknown[]> {
     const errors: unknown[] = [];
     this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
-    const moved = await this.gateway.repair(errors);
-    if (moved.length > 0) await batch(moved.map((e) => this.controller.store.writeOp(e.toRecord()))).catch((err: unknown) => errors.push(err));
+    await this.gateway.repair(errors);
     if (this.config.hostname) await this.writeFiles().catch((err: unknown) => errors.push(err));
     return errors;
   }
@@ -218,22 +215,20 @@ export class Sandbox {
       if (!attachment) throw new CnmError('CONFLICT', `endpoint ${endpoint.name} is not joined to sandbox ${this.id.slice(0, 12)}`);
       const network = endpoint.network;
       const info = endpoint.joinInfo!;
-      const before = this.endpoints().map((e) => e.toRecord());
+      const before = this.toRecord();
       const wasGateway = this.gateway.endpoint === endpoint;
       // The interface goes last: every step before it can be undone exactly.
       await withUndo(async (undo) => {
         this.unlink(endpoint);
         undo.push(() => this.link(attachment, info));
-        const touched = [endpoint];
         if (wasGateway) {
           const published = endpoint.published;
           undo.push(() => this.gateway.restore(attachment, published));
           await this.gateway.move(null);
-          const next = await this.gateway.elect();
-          if (next) touched.push(next);
+          await this.gateway.elect();
         }
         await this.rewriteHosts(undo, () => this.link(attachment, info));
-        await this.saveRecords(touched, before, undo);
+        await this.saveRecord(before, undo);
         await network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), false);
       });
     });
@@ -245,7 +240,11 @@ export class Sandbox {
    * already gone is fine), and returns them. Its record is the caller's to remove.
    */
   async teardown(endpoint: Endpoint): Promise<unknown[]> {
-    return this.lock.run(() => this.teardownLocked(endpoint, false));
+    return this.lock.run(async () => {
+      const errors = await this.teardownLocked(endpoint, false);
+      await batch([this.controller.store.writeOp(this.toRecord())]).catch((err: unknown) => errors.push(err));
+      return errors;
+    });
   }
 
   private async teardownLocked(endpoint: Endpoint, sandboxGoing: boolean): Promise<unknown[]> {
@@ -260,12 +259,7 @@ export class Sandbox {
     await attempt(() => network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), sandboxGoing));
     this.unlink(endpoint);
     if (!sandboxGoing) {
-      if (wasGateway) {
-        await attempt(async () => {
-          const next = await this.gateway.elect();
-          if (next) await batch([this.controller.store.writeOp(next.toRecord())]);
-        });
-      }
+      if (wasGateway) await attempt(() => this.gateway.elect());
       if (this.config.hostname) await attempt(() => this.writeFiles());
     }
     this.controller.emit('network:disconnect', endpoint, this);
@@ -273,14 +267,13 @@ export class Sandbox {
   }
 
   /**
-   * Writes the records of the endpoints a join or leave changed (the gateway's published ports
-   * move with it); the undo writes back what they were (`before`).
+   * Writes the sandbox's record, which holds its joins (with the gateway's published ports); the
+   * undo writes back what it was (`before`).
    */
-  private async saveRecords(touched: Endpoint[], before: EndpointRecord[], undo: { push(step: () => unknown): void }): Promise<void> {
+  private async saveRecord(before: SandboxRecord, undo: { push(step: () => unknown): void }): Promise<void> {
     const store = this.controller.store;
-    const ids = new Set(touched.map((e) => e.id));
-    undo.push(() => batch(before.filter((r) => ids.has(r.id)).map((r) => store.writeOp(r))));
-    await batch(touched.map((e) => store.writeOp(e.toRecord())));
+    undo.push(() => batch([store.writeOp(before)]));
+    await batch([store.writeOp(this.toRecord())]);
   }
 
   /** Per-interface counters of the joined endpoints' interfaces, by interface name (`ip -s link`). */
@@ -319,12 +312,10 @@ export class Sandbox {
       this.deleted = true;
       const dropping = this.namespace.owned && this.namespace.users === 1;
       const errors: unknown[] = [];
-      const left: Endpoint[] = [];
       for (const a of [...this.attached.values()]) {
         a.endpoint.state = 'leaving';
         errors.push(...(await this.teardownLocked(a.endpoint, dropping)));
         a.endpoint.state = 'idle';
-        left.push(a.endpoint);
       }
       this.namespace.users -= 1;
       const lastUser = this.namespace.users === 0 && this.namespace.owned;
@@ -332,7 +323,6 @@ export class Sandbox {
       // The record goes before the files and the namespace: after a crash in between, they are
       // orphans that the next start removes, not a restored sandbox with half of it missing.
       const ops = [
-        ...left.map((e) => store.writeOp(e.toRecord())),
         store.removeOp('sandbox', this.id),
         ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser }),
       ];
@@ -358,6 +348,15 @@ export class Sandbox {
       config: this.config,
       labels: this.labels,
       hostServers: this.hostServers,
+      attachments: [...this.attached.values()].map(({ endpoint, ifname, priority, order }) => ({
+        endpointId: endpoint.id,
+        ifname,
+        priority,
+        order,
+        info: endpoint.joinInfo!,
+        published: endpoint.published,
+        driver: endpoint.network.driver.endpointState?.(endpoint.id),
+      })),
     };
   }
 }

@@ -26,14 +26,18 @@ export interface NetworkRecord {
   driver?: unknown;
 }
 
-/** Where a joined endpoint is. */
-export interface JoinRecord {
-  sandboxId: string;
+/** An endpoint joined to a sandbox, kept in the sandbox's record. */
+export interface AttachmentRecord {
+  endpointId: string;
   ifname: string;
   priority: number;
   /** The join's position among the sandbox's joins (ties in priority go to the first). */
   order: number;
   info: JoinInfo;
+  /** The ports it published as the sandbox's gateway endpoint. */
+  published: PortBinding[] | null;
+  /** What the driver keeps about the joined endpoint (Driver.endpointState). */
+  driver?: unknown;
 }
 
 export interface EndpointRecord {
@@ -44,9 +48,6 @@ export interface EndpointRecord {
   networkId: string;
   iface: InterfaceInfo;
   options: EndpointOptions;
-  join: JoinRecord | null;
-  /** The ports it published as its sandbox's gateway endpoint. */
-  published?: PortBinding[] | null;
   driver?: unknown;
 }
 
@@ -64,6 +65,8 @@ export interface SandboxRecord {
   config: SandboxDnsConfig;
   labels: Record<string, string>;
   hostServers: string[];
+  /** Its joined endpoints: a join or leave rewrites only the sandbox's record. */
+  attachments: AttachmentRecord[];
 }
 
 export type StateRecord = NetworkRecord | EndpointRecord | SandboxRecord;
@@ -79,10 +82,10 @@ function checkPool(p: unknown): boolean {
   return isObject(p) && isString(p.poolId) && isString(p.pool) && isString(p.gateway) && isString(p.addressSpace) && isStringMap(p.auxAddresses);
 }
 
-function checkJoin(j: unknown): boolean {
-  if (j === null) return true;
-  return isObject(j) && isString(j.sandboxId) && ID.test(j.sandboxId) && isString(j.ifname) &&
-    typeof j.priority === 'number' && typeof j.order === 'number' && isObject(j.info);
+function checkAttachment(a: unknown): boolean {
+  return isObject(a) && isString(a.endpointId) && ID.test(a.endpointId) && isString(a.ifname) &&
+    typeof a.priority === 'number' && typeof a.order === 'number' && isObject(a.info) &&
+    (a.published === null || Array.isArray(a.published));
 }
 
 /** Why the record is not loadable, or null if it is. */
@@ -97,13 +100,12 @@ function problem(kind: RecordKind, r: Record<string, unknown>): string | null {
     }
     case 'endpoint':
       if (!isString(r.name) || !isString(r.networkId) || !ID.test(r.networkId)) return 'missing name or network id';
-      if (!isObject(r.iface) || !isObject(r.options)) return 'interface or options are not objects';
-      return checkJoin(r.join) ? null : 'join is malformed';
+      return isObject(r.iface) && isObject(r.options) ? null : 'interface or options are not objects';
     case 'sandbox':
       if (!isString(r.containerId) || !isString(r.key) || !MODES.includes(r.mode as string)) return 'missing container id, key or mode';
       if (!(r.namespaceName === null || isString(r.namespaceName)) || typeof r.owned !== 'boolean') return 'namespace is malformed';
       if (!isObject(r.config) || !isStringMap(r.labels) || !Array.isArray(r.hostServers)) return 'config, labels or servers are malformed';
-      return null;
+      return Array.isArray(r.attachments) && r.attachments.every(checkAttachment) ? null : 'attachments are malformed';
   }
 }
 

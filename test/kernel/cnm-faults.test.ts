@@ -152,8 +152,8 @@ describeKernel('a failure at any step', () => {
     const box = await f.controller.newSandbox('doomed');
     await e.join(box);
     const [veth] = bridgePorts(`br-${net.id.slice(0, 12)}`);
-    // Its last batch: the endpoint's record, the sandbox's record, the files, the namespace.
-    failOperation(4);
+    // Its last batch: the sandbox's record (its joins with it), the files, the namespace.
+    failOperation(3);
     const err = await rejection(box.delete());
     expect(err).toBeInstanceOf(AggregateError);
     expect((err as AggregateError).errors).toEqual([expect.objectContaining({ syscall: 'injected', object: 'netnsDelete' })]);

@@ -284,6 +284,10 @@ export class BridgeDriver implements Driver {
     const endpoint = this.endpoint(endpointId);
     const icc = this.iccOps(endpoint, 'deleteElements');
     const ops: NativeOp[] = sandboxGoing ? icc : [...icc, { op: 'linkDelete', name: endpoint.hostIfname }];
+    if (ops.length === 0) {
+      endpoint.hostIfname = '';
+      return;
+    }
     try {
       await this.inFirewallOrder(ops, icc.length > 0);
     } catch (err) {
