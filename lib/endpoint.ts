@@ -23,6 +23,7 @@ export interface EndpointInfo {
   sandboxId: string | null;
   sandboxKey: string | null;
   exposedPorts: EndpointOptions['exposedPorts'];
+  /** The bindings made (host ports filled in) while it publishes them as its sandbox's gateway endpoint; else those asked for. */
   portMapping: EndpointOptions['portMapping'];
   dnsNames: string[];
 }

@@ -5,7 +5,10 @@ import type { Sandbox } from './sandbox';
 import type { SandboxDnsConfig } from './sandbox-files';
 
 export interface ControllerOptions {
-  /** Where the controller keeps its files (sandbox hosts / resolv.conf). Default /var/lib/cnm-ts. */
+  /**
+   * Where the controller keeps its state (records of networks, endpoints and sandboxes; sandbox
+   * hosts / resolv.conf) and its lock. Default /var/lib/cnm-ts. One controller at a time per directory.
+   */
   stateDir?: string;
   /** Where sandbox namespaces are mounted. Default /run/netns, so `ip netns` sees them. */
   netnsDir?: string;
@@ -53,7 +56,11 @@ export interface NetworkOptions {
   labels?: Record<string, string>;
 }
 
-/** A published port (libnetwork's PortBinding). Stored now; applied once the firewall lands. */
+/**
+ * A published port (libnetwork's PortBinding): container `port`/`proto` on the host at
+ * `hostIP` (default: the network's host_binding_ipv4, else 0.0.0.0) and `hostPort` (0 or absent:
+ * a free one; with `hostPortEnd`, the first free one of the range).
+ */
 export interface PortBinding {
   proto: 'tcp' | 'udp' | 'sctp';
   port: number;
