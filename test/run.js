@@ -19,6 +19,16 @@ if (inCi && !canUnshare) {
   process.exit(1);
 }
 
+// The kernel tests look at the kernel through these tools (the library itself needs none of them).
+const TOOLS = { ip: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', nft: 'nftables' };
+const missing = Object.keys(TOOLS).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+if (canUnshare && missing.length > 0) {
+  const packages = [...new Set(missing.map((tool) => TOOLS[tool]))].join(' ');
+  console.error(`The kernel tests need ${missing.join(', ')}: apt-get install ${packages}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 // Examples and benchmarks load the compiled library: compile it so they test the current code.
 const tsc = spawnSync('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 if (tsc.status !== 0) {

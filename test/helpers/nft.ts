@@ -64,16 +64,19 @@ export class PeerAddressServer {
 }
 
 /**
- * Connects from a namespace and returns what the server sent, or 'refused' / 'timeout' when no
- * connection could be made within `timeoutMs` (a dropped SYN times out).
+ * A node script that connects to host:port, sends "hello" and prints what the server sent back,
+ * or 'refused' / 'timeout' (a dropped SYN) / the error code when no connection was made.
  */
-export function tcpAttempt(host: string, port: number, netns: string, timeoutMs = 1500): string {
-  const code =
-    `const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port} }, () => s.end('hello'));` +
+export function tcpClientScript(host: string, port: number, timeoutMs: number): string {
+  return `const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port} }, () => s.end('hello'));` +
     `s.setTimeout(${timeoutMs}, () => { process.stdout.write('timeout'); process.exit(0); });` +
-    `let d = ''; s.on('data', (x) => (d += x)); s.on('end', () => process.stdout.write(d));` +
-    `s.on('error', (e) => process.stdout.write(e.code === 'ECONNREFUSED' ? 'refused' : e.code));`;
-  return execFileSync('nsenter', [`--net=${netns}`, process.execPath, '-e', code], { encoding: 'utf8' });
+    `let d = ''; s.on('data', (x) => (d += x)); s.on('end', () => { process.stdout.write(d); process.exit(0); });` +
+    `s.on('error', (e) => { process.stdout.write(e.code === 'ECONNREFUSED' ? 'refused' : String(e.code)); process.exit(0); });`;
+}
+
+/** tcpClientScript run from a namespace, waited for. */
+export function tcpAttempt(host: string, port: number, netns: string, timeoutMs = 1500): string {
+  return execFileSync('nsenter', [`--net=${netns}`, process.execPath, '-e', tcpClientScript(host, port, timeoutMs)], { encoding: 'utf8' });
 }
 
 /** The conntrack table of a namespace, one entry a line (/proc/net/nf_conntrack). */

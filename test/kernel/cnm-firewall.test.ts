@@ -12,8 +12,8 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { CnmError, NetworkController, type Endpoint, type EndpointOptions, type Network, type PortBinding, type Sandbox } from '../../lib';
 import { bare, bridgePorts, expectCode, nsAddrs, nsRoutes, restart, useControllers } from '../helpers/cnm';
-import { describeKernel, eventually, ip, NETNS_DIR, uniqueName } from '../helpers/kernel';
-import { nft, nftJson } from '../helpers/nft';
+import { describeKernel, eventually, ip, NETNS_DIR, othersCanBind, uniqueName } from '../helpers/kernel';
+import { nft, nftJson, tcpClientScript } from '../helpers/nft';
 
 const run = promisify(execFile);
 
@@ -38,11 +38,7 @@ async function nodeIn(netns: string | null, code: string): Promise<string> {
  * what the server sent back; or 'timeout' / 'refused' / the error code when no connection was made.
  */
 function tcp(host: string, port: number, netns: string | null, timeoutMs = WORKS_MS): Promise<string> {
-  return nodeIn(netns,
-    `const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port} }, () => s.end('hello'));` +
-    `s.setTimeout(${timeoutMs}, () => { process.stdout.write('timeout'); process.exit(0); });` +
-    `let d = ''; s.on('data', (x) => (d += x)); s.on('end', () => { process.stdout.write(d); process.exit(0); });` +
-    `s.on('error', (e) => { process.stdout.write(e.code === 'ECONNREFUSED' ? 'refused' : String(e.code)); process.exit(0); });`);
+  return nodeIn(netns, tcpClientScript(host, port, timeoutMs));
 }
 
 /** A TCP connection attempt that must not get through (dropped, refused or unreachable). */
@@ -88,12 +84,6 @@ const ownTables = (owner: string) => nftTables().filter((t) => t.endsWith(` cnm-
 
 /** The JSON objects (rules, sets, maps, chains) of the controller's inet table. */
 const ownTable = (owner: string) => nftJson(['list', 'table', 'inet', `cnm-ts-${owner}`]).filter((o) => !('metainfo' in o));
-
-/** Whether another process can bind 0.0.0.0:port with TCP. */
-async function othersCanBind(port: number): Promise<boolean> {
-  return (await nodeIn(null,
-    `require('net').createServer().on('error', () => process.stdout.write('no')).listen(${port}, '0.0.0.0', () => { process.stdout.write('yes'); process.exit(0); })`)) === 'yes';
-}
 
 /**
  * What one test made, undone newest first after it (also when it failed): server processes,
@@ -308,7 +298,7 @@ describeKernel('bridge firewall', () => {
     await expectBlocked(HOST_IP, 18080, null);
     await expectBlocked(HOST_IP, 18080, client.sandbox.key);
     // The host port is free again.
-    expect(await othersCanBind(18080)).toBe(true);
+    expect(othersCanBind('tcp', '0.0.0.0', 18080)).toBe(true);
   });
 
   it('picks a free host port, takes the next free one of a range, and refuses a join when all are held', async () => {
@@ -319,7 +309,7 @@ describeKernel('bridge firewall', () => {
     expect(mapping.hostPort).toBeGreaterThan(0);
     await scope.server(picked.sandbox.key, servers.echo('0.0.0.0', 80));
     expect(await tcp(HOST_IP, mapping.hostPort!, OUTSIDE)).toBe('hello');
-    expect(await othersCanBind(mapping.hostPort!)).toBe(false);
+    expect(othersCanBind('tcp', '0.0.0.0', mapping.hostPort!)).toBe(false);
 
     // Port bindings that make no sense are refused before anything is held or made.
     for (const bad of [
@@ -485,7 +475,7 @@ describeKernel('bridge firewall', () => {
     expect(nftTables()).toContain(`inet cnm-ts-${c2.owner}`);
     expect(await tcp(HOST_IP, 18400, OUTSIDE)).toBe('hello');
     expect(await tcp(HOST_IP, 18400, null)).toBe('hello');
-    expect(await othersCanBind(18400)).toBe(false);
+    expect(othersCanBind('tcp', '0.0.0.0', 18400)).toBe(false);
 
     // The firewall is rebuilt at start, not just left in place: stop, lose the tables (as after a
     // reboot or `nft flush ruleset`), start again.
@@ -496,12 +486,12 @@ describeKernel('bridge firewall', () => {
     f.controller = c3;
     expect(ownTables(c3.owner)).toContain(`inet cnm-ts-${c3.owner}`);
     expect(await tcp(HOST_IP, 18400, OUTSIDE)).toBe('hello');
-    expect(await othersCanBind(18400)).toBe(false);
+    expect(othersCanBind('tcp', '0.0.0.0', 18400)).toBe(false);
 
     // Still removed by a leave after the restarts.
     const e3 = c3.networkByName('restart')!.endpointByName('web')!;
     await e3.leave(c3.sandboxById(sandbox.id)!);
     await expectBlocked(HOST_IP, 18400, OUTSIDE);
-    expect(await othersCanBind(18400)).toBe(true);
+    expect(othersCanBind('tcp', '0.0.0.0', 18400)).toBe(true);
   });
 });
