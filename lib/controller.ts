@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdir, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import type { Driver } from './drivers/api';
 import { BridgeDriver } from './drivers/bridge/driver';
 import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
@@ -19,7 +19,9 @@ import { Sandbox, type NamespaceHandle } from './sandbox';
 import { hostNameservers, validateDnsConfig } from './sandbox-files';
 import { checkPrivileges } from './privileges';
 import { restoreState, type RestoreReport } from './restore';
+import { prepareStateDir } from './state-dir';
 import { lockStateDir, unlockStateDir } from './state-lock';
+import { namespaceName } from './store/shapes';
 import { StateStore, type StateWarning } from './store/store';
 import { newId } from './util/ids';
 import { Mutex } from './util/mutex';
@@ -97,7 +99,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   static async create(options: ControllerOptions = {}): Promise<NetworkController> {
     await checkPrivileges();
     const controller = new NetworkController(options);
-    await mkdir(controller.stateDir, { recursive: true, mode: 0o700 });
+    await prepareStateDir({ stateDir: controller.stateDir, netnsDir: controller.netnsDir, etcNetnsDir: controller.etcNetnsDir });
     controller.lockFd = await lockStateDir(controller.stateDir);
     try {
       controller.owner = createHash('sha256').update(await realpath(controller.stateDir)).digest('hex').slice(0, 8);
@@ -290,12 +292,13 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       sandbox.hostServers = await hostNameservers(this.hostResolvConf);
       // One trip: the files, the namespace (if it is a new one) and the record, in that order.
       const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];
+      const files = sandbox.writeFilesOps();
       try {
-        await batch([sandbox.writeFilesOp(), ...newNamespace, this.store.writeOp(sandbox.toRecord())]);
+        await batch([...files, ...newNamespace, this.store.writeOp(sandbox.toRecord())]);
       } catch (err) {
         // Undo what was made: the files if they were written, a new namespace once it exists.
         const failedAt = err instanceof NetlinkError ? err.index : 0;
-        const ops = sandbox.removeOps({ namespaceFolder: newNamespace.length > 0, namespace: newNamespace.length > 0 && failedAt > 1 });
+        const ops = sandbox.removeOps({ namespaceFolder: newNamespace.length > 0, namespace: newNamespace.length > 0 && failedAt > files.length });
         if (failedAt > 0) for (const e of await bestEffort(ops)) debug('undo of sandbox %s: %s', id.slice(0, 12), (e as Error).message);
         throw err;
       }
@@ -315,7 +318,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    */
   private namespaceFor(id: string, host: boolean): NamespaceHandle {
     if (host) return hostNamespace();
-    const name = `cnm-${this.owner}-${id.slice(0, 12)}`;
+    const name = namespaceName(this.owner, id);
     return { key: `${this.netnsDir}/${name}`, name, users: 0, owned: true };
   }
 

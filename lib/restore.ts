@@ -2,7 +2,7 @@
 // rebuild networks, endpoints, sandboxes and IPAM from them, check them against the kernel, and
 // remove what a crash left half-made (libnetwork's sandbox cleanup, done on every start).
 import createDebug from 'debug';
-import { readdir } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { hostNamespace, type NetworkController } from './controller';
 import type { RestoredEndpoint, RestoredNetwork } from './drivers/api';
@@ -11,9 +11,11 @@ import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
 import { bestEffort, netnsInfo, type NativeOp } from './native';
 import { Network, releasePools, type AllocatedPool } from './network';
 import { Sandbox, type NamespaceHandle } from './sandbox';
-import { sandboxFilePaths } from './sandbox-files';
+import { removeSandboxFilesOps, type FilesFolder } from './sandbox-files';
 import type { PortBinding } from './options';
 import type { AttachmentRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
+import { listBeneath } from './store/beneath';
+import { foreignSandboxRecord, ownNamespaces } from './store/shapes';
 import type { StateWarning } from './store/store';
 
 const debug = createDebug('cnm:restore');
@@ -54,7 +56,9 @@ export async function restoreState(controller: NetworkController, options: { liv
   const fixes: NativeOp[] = [];
 
   const { networks, skipped } = restoreNetworks(controller, state.networks, (id, reason) => warn({ file: controller.store.file('network', id), reason }));
-  const sandboxes = await restoreSandboxes(controller, state.sandboxes, report, fixes, (id, reason) => warn({ file: controller.store.file('sandbox', id), reason }));
+  // Sandbox records skipped as naming something this controller did not make: left alone, like unreadable ones.
+  const leftAlone = [...state.unreadable.sandbox];
+  const sandboxes = await restoreSandboxes(controller, state.sandboxes, report, fixes, leftAlone, (id, reason) => warn({ file: controller.store.file('sandbox', id), reason }));
   const endpoints = restoreEndpoints(controller, networks, state.endpoints, fixes, (id, reason) => warn({ file: controller.store.file('endpoint', id), reason }));
   attachJoins(sandboxes, endpoints);
 
@@ -110,7 +114,7 @@ export async function restoreState(controller: NetworkController, options: { liv
   // A sandbox record says what its joins are: rewritten where restore changed them.
   const changed = [...sandboxes.values()].filter(({ sandbox, record }) => JSON.stringify(sandbox.toRecord()) !== JSON.stringify(record));
   report.errors.push(...(await bestEffort(changed.map(({ sandbox }) => controller.store.writeOp(sandbox.toRecord())))));
-  await removeOrphans(controller, sandboxes, state.unreadable.sandbox, report);
+  await removeOrphans(controller, sandboxes, leftAlone, report);
   report.networks = networks.size;
   report.endpoints = endpoints.size;
   report.sandboxes = sandboxes.size;
@@ -177,36 +181,76 @@ interface RestoredSandboxEntry {
   record: SandboxRecord;
 }
 
+/** What is at a sandbox's namespace path. Only ENOENT means gone. */
+type NamespaceStatus =
+  | { is: 'alive' | 'gone' | 'host' }
+  /** A regular file that is not a namespace: the empty file a crash between umount and unlink leaves. */
+  | { is: 'stale' }
+  /** Not something this controller made (a symlink, a folder, a FIFO): left alone. */
+  | { is: 'foreign'; why: string }
+  /** An error other than ENOENT: the namespace may well be alive, so it is kept. */
+  | { is: 'unknown'; why: string };
+
+async function namespaceStatus(key: string): Promise<NamespaceStatus> {
+  try {
+    const found = await lstat(key);
+    if (!found.isFile()) return { is: 'foreign', why: `${key} is a ${found.isSymbolicLink() ? 'symlink' : 'folder or special file'}, not a namespace file this controller made` };
+    const info = await netnsInfo(key);
+    return { is: info.isHost ? 'host' : info.isNetns ? 'alive' : 'stale' };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { is: 'gone' };
+    return { is: 'unknown', why: `its namespace ${key} could not be checked (${(err as Error).message})` };
+  }
+}
+
 /**
- * Sandboxes whose namespace is still there. The others are removed (files, folders, record, and
- * a namespace file whose mount is gone); a namespace path that is the host's own is never touched.
+ * Sandboxes whose namespace is still there (or could not be checked: only ENOENT means gone). The
+ * others are removed (files, folders, record, and a namespace file whose mount is gone); a record
+ * that names what this controller did not make (see foreignSandboxRecord), a namespace path that is
+ * a symlink or the host's own, are left alone; their ids go into `leftAlone`.
  */
 async function restoreSandboxes(
   controller: NetworkController,
   records: SandboxRecord[],
   report: RestoreReport,
   fixes: NativeOp[],
+  leftAlone: string[],
   warn: (id: string, reason: string) => void,
 ): Promise<Map<string, RestoredSandboxEntry>> {
-  const status = new Map<string, 'alive' | 'gone' | 'host'>();
-  await Promise.all([...new Set(records.filter((r) => r.mode !== 'host').map((r) => r.key))].map(async (key) => {
-    const info = await netnsInfo(key).catch(() => null);
-    status.set(key, info?.isHost ? 'host' : info?.isNetns ? 'alive' : 'gone');
+  const skip = (id: string, why: string) => {
+    warn(id, `${why}: skipped, and what it names is left alone`);
+    leftAlone.push(id);
+  };
+  const shape = { owner: controller.owner, netnsDir: controller.netnsDir };
+  const checked = records.filter((record) => {
+    const why = foreignSandboxRecord(record, shape);
+    if (why) skip(record.id, why);
+    return why === null;
+  });
+  const status = new Map<string, NamespaceStatus>();
+  await Promise.all([...new Set(checked.filter((r) => r.mode !== 'host').map((r) => r.key))].map(async (key) => {
+    status.set(key, await namespaceStatus(key));
   }));
   const host = hostNamespace();
   const handles = new Map<string, NamespaceHandle>();
   const sandboxes = new Map<string, RestoredSandboxEntry>();
   const containers = new Set<string>();
-  for (const record of records) {
-    const found = record.mode === 'host' ? 'alive' : status.get(record.key);
-    if (found === 'host') {
+  for (const record of checked) {
+    const found: NamespaceStatus = record.mode === 'host' ? { is: 'alive' } : status.get(record.key)!;
+    if (found.is === 'host') {
       warn(record.id, `its namespace ${record.key} is the host's own: the record is dropped, the namespace left alone`);
       fixes.push(controller.store.removeOp('sandbox', record.id));
       continue;
     }
-    if (found === 'alive' && containers.has(record.containerId)) warn(record.id, `container ${record.containerId} has another sandbox`);
-    if (found !== 'alive' || containers.has(record.containerId)) {
-      fixes.push(...removalOps(controller, record, found === 'gone'));
+    if (found.is === 'foreign') {
+      skip(record.id, found.why);
+      continue;
+    }
+    if (found.is === 'unknown') warn(record.id, `${found.why}: the sandbox is kept`);
+    const alive = found.is === 'alive' || found.is === 'unknown';
+    if (alive && containers.has(record.containerId)) warn(record.id, `container ${record.containerId} has another sandbox`);
+    if (!alive || containers.has(record.containerId)) {
+      fixes.push(...removalOps(controller, record, found.is === 'stale'));
       report.removedSandboxes.push(record.id);
       continue;
     }
@@ -220,14 +264,17 @@ async function restoreSandboxes(
   return sandboxes;
 }
 
-/** What removes a sandbox that is not restored: its files, its namespace's folder and a stale namespace file, its record. */
-function removalOps(controller: NetworkController, record: SandboxRecord, namespaceGone: boolean): NativeOp[] {
-  const folders = [path.join(controller.stateDir, 'sandboxes', record.id)];
-  const owner = record.owned && record.namespaceName;
-  if (owner) folders.push(path.join(controller.etcNetnsDir, record.namespaceName!));
-  const ops: NativeOp[] = [{ op: 'removePaths', paths: sandboxFilePaths(folders) }];
+/**
+ * What removes a sandbox that is not restored: its files, its namespace's folder and a stale
+ * namespace file (`staleNamespace`), its record. The record has passed foreignSandboxRecord.
+ */
+function removalOps(controller: NetworkController, record: SandboxRecord, staleNamespace: boolean): NativeOp[] {
+  const folders: FilesFolder[] = [{ base: controller.stateDir, folder: `sandboxes/${record.id}` }];
+  const name = record.owned ? record.namespaceName : null;
+  if (name) folders.push({ base: controller.etcNetnsDir, folder: name });
+  const ops = removeSandboxFilesOps(folders);
   // A namespace file whose mount is gone is an empty file (umount done, unlink not).
-  if (owner && namespaceGone) ops.push({ op: 'removePaths', paths: [record.key] });
+  if (name && staleNamespace) ops.push({ op: 'removePaths', base: controller.netnsDir, paths: [name] });
   ops.push(controller.store.removeOp('sandbox', record.id));
   return ops;
 }
@@ -314,35 +361,32 @@ async function removeOrphans(
 ): Promise<void> {
   const inUse = new Set([...sandboxes.values()].map(({ sandbox }) => sandbox.namespace.name));
   const kept = new Set(unreadable.map((id) => id.slice(0, 12)));
-  const mark = new RegExp(`^cnm-${controller.owner}-([0-9a-f]{12})$`);
+  const mark = ownNamespaces(controller.owner);
   const isOrphan = (name: string) => {
     const id = mark.exec(name)?.[1];
     return id !== undefined && !inUse.has(name) && !kept.has(id);
   };
   const ops: NativeOp[] = [];
-  for (const name of (await list(controller.netnsDir)).filter(isOrphan)) {
+  for (const name of (await listBeneath(controller.netnsDir, [])).filter(isOrphan)) {
     const key = path.join(controller.netnsDir, name);
-    const info = await netnsInfo(key).catch(() => null);
-    if (info?.isHost) continue;
-    ops.push(info?.isNetns ? { op: 'netnsDelete', path: key } : { op: 'removePaths', paths: [key] });
+    // Only a namespace mount or the empty file of one: a symlink, or what could not be checked, stays.
+    const found = await namespaceStatus(key);
+    if (found.is === 'alive') ops.push({ op: 'netnsDelete', path: key });
+    else if (found.is === 'stale') ops.push({ op: 'removePaths', base: controller.netnsDir, paths: [name] });
+    else continue;
     report.orphans.push(key);
   }
   // A crash between writing a sandbox's files and making its namespace leaves the folder alone.
-  for (const name of (await list(controller.etcNetnsDir)).filter(isOrphan)) {
-    ops.push({ op: 'removePaths', paths: sandboxFilePaths([path.join(controller.etcNetnsDir, name)]) });
+  for (const name of (await listBeneath(controller.etcNetnsDir, [])).filter(isOrphan)) {
+    ops.push(...removeSandboxFilesOps([{ base: controller.etcNetnsDir, folder: name }]));
   }
-  const folder = path.join(controller.stateDir, 'sandboxes');
-  for (const id of await list(folder)) {
+  for (const id of await listBeneath(controller.stateDir, ['sandboxes'])) {
     if (sandboxes.has(id) || unreadable.includes(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
-    ops.push({ op: 'removePaths', paths: sandboxFilePaths([path.join(folder, id)]) });
-    report.orphans.push(path.join(folder, id));
+    ops.push(...removeSandboxFilesOps([{ base: controller.stateDir, folder: `sandboxes/${id}` }]));
+    report.orphans.push(path.join(controller.stateDir, 'sandboxes', id));
   }
   report.errors.push(...(await bestEffort(ops)));
   if (ops.length > 0) debug('removed %d orphans', report.orphans.length);
-}
-
-async function list(folder: string): Promise<string[]> {
-  return readdir(folder).catch(() => []);
 }
 
 /** liveRestore off: every restored sandbox goes (container-mode ones first); endpoints stay. */

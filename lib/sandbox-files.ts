@@ -1,9 +1,9 @@
 // A sandbox's /etc/hosts and /etc/resolv.conf: written in its state folder, and for named
 // namespaces under /etc/netns/<name>/ so that `ip netns exec` bind-mounts them.
 import { readFile, stat } from 'node:fs/promises';
-import * as path from 'node:path';
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
+import type { NativeOp } from './native';
 
 /** What goes into a sandbox's hosts and resolv.conf (Docker's --hostname, --dns, --add-host ...). */
 export interface SandboxDnsConfig {
@@ -97,18 +97,28 @@ export function resolvConf(config: SandboxDnsConfig, hostServers: string[]): str
 
 const FILES = ['hosts', 'resolv.conf'];
 
-/** The two files of each folder, for the `writeFiles` operation. */
-export function sandboxFileContents(folders: string[], hosts: string, resolv: string): { path: string; content: string }[] {
-  return folders.flatMap((folder) => [
-    { path: path.join(folder, FILES[0]), content: hosts },
-    { path: path.join(folder, FILES[1]), content: resolv },
-  ]);
+/** A folder that holds a sandbox's two files: a base folder the controller trusts, and the folder's name beneath it. */
+export interface FilesFolder {
+  base: string;
+  folder: string;
+}
+
+/** The `writeFiles` operations that write the two files of each folder. */
+export function writeSandboxFilesOps(folders: FilesFolder[], hosts: string, resolv: string): NativeOp[] {
+  return folders.map(({ base, folder }) => ({
+    op: 'writeFiles',
+    base,
+    files: [
+      { path: `${folder}/${FILES[0]}`, content: hosts },
+      { path: `${folder}/${FILES[1]}`, content: resolv },
+    ],
+  }));
 }
 
 /**
- * What to remove to take the folders away (for the `removePaths` operation): the two files, then
- * the folder itself, which stays if someone else put files in it.
+ * The `removePaths` operations that take the folders away: the two files, then the folder itself,
+ * which stays if someone else put files in it.
  */
-export function sandboxFilePaths(folders: string[]): string[] {
-  return folders.flatMap((folder) => [...FILES.map((file) => path.join(folder, file)), `${folder}/`]);
+export function removeSandboxFilesOps(folders: FilesFolder[]): NativeOp[] {
+  return folders.map(({ base, folder }) => ({ op: 'removePaths', base, paths: [...FILES.map((file) => `${folder}/${file}`), `${folder}/`] }));
 }

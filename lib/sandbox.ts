@@ -1,12 +1,11 @@
 import createDebug from 'debug';
-import * as path from 'node:path';
 import type { NetworkController } from './controller';
 import type { JoinInfo, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { batch, bestEffort, NetlinkError, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
-import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, validateDnsConfig, type SandboxDnsConfig } from './sandbox-files';
+import { hostsFile, removeSandboxFilesOps, resolvConf, validateDnsConfig, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
 import { Gateway, type Attachment } from './sandbox-gateway';
 import { STATE_VERSION, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
@@ -66,14 +65,14 @@ export class Sandbox {
   }
 
   /** The sandbox's own folder for hosts and resolv.conf. */
-  private ownFolder(): string {
-    return path.join(this.controller.stateDir, 'sandboxes', this.id);
+  private ownFolder(): FilesFolder {
+    return { base: this.controller.stateDir, folder: `sandboxes/${this.id}` };
   }
 
   /** The namespace's folder under /etc/netns (for `ip netns exec`), if cnm-ts named the namespace. */
-  private namespaceFolder(): string | null {
+  private namespaceFolder(): FilesFolder | null {
     const { owned, name } = this.namespace;
-    return owned && name ? path.join(this.controller.etcNetnsDir, name) : null;
+    return owned && name ? { base: this.controller.etcNetnsDir, folder: name } : null;
   }
 
   /**
@@ -83,23 +82,23 @@ export class Sandbox {
    */
   removeOps(parts: { namespaceFolder: boolean; namespace: boolean }): NativeOp[] {
     const shared = parts.namespaceFolder ? this.namespaceFolder() : null;
-    const ops: NativeOp[] = [{ op: 'removePaths', paths: sandboxFilePaths(shared ? [this.ownFolder(), shared] : [this.ownFolder()]) }];
+    const ops = removeSandboxFilesOps(shared ? [this.ownFolder(), shared] : [this.ownFolder()]);
     if (parts.namespace) ops.push({ op: 'netnsDelete', path: this.namespace.key });
     return ops;
   }
 
-  /** @internal The operation that writes hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
-  writeFilesOp(): NativeOp {
+  /** @internal The operations that write hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
+  writeFilesOps(): NativeOp[] {
     const addresses = this.endpoints().flatMap((e) => [e.iface.address, e.iface.addressIPv6]).filter((a): a is string => !!a);
     const hosts = hostsFile(this.config, addresses.map((a) => a.split('/')[0]));
     // The namespace's folder is written by the sandbox that made the namespace, not by those sharing it.
     const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
     const folders = shared ? [this.ownFolder(), shared] : [this.ownFolder()];
-    return { op: 'writeFiles', files: sandboxFileContents(folders, hosts, resolvConf(this.config, this.hostServers)) };
+    return writeSandboxFilesOps(folders, hosts, resolvConf(this.config, this.hostServers));
   }
 
   private async writeFiles(): Promise<void> {
-    await batch([this.writeFilesOp()]);
+    await batch(this.writeFilesOps());
   }
 
   /**
@@ -175,11 +174,12 @@ export class Sandbox {
    */
   private async rewriteHosts(undo: { push(step: () => unknown): void }, revert: () => void): Promise<void> {
     if (!this.config.hostname) return;
-    await this.writeFiles();
+    // The undo goes first: the files are two operations (state and /etc/netns folders), and the second may fail.
     undo.push(() => {
       revert();
       return this.writeFiles();
     });
+    await this.writeFiles();
   }
 
   private checkCanJoin(endpoint: Endpoint): void {

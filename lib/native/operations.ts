@@ -232,19 +232,20 @@ export function portRelease(fd: number): Promise<void> {
 
 /**
  * Removes files, and folders given with a trailing '/' (left alone while something else is in
- * them), in order; paths already gone are fine.
+ * them), in order; paths already gone are fine. The paths are relative to `base`, and nothing
+ * beneath `base` is reached through a symlink (ELOOP); a symlink named as a file is removed itself.
  * @remarks Equivalent to `rm -f FILE` and `rmdir --ignore-fail-on-non-empty DIR`.
  */
-export function removePaths(paths: string[]): Promise<void> {
-  return single({ op: 'removePaths', paths });
+export function removePaths(base: string, paths: string[]): Promise<void> {
+  return single({ op: 'removePaths', base, paths });
 }
 
 /**
- * Writes small files (mode 0644, replacing what was there, never through a symlink), making their
- * folders (0755) when missing.
+ * Writes small regular files beneath `base` (mode 0644, replacing what was there, never through a
+ * symlink: ELOOP), making `base` and the folders beneath it (0755) when missing.
  */
-export function writeFiles(files: { path: string; content: string }[]): Promise<void> {
-  return single({ op: 'writeFiles', files });
+export function writeFiles(base: string, files: { path: string; content: string }[]): Promise<void> {
+  return single({ op: 'writeFiles', base, files });
 }
 
 /**

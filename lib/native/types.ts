@@ -188,9 +188,10 @@ export type NativeOp =
   | { op: 'unlockFile'; fd: number }
   | { op: 'portReserve'; address: string; protocol: PortProtocol; port: number; portEnd?: number }
   | { op: 'portRelease'; fd: number }
-  | { op: 'removePaths'; paths: string[]; durable?: boolean }
+  /** `paths` are relative to `base`; nothing beneath `base` is reached through a symlink. */
+  | { op: 'removePaths'; base: string; paths: string[]; durable?: boolean }
   /** `atomic`: through `<path>.tmp` and a rename; `durable`: that, with fsync of file and folder. */
-  | { op: 'writeFiles'; files: FileToWrite[]; atomic?: boolean; durable?: boolean }
+  | { op: 'writeFiles'; base: string; files: FileToWrite[]; atomic?: boolean; durable?: boolean }
   | ({ op: 'nftTransaction'; commands: NftCommand[] } & InNamespace)
   | ({ op: 'nftListTables'; family?: NftFamily } & InNamespace)
   | ({ op: 'nftListChains'; family: NftFamily; table: string } & InNamespace)
@@ -201,6 +202,7 @@ export type NativeOp =
 
 /** A file for writeFiles. */
 export interface FileToWrite {
+  /** Relative to the operation's base: no empty, '.' or '..' components. */
   path: string;
   content: string;
   /** Permission bits; default 0o644. */

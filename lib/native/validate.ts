@@ -40,6 +40,18 @@ export function validatePath(path: unknown, what = 'path'): string {
   return path;
 }
 
+/**
+ * A path beneath a base folder: relative, without empty, '.' or '..' components (a trailing '/'
+ * marks a folder).
+ */
+export function validateRelativePath(path: unknown, what = 'path'): string {
+  const parts = typeof path === 'string' ? path.replace(/\/$/, '').split('/') : [];
+  if (typeof path !== 'string' || path.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw invalidArgument(`${what} must be a plain relative path (no '.', '..' or empty parts), got ${JSON.stringify(path)}`);
+  }
+  return path;
+}
+
 /** An IP address without a prefix; returns its family. */
 export function validateIp(address: unknown, what = 'address'): Family {
   const family = typeof address === 'string' ? isIP(address) : 0;
@@ -260,9 +272,10 @@ export function validateOp(op: NativeOp): void {
       if (op.portEnd !== undefined) validateUint(op.portEnd, 'portEnd', op.port, 65535);
       return;
     case 'writeFiles':
+      validatePath(op.base, 'base folder');
       if (!Array.isArray(op.files)) throw invalidArgument('files must be an array');
       for (const file of op.files) {
-        validatePath(file?.path, 'file path');
+        validateRelativePath(file?.path, 'file path');
         if (typeof file.content !== 'string') throw invalidArgument(`content of ${file.path} must be a string`);
         if (file.mode !== undefined && !(Number.isInteger(file.mode) && file.mode >= 0 && file.mode <= 0o7777)) {
           throw invalidArgument(`mode of ${file.path} must be permission bits (0 to 0o7777)`);
@@ -270,8 +283,9 @@ export function validateOp(op: NativeOp): void {
       }
       return;
     case 'removePaths':
+      validatePath(op.base, 'base folder');
       if (!Array.isArray(op.paths)) throw invalidArgument('paths must be an array');
-      op.paths.forEach((p) => validatePath(p, 'path'));
+      op.paths.forEach((p) => validateRelativePath(p, 'path'));
       return;
     case 'nftTransaction':
       validateNftCommands(op.commands);

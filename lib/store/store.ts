@@ -2,9 +2,11 @@
 // atomically (temporary file, fsync, rename, fsync of the folder; sandboxes without the fsyncs,
 // see `flushed`) with mode 0600. Writes are native operations, so that they can share a worker
 // trip with the kernel work they record.
-import { readdir, readFile, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
+import { CnmError } from '../errors';
 import type { NativeOp } from '../native';
+import { listFolder, openFolderBeneath, readRegularFile, removeFromFolder } from './beneath';
 import { parseRecord, type EndpointRecord, type NetworkRecord, type RecordKind, type SandboxRecord, type StateRecord } from './records';
 
 /** A record file that was skipped at load. */
@@ -46,46 +48,59 @@ export class StateStore {
     return path.join(this.folder(kind), `${id}.json`);
   }
 
+  /** A record file's path beneath the state directory. */
+  private relative(kind: RecordKind, id: string): string {
+    return `store/${LIST[kind]}/${id}.json`;
+  }
+
   /** The operation that writes a record: atomically, and durably unless it is a sandbox's (see below). */
   writeOp(record: StateRecord): NativeOp {
-    const file = { path: this.file(record.kind, record.id), content: JSON.stringify(record), mode: 0o600 };
-    return { op: 'writeFiles', atomic: true, durable: flushed(record.kind), files: [file] };
+    const file = { path: this.relative(record.kind, record.id), content: JSON.stringify(record), mode: 0o600 };
+    return { op: 'writeFiles', base: this.stateDir, atomic: true, durable: flushed(record.kind), files: [file] };
   }
 
   /** The operation that removes a record (durably unless it is a sandbox's). */
   removeOp(kind: RecordKind, id: string): NativeOp {
-    return { op: 'removePaths', durable: flushed(kind), paths: [this.file(kind, id)] };
+    return { op: 'removePaths', base: this.stateDir, durable: flushed(kind), paths: [this.relative(kind, id)] };
   }
 
   /**
    * Reads every record. A file that is not a loadable record (truncated, not JSON, another version,
-   * a leftover temporary file) is skipped and reported; leftover temporary files are removed.
+   * a leftover temporary file, not a regular file) is skipped and reported; leftover temporary
+   * files are removed. Nothing below the state directory is followed through a symlink: a store
+   * folder that is a symlink (or not a folder) is refused with PERMISSION.
    */
   async load(): Promise<LoadedState> {
     const state: LoadedState = { networks: [], endpoints: [], sandboxes: [], warnings: [], unreadable: { network: [], endpoint: [], sandbox: [] } };
     await Promise.all(KINDS.map(async (kind) => {
-      const folder = this.folder(kind);
-      const names = await readdir(folder).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return [];
-        throw err;
+      const where = this.folder(kind);
+      const folder = await openFolderBeneath(this.stateDir, ['store', LIST[kind]]).catch((err: NodeJS.ErrnoException) => {
+        throw new CnmError('PERMISSION', `state folder ${where} is not a plain folder (${err.code}: a symlink or a file below ${this.stateDir}); refusing to use it`, { cause: err });
       });
-      await Promise.all(names.map(async (name) => {
-        const file = path.join(folder, name);
-        const id = FILE.exec(name)?.[1];
-        if (!id) {
-          state.warnings.push({ file, reason: name.endsWith('.tmp') ? 'a temporary file left by an interrupted write' : 'not a record file' });
-          if (name.endsWith('.tmp')) await unlink(file).catch(() => undefined);
-          return;
-        }
-        try {
-          const record = parseRecord(kind, id, await readFile(file, 'utf8'));
-          (state[LIST[kind]] as StateRecord[]).push(record);
-        } catch (err) {
-          state.warnings.push({ file, reason: (err as Error).message });
-          state.unreadable[kind].push(id);
-        }
-      }));
+      if (!folder) return;
+      try {
+        await Promise.all((await listFolder(folder)).map((name) => this.loadFile(state, kind, folder, name)));
+      } finally {
+        await folder.close();
+      }
     }));
     return state;
+  }
+
+  private async loadFile(state: LoadedState, kind: RecordKind, folder: FileHandle, name: string): Promise<void> {
+    const file = path.join(this.folder(kind), name);
+    const id = FILE.exec(name)?.[1];
+    if (!id) {
+      state.warnings.push({ file, reason: name.endsWith('.tmp') ? 'a temporary file left by an interrupted write' : 'not a record file' });
+      if (name.endsWith('.tmp')) await removeFromFolder(folder, name).catch(() => undefined);
+      return;
+    }
+    try {
+      const record = parseRecord(kind, id, await readRegularFile(folder, name));
+      (state[LIST[kind]] as StateRecord[]).push(record);
+    } catch (err) {
+      state.warnings.push({ file, reason: (err as Error).message });
+      state.unreadable[kind].push(id);
+    }
   }
 }

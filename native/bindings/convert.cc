@@ -160,10 +160,12 @@ Op opFrom(const Reader& r) {
       break;
     }
     case OpKind::RemovePaths:
+      op.dir = r.string("base", true);
       op.paths = r.strings("paths");
       op.durable = r.boolean("durable").value_or(false);
       break;
     case OpKind::WriteFiles: {
+      op.dir = r.string("base", true);
       Napi::Value files = r.value("files");
       if (!files.IsArray()) r.fail("files", "must be an array of { path, content }");
       Napi::Array list = files.As<Napi::Array>();

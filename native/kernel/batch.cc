@@ -135,10 +135,10 @@ OpResult Batch::run(const Op& op) {
       releasePort(op.fd);
       return {};
     case OpKind::RemovePaths:
-      removePaths(op.paths, op.durable);
+      removePaths(op.dir, op.paths, op.durable);
       return {};
     case OpKind::WriteFiles:
-      writeFiles(op.files, op.writeMode);
+      writeFiles(op.dir, op.files, op.writeMode);
       return {};
     case OpKind::NftTransaction:
       nftTransaction(netfilterSocketFor(op.netns), op.nftCommands);

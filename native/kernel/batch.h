@@ -46,7 +46,7 @@ struct NftQuery {
 struct Op {
   OpKind kind;
   std::string netns;  // the namespace the op acts in (path); empty: the caller's (host)
-  std::string dir;    // NetnsCreate: the namespace directory
+  std::string dir;    // NetnsCreate: the namespace directory; RemovePaths, WriteFiles: the base folder
   std::string name;   // NetnsCreate: the namespace name; link ops: the link
   std::string path;   // NetnsDelete, NetnsInfo
   std::vector<std::pair<std::string, std::string>> sysctls;  // NetnsCreate: set inside the new one
@@ -60,8 +60,8 @@ struct Op {
   int fd = -1;             // UnlockFile, PortRelease
   std::string protocol;    // PortReserve: "tcp", "udp", "sctp" (the address is in `cidr`)
   uint16_t port = 0, portEnd = 0;  // PortReserve
-  std::vector<std::string> paths;  // RemovePaths
-  std::vector<FileContent> files;  // WriteFiles
+  std::vector<std::string> paths;  // RemovePaths (relative to `dir`)
+  std::vector<FileContent> files;  // WriteFiles (relative to `dir`)
   WriteMode writeMode = WriteMode::InPlace;  // WriteFiles (see files.h)
   bool durable = false;                 // RemovePaths: the folders are flushed to disk
   std::vector<NftCommand> nftCommands;  // NftTransaction

@@ -14,79 +14,148 @@ namespace cnm {
 
 namespace {
 
-std::string parentOf(const std::string& path) {
-  std::string trimmed = path.back() == '/' ? path.substr(0, path.size() - 1) : path;
-  size_t slash = trimmed.rfind('/');
-  return slash == 0 ? "/" : slash == std::string::npos ? "." : trimmed.substr(0, slash);
-}
-
-// mkdir -p of the folder that holds `path`; the folders that hold new ones go into `created`.
-void makeParents(const std::string& path, mode_t mode, std::set<std::string>& created) {
-  for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-    std::string folder = path.substr(0, slash);
-    if (::mkdir(folder.c_str(), mode) == 0) created.insert(parentOf(folder));
-    else if (errno != EEXIST) throwErrno("mkdir", folder);
+// The components of a path relative to the base (a trailing '/' is dropped).
+std::vector<std::string> componentsOf(const std::string& base, const std::string& relative) {
+  std::string trimmed = !relative.empty() && relative.back() == '/' ? relative.substr(0, relative.size() - 1) : relative;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t slash = trimmed.find('/', start);
+    std::string part = trimmed.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") {
+      throw KernelError(EINVAL, "open", base + "/" + relative + " (not a plain path beneath " + base + ")");
+    }
+    parts.push_back(part);
+    if (slash == std::string::npos) return parts;
+    start = slash + 1;
   }
 }
 
-// fsync of each folder, so that renames and unlinks in it survive a crash.
-void syncFolders(const std::set<std::string>& folders) {
-  for (const std::string& folder : folders) {
-    Fd fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd.valid()) throwErrno("open", folder);
-    if (::fsync(fd.get()) < 0) throwErrno("fsync", folder);
+std::string joined(const std::vector<std::string>& parts, size_t count) {
+  std::string out;
+  for (size_t i = 0; i < count; i++) out += (i ? "/" : "") + parts[i];
+  return out;
+}
+
+// Opens the folder made of the first `count` components beneath `baseFd`, one component at a
+// time with O_NOFOLLOW (a symlink gives ELOOP). With `createMode` >= 0 missing folders are made
+// and the folders that received one are added to `touched`; without, a missing one returns an
+// invalid Fd with errno ENOENT.
+Fd openFolder(int baseFd, const std::string& base, const std::vector<std::string>& parts, size_t count, int createMode,
+              std::set<std::string>* touched = nullptr) {
+  Fd at(::fcntl(baseFd, F_DUPFD_CLOEXEC, 3));
+  if (!at.valid()) throwErrno("fcntl", base);
+  for (size_t i = 0; i < count; i++) {
+    if (createMode >= 0 && ::mkdirat(at.get(), parts[i].c_str(), static_cast<mode_t>(createMode)) == 0) {
+      if (touched) touched->insert(joined(parts, i));
+    } else if (createMode >= 0 && errno != EEXIST) {
+      throwErrno("mkdir", base + "/" + joined(parts, i + 1));
+    }
+    Fd next(::openat(at.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid()) {
+      if (errno == ENOENT && createMode < 0) return Fd();
+      // O_DIRECTORY | O_NOFOLLOW on a symlink gives ENOTDIR: say what it is.
+      struct stat st {};
+      if (errno == ENOTDIR && ::fstatat(at.get(), parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) errno = ELOOP;
+      throwErrno("open", base + "/" + joined(parts, i + 1));
+    }
+    at = std::move(next);
+  }
+  return at;
+}
+
+// mkdir -p of the base itself.
+void makeBase(const std::string& base, mode_t mode) {
+  for (size_t slash = base.find('/', 1);; slash = base.find('/', slash + 1)) {
+    std::string folder = base.substr(0, slash);
+    if (::mkdir(folder.c_str(), mode) < 0 && errno != EEXIST) throwErrno("mkdir", folder);
+    if (slash == std::string::npos) return;
   }
 }
 
-void writeContent(const std::string& path, const FileContent& file, bool sync) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, file.mode));
-  if (!fd.valid()) throwErrno("open", path);
+// Opens the base folder, after making it (mkdir -p) when `createMode` >= 0. The base is the
+// caller's path: symlinks in it are the caller's choice.
+Fd openBase(const std::string& base, int createMode) {
+  if (base.empty() || base.front() != '/') throw KernelError(EINVAL, "open", base + " (the base must be an absolute path)");
+  if (createMode >= 0) makeBase(base, static_cast<mode_t>(createMode));
+  return Fd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
+// fsync of each folder beneath the base, so that renames and unlinks in it survive a crash.
+void syncFolders(int baseFd, const std::string& base, const std::set<std::string>& folders) {
+  for (const std::string& relative : folders) {
+    std::vector<std::string> parts = relative.empty() ? std::vector<std::string>{} : componentsOf(base, relative);
+    Fd fd = openFolder(baseFd, base, parts, parts.size(), -1);
+    if (!fd.valid()) continue;  // removed since: nothing left to flush
+    if (::fsync(fd.get()) < 0) throwErrno("fsync", base + "/" + relative);
+  }
+}
+
+// Writes a regular file in the folder `dirFd`. O_NONBLOCK: a FIFO planted there fails (ENXIO)
+// instead of blocking; anything else that is not a regular file is refused after the open.
+void writeContent(int dirFd, const std::string& name, const std::string& shown, const FileContent& file, bool sync) {
+  Fd fd(::openat(dirFd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, file.mode));
+  if (!fd.valid()) throwErrno("open", shown);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) throwErrno("fstat", shown);
+  if (!S_ISREG(st.st_mode)) throw KernelError(EINVAL, "open", shown + " (not a regular file)");
   // The mode of a file that was already there (and the umask) would otherwise win.
-  if (::fchmod(fd.get(), file.mode) < 0) throwErrno("fchmod", path);
+  if (::fchmod(fd.get(), file.mode) < 0) throwErrno("fchmod", shown);
   size_t done = 0;
   while (done < file.content.size()) {
     ssize_t n = ::write(fd.get(), file.content.data() + done, file.content.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throwErrno("write", path);
+    if (n < 0) throwErrno("write", shown);
     done += static_cast<size_t>(n);
   }
-  if (sync && ::fsync(fd.get()) < 0) throwErrno("fsync", path);
+  if (sync && ::fsync(fd.get()) < 0) throwErrno("fsync", shown);
 }
 
 }  // namespace
 
-void writeFiles(const std::vector<FileContent>& files, WriteMode mode) {
+void writeFiles(const std::string& base, const std::vector<FileContent>& files, WriteMode mode) {
   bool durable = mode == WriteMode::Durable;
+  int folderMode = mode == WriteMode::InPlace ? 0755 : 0700;
+  Fd baseFd = openBase(base, folderMode);
+  if (!baseFd.valid()) throwErrno("open", base);
   std::set<std::string> touched;  // folders whose entries changed: flushed at the end when durable
   for (const FileContent& file : files) {
-    makeParents(file.path, mode == WriteMode::InPlace ? 0755 : 0700, touched);
+    std::vector<std::string> parts = componentsOf(base, file.path);
+    std::string shown = base + "/" + file.path, name = parts.back();
+    Fd dir = openFolder(baseFd.get(), base, parts, parts.size() - 1, folderMode, &touched);
     if (mode == WriteMode::InPlace) {
-      writeContent(file.path, file, false);
+      writeContent(dir.get(), name, shown, file, false);
       continue;
     }
-    std::string temporary = file.path + ".tmp";
+    std::string temporary = name + ".tmp";
     try {
-      writeContent(temporary, file, durable);
-      if (::rename(temporary.c_str(), file.path.c_str()) < 0) throwErrno("rename", file.path);
+      writeContent(dir.get(), temporary, shown + ".tmp", file, durable);
+      if (::renameat(dir.get(), temporary.c_str(), dir.get(), name.c_str()) < 0) throwErrno("rename", shown);
     } catch (...) {
-      ::unlink(temporary.c_str());
+      ::unlinkat(dir.get(), temporary.c_str(), 0);
       throw;
     }
-    touched.insert(parentOf(file.path));
+    touched.insert(joined(parts, parts.size() - 1));
   }
-  if (durable) syncFolders(touched);
+  if (durable) syncFolders(baseFd.get(), base, touched);
 }
 
-void removePaths(const std::vector<std::string>& paths, bool durable) {
+void removePaths(const std::string& base, const std::vector<std::string>& paths, bool durable) {
+  Fd baseFd = openBase(base, -1);
+  if (!baseFd.valid() && errno == ENOENT) return;  // the base is gone, and everything beneath it
+  if (!baseFd.valid()) throwErrno("open", base);
   std::set<std::string> touched;
   for (const std::string& path : paths) {
     bool folder = !path.empty() && path.back() == '/';
-    int rc = folder ? ::rmdir(path.c_str()) : ::unlink(path.c_str());
-    if (rc == 0 && durable) touched.insert(parentOf(path));
+    std::vector<std::string> parts = componentsOf(base, path);
+    Fd dir = openFolder(baseFd.get(), base, parts, parts.size() - 1, -1);
+    if (!dir.valid()) continue;  // its folder is gone
+    int rc = ::unlinkat(dir.get(), parts.back().c_str(), folder ? AT_REMOVEDIR : 0);
+    if (rc == 0 && durable) touched.insert(joined(parts, parts.size() - 1));
     if (rc == 0 || errno == ENOENT || (folder && errno == ENOTEMPTY)) continue;
-    throwErrno(folder ? "rmdir" : "unlink", path);
+    throwErrno(folder ? "rmdir" : "unlink", base + "/" + path);
   }
-  syncFolders(touched);
+  syncFolders(baseFd.get(), base, touched);
 }
 
 }  // namespace cnm

@@ -22,8 +22,8 @@
 
 namespace cnm {
 
-Fd openNetns(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+Fd openNetns(const std::string& path, int flags) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags));
   if (!fd.valid()) throwErrno("open", path);
   struct statfs fs {};
   if (::fstatfs(fd.get(), &fs) < 0) throwErrno("fstatfs", path);
@@ -35,7 +35,8 @@ Fd openNetns(const std::string& path) {
 
 NetnsInfo netnsInfo(const std::string& path) {
   NetnsInfo info;
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO at the path must not block the worker thread.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) throwErrno("open", path);
   struct statfs fs {};
   if (::fstatfs(fd.get(), &fs) < 0) throwErrno("fstatfs", path);
@@ -121,14 +122,16 @@ std::string netnsCreate(const std::string& dir, const std::string& name, const s
 }
 
 void netnsDelete(const std::string& path) {
-  Fd ns = openNetns(path);  // refuses anything that is not a network namespace file
+  // Refuses anything that is not a network namespace file, and a symlink to one (ELOOP): only the
+  // mount at `path` itself is removed, never one a symlink points at.
+  Fd ns = openNetns(path, O_NOFOLLOW);
   struct stat target {}, host {};
   if (::fstat(ns.get(), &target) < 0) throwErrno("fstat", path);
   if (::stat("/proc/self/ns/net", &host) < 0) throwErrno("stat", "/proc/self/ns/net");
   if (target.st_dev == host.st_dev && target.st_ino == host.st_ino) {
     throw KernelError(EBUSY, "umount2", path + " (the host's own network namespace is never removed)");
   }
-  if (::umount2(path.c_str(), MNT_DETACH) < 0) throwErrno("umount2", path);
+  if (::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0) throwErrno("umount2", path);
   if (::unlink(path.c_str()) < 0) throwErrno("unlink", path);
 }
 

@@ -19,8 +19,8 @@ struct NetnsInfo {
   uint64_t dev = 0;
 };
 
-// Opens a namespace file, O_RDONLY | O_CLOEXEC, and checks that it is a network namespace.
-Fd openNetns(const std::string& path);
+// Opens a namespace file, O_RDONLY | O_CLOEXEC | `flags`, and checks that it is a network namespace.
+Fd openNetns(const std::string& path, int flags = 0);
 
 // Describes a path: whether it is a network namespace and whether it is the host's own.
 NetnsInfo netnsInfo(const std::string& path);
@@ -41,7 +41,7 @@ std::string netnsCreate(const std::string& dir, const std::string& name,
 
 // Deletes a named namespace: unmounts it (MNT_DETACH) and removes the file. The kernel destroys
 // the namespace and its interfaces once nothing else holds it, without this call waiting. A file
-// that is not a network namespace, or that is the caller's own (the host's), is refused.
+// that is not a network namespace, a symlink (ELOOP), or the caller's own (the host's) is refused.
 void netnsDelete(const std::string& path);
 
 }  // namespace cnm

@@ -84,7 +84,7 @@ describeKernel('a failure at any step', () => {
   it('of newSandbox leaves no namespace, files or record', async () => {
     expect(await everyStepFails(f, async () => {
       sandbox = await f.controller.newSandbox('box', { hostname: 'box' });
-    })).toBe(4);
+    })).toBe(5);
   });
 
   it('of createEndpoint leaves no address taken and no record', async () => {
@@ -152,8 +152,8 @@ describeKernel('a failure at any step', () => {
     const box = await f.controller.newSandbox('doomed');
     await e.join(box);
     const [veth] = bridgePorts(`br-${net.id.slice(0, 12)}`);
-    // Its last batch: the sandbox's record (its joins with it), the files, the namespace.
-    failOperation(3);
+    // Its last batch: the sandbox's record (its joins with it), the files (one operation per folder), the namespace.
+    failOperation(4);
     const err = await rejection(box.delete());
     expect(err).toBeInstanceOf(AggregateError);
     expect((err as AggregateError).errors).toEqual([expect.objectContaining({ syscall: 'injected', object: 'netnsDelete' })]);

@@ -1,6 +1,6 @@
 // Named network namespaces: create, delete, describe; checked with `ip netns`, nsenter and mountinfo.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { netnsCreate, netnsDelete, netnsInfo, sysctlGet } from '../../lib';
 import {
   NETNS_DIR,
@@ -145,9 +145,21 @@ describeKernel('network namespaces', () => {
       await expectBackTo(before);
     });
 
-    it('refuses a namespace file of another type (mount) with EINVAL', async () => {
-      await expectNetlinkError(netnsDelete('/proc/self/ns/mnt'), { code: 'EINVAL', syscall: 'open', object: '/proc/self/ns/mnt' });
+    it('refuses /proc/self/ns/mnt (a symlink, to a namespace of another type) with ELOOP', async () => {
+      await expectNetlinkError(netnsDelete('/proc/self/ns/mnt'), { code: 'ELOOP', syscall: 'open', object: '/proc/self/ns/mnt' });
       expect(existsSync('/proc/self/ns/mnt')).toBe(true);
+    });
+
+    it('refuses a symlink to a network namespace with ELOOP, and leaves that namespace mounted', async () => {
+      const target = await each.namespace();
+      const link = `${NETNS_DIR}/${uniqueName('link')}`;
+      symlinkSync(target, link);
+      try {
+        await expectNetlinkError(netnsDelete(link), { code: 'ELOOP', syscall: 'open', object: link });
+        expect(isMountPoint(target)).toBe(true);
+      } finally {
+        unlinkSync(link);
+      }
     });
 
     it('refuses a relative path before touching the kernel', async () => {
