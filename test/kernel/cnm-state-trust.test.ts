@@ -102,9 +102,9 @@ describeKernel('the state directory as a trust boundary', () => {
       const name = foreignNamespace();
       const id = plantSandbox(f, { key: `${NETNS_DIR}/${name}`, namespaceName: name });
       const { c, warnings } = await restartWatching(f, { liveRestore: false });
-      expect(warningFor(warnings, id)).toMatch(/is not one this controller makes/);
-      expect(c.sandboxById(id)).toBeUndefined();
       expect(isMountPoint(`${NETNS_DIR}/${name}`)).toBe(true);
+      expect(c.sandboxById(id)).toBeUndefined();
+      expect(warningFor(warnings, id)).toMatch(/is not one this controller makes/);
       expect(existsSync(path.join(f.stateDir, 'store', 'sandboxes', `${id}.json`))).toBe(true);
     });
 
@@ -117,10 +117,10 @@ describeKernel('the state directory as a trust boundary', () => {
       env.later(() => rmSync(link, { force: true }));
       plantSandbox(f, { id });
       const { c, warnings } = await restartWatching(f, { liveRestore: false });
-      expect(warningFor(warnings, id)).toMatch(/is a symlink, not a namespace file this controller made/);
-      expect(c.sandboxById(id)).toBeUndefined();
       expect(isMountPoint(`${NETNS_DIR}/${foreign}`)).toBe(true);
       expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(c.sandboxById(id)).toBeUndefined();
+      expect(warningFor(warnings, id)).toMatch(/is a symlink, not a namespace file this controller made/);
     });
 
     it('does not adopt /proc/<pid>/ns/net of another process', async () => {
@@ -132,9 +132,9 @@ describeKernel('the state directory as a trust boundary', () => {
       await waitFor(() => execFileSync('readlink', [key], { encoding: 'utf8' }) !== execFileSync('readlink', ['/proc/self/ns/net'], { encoding: 'utf8' }));
       const id = plantSandbox(f, { key });
       const { c, warnings } = await restartWatching(f);
-      expect(warningFor(warnings, id)).toMatch(/key .* is not /);
       expect(c.sandboxById(id)).toBeUndefined();
       expect(c.sandboxes()).toEqual([]);
+      expect(warningFor(warnings, id)).toMatch(/key .* is not /);
     });
   });
 
@@ -215,11 +215,11 @@ describeKernel('the state directory as a trust boundary', () => {
       const warnings: StateWarning[] = [];
       const c = await NetworkController.create({ ...f.options, listeners: { 'state:warning': (w: StateWarning) => warnings.push(w) } });
       f.controller = c;
-      expect(warningFor(warnings, sandbox.id)).toMatch(/could not be checked \(.*netnsInfo.*\): the sandbox is kept/);
-      expect(c.sandboxById(sandbox.id)?.endpoints().map((e) => e.name)).toEqual(['trust-eio-ep']);
-      expect(c.restoreReport().removedSandboxes).toEqual([]);
       expect(isMountPoint(sandbox.key)).toBe(true);
       expect(bridgePorts(bridge)).toEqual(veths);
+      expect(c.sandboxById(sandbox.id)?.endpoints().map((e) => e.name)).toEqual(['trust-eio-ep']);
+      expect(c.restoreReport().removedSandboxes).toEqual([]);
+      expect(warningFor(warnings, sandbox.id)).toMatch(/could not be checked \(.*netnsInfo.*\): the sandbox is kept/);
     });
   });
 
