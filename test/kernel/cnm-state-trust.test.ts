@@ -96,6 +96,24 @@ describeKernel('the state directory as a trust boundary', () => {
     });
   });
 
+  it('never deletes a link that a record names as the host end of its veth', async () => {
+    const f = await env.make({ predefinedNetworks: false });
+    const network = await f.controller.newNetwork('bridge', 'trust-veth', { ipam: { config: [{ subnet: '10.214.0.0/24' }] } });
+    const sandbox = await f.controller.newSandbox('trust-veth');
+    await (await network.createEndpoint('trust-veth-ep')).join(sandbox);
+    await f.controller.stop();
+    const decoy = uniqueName('dv');
+    ip(['link', 'add', decoy, 'type', 'veth', 'peer', 'name', `${decoy}p`]);
+    env.later(() => ip(['link', 'delete', decoy]));
+    const file = path.join(f.stateDir, 'store', 'sandboxes', `${sandbox.id}.json`);
+    const record = JSON.parse(readFileSync(file, 'utf8'));
+    record.attachments[0].driver.hostIfname = decoy;
+    writeFileSync(file, JSON.stringify(record));
+    const { c } = await restartWatching(f);
+    expect(hostHasLink(decoy)).toBe(true);
+    expect(c.restoreReport().lostEndpoints).toHaveLength(1);
+  });
+
   describe('only namespaces this controller made are adopted or removed', () => {
     it('leaves a namespace it did not make alone, also with liveRestore off', async () => {
       const f = await env.make({ predefinedNetworks: false });

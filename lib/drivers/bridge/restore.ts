@@ -4,6 +4,8 @@ import type { LinkInfo } from '../../native';
 import type { BridgeEndpoint, BridgeNetwork } from './driver';
 
 const ALIAS_PREFIX = 'cnm-ts:';
+/** The host end of a veth pair as the driver names it at join (`veth` + 7 hex). */
+const HOST_VETH = /^veth[0-9a-f]{7}$/;
 
 /** The alias that marks a bridge as made by the controller `owner` for network `networkId`. */
 export function bridgeAlias(owner: string, networkId: string): string {
@@ -52,8 +54,9 @@ export function planRestore(
     }
     plan.lost.push(id);
     endpoint.hostIfname = '';
-    // A pair whose bridge was removed out of band still holds the address inside the sandbox.
-    if (link?.kind === 'veth') plan.remove.push(link.name);
+    // A pair whose bridge was removed out of band still holds the address inside the sandbox. The
+    // name comes from a record: only a veth named as the driver names them and on no bridge goes.
+    if (link?.kind === 'veth' && !link.master && HOST_VETH.test(link.name)) plan.remove.push(link.name);
   }
   for (const link of links) {
     if (link.kind === 'veth' && link.master && bridges.has(link.master) && !kept.has(link.name)) plan.remove.push(link.name);
