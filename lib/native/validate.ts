@@ -8,15 +8,18 @@ import type { Family, LinkChange, LinkSpec, NativeOp, RouteSpec } from './types'
 /** The longest interface name the kernel takes (IFNAMSIZ - 1). */
 export const MAX_IFNAME_BYTES = 15;
 
-/** Interface names: 1..15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
+/**
+ * Interface names: 1..15 bytes, no '/', ':', '%' or whitespace, not '.' or '..'. A '%' would make
+ * the kernel expand the name as a template ("veth%d"), so no real link has one.
+ */
 export function validateIfname(name: unknown, what = 'interface name'): string {
   if (typeof name !== 'string') throw invalidArgument(`${what} must be a string, got ${typeof name}`);
   const bytes = Buffer.byteLength(name);
   if (bytes < 1 || bytes > MAX_IFNAME_BYTES) {
     throw invalidArgument(`${what} '${name}' is ${bytes} bytes; it must be 1 to ${MAX_IFNAME_BYTES}`);
   }
-  if (name === '.' || name === '..' || /[/:\s\0]/.test(name)) {
-    throw invalidArgument(`${what} '${name}' may not be '.' or '..' or contain '/', ':' or whitespace`);
+  if (name === '.' || name === '..' || /[/:%\s\0]/.test(name)) {
+    throw invalidArgument(`${what} ${JSON.stringify(name)} may not be '.' or '..' or contain '/', ':', '%' or whitespace`);
   }
   return name;
 }
