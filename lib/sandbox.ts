@@ -6,7 +6,8 @@ import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { batch, bestEffort, NetlinkError, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
-import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, validateDnsConfig, type SandboxDnsConfig } from './sandbox-files';
+import { checkRefreshOptions } from './option-checks';
+import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, type SandboxDnsConfig } from './sandbox-files';
 import { Gateway, type Attachment } from './sandbox-gateway';
 import { STATE_VERSION, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
@@ -289,8 +290,7 @@ export class Sandbox {
    * again with their priorities (libnetwork's Sandbox.Refresh).
    */
   async refresh(options: Omit<SandboxOptions, 'useDefaultSandbox' | 'shareWith'> = {}): Promise<void> {
-    const { labels: _labels, ...dns } = options;
-    validateDnsConfig(dns);
+    const { labels: _labels, ...dns } = checkRefreshOptions(options);
     const rejoin = [...this.attached.values()].sort((a, b) => a.order - b.order);
     for (const a of rejoin) await a.endpoint.leave(this);
     this.config = dns;
