@@ -1,7 +1,7 @@
 import { CnmError, invalidArgument } from './errors';
 import type { InterfaceInfo, JoinInfo } from './drivers/api';
 import type { Network } from './network';
-import { checkJoinOptions } from './option-checks';
+import { checkDeleteOptions, checkJoinOptions } from './option-checks';
 import type { EndpointOptions, JoinOptions, PortBinding } from './options';
 import { Sandbox } from './sandbox';
 import { STATE_VERSION, type EndpointRecord } from './store/records';
@@ -96,8 +96,9 @@ export class Endpoint {
    * what could not be done is thrown afterwards as an AggregateError. NOT_FOUND once deleted.
    */
   async delete(options: { force?: boolean } = {}): Promise<void> {
+    const { force } = checkDeleteOptions(options);
     if (this.state === 'deleted' || this.state === 'deleting') throw new CnmError('NOT_FOUND', `endpoint ${this.name} is already deleted`);
-    if (options.force) return this.forceDelete();
+    if (force) return this.forceDelete();
     if (this.state !== 'idle') throw new CnmError('CONFLICT', `endpoint ${this.name} is joined to a sandbox; leave it first or use force`);
     this.state = 'deleting';
     try {

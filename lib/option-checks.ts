@@ -128,7 +128,7 @@ function checkExposedPort(value: unknown, what: string): ExposedPort {
 /** A host address to publish on: ports are published for the container's IPv4 address only. */
 function checkHostIP(value: unknown, what: string): string {
   if (validateIp(value, what) !== 4) throw invalidArgument(`${what} ${show(value)} is IPv6: ports are published on IPv4 host addresses`);
-  if (overlaps(parseCidr(`${value as string}/32`), parseCidr('224.0.0.0/3'))) {
+  if (inside(asPrefix(value as string), parseCidr('224.0.0.0/3'))) {
     throw invalidArgument(`${what} ${show(value)} is a multicast, reserved or broadcast address`);
   }
   return value as string;
@@ -196,6 +196,12 @@ export function checkPriority(value: unknown, what = 'priority'): number {
 export function checkJoinOptions(value: unknown): JoinOptions {
   const o = plainObject(value, 'join options', ['priority']);
   return compact({ priority: optional(o.priority, (v) => checkPriority(v)) });
+}
+
+/** Checks the options of `endpoint.delete()`; returns a copy. */
+export function checkDeleteOptions(value: unknown): { force?: boolean } {
+  const o = plainObject(value, 'delete options', ['force']);
+  return compact({ force: optional(o.force, (v) => checkBoolean(v, 'force')) });
 }
 
 /** The fields of SandboxDnsConfig. */

@@ -49,6 +49,9 @@ describeKernel('options checked at the API', () => {
     ['priority "5"', () => endpoint.join(sandbox, { priority: '5' as never }), '"5"'],
     ['join options that are null', () => endpoint.join(sandbox, null as never), 'join options'],
     ['a join to something that is not a sandbox', () => endpoint.join({} as Sandbox), 'sandbox'],
+    ['a leave from null', () => endpoint.leave(null as never), 'sandbox'],
+    ['delete options that are null', () => endpoint.delete(null as never), 'delete options'],
+    ['force "yes"', () => endpoint.delete({ force: 'yes' as never }), 'force'],
   ];
 
   it.each(refusals)('refuses %s with INVALID_ARGUMENT naming it, making nothing', async (_, call, mentions) => {

@@ -4,6 +4,7 @@
 import { CnmError, type NetworkOptions } from '../../lib';
 import { parseBridgeOptions } from '../../lib/drivers/bridge/options';
 import {
+  checkDeleteOptions,
   checkEndpointOptions,
   checkJoinOptions,
   checkNetworkOptions,
@@ -102,6 +103,7 @@ describe('what the option checks refuse', () => {
     ['a BigInt priority', () => checkJoinOptions({ priority: 10n }), 'bigint'],
     ['a Symbol hostname', () => checkSandboxOptions({ hostname: Symbol('h') }), 'symbol'],
     ['useDefaultSandbox 1', () => checkSandboxOptions({ useDefaultSandbox: 1 }), 'useDefaultSandbox'],
+    ['force "yes"', () => checkDeleteOptions({ force: 'yes' }), 'force'],
     ['refresh options with a mode', () => checkRefreshOptions({ useDefaultSandbox: true }), 'useDefaultSandbox'],
   ];
 
