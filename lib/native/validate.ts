@@ -20,7 +20,7 @@ export function validateIfname(name: unknown, what = 'interface name'): string {
     throw invalidArgument(`${what} '${name}' is ${bytes} bytes; it must be 1 to ${MAX_IFNAME_BYTES}`);
   }
   if (name === '.' || name === '..' || /[/:%\s\0]/.test(name)) {
-    throw invalidArgument(`${what} ${show(name)} may not be '.' or '..' or contain '/', ':', '%' or whitespace`);
+    throw invalidArgument(`${what} '${name}' may not be '.' or '..' or contain '/', ':', '%' or whitespace`);
   }
   return name;
 }

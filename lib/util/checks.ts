@@ -6,7 +6,8 @@ import { invalidArgument } from '../errors';
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? `an object (${Object.getPrototypeOf(value)?.constructor?.name ?? 'no prototype'})` : `a ${typeof value}`;
 }
 
 /** A plain object (not null, an array, a Map or a class instance), with only the `allowed` keys if given. */
