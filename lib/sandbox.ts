@@ -49,10 +49,15 @@ export class Sandbox {
   ) {
     const { useDefaultSandbox: _host, shareWith: _share, labels: _labels, ...dns } = options;
     this.config = dns;
-    this.labels = { ...(options.labels ?? {}) };
+    this.ownLabels = { ...(options.labels ?? {}) };
   }
 
-  readonly labels: Record<string, string>;
+  private readonly ownLabels: Record<string, string>;
+
+  /** The sandbox's labels; a copy, so that changing it changes nothing (labels are given at creation). */
+  get labels(): Record<string, string> {
+    return { ...this.ownLabels };
+  }
   /** @internal The host's nameservers, the fallback for resolv.conf; set before the files are written. */
   hostServers: string[] = [];
 
@@ -346,7 +351,7 @@ export class Sandbox {
       namespaceName: this.namespace.name,
       owned: this.namespace.owned,
       config: this.config,
-      labels: this.labels,
+      labels: this.ownLabels,
       hostServers: this.hostServers,
       attachments: [...this.attached.values()].map(({ endpoint, ifname, priority, order }) => ({
         endpointId: endpoint.id,

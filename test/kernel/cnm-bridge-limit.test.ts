@@ -1,7 +1,7 @@
 // The kernel's limit of ports on one bridge: 1023 endpoints join one network, the next join is
 // EXHAUSTED naming the bridge and the limit, and leaves nothing behind.
 import { MAX_BRIDGE_PORTS } from '../../lib/drivers/bridge/driver';
-import type { Endpoint, NetworkController, Sandbox } from '../../lib';
+import { NetlinkError, type Endpoint, type NetworkController, type Sandbox } from '../../lib';
 import { bridgePorts, failsCleanly, useControllers, type CnmFixture } from '../helpers/cnm';
 import { describeKernel } from '../helpers/kernel';
 
@@ -42,6 +42,9 @@ describeKernel('the ports of one bridge', () => {
     const err = await failsCleanly(f, () => extra.join(sandboxes[0]), 'EXHAUSTED');
     expect(err.message).toContain(bridge);
     expect(err.message).toContain(String(MAX_BRIDGE_PORTS));
+    // What the kernel said, with its name: errno 54, which Node's own table lacks.
+    expect(err.cause).toBeInstanceOf(NetlinkError);
+    expect(err.cause).toMatchObject({ code: 'EXFULL', errno: -54, syscall: 'RTM_NEWLINK' });
     expect(extra.info()).toMatchObject({ sandboxId: null, interface: { name: null } });
     expect(bridgePorts(bridge)).toHaveLength(MAX_BRIDGE_PORTS);
 

@@ -71,6 +71,8 @@ describeKernel('options checked at the API', () => {
     portMapping[0].port = 81;
     await e.join(s);
     expect(s.labels).toEqual({ tier: 'front' });
+    s.labels.tier = 'changed';
+    expect(s.labels).toEqual({ tier: 'front' });
     expect(resolv()).toBe(written);
     expect(e.info().portMapping).toEqual([expect.objectContaining({ port: 80 })]);
     e.info().exposedPorts!.push({ proto: 'tcp', port: 1 });
