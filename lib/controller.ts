@@ -17,7 +17,7 @@ import { Network, releasePools, type AllocatedPool } from './network';
 import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
 import { Sandbox, type NamespaceHandle } from './sandbox';
 import { hostNameservers } from './sandbox-files';
-import { checkNetworkOptions, checkSandboxOptions } from './option-checks';
+import { checkControllerOptions, checkNetworkOptions, checkSandboxOptions } from './option-checks';
 import { checkName } from './util/checks';
 import { checkPrivileges } from './privileges';
 import { restoreState, type RestoreReport } from './restore';
@@ -96,7 +96,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * `predefinedNetworks: false`: none (null), host (host) and bridge (bridge device cnm0 on the
    * first free predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
    */
-  static async create(options: ControllerOptions = {}): Promise<NetworkController> {
+  static async create(given: ControllerOptions = {}): Promise<NetworkController> {
+    const options = checkControllerOptions(given);
     await checkPrivileges();
     const controller = new NetworkController(options);
     await mkdir(controller.stateDir, { recursive: true, mode: 0o700 });

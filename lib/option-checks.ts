@@ -3,9 +3,10 @@
 // records at restart: whatever was accepted loads again.
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
-import { ipBytes, parseCidr, validateIp, validateMac, type ParsedCidr } from './native/validate';
+import { ipBytes, parseCidr, validateIfname, validateIp, validateMac, validatePath, type ParsedCidr } from './native/validate';
 import type { Family } from './native/types';
-import type { EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding, SandboxOptions } from './options';
+import type { ControllerEvents } from './controller';
+import type { ControllerOptions, EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding, SandboxOptions } from './options';
 import type { Sandbox } from './sandbox';
 import type { SandboxDnsConfig } from './sandbox-files';
 import {
@@ -257,4 +258,33 @@ export function checkSandboxOptions(value: unknown): SandboxOptions {
 export function checkRefreshOptions(value: unknown): Omit<SandboxOptions, 'useDefaultSandbox' | 'shareWith'> {
   const o = plainObject(value, 'refresh options', SANDBOX_KEYS);
   return compact({ ...checkDnsConfig(o), labels: optional(o.labels, checkLabels) });
+}
+
+const EVENTS: readonly (keyof ControllerEvents)[] = [
+  'network:create', 'network:destroy', 'endpoint:create', 'endpoint:delete',
+  'network:connect', 'network:disconnect', 'sandbox:create', 'sandbox:destroy', 'state:warning',
+];
+
+/**
+ * Checks the types of a controller's options (`NetworkController.create`); what the folders may be
+ * is checked where they are prepared.
+ */
+export function checkControllerOptions(value: unknown): ControllerOptions {
+  const o = plainObject(value, 'controller options', [
+    'stateDir', 'netnsDir', 'etcNetnsDir', 'hostResolvConf', 'predefinedNetworks', 'defaultBridgeName', 'liveRestore', 'listeners',
+  ]);
+  const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
+  for (const [event, listener] of Object.entries(listeners ?? {})) {
+    if (typeof listener !== 'function') throw invalidArgument(`listeners.${event} must be a function, got ${show(listener)}`);
+  }
+  return compact({
+    stateDir: optional(o.stateDir, (v) => checkString(v, 'stateDir')),
+    netnsDir: optional(o.netnsDir, (v) => checkString(v, 'netnsDir')),
+    etcNetnsDir: optional(o.etcNetnsDir, (v) => checkString(v, 'etcNetnsDir')),
+    hostResolvConf: optional(o.hostResolvConf, (v) => validatePath(v, 'hostResolvConf')),
+    predefinedNetworks: optional(o.predefinedNetworks, (v) => checkBoolean(v, 'predefinedNetworks')),
+    defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
+    liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
+    listeners: listeners && { ...listeners },
+  }) as ControllerOptions;
 }

@@ -1,11 +1,11 @@
 // Bad options through the public API: INVALID_ARGUMENT up front, naming the option, with nothing
 // made (no namespace, link, file or record); options are copies; and a sandbox whose options were
 // accepted comes back after a restart (it used to be lost, its namespace leaked).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Endpoint, Network, NetworkController, Sandbox } from '../../lib';
+import { NetworkController, type Endpoint, type Network, type Sandbox } from '../../lib';
 import { failsCleanly, restart, useControllers, type CnmFixture } from '../helpers/cnm';
-import { describeKernel, uniqueName } from '../helpers/kernel';
+import { describeKernel, rejection, uniqueName } from '../helpers/kernel';
 
 describeKernel('options checked at the API', () => {
   const env = useControllers();
@@ -57,6 +57,13 @@ describeKernel('options checked at the API', () => {
   it.each(refusals)('refuses %s with INVALID_ARGUMENT naming it, making nothing', async (_, call, mentions) => {
     const err = await failsCleanly(f, call, 'INVALID_ARGUMENT');
     expect(err.message).toContain(mentions);
+  });
+
+  it('refuses a controller option of the wrong type before making its state directory', async () => {
+    const stateDir = path.join(f.root, 'never-made');
+    const err = await rejection(NetworkController.create({ stateDir, liveRestore: 'no' as never }));
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('liveRestore') });
+    expect(existsSync(stateDir)).toBe(false);
   });
 
   it('keeps copies of the options: changing them after the call changes nothing, in memory or on disk', async () => {

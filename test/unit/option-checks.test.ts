@@ -4,6 +4,7 @@
 import { CnmError, type NetworkOptions } from '../../lib';
 import { parseBridgeOptions } from '../../lib/drivers/bridge/options';
 import {
+  checkControllerOptions,
   checkDeleteOptions,
   checkEndpointOptions,
   checkJoinOptions,
@@ -104,6 +105,14 @@ describe('what the option checks refuse', () => {
     ['a Symbol hostname', () => checkSandboxOptions({ hostname: Symbol('h') }), 'symbol'],
     ['useDefaultSandbox 1', () => checkSandboxOptions({ useDefaultSandbox: 1 }), 'useDefaultSandbox'],
     ['force "yes"', () => checkDeleteOptions({ force: 'yes' }), 'force'],
+    ['liveRestore "no"', () => checkControllerOptions({ liveRestore: 'no' }), 'liveRestore'],
+    ['predefinedNetworks 1', () => checkControllerOptions({ predefinedNetworks: 1 }), 'predefinedNetworks'],
+    ['a default bridge name that is a kernel template', () => checkControllerOptions({ defaultBridgeName: 'cnm%d' }), 'defaultBridgeName'],
+    ['a relative hostResolvConf', () => checkControllerOptions({ hostResolvConf: 'resolv.conf' }), 'hostResolvConf'],
+    ['a stateDir that is a number', () => checkControllerOptions({ stateDir: 5 }), 'stateDir'],
+    ['a listener for an event that does not exist', () => checkControllerOptions({ listeners: { 'netwrok:create': () => undefined } }), 'netwrok:create'],
+    ['a listener that is not a function', () => checkControllerOptions({ listeners: { 'network:create': 'log' } }), 'listeners.network:create'],
+    ['a controller option that does not exist', () => checkControllerOptions({ statedir: '/x' }), 'statedir'],
     ['refresh options with a mode', () => checkRefreshOptions({ useDefaultSandbox: true }), 'useDefaultSandbox'],
   ];
 
