@@ -153,6 +153,11 @@ function checkPortBinding(value: unknown, what: string): PortBinding {
   return binding;
 }
 
+/** Port bindings (an endpoint's portMapping, and the bindings a gateway endpoint published). */
+export function checkPortMapping(value: unknown): PortBinding[] {
+  return checkList(value, 'portMapping', checkPortBinding);
+}
+
 /** A unicast MAC address that is not all zeros (the kernel refuses the others on a veth). */
 function checkMac(value: unknown, what: string): string {
   const mac = validateMac(value, what);
@@ -183,7 +188,7 @@ export function checkEndpointOptions(value: unknown): EndpointOptions {
     ipv6Address: optional(o.ipv6Address, family(6, 'ipv6Address')),
     macAddress: optional(o.macAddress, (v) => checkMac(v, 'macAddress')),
     exposedPorts: optional(o.exposedPorts, (v) => checkList(v, 'exposedPorts', checkExposedPort)),
-    portMapping: optional(o.portMapping, (v) => checkList(v, 'portMapping', checkPortBinding)),
+    portMapping: optional(o.portMapping, checkPortMapping),
     dnsNames: optional(o.dnsNames, (v) => checkList(v, 'dnsNames', checkToken)),
   });
 }

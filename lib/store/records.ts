@@ -5,7 +5,7 @@ import type { AllocatedPool } from '../network';
 import type { EndpointOptions, NetworkOptions, PortBinding } from '../options';
 import type { SandboxMode } from '../sandbox';
 import type { SandboxDnsConfig } from '../sandbox-files';
-import { checkDnsConfig, checkEndpointOptions, checkLabels, checkNetworkOptions, checkPriority, DNS_KEYS } from '../option-checks';
+import { checkDnsConfig, checkEndpointOptions, checkLabels, checkNetworkOptions, checkPortMapping, checkPriority, DNS_KEYS } from '../option-checks';
 import { checkName, plainObject } from '../util/checks';
 
 /** The format of the records; a record of another version is skipped. */
@@ -87,7 +87,7 @@ function checkPool(p: unknown): boolean {
 function checkAttachment(a: unknown): boolean {
   return isObject(a) && isString(a.endpointId) && ID.test(a.endpointId) && isString(a.ifname) &&
     passes(() => checkPriority(a.priority)) && typeof a.order === 'number' && isObject(a.info) &&
-    (a.published === null || Array.isArray(a.published));
+    (a.published === null || passes(() => checkPortMapping(a.published)));
 }
 
 /** Whether `check` accepts (the same checks as the public API's, so what it took loads again). */
@@ -123,8 +123,9 @@ function problem(kind: RecordKind, r: Record<string, unknown>): string | null {
     case 'sandbox':
       if (!isString(r.containerId) || !isString(r.key) || !MODES.includes(r.mode as string)) return 'missing container id, key or mode';
       if (!(r.namespaceName === null || isString(r.namespaceName)) || typeof r.owned !== 'boolean') return 'namespace is malformed';
-      if (!Array.isArray(r.hostServers)) return 'servers are malformed';
       const options = optionProblem(() => {
+        // They become resolv.conf lines, as the dns option does.
+        checkDnsConfig({ dns: r.hostServers });
         checkName(r.containerId, 'container id');
         checkDnsConfig(plainObject(r.config, 'config', DNS_KEYS));
         checkLabels(r.labels);

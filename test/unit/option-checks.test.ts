@@ -204,3 +204,22 @@ describe('property: random options are refused with INVALID_ARGUMENT or accepted
     expect(accepted).toBeLessThan(CASES);
   });
 });
+
+describe('the option fields of a sandbox record that become files or ports', () => {
+  const sandboxRecord = (fields: Record<string, unknown>) => {
+    const record = JSON.parse(recordWith('sandbox', {})) as Record<string, unknown> & { attachments: Record<string, unknown>[] };
+    return JSON.stringify({ ...record, ...fields, attachments: record.attachments.map((a) => ({ ...a, ...(fields.attachment as object) })) });
+  };
+
+  it('refuses host servers that would inject resolv.conf lines', () => {
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostServers: ['10.0.0.53\nsearch evil'] }))).toThrow(/dns\[0\]/);
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostServers: ['10.0.0.53'] }))).not.toThrow();
+  });
+
+  it('refuses published ports that are not port bindings', () => {
+    const bad = { attachment: { published: [{ proto: 'tcp', port: 80, hostIP: '::1', hostPort: 8080 }] } };
+    const good = { attachment: { published: [{ proto: 'tcp', port: 80, hostIP: '0.0.0.0', hostPort: 8080 }] } };
+    expect(() => parseRecord('sandbox', ID, sandboxRecord(bad))).toThrow(/attachments/);
+    expect(() => parseRecord('sandbox', ID, sandboxRecord(good))).not.toThrow();
+  });
+});
