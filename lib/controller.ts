@@ -16,7 +16,9 @@ import { parseCidr } from './native/validate';
 import { Network, releasePools, type AllocatedPool } from './network';
 import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
 import { Sandbox, type NamespaceHandle } from './sandbox';
-import { hostNameservers, validateDnsConfig } from './sandbox-files';
+import { hostNameservers } from './sandbox-files';
+import { checkControllerOptions, checkNetworkOptions, checkSandboxOptions } from './option-checks';
+import { checkName } from './util/checks';
 import { checkPrivileges } from './privileges';
 import { restoreState, type RestoreReport } from './restore';
 import { prepareStateDir } from './state-dir';
@@ -96,7 +98,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * `predefinedNetworks: false`: none (null), host (host) and bridge (bridge device cnm0 on the
    * first free predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
    */
-  static async create(options: ControllerOptions = {}): Promise<NetworkController> {
+  static async create(given: ControllerOptions = {}): Promise<NetworkController> {
+    const options = checkControllerOptions(given);
     await checkPrivileges();
     const controller = new NetworkController(options);
     await prepareStateDir({ stateDir: controller.stateDir, netnsDir: controller.netnsDir, etcNetnsDir: controller.etcNetnsDir });
@@ -166,12 +169,16 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return this.track(this.createNetwork(type, name, options, false));
   }
 
-  private createNetwork(type: string, name: string, options: NetworkOptions, predefined: boolean): Promise<Network> {
+  private createNetwork(type: string, name: string, given: NetworkOptions, predefined: boolean): Promise<Network> {
     this.checkRunning();
-    if (typeof name !== 'string' || name.length === 0) throw invalidArgument('network name must be a non-empty string');
+    checkName(type, 'network type');
+    checkName(name, 'network name');
+    const options = checkNetworkOptions(given);
     const driver = this.drivers.get(type);
     if (!driver) throw new CnmError('NOT_FOUND', `no driver for network type ${JSON.stringify(type)}`);
-    checkNetworkOptions(options);
+    if (options.ipam?.driver !== undefined && options.ipam.driver !== 'default') {
+      throw new CnmError('NOT_FOUND', `no IPAM driver ${JSON.stringify(options.ipam.driver)} (only 'default')`);
+    }
     return this.networkLock.run(async () => {
       if (this.networkByName(name)) throw new CnmError('CONFLICT', `network with name ${name} already exists`);
       if (SINGLETON.has(type) && this.networks().some((n) => n.type === type)) {
@@ -270,9 +277,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return this.track(this.createSandbox(containerId, options));
   }
 
-  private async createSandbox(containerId: string, options: SandboxOptions): Promise<Sandbox> {
-    if (typeof containerId !== 'string' || containerId.length === 0) throw invalidArgument('container id must be a non-empty string');
-    validateDnsConfig(options);
+  private async createSandbox(containerId: string, given: SandboxOptions): Promise<Sandbox> {
+    checkName(containerId, 'container id');
+    const options = checkSandboxOptions(given);
+    if (options.shareWith !== undefined && !(options.shareWith instanceof Sandbox)) {
+      throw invalidArgument(`shareWith must be a Sandbox, got ${typeof options.shareWith}`);
+    }
     if (options.useDefaultSandbox && options.shareWith) throw invalidArgument('a sandbox is host mode or container mode, not both');
     if (this.containers.has(containerId)) {
       throw new CnmError('CONFLICT', `container ${containerId} already has a sandbox`);
@@ -405,19 +415,4 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 /** The host's own namespace, for host-mode sandboxes: never made, never removed. */
 export function hostNamespace(): NamespaceHandle {
   return { key: `/proc/${process.pid}/ns/net`, name: null, users: 0, owned: false };
-}
-
-function checkNetworkOptions(options: NetworkOptions): void {
-  if (typeof options !== 'object' || options === null) throw invalidArgument('network options must be an object');
-  for (const [what, value] of [['internal', options.internal], ['enableIPv6', options.enableIPv6]] as const) {
-    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(`${what} must be a boolean`);
-  }
-  for (const [what, map] of [['labels', options.labels], ['driverOptions', options.driverOptions]] as const) {
-    for (const [key, value] of Object.entries(map ?? {})) {
-      if (typeof value !== 'string') throw invalidArgument(`${what}.${key} must be a string, got ${typeof value}`);
-    }
-  }
-  if (options.ipam?.driver !== undefined && options.ipam.driver !== 'default') {
-    throw new CnmError('NOT_FOUND', `no IPAM driver ${JSON.stringify(options.ipam.driver)} (only 'default')`);
-  }
 }

@@ -1,9 +1,11 @@
-import { CnmError } from './errors';
+import { CnmError, invalidArgument } from './errors';
 import type { InterfaceInfo, JoinInfo } from './drivers/api';
 import type { Network } from './network';
+import { checkDeleteOptions, checkJoinOptions } from './option-checks';
 import type { EndpointOptions, JoinOptions, PortBinding } from './options';
-import type { Sandbox } from './sandbox';
+import { Sandbox } from './sandbox';
 import { STATE_VERSION, type EndpointRecord } from './store/records';
+import { show } from './util/checks';
 
 /** What `Endpoint.info()` returns (libnetwork's EndpointInfo). */
 export interface EndpointInfo {
@@ -58,12 +60,14 @@ export class Endpoint {
    * sandbox or a host / non-host mismatch.
    */
   async join(sandbox: Sandbox, options: JoinOptions = {}): Promise<void> {
+    checkSandbox(sandbox);
+    const { priority } = checkJoinOptions(options);
     if (this.state !== 'idle') {
       throw new CnmError(this.state === 'deleted' ? 'NOT_FOUND' : 'CONFLICT', `endpoint ${this.name} is ${this.state === 'deleted' ? 'deleted' : 'already joined'}`);
     }
     this.state = 'joining';
     try {
-      await sandbox.attach(this, options.priority ?? 0);
+      await sandbox.attach(this, priority ?? 0);
       this.state = 'joined';
     } catch (err) {
       this.state = 'idle';
@@ -73,6 +77,7 @@ export class Endpoint {
 
   /** Detaches the endpoint from its sandbox (removes its interface there). CONFLICT if it is not joined to it. */
   async leave(sandbox: Sandbox): Promise<void> {
+    checkSandbox(sandbox);
     if (this.state !== 'joined' || this.sandbox !== sandbox) {
       throw new CnmError('CONFLICT', `endpoint ${this.name} is not joined to sandbox ${sandbox.id.slice(0, 12)}`);
     }
@@ -91,8 +96,9 @@ export class Endpoint {
    * what could not be done is thrown afterwards as an AggregateError. NOT_FOUND once deleted.
    */
   async delete(options: { force?: boolean } = {}): Promise<void> {
+    const { force } = checkDeleteOptions(options);
     if (this.state === 'deleted' || this.state === 'deleting') throw new CnmError('NOT_FOUND', `endpoint ${this.name} is already deleted`);
-    if (options.force) return this.forceDelete();
+    if (force) return this.forceDelete();
     if (this.state !== 'idle') throw new CnmError('CONFLICT', `endpoint ${this.name} is joined to a sandbox; leave it first or use force`);
     this.state = 'deleting';
     try {
@@ -131,9 +137,9 @@ export class Endpoint {
     };
   }
 
-  /** The endpoint's interface, gateway, routes and sandbox (libnetwork's Endpoint.Info). */
+  /** The endpoint's interface, gateway, routes and sandbox (libnetwork's Endpoint.Info); a copy. */
   info(): EndpointInfo {
-    return {
+    return structuredClone({
       id: this.id,
       name: this.name,
       networkId: this.network.id,
@@ -151,6 +157,10 @@ export class Endpoint {
       exposedPorts: this.options.exposedPorts ?? [],
       portMapping: this.published ?? this.options.portMapping ?? [],
       dnsNames: this.options.dnsNames ?? [],
-    };
+    });
   }
+}
+
+function checkSandbox(sandbox: unknown): void {
+  if (!(sandbox instanceof Sandbox)) throw invalidArgument(`sandbox must be a Sandbox, got ${show(sandbox)}`);
 }

@@ -5,9 +5,10 @@ import { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import type { Ipam } from './ipam';
 import { batch } from './native';
-import { validateIp, validateMac } from './native/validate';
+import { checkEndpointOptions } from './option-checks';
 import type { EndpointOptions, IpamPoolConfig, NetworkOptions } from './options';
 import { STATE_VERSION, type NetworkRecord } from './store/records';
+import { checkName } from './util/checks';
 import { newId } from './util/ids';
 import { withUndo } from './util/undo';
 
@@ -31,32 +32,6 @@ export interface NetworkInfo {
   labels: Record<string, string>;
   driverOptions: DriverOptions;
   ipam: { driver: string; config: IpamPoolConfig[]; allocated: Omit<AllocatedPool, 'poolId'>[] };
-}
-
-const PROTOS = ['tcp', 'udp', 'sctp'];
-const isPort = (p: unknown) => Number.isInteger(p) && (p as number) >= 0 && (p as number) <= 65535;
-
-function validateEndpointOptions(options: EndpointOptions): void {
-  if (options.ipv4Address !== undefined && validateIp(options.ipv4Address, 'ipv4Address') !== 4) {
-    throw invalidArgument(`ipv4Address ${options.ipv4Address} is not an IPv4 address`);
-  }
-  if (options.ipv6Address !== undefined && validateIp(options.ipv6Address, 'ipv6Address') !== 6) {
-    throw invalidArgument(`ipv6Address ${options.ipv6Address} is not an IPv6 address`);
-  }
-  if (options.macAddress !== undefined) validateMac(options.macAddress, 'macAddress');
-  for (const p of [...(options.exposedPorts ?? []), ...(options.portMapping ?? [])]) {
-    if (!PROTOS.includes(p.proto) || !isPort(p.port) || p.port === 0) {
-      throw invalidArgument(`port ${JSON.stringify(p)} needs proto tcp, udp or sctp and a port from 1 to 65535`);
-    }
-  }
-  for (const b of options.portMapping ?? []) {
-    if (b.hostIP !== undefined) validateIp(b.hostIP, 'hostIP');
-    if ((b.hostPort !== undefined && !isPort(b.hostPort)) || (b.hostPortEnd !== undefined && !isPort(b.hostPortEnd))) {
-      throw invalidArgument(`host port of ${JSON.stringify(b)} must be from 0 to 65535`);
-    }
-    if (b.hostPortEnd !== undefined && b.hostPortEnd < (b.hostPort ?? 0)) throw invalidArgument(`hostPortEnd below hostPort in ${JSON.stringify(b)}`);
-    if (b.hostPortEnd !== undefined && !b.hostPort) throw invalidArgument(`a host port range needs its first port (hostPort) in ${JSON.stringify(b)}`);
-  }
 }
 
 /** Frees gateways, aux addresses and pools, newest first; logs (does not throw) what fails. */
@@ -98,13 +73,13 @@ export class Network {
    * Creates an endpoint: reserves its addresses (static ones if given) and its MAC address. No
    * interface exists until it joins a sandbox. CONFLICT for a name already used on this network.
    */
-  async createEndpoint(name: string, options: EndpointOptions = {}): Promise<Endpoint> {
-    if (typeof name !== 'string' || name.length === 0) throw invalidArgument('endpoint name must be a non-empty string');
+  async createEndpoint(name: string, given: EndpointOptions = {}): Promise<Endpoint> {
+    checkName(name, 'endpoint name');
+    const options = checkEndpointOptions(given);
     if (this.deleting) throw new CnmError('NOT_FOUND', `network ${this.name} is being deleted`);
     if (this.endpointByName(name) || this.pendingNames.has(name)) {
       throw new CnmError('CONFLICT', `endpoint ${name} already exists on network ${this.name}`);
     }
-    validateEndpointOptions(options);
     const id = newId();
     const iface = this.reserveAddresses(id, name, options);
     this.pendingNames.add(name);
@@ -263,10 +238,10 @@ export class Network {
     releasePools(this.ipam, this.pools);
   }
 
-  /** The network's configuration and what IPAM actually allocated (libnetwork's Network.Info). */
+  /** The network's configuration and what IPAM actually allocated (libnetwork's Network.Info); a copy. */
   info(): NetworkInfo {
     const strip = ({ poolId: _poolId, ...rest }: AllocatedPool) => rest;
-    return {
+    return structuredClone({
       id: this.id,
       name: this.name,
       type: this.type,
@@ -281,7 +256,7 @@ export class Network {
         config: this.options.ipam?.config ?? [],
         allocated: [...this.pools.v4, ...this.pools.v6].map(strip),
       },
-    };
+    });
   }
 
   /** The network as `docker network inspect` shows it. */

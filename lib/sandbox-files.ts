@@ -2,7 +2,6 @@
 // namespaces under /etc/netns/<name>/ so that `ip netns exec` bind-mounts them.
 import { readFile, stat } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { invalidArgument } from './errors';
 import type { NativeOp } from './native';
 
 /** What goes into a sandbox's hosts and resolv.conf (Docker's --hostname, --dns, --add-host ...). */
@@ -15,22 +14,6 @@ export interface SandboxDnsConfig {
   dnsOptions?: string[];
   /** Extra /etc/hosts entries, "name:ip" like `docker run --add-host`. */
   extraHosts?: string[];
-}
-
-/** Checks `--add-host` style entries ("name:ip") and the DNS servers. */
-export function validateDnsConfig(config: SandboxDnsConfig): void {
-  for (const entry of config.extraHosts ?? []) {
-    const at = entry.indexOf(':');
-    if (at < 1 || isIP(entry.slice(at + 1)) === 0) throw invalidArgument(`extra host ${JSON.stringify(entry)} is not "name:ip"`);
-  }
-  for (const server of config.dns ?? []) {
-    if (isIP(server) === 0) throw invalidArgument(`DNS server ${JSON.stringify(server)} is not an IP address`);
-  }
-  for (const name of [config.hostname, config.domainname]) {
-    if (name !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(name)) {
-      throw invalidArgument(`host or domain name ${JSON.stringify(name)} is not a valid DNS name`);
-    }
-  }
 }
 
 /** The hosts file: localhost, the sandbox's own addresses under its hostname, extra hosts. */

@@ -5,7 +5,8 @@ import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { batch, bestEffort, NetlinkError, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
-import { hostsFile, removeSandboxFilesOps, resolvConf, validateDnsConfig, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
+import { checkRefreshOptions } from './option-checks';
+import { hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
 import { Gateway, type Attachment } from './sandbox-gateway';
 import { STATE_VERSION, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
@@ -47,10 +48,15 @@ export class Sandbox {
   ) {
     const { useDefaultSandbox: _host, shareWith: _share, labels: _labels, ...dns } = options;
     this.config = dns;
-    this.labels = { ...(options.labels ?? {}) };
+    this.ownLabels = { ...(options.labels ?? {}) };
   }
 
-  readonly labels: Record<string, string>;
+  private readonly ownLabels: Record<string, string>;
+
+  /** The sandbox's labels; a copy, so that changing it changes nothing (labels are given at creation). */
+  get labels(): Record<string, string> {
+    return { ...this.ownLabels };
+  }
   /** @internal The host's nameservers, the fallback for resolv.conf; set before the files are written. */
   hostServers: string[] = [];
 
@@ -289,8 +295,7 @@ export class Sandbox {
    * again with their priorities (libnetwork's Sandbox.Refresh).
    */
   async refresh(options: Omit<SandboxOptions, 'useDefaultSandbox' | 'shareWith'> = {}): Promise<void> {
-    const { labels: _labels, ...dns } = options;
-    validateDnsConfig(dns);
+    const { labels: _labels, ...dns } = checkRefreshOptions(options);
     const rejoin = [...this.attached.values()].sort((a, b) => a.order - b.order);
     for (const a of rejoin) await a.endpoint.leave(this);
     this.config = dns;
@@ -346,7 +351,7 @@ export class Sandbox {
       namespaceName: this.namespace.name,
       owned: this.namespace.owned,
       config: this.config,
-      labels: this.labels,
+      labels: this.ownLabels,
       hostServers: this.hostServers,
       attachments: [...this.attached.values()].map(({ endpoint, ifname, priority, order }) => ({
         endpointId: endpoint.id,

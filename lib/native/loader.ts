@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import createDebug from 'debug';
 import { CnmError } from '../errors';
-import { NetlinkError } from './netlink-error';
+import { addErrnoNames, NetlinkError } from './netlink-error';
 import type { NativeBinding } from './types';
 
 const debug = createDebug('cnm:native');
@@ -31,6 +31,7 @@ export function loadBinding(): NativeBinding {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const binding = require(candidate) as NativeBinding;
       binding.setErrorFactory((info) => new NetlinkError(info));
+      addErrnoNames(binding.errnoNames());
       debug('loaded addon from %s', candidate);
       loaded = binding;
       return binding;

@@ -1,5 +1,21 @@
 import { getSystemErrorMap } from 'node:util';
 
+/** errno -> [code, description] for the errnos Node's own table lacks (filled in from the addon). */
+const extraErrnoNames = new Map<number, [string, string]>();
+
+/**
+ * Adds the C library's names of errnos (positive numbers) to those NetlinkError knows; Node's names
+ * win where both have one, so a NetlinkError has the code a Node system error has.
+ */
+export function addErrnoNames(names: { errno: number; code: string; description: string }[]): void {
+  for (const { errno, code, description } of names) extraErrnoNames.set(-errno, [code, description]);
+}
+
+/** The code ('EXFULL') and description of a negative errno; `E<n>` and 'unknown error' if nobody knows it. */
+export function describeErrno(errno: number): [string, string] {
+  return getSystemErrorMap().get(errno) ?? extraErrnoNames.get(errno) ?? [`E${-errno}`, 'unknown error'];
+}
+
 /** What the addon reports about a failed kernel call; see `NetlinkError`. */
 export interface NativeErrorInfo {
   /** Negative errno, as in Node's system errors. */
@@ -37,7 +53,7 @@ export class NetlinkError extends Error {
   readonly command?: number;
 
   constructor(info: NativeErrorInfo) {
-    const [code, description] = getSystemErrorMap().get(info.errno) ?? [`E${-info.errno}`, 'unknown error'];
+    const [code, description] = describeErrno(info.errno);
     const extack = info.extack ? ` (${info.extack})` : '';
     const command = info.command !== undefined ? ` [command ${info.command}]` : '';
     super(`${code}: ${description}, ${info.syscall} ${info.object}${extack}${command}`);

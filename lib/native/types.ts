@@ -271,4 +271,6 @@ export interface NativeBinding {
   execute(ops: NativeOp[]): Promise<NativeResult[]>;
   /** Hands over the function that turns a failure report into a JS error. */
   setErrorFactory(factory: (info: NativeErrorInfo) => Error): void;
+  /** The C library's symbolic name and message of every errno it knows (empty without glibc >= 2.32). */
+  errnoNames(): { errno: number; code: string; description: string }[];
 }

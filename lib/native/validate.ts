@@ -2,21 +2,25 @@
 // INVALID_ARGUMENT before the kernel is touched. The addon checks names again.
 import { isIP } from 'node:net';
 import { invalidArgument } from '../errors';
+import { show } from '../util/checks';
 import { validateConntrackFilter, validateNftCommands, validateNftFamily, validateNftName } from './nft-validate';
 import type { Family, LinkChange, LinkSpec, NativeOp, RouteSpec } from './types';
 
 /** The longest interface name the kernel takes (IFNAMSIZ - 1). */
 export const MAX_IFNAME_BYTES = 15;
 
-/** Interface names: 1..15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
+/**
+ * Interface names: 1..15 bytes, no '/', ':', '%' or whitespace, not '.' or '..'. A '%' would make
+ * the kernel expand the name as a template ("veth%d"), so no real link has one.
+ */
 export function validateIfname(name: unknown, what = 'interface name'): string {
   if (typeof name !== 'string') throw invalidArgument(`${what} must be a string, got ${typeof name}`);
   const bytes = Buffer.byteLength(name);
   if (bytes < 1 || bytes > MAX_IFNAME_BYTES) {
     throw invalidArgument(`${what} '${name}' is ${bytes} bytes; it must be 1 to ${MAX_IFNAME_BYTES}`);
   }
-  if (name === '.' || name === '..' || /[/:\s\0]/.test(name)) {
-    throw invalidArgument(`${what} '${name}' may not be '.' or '..' or contain '/', ':' or whitespace`);
+  if (name === '.' || name === '..' || /[/:%\s\0]/.test(name)) {
+    throw invalidArgument(`${what} '${name}' may not be '.' or '..' or contain '/', ':', '%' or whitespace`);
   }
   return name;
 }
@@ -24,7 +28,7 @@ export function validateIfname(name: unknown, what = 'interface name'): string {
 /** A namespace file name inside the namespace directory: one path component. */
 export function validateNetnsName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0 || Buffer.byteLength(name) > 255) {
-    throw invalidArgument(`namespace name must be a string of 1 to 255 bytes, got ${JSON.stringify(name)}`);
+    throw invalidArgument(`namespace name must be a string of 1 to 255 bytes, got ${show(name)}`);
   }
   if (name === '.' || name === '..' || /[/\0]/.test(name)) {
     throw invalidArgument(`namespace name '${name}' may not be '.' or '..' or contain '/'`);
@@ -35,7 +39,7 @@ export function validateNetnsName(name: unknown): string {
 /** An absolute path (a namespace file or directory). */
 export function validatePath(path: unknown, what = 'path'): string {
   if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0')) {
-    throw invalidArgument(`${what} must be an absolute path, got ${JSON.stringify(path)}`);
+    throw invalidArgument(`${what} must be an absolute path, got ${show(path)}`);
   }
   return path;
 }
@@ -55,7 +59,7 @@ export function validateRelativePath(path: unknown, what = 'path'): string {
 /** An IP address without a prefix; returns its family. */
 export function validateIp(address: unknown, what = 'address'): Family {
   const family = typeof address === 'string' ? isIP(address) : 0;
-  if (family === 0) throw invalidArgument(`${what} ${JSON.stringify(address)} is not an IPv4 or IPv6 address`);
+  if (family === 0) throw invalidArgument(`${what} ${show(address)} is not an IPv4 or IPv6 address`);
   return family as Family;
 }
 
@@ -71,7 +75,7 @@ export function parseCidr(cidr: unknown, what = 'CIDR', network = false): Parsed
   const family = match ? isIP(match[1]) : 0;
   const prefixLength = match ? Number(match[2]) : -1;
   if (!match || family === 0 || prefixLength > (family === 4 ? 32 : 128)) {
-    throw invalidArgument(`${what} ${JSON.stringify(cidr)} is not an address/prefix-length like 10.0.0.2/24`);
+    throw invalidArgument(`${what} ${show(cidr)} is not an address/prefix-length like 10.0.0.2/24`);
   }
   if (network && hasHostBits(match[1], family as Family, prefixLength)) {
     throw invalidArgument(`${what} ${cidr} has host bits set`);
@@ -102,14 +106,14 @@ function hasHostBits(address: string, family: Family, prefixLength: number): boo
 
 export function validateMac(mac: unknown, what = 'MAC address'): string {
   if (typeof mac !== 'string' || !/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) {
-    throw invalidArgument(`${what} ${JSON.stringify(mac)} is not like 02:42:ac:11:00:02`);
+    throw invalidArgument(`${what} ${show(mac)} is not like 02:42:ac:11:00:02`);
   }
   return mac;
 }
 
 function validateUint(value: unknown, what: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidArgument(`${what} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    throw invalidArgument(`${what} must be an integer from ${min} to ${max}, got ${show(value)}`);
   }
   return value;
 }
@@ -118,7 +122,7 @@ function validateUint(value: unknown, what: string, min: number, max: number): n
 export function validateSysctlKey(key: unknown): string {
   const parts = typeof key === 'string' ? key.split(key.includes('/') ? '/' : '.') : [];
   if (parts.length === 0 || parts.some((p) => p === '' || p === '.' || p === '..' || !/^[\w.@-]+$/.test(p))) {
-    throw invalidArgument(`sysctl key ${JSON.stringify(key)} is not like net.ipv4.ip_forward`);
+    throw invalidArgument(`sysctl key ${show(key)} is not like net.ipv4.ip_forward`);
   }
   return key as string;
 }
@@ -145,7 +149,7 @@ function validateLinkSpec(spec: LinkSpec): void {
     case 'macvlan':
       validateIfname(spec.parent, 'macvlan parent');
       if (spec.mode !== undefined && !['private', 'vepa', 'bridge', 'passthru'].includes(spec.mode)) {
-        throw invalidArgument(`macvlan mode ${JSON.stringify(spec.mode)} is not private, vepa, bridge or passthru`);
+        throw invalidArgument(`macvlan mode ${show(spec.mode)} is not private, vepa, bridge or passthru`);
       }
       return;
     case 'vxlan':
@@ -160,7 +164,7 @@ function validateLinkSpec(spec: LinkSpec): void {
       }
       return;
     default:
-      throw invalidArgument(`link kind ${JSON.stringify((spec as { kind: unknown }).kind)} is not bridge, veth, macvlan or vxlan`);
+      throw invalidArgument(`link kind ${show((spec as { kind: unknown }).kind)} is not bridge, veth, macvlan or vxlan`);
   }
 }
 
@@ -172,7 +176,7 @@ function validateLinkChange(name: string, change: LinkChange): void {
   if (change.master !== undefined && change.master !== null) validateIfname(change.master, 'master');
   if (change.moveTo !== undefined) validatePath(change.moveTo, 'moveTo');
   if (change.addrGenMode !== undefined && !['none', 'eui64', 'stable_secret', 'random'].includes(change.addrGenMode)) {
-    throw invalidArgument(`addrGenMode ${JSON.stringify(change.addrGenMode)} is not none, eui64, stable_secret or random`);
+    throw invalidArgument(`addrGenMode ${show(change.addrGenMode)} is not none, eui64, stable_secret or random`);
   }
   // IFALIASZ is 256 with the terminating NUL, which the kernel adds itself.
   if (change.alias !== undefined && (typeof change.alias !== 'string' || Buffer.byteLength(change.alias) > 255 || change.alias.includes('\0'))) {
@@ -197,12 +201,12 @@ function validateRoute(route: RouteSpec): void {
   if (route.metric !== undefined) validateUint(route.metric, 'metric', 0, 0xffffffff);
   if (route.table !== undefined) validateUint(route.table, 'table', 1, 0xffffffff);
   if (route.scope !== undefined && !['global', 'site', 'link', 'host'].includes(route.scope)) {
-    throw invalidArgument(`scope ${JSON.stringify(route.scope)} is not global, site, link or host`);
+    throw invalidArgument(`scope ${show(route.scope)} is not global, site, link or host`);
   }
 }
 
 function validateFamily(family: unknown): void {
-  if (family !== undefined && family !== 4 && family !== 6) throw invalidArgument(`family must be 4 or 6, got ${JSON.stringify(family)}`);
+  if (family !== undefined && family !== 4 && family !== 6) throw invalidArgument(`family must be 4 or 6, got ${show(family)}`);
 }
 
 /** Checks one batch operation; throws INVALID_ARGUMENT naming the bad field. */
@@ -267,7 +271,7 @@ export function validateOp(op: NativeOp): void {
       return;
     case 'portReserve':
       validateIp(op.address, 'port address');
-      if (!['tcp', 'udp', 'sctp'].includes(op.protocol)) throw invalidArgument(`protocol ${JSON.stringify(op.protocol)} is not tcp, udp or sctp`);
+      if (!['tcp', 'udp', 'sctp'].includes(op.protocol)) throw invalidArgument(`protocol ${show(op.protocol)} is not tcp, udp or sctp`);
       validateUint(op.port, 'port', 0, 65535);
       if (op.portEnd !== undefined) validateUint(op.portEnd, 'portEnd', op.port, 65535);
       return;
@@ -306,6 +310,6 @@ export function validateOp(op: NativeOp): void {
       validateConntrackFilter(op);
       return;
     default:
-      throw invalidArgument(`unknown operation ${JSON.stringify((op as { op: unknown }).op)}`);
+      throw invalidArgument(`unknown operation ${show((op as { op: unknown }).op)}`);
   }
 }

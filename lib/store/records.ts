@@ -5,6 +5,8 @@ import type { AllocatedPool } from '../network';
 import type { EndpointOptions, NetworkOptions, PortBinding } from '../options';
 import type { SandboxMode } from '../sandbox';
 import type { SandboxDnsConfig } from '../sandbox-files';
+import { checkDnsConfig, checkEndpointOptions, checkLabels, checkNetworkOptions, checkPortMapping, checkPriority, DNS_KEYS } from '../option-checks';
+import { checkName, plainObject } from '../util/checks';
 
 /** The format of the records; a record of another version is skipped. */
 export const STATE_VERSION = 1;
@@ -84,8 +86,23 @@ function checkPool(p: unknown): boolean {
 
 function checkAttachment(a: unknown): boolean {
   return isObject(a) && isString(a.endpointId) && ID.test(a.endpointId) && isString(a.ifname) &&
-    typeof a.priority === 'number' && typeof a.order === 'number' && isObject(a.info) &&
-    (a.published === null || Array.isArray(a.published));
+    passes(() => checkPriority(a.priority)) && typeof a.order === 'number' && isObject(a.info) &&
+    (a.published === null || passes(() => checkPortMapping(a.published)));
+}
+
+/** Whether `check` accepts (the same checks as the public API's, so what it took loads again). */
+function passes(check: () => unknown): boolean {
+  return optionProblem(check) === null;
+}
+
+/** What `check` refuses, or null. */
+function optionProblem(check: () => unknown): string | null {
+  try {
+    check();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** Why the record is not loadable, or null if it is. */
@@ -94,17 +111,26 @@ function problem(kind: RecordKind, r: Record<string, unknown>): string | null {
     case 'network': {
       const pools = r.pools;
       if (!isString(r.name) || !isString(r.type) || !isString(r.created) || typeof r.predefined !== 'boolean') return 'missing name, type or dates';
-      if (!isObject(r.options)) return 'options are not an object';
+      const options = optionProblem(() => (checkName(r.name, 'name'), checkNetworkOptions(r.options)));
+      if (options) return options;
       if (!isObject(pools) || !Array.isArray(pools.v4) || !Array.isArray(pools.v6)) return 'pools are not { v4, v6 }';
       return [...pools.v4, ...pools.v6].every(checkPool) ? null : 'a pool is malformed';
     }
     case 'endpoint':
       if (!isString(r.name) || !isString(r.networkId) || !ID.test(r.networkId)) return 'missing name or network id';
-      return isObject(r.iface) && isObject(r.options) ? null : 'interface or options are not objects';
+      if (!isObject(r.iface)) return 'interface is not an object';
+      return optionProblem(() => (checkName(r.name, 'name'), checkEndpointOptions(r.options)));
     case 'sandbox':
       if (!isString(r.containerId) || !isString(r.key) || !MODES.includes(r.mode as string)) return 'missing container id, key or mode';
       if (!(r.namespaceName === null || isString(r.namespaceName)) || typeof r.owned !== 'boolean') return 'namespace is malformed';
-      if (!isObject(r.config) || !isStringMap(r.labels) || !Array.isArray(r.hostServers)) return 'config, labels or servers are malformed';
+      const options = optionProblem(() => {
+        // They become resolv.conf lines, as the dns option does.
+        checkDnsConfig({ dns: r.hostServers });
+        checkName(r.containerId, 'container id');
+        checkDnsConfig(plainObject(r.config, 'config', DNS_KEYS));
+        checkLabels(r.labels);
+      });
+      if (options) return options;
       return Array.isArray(r.attachments) && r.attachments.every(checkAttachment) ? null : 'attachments are malformed';
   }
 }

@@ -1,5 +1,6 @@
 // The addon's entry point: `execute(ops)` runs a batch off the JS thread and returns a Promise;
-// `setErrorFactory(fn)` hands over the JS function that builds NetlinkError objects.
+// `setErrorFactory(fn)` hands over the JS function that builds NetlinkError objects;
+// `errnoNames()` lists the C library's name and message of every errno it knows.
 #include <napi.h>
 
 #include "convert.h"
@@ -81,6 +82,20 @@ Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value ErrnoNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<ErrnoName> names = errnoNames();
+  Napi::Array out = Napi::Array::New(env, names.size());
+  for (size_t i = 0; i < names.size(); i++) {
+    Napi::Object entry = Napi::Object::New(env);
+    entry.Set("errno", names[i].err);
+    entry.Set("code", names[i].name);
+    entry.Set("description", names[i].description);
+    out.Set(i, entry);
+  }
+  return out;
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -89,6 +104,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.AddCleanupHook([data] { delete data; });
   exports.Set("execute", Napi::Function::New(env, Execute, "execute", data));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory", data));
+  exports.Set("errnoNames", Napi::Function::New(env, ErrnoNames, "errnoNames"));
   return exports;
 }
 

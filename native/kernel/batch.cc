@@ -10,8 +10,9 @@ namespace cnm {
 
 void checkIfname(const std::string& name, const char* syscall) {
   bool bad = name.empty() || name.size() > 15 || name == "." || name == "..";
-  for (unsigned char c : name) bad = bad || c == '/' || c == ':' || std::isspace(c) || c == 0;
-  if (bad) throw KernelError(EINVAL, syscall, "interface name '" + name + "' (1 to 15 bytes, no '/', ':' or spaces)");
+  // '%' would make the kernel pick the name from a template ("veth%d"); no real link has one.
+  for (unsigned char c : name) bad = bad || c == '/' || c == ':' || c == '%' || std::isspace(c) || c == 0;
+  if (bad) throw KernelError(EINVAL, syscall, "interface name '" + name + "' (1 to 15 bytes, no '/', ':', '%' or spaces)");
 }
 
 namespace {

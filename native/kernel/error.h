@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace cnm {
 
@@ -26,5 +27,15 @@ struct KernelError : std::runtime_error {
 
 // Throws a KernelError for the current errno.
 [[noreturn]] void throwErrno(const std::string& syscall, const std::string& object);
+
+// An errno's symbolic name ("EXFULL") and the C library's message for it ("Exchange full").
+struct ErrnoName {
+  int err;
+  std::string name;
+  std::string description;
+};
+
+// Every errno from 1 to 4095 that the C library has a name for (Node's own table lacks many).
+std::vector<ErrnoName> errnoNames();
 
 }  // namespace cnm

@@ -337,6 +337,9 @@ describeKernel('links', () => {
       ['a slash', 'br/0'],
       ['a colon', 'br:0'],
       ['a space', 'br 0'],
+      // The kernel would make br0 (or br1, ...) of it: a name the caller did not give.
+      ['a kernel name template', 'br%d'],
+      ['a percent sign', 'br%x'],
     ];
 
     it.each(badNames)('refuses a name with %s before the kernel, leaving nothing', async (_, name) => {

@@ -1,7 +1,7 @@
 // The shape of NetlinkError, built from what the addon reports: no root, no kernel.
 import { readFileSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
-import { NetlinkError, type NativeErrorInfo } from '../../lib';
+import { loadBinding, NetlinkError, type NativeErrorInfo } from '../../lib';
 
 const info = (fields: Partial<NativeErrorInfo>): NativeErrorInfo => ({
   errno: -17,
@@ -67,5 +67,33 @@ describe('NetlinkError', () => {
     expect(err.code).toBe('E4242');
     expect(err.errno).toBe(-4242);
     expect(err.message).toContain('unknown error');
+  });
+});
+
+describe('NetlinkError names every errno (the addon gives the C library\'s names)', () => {
+  // Linux assigns every errno from 1 to 133 but 41 and 58.
+  const UNASSIGNED = new Set([41, 58]);
+  const assigned = Array.from({ length: 133 }, (_, i) => i + 1).filter((n) => !UNASSIGNED.has(n));
+
+  beforeAll(() => {
+    loadBinding();
+  });
+
+  it('reports errno 54 (which Node\'s table lacks) as EXFULL, "Exchange full"', () => {
+    expect(getSystemErrorMap().has(-54)).toBe(false);
+    const err = new NetlinkError(info({ errno: -54, syscall: 'RTM_NEWLINK', object: 'vethabc' }));
+    expect(err.code).toBe('EXFULL');
+    expect(err.message).toBe('EXFULL: Exchange full, RTM_NEWLINK vethabc');
+  });
+
+  it.each(assigned)('names errno %i with a symbolic code and a real description', (n) => {
+    const err = new NetlinkError(info({ errno: -n }));
+    expect(err.code).toMatch(/^E[A-Z0-9]+$/);
+    expect(err.code).not.toBe(`E${n}`);
+    expect(err.message).not.toContain('unknown error');
+  });
+
+  it('keeps Node\'s code where Node has one, so it matches Node\'s own system errors', () => {
+    expect(new NetlinkError(info({ errno: -95 })).code).toBe(getSystemErrorMap().get(-95)![0]);
   });
 });

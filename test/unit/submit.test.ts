@@ -6,6 +6,7 @@ const pending: { ops: NativeOp[]; resolve: (r: NativeResult[]) => void }[] = [];
 const fakeBinding: NativeBinding = {
   execute: (ops) => new Promise((resolve) => pending.push({ ops, resolve })),
   setErrorFactory: () => undefined,
+  errnoNames: () => [],
 };
 jest.mock('../../lib/native/loader', () => ({ loadBinding: () => fakeBinding }));
 

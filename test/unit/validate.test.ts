@@ -36,6 +36,8 @@ describe('validateIfname', () => {
     ['a tab', 'a\tb'],
     ['a newline', 'a\n'],
     ['a NUL', 'a\0b'],
+    ['a kernel name template', 'veth%d'],
+    ['a percent sign', 'a%b'],
     ['"."', '.'],
     ['".."', '..'],
   ])('refuses %s', (_, name) => {
@@ -169,6 +171,9 @@ describe('validateOp', () => {
     ['a vxlan bad remote', { op: 'linkAdd', link: { kind: 'vxlan', name: 'vx0', vni: 1, remote: '10.0.0.300' } }, 'vxlan remote'],
     ['a vxlan with group and remote', { op: 'linkAdd', link: { kind: 'vxlan', name: 'vx0', vni: 1, group: '239.1.1.1', remote: '10.0.0.2' } }, 'not both'],
     ['linkSet with no change object', { op: 'linkSet', name: 'eth0', change: null }, 'must be an object'],
+    ['a link name that is a kernel template', { op: 'linkAdd', link: { kind: 'bridge', name: 'br%d' } }, "'%'"],
+    ['a veth peer name that is a kernel template', { op: 'linkAdd', link: { ...veth, peer: { name: 'eth%d' } } }, "'%'"],
+    ['linkSet to a new name that is a kernel template', { op: 'linkSet', name: 'eth0', change: { newName: 'eth%d' } }, "'%'"],
     ['linkSet to a bad new name', { op: 'linkSet', name: 'eth0', change: { newName: 'x'.repeat(16) } }, 'new name'],
     ['linkSet with a relative moveTo', { op: 'linkSet', name: 'eth0', change: { moveTo: 'ns1' } }, 'moveTo'],
     ['linkSet with a bad addrGenMode', { op: 'linkSet', name: 'eth0', change: { addrGenMode: 'eui48' } }, 'addrGenMode'],

@@ -46,6 +46,8 @@ export interface BridgeEndpoint {
 
 /** The kernel gives links with a smaller MTU no IPv6 (RFC 8200's minimum link MTU). */
 const IPV6_MIN_MTU = 1280;
+/** A bridge numbers its ports 1 to 1023 (the kernel's BR_MAX_PORTS is 1024, port 0 is reserved). */
+export const MAX_BRIDGE_PORTS = 1023;
 
 const withoutPrefix = (cidr: string): string => cidr.split('/')[0];
 
@@ -266,7 +268,7 @@ export class BridgeDriver implements Driver {
     } catch (err) {
       if (err instanceof NetlinkError && err.index > 0) await undo([...this.iccOps(endpoint, 'deleteElements'), { op: 'linkDelete', name: endpoint.hostIfname }]);
       endpoint.hostIfname = '';
-      throw err;
+      throw bridgeFull(err, bridgeName) ?? err;
     }
     return {
       ifname: target.ifname,
@@ -441,4 +443,13 @@ export class BridgeDriver implements Driver {
     if (!endpoint) throw new CnmError('NOT_FOUND', `bridge driver has no endpoint ${id}`);
     return endpoint;
   }
+}
+
+/**
+ * The kernel's refusal of one port too many (EXFULL) as EXHAUSTED; the kernel took the new veth
+ * pair back already.
+ */
+function bridgeFull(err: unknown, bridgeName: string): CnmError | null {
+  if (!(err instanceof NetlinkError && err.index === 0 && err.code === 'EXFULL')) return null;
+  return new CnmError('EXHAUSTED', `bridge ${bridgeName} has no free port: the kernel takes at most ${MAX_BRIDGE_PORTS} ports on a bridge`, { cause: err });
 }

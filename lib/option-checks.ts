@@ -1,0 +1,295 @@
+// The checks of the public API's option objects. Each returns a deep copy, so that a caller who
+// changes its object afterwards changes nothing here. The same checks load the option fields of
+// records at restart: whatever was accepted loads again.
+import { isIP } from 'node:net';
+import { invalidArgument } from './errors';
+import { ipBytes, parseCidr, validateIfname, validateIp, validateMac, validatePath, type ParsedCidr } from './native/validate';
+import type { Family } from './native/types';
+import type { ControllerEvents } from './controller';
+import type { ControllerOptions, EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding, SandboxOptions } from './options';
+import type { Sandbox } from './sandbox';
+import type { SandboxDnsConfig } from './sandbox-files';
+import {
+  checkBoolean,
+  checkInteger,
+  checkList,
+  checkString,
+  checkStringMap,
+  compact,
+  CONTROL,
+  optional,
+  plainObject,
+  show,
+} from './util/checks';
+
+/** Ranges no network may overlap: they mean something else to every host (RFC 6890, RFC 4291). */
+const RESERVED: { prefix: string; why: string }[] = [
+  { prefix: '0.0.0.0/8', why: '"this network"' },
+  { prefix: '127.0.0.0/8', why: 'loopback' },
+  { prefix: '169.254.0.0/16', why: 'link-local' },
+  { prefix: '224.0.0.0/4', why: 'multicast' },
+  { prefix: '240.0.0.0/4', why: 'reserved (and broadcast)' },
+  { prefix: '::/128', why: 'the unspecified address' },
+  { prefix: '::1/128', why: 'loopback' },
+  { prefix: '::ffff:0:0/96', why: 'IPv4-mapped' },
+  { prefix: 'fe80::/10', why: 'link-local' },
+  { prefix: 'ff00::/8', why: 'multicast' },
+];
+
+/** Two prefixes overlap when their first min(length) bits are the same. */
+function overlaps(a: ParsedCidr, b: ParsedCidr): boolean {
+  if (a.family !== b.family) return false;
+  const [x, y] = [ipBytes(a.address, a.family), ipBytes(b.address, b.family)];
+  const bits = Math.min(a.prefixLength, b.prefixLength);
+  return x.every((byte, i) => {
+    const mask = 0xff & ~(0xff >> Math.max(0, Math.min(8, bits - i * 8)));
+    return (byte & mask) === (y[i] & mask);
+  });
+}
+
+/** A network's subnet: a network address (no host bits) that overlaps no reserved range. */
+function checkSubnet(value: unknown, what: string): string {
+  const subnet = parseCidr(value, what, true);
+  const reserved = RESERVED.find((r) => overlaps(subnet, parseCidr(r.prefix)));
+  if (reserved) throw invalidArgument(`${what} ${show(value)} overlaps ${reserved.prefix}, which is ${reserved.why}`);
+  return value as string;
+}
+
+function checkIp(value: unknown, what: string): string {
+  validateIp(value, what);
+  return value as string;
+}
+
+/** `inner` (an address/len or an address as /32 or /128) lies inside `outer`. */
+function inside(inner: ParsedCidr, outer: ParsedCidr): boolean {
+  return inner.prefixLength >= outer.prefixLength && overlaps(inner, outer);
+}
+
+const asPrefix = (address: string) => parseCidr(`${address}/${isIP(address) === 4 ? 32 : 128}`);
+
+/** A pool: its subnet, and a range, gateway and aux addresses inside it (libnetwork's ValidateIPAM). */
+function checkPoolConfig(value: unknown, what: string): IpamPoolConfig {
+  const c = plainObject(value, what, ['subnet', 'ipRange', 'gateway', 'auxAddresses']);
+  const pool: IpamPoolConfig = compact({
+    subnet: optional(c.subnet, (v) => checkSubnet(v, `${what}.subnet`)),
+    ipRange: optional(c.ipRange, (v) => (parseCidr(v, `${what}.ipRange`, true), v as string)),
+    gateway: optional(c.gateway, (v) => checkIp(v, `${what}.gateway`)),
+    auxAddresses: optional(c.auxAddresses, (v) => checkStringMap(v, `${what}.auxAddresses`, checkIp)),
+  });
+  const within: [string, string | undefined, (v: string) => ParsedCidr][] = [
+    ['ipRange', pool.ipRange, (v) => parseCidr(v)],
+    ['gateway', pool.gateway, asPrefix],
+    ...Object.entries(pool.auxAddresses ?? {}).map(([name, address]): [string, string, typeof asPrefix] => [`auxAddresses.${name}`, address, asPrefix]),
+  ];
+  for (const [field, v, parse] of within) {
+    if (v === undefined) continue;
+    if (pool.subnet === undefined) throw invalidArgument(`${what}.${field} ${show(v)} needs a subnet to lie in`);
+    if (!inside(parse(v), parseCidr(pool.subnet))) throw invalidArgument(`${what}.${field} ${show(v)} is not inside subnet ${pool.subnet}`);
+  }
+  return pool;
+}
+
+function checkIpamOptions(value: unknown): IpamOptions {
+  const ipam = plainObject(value, 'ipam', ['driver', 'config']);
+  return compact({
+    driver: optional(ipam.driver, (v) => checkString(v, 'ipam.driver')),
+    config: optional(ipam.config, (v) => checkList(v, 'ipam.config', checkPoolConfig)),
+  });
+}
+
+/** Checks a network's options (`newNetwork`); returns a copy. */
+export function checkNetworkOptions(value: unknown): NetworkOptions {
+  const o = plainObject(value, 'network options', ['driverOptions', 'ipam', 'internal', 'enableIPv6', 'labels']);
+  return compact({
+    driverOptions: optional(o.driverOptions, (v) => checkStringMap(v, 'driverOptions')),
+    ipam: optional(o.ipam, checkIpamOptions),
+    internal: optional(o.internal, (v) => checkBoolean(v, 'internal')),
+    enableIPv6: optional(o.enableIPv6, (v) => checkBoolean(v, 'enableIPv6')),
+    labels: optional(o.labels, checkLabels),
+  });
+}
+
+/** Labels: strings by name. */
+export function checkLabels(value: unknown): Record<string, string> {
+  return checkStringMap(value, 'labels');
+}
+
+const PROTOS = ['tcp', 'udp', 'sctp'] as const;
+
+function checkProto(value: unknown, what: string): ExposedPort['proto'] {
+  if (!PROTOS.includes(value as ExposedPort['proto'])) throw invalidArgument(`${what} must be tcp, udp or sctp, got ${show(value)}`);
+  return value as ExposedPort['proto'];
+}
+
+function checkExposedPort(value: unknown, what: string): ExposedPort {
+  const p = plainObject(value, what, ['proto', 'port']);
+  return { proto: checkProto(p.proto, `${what}.proto`), port: checkInteger(p.port, `${what}.port`, 1, 65535) };
+}
+
+/** A host address to publish on: ports are published for the container's IPv4 address only. */
+function checkHostIP(value: unknown, what: string): string {
+  if (validateIp(value, what) !== 4) throw invalidArgument(`${what} ${show(value)} is IPv6: ports are published on IPv4 host addresses`);
+  if (inside(asPrefix(value as string), parseCidr('224.0.0.0/3'))) {
+    throw invalidArgument(`${what} ${show(value)} is a multicast, reserved or broadcast address`);
+  }
+  return value as string;
+}
+
+function checkPortBinding(value: unknown, what: string): PortBinding {
+  const b = plainObject(value, what, ['proto', 'port', 'hostIP', 'hostPort', 'hostPortEnd']);
+  const binding: PortBinding = compact({
+    proto: checkProto(b.proto, `${what}.proto`),
+    port: checkInteger(b.port, `${what}.port`, 1, 65535),
+    hostIP: optional(b.hostIP, (v) => checkHostIP(v, `${what}.hostIP`)),
+    hostPort: optional(b.hostPort, (v) => checkInteger(v, `${what}.hostPort`, 0, 65535)),
+    hostPortEnd: optional(b.hostPortEnd, (v) => checkInteger(v, `${what}.hostPortEnd`, 1, 65535)),
+  });
+  if (binding.hostPortEnd !== undefined && !binding.hostPort) {
+    throw invalidArgument(`${what}: a host port range needs its first port (hostPort), got hostPortEnd ${binding.hostPortEnd}`);
+  }
+  if (binding.hostPortEnd !== undefined && binding.hostPortEnd < binding.hostPort!) {
+    throw invalidArgument(`${what}: hostPortEnd ${binding.hostPortEnd} is below hostPort ${binding.hostPort}`);
+  }
+  return binding;
+}
+
+/** Port bindings (an endpoint's portMapping, and the bindings a gateway endpoint published). */
+export function checkPortMapping(value: unknown): PortBinding[] {
+  return checkList(value, 'portMapping', checkPortBinding);
+}
+
+/** A unicast MAC address that is not all zeros (the kernel refuses the others on a veth). */
+function checkMac(value: unknown, what: string): string {
+  const mac = validateMac(value, what);
+  const bytes = mac.split(':').map((b) => parseInt(b, 16));
+  if (bytes.every((b) => b === 0)) throw invalidArgument(`${what} ${show(mac)} is all zeros`);
+  if (bytes[0] & 1) throw invalidArgument(`${what} ${show(mac)} is a multicast or broadcast address`);
+  return mac;
+}
+
+/** A word of a configuration file line: visible characters, no whitespace. */
+function checkToken(value: unknown, what: string): string {
+  const token = checkString(value, what);
+  if (token.length === 0 || /\s/.test(token) || CONTROL.test(token)) {
+    throw invalidArgument(`${what} ${show(token)} must be one word without whitespace or control characters`);
+  }
+  return token;
+}
+
+/** Checks an endpoint's options (`createEndpoint`); returns a copy. */
+export function checkEndpointOptions(value: unknown): EndpointOptions {
+  const o = plainObject(value, 'endpoint options', ['ipv4Address', 'ipv6Address', 'macAddress', 'exposedPorts', 'portMapping', 'dnsNames']);
+  const family = (want: Family, what: string) => (v: unknown) => {
+    if (validateIp(v, what) !== want) throw invalidArgument(`${what} ${show(v)} is not an IPv${want} address`);
+    return v as string;
+  };
+  return compact({
+    ipv4Address: optional(o.ipv4Address, family(4, 'ipv4Address')),
+    ipv6Address: optional(o.ipv6Address, family(6, 'ipv6Address')),
+    macAddress: optional(o.macAddress, (v) => checkMac(v, 'macAddress')),
+    exposedPorts: optional(o.exposedPorts, (v) => checkList(v, 'exposedPorts', checkExposedPort)),
+    portMapping: optional(o.portMapping, checkPortMapping),
+    dnsNames: optional(o.dnsNames, (v) => checkList(v, 'dnsNames', checkToken)),
+  });
+}
+
+/** A join's priority: an integer that JSON keeps exactly. */
+export function checkPriority(value: unknown, what = 'priority'): number {
+  return checkInteger(value, what, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+}
+
+/** Checks a join's options (`endpoint.join`); returns a copy. */
+export function checkJoinOptions(value: unknown): JoinOptions {
+  const o = plainObject(value, 'join options', ['priority']);
+  return compact({ priority: optional(o.priority, (v) => checkPriority(v)) });
+}
+
+/** Checks the options of `endpoint.delete()`; returns a copy. */
+export function checkDeleteOptions(value: unknown): { force?: boolean } {
+  const o = plainObject(value, 'delete options', ['force']);
+  return compact({ force: optional(o.force, (v) => checkBoolean(v, 'force')) });
+}
+
+/** The fields of SandboxDnsConfig. */
+export const DNS_KEYS = ['hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptions', 'extraHosts'] as const;
+
+/** A host or domain name (RFC 1123 labels; '_' too, as resolvers accept it). */
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/;
+
+function checkDnsName(value: unknown, what: string): string {
+  const name = checkString(value, what);
+  if (!DNS_NAME.test(name)) throw invalidArgument(`${what} ${show(name)} is not a valid DNS name`);
+  return name;
+}
+
+/** `--add-host` style "name:ip": the name one word, the address an IP address. */
+function checkExtraHost(value: unknown, what: string): string {
+  const entry = checkString(value, what);
+  const at = entry.indexOf(':');
+  if (at < 1 || isIP(entry.slice(at + 1)) === 0) throw invalidArgument(`${what} ${show(entry)} is not "name:ip"`);
+  checkToken(entry.slice(0, at), `${what} name`);
+  return entry;
+}
+
+/**
+ * Checks what goes into a sandbox's hosts and resolv.conf: every value becomes part of a line
+ * there, so none may hold whitespace or a control character where it would start another.
+ */
+export function checkDnsConfig(o: Record<string, unknown>): SandboxDnsConfig {
+  return compact({
+    hostname: optional(o.hostname, (v) => checkDnsName(v, 'hostname')),
+    domainname: optional(o.domainname, (v) => checkDnsName(v, 'domainname')),
+    dns: optional(o.dns, (v) => checkList(v, 'dns', checkIp)),
+    dnsSearch: optional(o.dnsSearch, (v) => checkList(v, 'dnsSearch', checkDnsName)),
+    dnsOptions: optional(o.dnsOptions, (v) => checkList(v, 'dnsOptions', checkToken)),
+    extraHosts: optional(o.extraHosts, (v) => checkList(v, 'extraHosts', checkExtraHost)),
+  });
+}
+
+const SANDBOX_KEYS = [...DNS_KEYS, 'labels'] as const;
+
+/** Checks a sandbox's options (`newSandbox`); returns a copy (`shareWith` stays the sandbox it names). */
+export function checkSandboxOptions(value: unknown): SandboxOptions {
+  const o = plainObject(value, 'sandbox options', [...SANDBOX_KEYS, 'useDefaultSandbox', 'shareWith']);
+  return compact({
+    ...checkDnsConfig(o),
+    labels: optional(o.labels, checkLabels),
+    useDefaultSandbox: optional(o.useDefaultSandbox, (v) => checkBoolean(v, 'useDefaultSandbox')),
+    shareWith: o.shareWith as Sandbox | undefined,
+  });
+}
+
+/** Checks the options of `sandbox.refresh()`; returns a copy. */
+export function checkRefreshOptions(value: unknown): Omit<SandboxOptions, 'useDefaultSandbox' | 'shareWith'> {
+  const o = plainObject(value, 'refresh options', SANDBOX_KEYS);
+  return compact({ ...checkDnsConfig(o), labels: optional(o.labels, checkLabels) });
+}
+
+const EVENTS: readonly (keyof ControllerEvents)[] = [
+  'network:create', 'network:destroy', 'endpoint:create', 'endpoint:delete',
+  'network:connect', 'network:disconnect', 'sandbox:create', 'sandbox:destroy', 'state:warning',
+];
+
+/**
+ * Checks the types of a controller's options (`NetworkController.create`); what the folders may be
+ * is checked where they are prepared.
+ */
+export function checkControllerOptions(value: unknown): ControllerOptions {
+  const o = plainObject(value, 'controller options', [
+    'stateDir', 'netnsDir', 'etcNetnsDir', 'hostResolvConf', 'predefinedNetworks', 'defaultBridgeName', 'liveRestore', 'listeners',
+  ]);
+  const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
+  for (const [event, listener] of Object.entries(listeners ?? {})) {
+    if (typeof listener !== 'function') throw invalidArgument(`listeners.${event} must be a function, got ${show(listener)}`);
+  }
+  return compact({
+    stateDir: optional(o.stateDir, (v) => checkString(v, 'stateDir')),
+    netnsDir: optional(o.netnsDir, (v) => checkString(v, 'netnsDir')),
+    etcNetnsDir: optional(o.etcNetnsDir, (v) => checkString(v, 'etcNetnsDir')),
+    hostResolvConf: optional(o.hostResolvConf, (v) => validatePath(v, 'hostResolvConf')),
+    predefinedNetworks: optional(o.predefinedNetworks, (v) => checkBoolean(v, 'predefinedNetworks')),
+    defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
+    liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
+    listeners: listeners && { ...listeners },
+  }) as ControllerOptions;
+}
