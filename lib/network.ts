@@ -75,7 +75,7 @@ export function releasePools(ipam: Ipam, pools: { v4: AllocatedPool[]; v6: Alloc
 
 /** A group of endpoints that can talk to each other (libnetwork's Network). */
 export class Network {
-  private readonly members = new Map<string, Endpoint>();
+  /** @internal */ readonly members = new Map<string, Endpoint>();
   private readonly byName = new Map<string, Endpoint>();
   private readonly pendingNames = new Set<string>();
   /** @internal */ deleting = false;
@@ -99,9 +99,13 @@ export class Network {
    * interface exists until it joins a sandbox. CONFLICT for a name already used on this network.
    */
   async createEndpoint(name: string, options: EndpointOptions = {}): Promise<Endpoint> {
+    return this.controller.operation(() => this.newEndpoint(name, options));
+  }
+
+  private async newEndpoint(name: string, options: EndpointOptions): Promise<Endpoint> {
     if (typeof name !== 'string' || name.length === 0) throw invalidArgument('endpoint name must be a non-empty string');
     if (this.deleting) throw new CnmError('NOT_FOUND', `network ${this.name} is being deleted`);
-    if (this.endpointByName(name) || this.pendingNames.has(name)) {
+    if (this.byName.has(name) || this.pendingNames.has(name)) {
       throw new CnmError('CONFLICT', `endpoint ${name} already exists on network ${this.name}`);
     }
     validateEndpointOptions(options);
@@ -182,19 +186,24 @@ export class Network {
 
   /** The network's endpoints. */
   endpoints(): Endpoint[] {
+    this.controller.checkRunning();
     return [...this.members.values()];
   }
 
   /** Calls `fn` for each endpoint until it returns true. */
   walkEndpoints(fn: (endpoint: Endpoint) => boolean | void): void {
-    for (const endpoint of this.members.values()) if (fn(endpoint) === true) return;
+    for (const endpoint of this.endpoints()) if (fn(endpoint) === true) return;
   }
 
+  /** The endpoint of that name on this network, if there is one. */
   endpointByName(name: string): Endpoint | undefined {
+    this.controller.checkRunning();
     return this.byName.get(name);
   }
 
+  /** The endpoint of that id on this network, if there is one. */
   endpointById(id: string): Endpoint | undefined {
+    this.controller.checkRunning();
     return this.members.get(id);
   }
 
@@ -203,7 +212,7 @@ export class Network {
    * it has endpoints; FORBIDDEN for the predefined networks.
    */
   async delete(): Promise<void> {
-    await this.controller.deleteNetwork(this);
+    return this.controller.operation(() => this.controller.deleteNetwork(this));
   }
 
   /** @internal Called by the controller under its network lock. */
@@ -265,6 +274,7 @@ export class Network {
 
   /** The network's configuration and what IPAM actually allocated (libnetwork's Network.Info). */
   info(): NetworkInfo {
+    this.controller.checkRunning();
     const strip = ({ poolId: _poolId, ...rest }: AllocatedPool) => rest;
     return {
       id: this.id,

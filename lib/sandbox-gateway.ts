@@ -17,6 +17,8 @@ export interface Attachment {
 export interface GatewayHost {
   attachments(): Attachment[];
   target(ifname: string, defaultRoute: boolean): JoinTarget;
+  /** A new gateway endpoint could not publish its ports (see `elect`). */
+  portsUnavailable(endpoint: Endpoint, error: Error): void;
 }
 
 export class Gateway {
@@ -32,13 +34,23 @@ export class Gateway {
       .sort((a, b) => b.priority - a.priority || a.order - b.order);
   }
 
-  /** After the gateway endpoint left: the best remaining one takes over. Returns it. */
+  /**
+   * After the gateway endpoint left (there is none now): the best remaining one takes over.
+   * Returns it. Ports it cannot publish (a host port that another process holds) do not stop the
+   * move, as in libnetwork: they go into its `unpublished` and to the host, and it goes on without.
+   */
   async elect(): Promise<Endpoint | null> {
     const next = this.candidates()[0];
     if (!next) return null;
     await this.routeThrough(next);
-    await this.move(next.endpoint);
-    return next.endpoint;
+    const { endpoint } = next;
+    this.endpoint = endpoint;
+    const portMapping = endpoint.options.portMapping ?? [];
+    await program(endpoint, portMapping).catch((err: Error) => {
+      endpoint.unpublished = { portMapping, reason: err.message };
+      this.host.portsUnavailable(endpoint, err);
+    });
+    return endpoint;
   }
 
   /**
@@ -61,6 +73,7 @@ export class Gateway {
     if (from) {
       await from.network.driver.revokeExternalConnectivity?.(from.network.id, from.id);
       from.published = null;
+      from.unpublished = null;
     }
     this.endpoint = to;
     if (to) await program(to, bindings ?? to.options.portMapping ?? []);
@@ -95,4 +108,5 @@ export class Gateway {
 async function program(endpoint: Endpoint, portMapping: PortBinding[]): Promise<void> {
   const made = await endpoint.network.driver.programExternalConnectivity?.(endpoint.network.id, endpoint.id, { portMapping });
   endpoint.published = made?.length ? made : null;
+  endpoint.unpublished = null;
 }
