@@ -5,6 +5,7 @@ import { mkdir, realpath } from 'node:fs/promises';
 import type { Driver } from './drivers/api';
 import { BridgeDriver } from './drivers/bridge/driver';
 import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
+import { isUnmarkedBridge, linkNamed } from './drivers/bridge/ownership';
 import { HostDriver } from './drivers/host';
 import { NullDriver } from './drivers/null';
 import type { Endpoint } from './endpoint';
@@ -132,10 +133,13 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * An existing default bridge device (from an earlier controller) keeps its subnet and gateway,
-   * as docker0 does across daemon restarts; otherwise the first free predefined pool.
+   * An existing default bridge device that no cnm-ts controller made keeps its subnet and gateway,
+   * as docker0 does across daemon restarts; otherwise the first free predefined pool. (The bridge
+   * driver refuses a device of that name that another controller made, or that is no bridge.)
    */
   private async existingDefaultBridgeSubnet(): Promise<IpamPoolConfig> {
+    const device = await linkNamed(this.defaultBridgeName);
+    if (!device || !isUnmarkedBridge(device)) return {};
     const addresses = await addressList({ name: this.defaultBridgeName, family: 4 }).catch(() => []);
     if (addresses.length === 0) return {};
     const { address, prefixLength } = addresses[0];

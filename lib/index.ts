@@ -21,6 +21,7 @@ export type {
   RestoredEndpoint,
   RestoredNetwork,
   RestoreResult,
+  RestoreWarning,
 } from './drivers/api';
 export { NullDriver } from './drivers/null';
 export { HostDriver } from './drivers/host';
