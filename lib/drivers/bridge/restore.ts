@@ -30,7 +30,9 @@ export function planRestore(
   for (const [id, network] of networks) {
     const link = byName.get(network.config.bridgeName);
     if (!link) plan.missingBridges.push(id);
-    else if (!(network.ownsDevice ? isOwnBridge(link, owner, id) : isUnmarkedBridge(link))) plan.foreign.set(id, link);
+    // A default bridge that was there before, and vanished, was made again with the mark.
+    else if (isOwnBridge(link, owner, id)) network.ownsDevice = true;
+    else if (network.ownsDevice || !isUnmarkedBridge(link)) plan.foreign.set(id, link);
   }
   // Someone else's devices: neither they nor their ports are touched.
   const foreign = new Set([...plan.foreign.values()].map((l) => l.name));
