@@ -39,8 +39,9 @@ export interface ControllerEvents {
   'sandbox:create': [Sandbox];
   'sandbox:destroy': [Sandbox];
   /**
-   * An endpoint became its sandbox's gateway endpoint because the one before it left, but could
-   * not publish its ports (a host port in use): it goes on without them (`info().unpublished`).
+   * An endpoint became its sandbox's gateway endpoint because the one before it left (or is the
+   * gateway endpoint of a sandbox restored at start), but could not publish its ports (a host
+   * port in use): it goes on without them (`info().unpublished`).
    */
   'endpoint:ports-unavailable': [Endpoint, Error];
   /** A state file was skipped at start (truncated, not JSON, unknown version, leftover). */

@@ -27,7 +27,8 @@ export interface EndpointInfo {
   portMapping: EndpointOptions['portMapping'];
   /**
    * The ports it could not publish when it became its sandbox's gateway endpoint because the one
-   * before it left (a host port in use), and why; null when it publishes what it asks for.
+   * before it left, or at a restart (a host port in use), and why; null when it publishes what it
+   * asks for.
    */
   unpublished: UnpublishedPorts | null;
   dnsNames: string[];

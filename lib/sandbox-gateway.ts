@@ -43,14 +43,22 @@ export class Gateway {
     const next = this.candidates()[0];
     if (!next) return null;
     await this.routeThrough(next);
-    const { endpoint } = next;
-    this.endpoint = endpoint;
+    this.endpoint = next.endpoint;
+    await this.publishOrReport(next.endpoint);
+    return next.endpoint;
+  }
+
+  /** Publishes the endpoint's ports; what fails goes into its `unpublished` and to the host, and is returned. */
+  private async publishOrReport(endpoint: Endpoint): Promise<Error | null> {
     const portMapping = endpoint.options.portMapping ?? [];
-    await program(endpoint, portMapping).catch((err: Error) => {
-      endpoint.unpublished = { portMapping, reason: err.message };
-      this.host.portsUnavailable(endpoint, err);
-    });
-    return endpoint;
+    try {
+      await program(endpoint, portMapping);
+      return null;
+    } catch (err) {
+      endpoint.unpublished = { portMapping, reason: (err as Error).message };
+      this.host.portsUnavailable(endpoint, err as Error);
+      return err as Error;
+    }
   }
 
   /**
@@ -95,7 +103,8 @@ export class Gateway {
       if (await attempt(() => e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id) ?? Promise.resolve())) e.published = null;
     }
     if (gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0) {
-      await attempt(() => program(gateway, gateway.options.portMapping!));
+      const failed = await this.publishOrReport(gateway);
+      if (failed) errors.push(failed);
     }
   }
 

@@ -1,8 +1,8 @@
 // When the gateway endpoint leaves, the next one takes over even if a host port it must publish
 // is held by another socket: the leave completes and the port is reported (event and info()).
 import { createServer, type Server } from 'node:net';
-import type { Endpoint, NetworkController } from '../../lib';
-import { nsAddrs, nsRoutes, useControllers } from '../helpers/cnm';
+import { CnmError, type Endpoint, type NetworkController } from '../../lib';
+import { nsAddrs, nsRoutes, restart, useControllers } from '../helpers/cnm';
 import { describeKernel, othersCanBind, uniqueName } from '../helpers/kernel';
 
 const PORT = 18931;
@@ -19,9 +19,14 @@ describeKernel('gateway endpoint leave with a host port in use', () => {
   const env = useControllers();
   let c: NetworkController;
   let held: Server | null = null;
+  const reported: [Endpoint, Error][] = [];
+  const listeners = { 'endpoint:ports-unavailable': (endpoint: Endpoint, error: Error) => reported.push([endpoint, error]) };
 
   beforeAll(async () => {
-    c = (await env.make({ predefinedNetworks: false })).controller;
+    c = (await env.make({ predefinedNetworks: false, listeners })).controller;
+  });
+  beforeEach(() => {
+    reported.length = 0;
   });
   afterEach(async () => {
     await new Promise((resolve) => (held ? held.close(resolve) : resolve(undefined)));
@@ -43,8 +48,6 @@ describeKernel('gateway endpoint leave with a host port in use', () => {
     expect(othersCanBind('tcp', '0.0.0.0', PORT)).toBe(true);
     held = await holdPort(PORT);
 
-    const reported: [Endpoint, Error][] = [];
-    c.on('endpoint:ports-unavailable', (endpoint, error) => reported.push([endpoint, error]));
     await preferred.leave(sandbox);
 
     // The leave is done: its interface is gone, the other endpoint gives the default route.
@@ -63,5 +66,25 @@ describeKernel('gateway endpoint leave with a host port in use', () => {
     await sandbox.delete();
     await Promise.all([published.delete(), preferred.delete()]);
     await Promise.all([web.delete(), admin.delete()]);
+  });
+
+  it('reports at a restart a gateway endpoint whose host port another socket took meanwhile, and keeps the sandbox', async () => {
+    const f = env.fixtures()[0];
+    const network = await c.newNetwork('bridge', 'gwp-restart', { ipam: { config: [{ subnet: '10.113.3.0/24' }] } });
+    const sandbox = await c.newSandbox(uniqueName('ctr'));
+    const ep = await network.createEndpoint('published', { portMapping: [{ proto: 'tcp', port: 80, hostPort: PORT + 1 }] });
+    await ep.join(sandbox);
+    await c.stop();
+    held = await holdPort(PORT + 1);
+    c = await restart(f);
+    const restored = c.networkByName('gwp-restart')!.endpointByName('published')!;
+    expect(c.restoreReport()).toMatchObject({ sandboxes: 1, removedSandboxes: [], lostEndpoints: [] });
+    expect(c.restoreReport().errors).toContainEqual(expect.objectContaining({ code: 'CONFLICT', message: expect.stringContaining(String(PORT + 1)) }));
+    expect(reported.map(([e, err]) => [e, err instanceof CnmError && err.code])).toEqual([[restored, 'CONFLICT']]);
+    expect(restored.info()).toMatchObject({ sandboxId: sandbox.id, unpublished: { portMapping: [{ proto: 'tcp', port: 80, hostPort: PORT + 1 }], reason: expect.stringContaining(String(PORT + 1)) } });
+    expect(nsAddrs(sandbox.key).map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
+    await c.sandboxById(sandbox.id)!.delete();
+    await restored.delete();
+    await c.networkByName('gwp-restart')!.delete();
   });
 });
