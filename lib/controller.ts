@@ -5,6 +5,7 @@ import { realpath } from 'node:fs/promises';
 import type { Driver } from './drivers/api';
 import { BridgeDriver } from './drivers/bridge/driver';
 import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
+import { isUnmarkedBridge, linkNamed } from './drivers/bridge/ownership';
 import { HostDriver } from './drivers/host';
 import { NullDriver } from './drivers/null';
 import type { Endpoint } from './endpoint';
@@ -41,6 +42,12 @@ export interface ControllerEvents {
   'network:disconnect': [Endpoint, Sandbox];
   'sandbox:create': [Sandbox];
   'sandbox:destroy': [Sandbox];
+  /**
+   * An endpoint became its sandbox's gateway endpoint because the one before it left (or is the
+   * gateway endpoint of a sandbox restored at start), but could not publish its ports (a host
+   * port in use): it goes on without them (`info().unpublished`).
+   */
+  'endpoint:ports-unavailable': [Endpoint, Error];
   /** A state file was skipped at start (truncated, not JSON, unknown version, leftover). */
   'state:warning': [StateWarning];
 }
@@ -71,7 +78,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   /** @internal The mark on the kernel objects this controller's state directory owns. */ owner = '';
   private readonly liveRestore: boolean;
   private report: RestoreReport | null = null;
-  private stopped = false;
+  /** Set by the first stop(): later calls are refused, later stop() calls wait for it. */
+  private stopping: Promise<void> | null = null;
   private readonly defaultBridgeName: string;
   private readonly inflight = new Set<Promise<unknown>>();
   private lockFd: number | null = null;
@@ -122,40 +130,52 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   private async createPredefinedNetworks(): Promise<void> {
-    if (!this.networkByName('none')) await this.createNetwork('null', 'none', {}, true);
-    if (!this.networkByName('host')) await this.createNetwork('host', 'host', {}, true);
-    if (this.networkByName('bridge')) return;
+    if (!this.findNetwork('none')) await this.createNetwork('null', 'none', {}, true);
+    if (!this.findNetwork('host')) await this.createNetwork('host', 'host', {}, true);
+    if (this.findNetwork('bridge')) return;
     const driverOptions = { [BRIDGE_NAME]: this.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
     const ipam = { config: [await this.existingDefaultBridgeSubnet()] };
     await this.createNetwork('bridge', 'bridge', { driverOptions, ipam }, true);
   }
 
   /**
-   * An existing default bridge device (from an earlier controller) keeps its subnet and gateway,
-   * as docker0 does across daemon restarts; otherwise the first free predefined pool.
+   * An existing default bridge device that no cnm-ts controller made keeps its subnet and gateway,
+   * as docker0 does across daemon restarts; otherwise the first free predefined pool. (The bridge
+   * driver refuses a device of that name that another controller made, or that is no bridge.)
    */
   private async existingDefaultBridgeSubnet(): Promise<IpamPoolConfig> {
+    const device = await linkNamed(this.defaultBridgeName);
+    if (!device || !isUnmarkedBridge(device)) return {};
     const addresses = await addressList({ name: this.defaultBridgeName, family: 4 }).catch(() => []);
     if (addresses.length === 0) return {};
     const { address, prefixLength } = addresses[0];
     return { subnet: formatPrefix(parsePrefix(`${address}/${prefixLength}`, 'subnet', true)), gateway: address };
   }
 
-  /** Runs an operation that stop() must wait for. */
-  private track<T>(operation: Promise<T>): Promise<T> {
+  /**
+   * @internal Runs a public operation of the controller or of one of its objects: refused with
+   * STOPPED once stop() was called, and waited for by stop().
+   */
+  operation<T>(work: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      this.checkRunning();
+      return work();
+    };
+    const operation = run();
     this.inflight.add(operation);
     const forget = () => this.inflight.delete(operation);
     operation.then(forget, forget);
     return operation;
   }
 
-  /** The network types this controller has drivers for. */
+  /** The network types this controller has built-in drivers for. */
   builtinDrivers(): string[] {
     return ['null', 'host', 'bridge'];
   }
 
   /** Adds a driver for a network type of your own (libnetwork's RegisterDriver). CONFLICT if taken. */
   registerDriver(type: string, driver: Driver): void {
+    this.checkRunning();
     if (typeof type !== 'string' || type.length === 0) throw invalidArgument('driver type must be a non-empty string');
     if (this.drivers.has(type)) throw new CnmError('CONFLICT', `a driver for ${type} networks is already registered`);
     this.drivers.set(type, driver);
@@ -166,11 +186,10 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * or subnet in use; INVALID_ARGUMENT for bad options; a failure leaves nothing behind.
    */
   async newNetwork(type: string, name: string, options: NetworkOptions = {}): Promise<Network> {
-    return this.track(this.createNetwork(type, name, options, false));
+    return this.operation(() => this.createNetwork(type, name, options, false));
   }
 
   private createNetwork(type: string, name: string, given: NetworkOptions, predefined: boolean): Promise<Network> {
-    this.checkRunning();
     checkName(type, 'network type');
     checkName(name, 'network name');
     const options = checkNetworkOptions(given);
@@ -180,8 +199,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       throw new CnmError('NOT_FOUND', `no IPAM driver ${JSON.stringify(options.ipam.driver)} (only 'default')`);
     }
     return this.networkLock.run(async () => {
-      if (this.networkByName(name)) throw new CnmError('CONFLICT', `network with name ${name} already exists`);
-      if (SINGLETON.has(type) && this.networks().some((n) => n.type === type)) {
+      if (this.findNetwork(name)) throw new CnmError('CONFLICT', `network with name ${name} already exists`);
+      if (SINGLETON.has(type) && [...this.networksById.values()].some((n) => n.type === type)) {
         throw new CnmError('FORBIDDEN', `only one ${type} network may exist`);
       }
       const id = newId();
@@ -251,19 +270,28 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /** Every network. */
   networks(): Network[] {
+    this.checkRunning();
     return [...this.networksById.values()];
   }
 
   /** Calls `fn` for each network until it returns true. */
   walkNetworks(fn: (network: Network) => boolean | void): void {
-    for (const network of this.networksById.values()) if (fn(network) === true) return;
+    for (const network of this.networks()) if (fn(network) === true) return;
   }
 
+  /** The network of that name, if there is one. */
   networkByName(name: string): Network | undefined {
-    return this.networks().find((n) => n.name === name);
+    this.checkRunning();
+    return this.findNetwork(name);
   }
 
+  private findNetwork(name: string): Network | undefined {
+    return [...this.networksById.values()].find((n) => n.name === name);
+  }
+
+  /** The network of that id, if there is one. */
   networkById(id: string): Network | undefined {
+    this.checkRunning();
     return this.networksById.get(id);
   }
 
@@ -273,8 +301,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * CONFLICT if the container already has one.
    */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
-    this.checkRunning();
-    return this.track(this.createSandbox(containerId, options));
+    return this.operation(() => this.createSandbox(containerId, options));
   }
 
   private async createSandbox(containerId: string, given: SandboxOptions): Promise<Sandbox> {
@@ -284,14 +311,20 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       throw invalidArgument(`shareWith must be a Sandbox, got ${typeof options.shareWith}`);
     }
     if (options.useDefaultSandbox && options.shareWith) throw invalidArgument('a sandbox is host mode or container mode, not both');
-    if (this.containers.has(containerId)) {
-      throw new CnmError('CONFLICT', `container ${containerId} already has a sandbox`);
-    }
     const shared = options.shareWith;
     if (shared && (shared.controller !== this || !this.sandboxesById.has(shared.id))) {
       throw new CnmError('NOT_FOUND', 'the sandbox to share is not one of this controller\'s');
     }
     if (shared?.mode === 'container') throw new CnmError('FORBIDDEN', 'a container-mode sandbox cannot be shared');
+    // Sharing waits for the other sandbox's operations under way, and its delete waits for this.
+    return shared ? shared.exclusive(() => this.makeSandbox(containerId, options)) : this.makeSandbox(containerId, options);
+  }
+
+  private async makeSandbox(containerId: string, options: SandboxOptions): Promise<Sandbox> {
+    if (this.containers.has(containerId)) {
+      throw new CnmError('CONFLICT', `container ${containerId} already has a sandbox`);
+    }
+    const shared = options.shareWith;
     this.containers.add(containerId);
     let made = false;
     try {
@@ -343,21 +376,24 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /** Every sandbox. */
   sandboxes(): Sandbox[] {
+    this.checkRunning();
     return [...this.sandboxesById.values()];
   }
 
   /** Calls `fn` for each sandbox until it returns true. */
   walkSandboxes(fn: (sandbox: Sandbox) => boolean | void): void {
-    for (const sandbox of this.sandboxesById.values()) if (fn(sandbox) === true) return;
+    for (const sandbox of this.sandboxes()) if (fn(sandbox) === true) return;
   }
 
+  /** The sandbox of that id, if there is one. */
   sandboxById(id: string): Sandbox | undefined {
+    this.checkRunning();
     return this.sandboxesById.get(id);
   }
 
   /** Deletes a sandbox by id (libnetwork's SandboxDestroy). NOT_FOUND if there is none. */
   async sandboxDestroy(id: string): Promise<void> {
-    const sandbox = this.sandboxesById.get(id);
+    const sandbox = this.sandboxById(id);
     if (!sandbox) throw new CnmError('NOT_FOUND', `no sandbox ${id}`);
     await sandbox.delete();
   }
@@ -369,14 +405,20 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   /**
-   * Stops the controller: later calls are refused, calls under way are waited for, and the state
-   * directory is free for another controller. Networks and
-   * sandboxes stay in the kernel, as Docker's do when the daemon stops, unless `removeAll`, which
-   * deletes every sandbox, endpoint and network, the predefined ones too (and the default bridge
-   * device, if this controller made it).
+   * Stops the controller: from now on every method of the controller and of its networks,
+   * endpoints and sandboxes rejects with STOPPED; every call under way (of any of them) is waited
+   * for; then the state directory is free for another controller. Networks and sandboxes stay in
+   * the kernel, as Docker's do when the daemon stops, unless `removeAll`, which deletes every
+   * sandbox, endpoint and network, the predefined ones too (and the default bridge device, if this
+   * controller made it). A later stop() does nothing: it resolves once the first one is done.
    */
   async stop(options: { removeAll?: boolean } = {}): Promise<void> {
-    this.stopped = true;
+    if (this.stopping) return this.stopping.catch(() => undefined);
+    this.stopping = this.shutDown(options);
+    return this.stopping;
+  }
+
+  private async shutDown(options: { removeAll?: boolean }): Promise<void> {
     await Promise.allSettled([...this.inflight]);
     try {
       if (options.removeAll) await this.removeAll();
@@ -392,10 +434,11 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private async removeAll(): Promise<void> {
     const errors: unknown[] = [];
     const attempt = (p: Promise<unknown>) => p.catch((e: unknown) => errors.push(e));
-    for (const sandbox of this.sandboxes().filter((s) => s.mode === 'container')) await attempt(sandbox.delete());
-    for (const sandbox of this.sandboxes()) await attempt(sandbox.delete());
-    for (const network of this.networks()) {
-      for (const endpoint of network.endpoints()) await attempt(endpoint.delete({ force: true }));
+    const sandboxes = () => [...this.sandboxesById.values()];
+    for (const sandbox of sandboxes().filter((s) => s.mode === 'container')) await attempt(sandbox.remove());
+    for (const sandbox of sandboxes()) await attempt(sandbox.remove());
+    for (const network of [...this.networksById.values()]) {
+      for (const endpoint of network.members.values()) await attempt(endpoint.remove({ force: true }));
       await attempt(this.networkLock.run(async () => {
         await batch([this.store.removeOp('network', network.id)]);
         await network.driver.deleteNetwork(network.id);
@@ -407,8 +450,9 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     if (errors.length > 0) throw new AggregateError(errors, `stop: ${errors.length} object(s) could not be removed`);
   }
 
-  private checkRunning(): void {
-    if (this.stopped) throw new CnmError('FORBIDDEN', 'the controller is stopped');
+  /** @internal Throws STOPPED once stop() was called. */
+  checkRunning(): void {
+    if (this.stopping) throw new CnmError('STOPPED', `controller ${this.id.slice(0, 12)} on ${this.stateDir} is stopped`);
   }
 }
 

@@ -27,7 +27,19 @@ export interface EndpointInfo {
   exposedPorts: EndpointOptions['exposedPorts'];
   /** The bindings made (host ports filled in) while it publishes them as its sandbox's gateway endpoint; else those asked for. */
   portMapping: EndpointOptions['portMapping'];
+  /**
+   * The ports it could not publish when it became its sandbox's gateway endpoint because the one
+   * before it left, or at a restart (a host port in use), and why; null when it publishes what it
+   * asks for.
+   */
+  unpublished: UnpublishedPorts | null;
   dnsNames: string[];
+}
+
+/** Ports an endpoint asks for but could not publish, and why. */
+export interface UnpublishedPorts {
+  portMapping: PortBinding[];
+  reason: string;
 }
 
 type EndpointState = 'idle' | 'joining' | 'joined' | 'leaving' | 'deleting' | 'deleted';
@@ -42,6 +54,8 @@ export class Endpoint {
   /** @internal */ joinInfo: JoinInfo | null = null;
   /** @internal The ports published while it is its sandbox's gateway endpoint. */
   published: PortBinding[] | null = null;
+  /** @internal See EndpointInfo.unpublished. */
+  unpublished: UnpublishedPorts | null = null;
 
   /** @internal */
   constructor(
@@ -62,6 +76,10 @@ export class Endpoint {
   async join(sandbox: Sandbox, options: JoinOptions = {}): Promise<void> {
     checkSandbox(sandbox);
     const { priority } = checkJoinOptions(options);
+    return this.network.controller.operation(() => this.joinNow(sandbox, priority));
+  }
+
+  private async joinNow(sandbox: Sandbox, priority: number | undefined): Promise<void> {
     if (this.state !== 'idle') {
       throw new CnmError(this.state === 'deleted' ? 'NOT_FOUND' : 'CONFLICT', `endpoint ${this.name} is ${this.state === 'deleted' ? 'deleted' : 'already joined'}`);
     }
@@ -75,18 +93,13 @@ export class Endpoint {
     }
   }
 
-  /** Detaches the endpoint from its sandbox (removes its interface there). CONFLICT if it is not joined to it. */
+  /**
+   * Detaches the endpoint from its sandbox (removes its interface there). CONFLICT if it is not
+   * joined to it once the sandbox's operations before this one are done.
+   */
   async leave(sandbox: Sandbox): Promise<void> {
     checkSandbox(sandbox);
-    if (this.state !== 'joined' || this.sandbox !== sandbox) {
-      throw new CnmError('CONFLICT', `endpoint ${this.name} is not joined to sandbox ${sandbox.id.slice(0, 12)}`);
-    }
-    this.state = 'leaving';
-    try {
-      await sandbox.detach(this);
-    } finally {
-      this.state = this.sandbox ? 'joined' : 'idle';
-    }
+    return this.network.controller.operation(() => sandbox.detach(this));
   }
 
   /**
@@ -96,7 +109,12 @@ export class Endpoint {
    * what could not be done is thrown afterwards as an AggregateError. NOT_FOUND once deleted.
    */
   async delete(options: { force?: boolean } = {}): Promise<void> {
-    const { force } = checkDeleteOptions(options);
+    const checked = checkDeleteOptions(options);
+    return this.network.controller.operation(() => this.remove(checked));
+  }
+
+  /** @internal delete() without the controller's running check (stop({ removeAll }) uses it). */
+  async remove({ force }: { force?: boolean }): Promise<void> {
     if (this.state === 'deleted' || this.state === 'deleting') throw new CnmError('NOT_FOUND', `endpoint ${this.name} is already deleted`);
     if (force) return this.forceDelete();
     if (this.state !== 'idle') throw new CnmError('CONFLICT', `endpoint ${this.name} is joined to a sandbox; leave it first or use force`);
@@ -139,6 +157,7 @@ export class Endpoint {
 
   /** The endpoint's interface, gateway, routes and sandbox (libnetwork's Endpoint.Info); a copy. */
   info(): EndpointInfo {
+    this.network.controller.checkRunning();
     return structuredClone({
       id: this.id,
       name: this.name,
@@ -156,6 +175,7 @@ export class Endpoint {
       sandboxKey: this.sandbox?.key ?? null,
       exposedPorts: this.options.exposedPorts ?? [],
       portMapping: this.published ?? this.options.portMapping ?? [],
+      unpublished: this.unpublished && { portMapping: [...this.unpublished.portMapping], reason: this.unpublished.reason },
       dnsNames: this.options.dnsNames ?? [],
     });
   }

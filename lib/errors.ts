@@ -7,6 +7,7 @@ export type CnmErrorCode =
   | 'FORBIDDEN'
   | 'PERMISSION'
   | 'STATE_LOCKED'
+  | 'STOPPED'
   | 'NATIVE_UNAVAILABLE';
 
 /** The base class of every error cnm-ts raises on its own (kernel errors are `NetlinkError`). */

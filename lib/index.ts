@@ -4,7 +4,7 @@ export { NetworkController, type ControllerEvents } from './controller';
 export type { RestoreReport } from './restore';
 export type { StateWarning } from './store/store';
 export { Network, type NetworkInfo, type AllocatedPool } from './network';
-export { Endpoint, type EndpointInfo } from './endpoint';
+export { Endpoint, type EndpointInfo, type UnpublishedPorts } from './endpoint';
 export { Sandbox, type SandboxMode } from './sandbox';
 export * from './options';
 export type { SandboxDnsConfig } from './sandbox-files';
@@ -21,6 +21,7 @@ export type {
   RestoredEndpoint,
   RestoredNetwork,
   RestoreResult,
+  RestoreWarning,
 } from './drivers/api';
 export { NullDriver } from './drivers/null';
 export { HostDriver } from './drivers/host';

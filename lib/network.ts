@@ -50,7 +50,7 @@ export function releasePools(ipam: Ipam, pools: { v4: AllocatedPool[]; v6: Alloc
 
 /** A group of endpoints that can talk to each other (libnetwork's Network). */
 export class Network {
-  private readonly members = new Map<string, Endpoint>();
+  /** @internal */ readonly members = new Map<string, Endpoint>();
   private readonly byName = new Map<string, Endpoint>();
   private readonly pendingNames = new Set<string>();
   /** @internal */ deleting = false;
@@ -76,8 +76,12 @@ export class Network {
   async createEndpoint(name: string, given: EndpointOptions = {}): Promise<Endpoint> {
     checkName(name, 'endpoint name');
     const options = checkEndpointOptions(given);
+    return this.controller.operation(() => this.newEndpoint(name, options));
+  }
+
+  private async newEndpoint(name: string, options: EndpointOptions): Promise<Endpoint> {
     if (this.deleting) throw new CnmError('NOT_FOUND', `network ${this.name} is being deleted`);
-    if (this.endpointByName(name) || this.pendingNames.has(name)) {
+    if (this.byName.has(name) || this.pendingNames.has(name)) {
       throw new CnmError('CONFLICT', `endpoint ${name} already exists on network ${this.name}`);
     }
     const id = newId();
@@ -157,19 +161,24 @@ export class Network {
 
   /** The network's endpoints. */
   endpoints(): Endpoint[] {
+    this.controller.checkRunning();
     return [...this.members.values()];
   }
 
   /** Calls `fn` for each endpoint until it returns true. */
   walkEndpoints(fn: (endpoint: Endpoint) => boolean | void): void {
-    for (const endpoint of this.members.values()) if (fn(endpoint) === true) return;
+    for (const endpoint of this.endpoints()) if (fn(endpoint) === true) return;
   }
 
+  /** The endpoint of that name on this network, if there is one. */
   endpointByName(name: string): Endpoint | undefined {
+    this.controller.checkRunning();
     return this.byName.get(name);
   }
 
+  /** The endpoint of that id on this network, if there is one. */
   endpointById(id: string): Endpoint | undefined {
+    this.controller.checkRunning();
     return this.members.get(id);
   }
 
@@ -178,7 +187,7 @@ export class Network {
    * it has endpoints; FORBIDDEN for the predefined networks.
    */
   async delete(): Promise<void> {
-    await this.controller.deleteNetwork(this);
+    return this.controller.operation(() => this.controller.deleteNetwork(this));
   }
 
   /** @internal Called by the controller under its network lock. */
@@ -240,6 +249,7 @@ export class Network {
 
   /** The network's configuration and what IPAM actually allocated (libnetwork's Network.Info); a copy. */
   info(): NetworkInfo {
+    this.controller.checkRunning();
     const strip = ({ poolId: _poolId, ...rest }: AllocatedPool) => rest;
     return structuredClone({
       id: this.id,

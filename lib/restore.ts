@@ -81,6 +81,7 @@ export async function restoreState(controller: NetworkController, options: { liv
     const result = await driver.restore({ owner: controller.owner, networks: restoredNetworks, endpoints: restoredEndpoints, unreadable: [...state.unreadable.network, ...skipped] });
     report.errors.push(...result.errors);
     report.orphans.push(...result.removed);
+    for (const w of result.warnings ?? []) warn({ file: controller.store.file('network', w.networkId), reason: w.reason });
     for (const e of restoredEndpoints) endpoints.get(e.endpointId)!.published = result.published?.[e.endpointId] ?? null;
     for (const id of result.lost) {
       const e = endpoints.get(id)!;

@@ -17,6 +17,8 @@ export interface Attachment {
 export interface GatewayHost {
   attachments(): Attachment[];
   target(ifname: string, defaultRoute: boolean): JoinTarget;
+  /** A new gateway endpoint could not publish its ports (see `elect`). */
+  portsUnavailable(endpoint: Endpoint, error: Error): void;
 }
 
 export class Gateway {
@@ -32,13 +34,31 @@ export class Gateway {
       .sort((a, b) => b.priority - a.priority || a.order - b.order);
   }
 
-  /** After the gateway endpoint left: the best remaining one takes over. Returns it. */
+  /**
+   * After the gateway endpoint left (there is none now): the best remaining one takes over.
+   * Returns it. Ports it cannot publish (a host port that another process holds) do not stop the
+   * move, as in libnetwork: they go into its `unpublished` and to the host, and it goes on without.
+   */
   async elect(): Promise<Endpoint | null> {
     const next = this.candidates()[0];
     if (!next) return null;
     await this.routeThrough(next);
-    await this.move(next.endpoint);
+    this.endpoint = next.endpoint;
+    await this.publishOrReport(next.endpoint);
     return next.endpoint;
+  }
+
+  /** Publishes the endpoint's ports; what fails goes into its `unpublished` and to the host, and is returned. */
+  private async publishOrReport(endpoint: Endpoint): Promise<Error | null> {
+    const portMapping = endpoint.options.portMapping ?? [];
+    try {
+      await program(endpoint, portMapping);
+      return null;
+    } catch (err) {
+      endpoint.unpublished = { portMapping, reason: (err as Error).message };
+      this.host.portsUnavailable(endpoint, err as Error);
+      return err as Error;
+    }
   }
 
   /**
@@ -61,6 +81,7 @@ export class Gateway {
     if (from) {
       await from.network.driver.revokeExternalConnectivity?.(from.network.id, from.id);
       from.published = null;
+      from.unpublished = null;
     }
     this.endpoint = to;
     if (to) await program(to, bindings ?? to.options.portMapping ?? []);
@@ -82,7 +103,8 @@ export class Gateway {
       if (await attempt(() => e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id) ?? Promise.resolve())) e.published = null;
     }
     if (gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0) {
-      await attempt(() => program(gateway, gateway.options.portMapping!));
+      const failed = await this.publishOrReport(gateway);
+      if (failed) errors.push(failed);
     }
   }
 
@@ -95,4 +117,5 @@ export class Gateway {
 async function program(endpoint: Endpoint, portMapping: PortBinding[]): Promise<void> {
   const made = await endpoint.network.driver.programExternalConnectivity?.(endpoint.network.id, endpoint.id, { portMapping });
   endpoint.published = made?.length ? made : null;
+  endpoint.unpublished = null;
 }

@@ -32,7 +32,11 @@ export interface NamespaceHandle {
 export class Sandbox {
   private readonly attached = new Map<string, Attachment>();
   private readonly lock = new Mutex();
-  private readonly gateway = new Gateway({ attachments: () => [...this.attached.values()], target: (ifname, route) => this.target(ifname, route) });
+  private readonly gateway = new Gateway({
+    attachments: () => this.attachments(),
+    target: (ifname, route) => this.target(ifname, route),
+    portsUnavailable: (endpoint, error) => this.controller.emit('endpoint:ports-unavailable', endpoint, error),
+  });
   private joins = 0;
   private deleted = false;
   /** @internal */ config: SandboxDnsConfig;
@@ -67,7 +71,17 @@ export class Sandbox {
 
   /** The endpoints joined to this sandbox. */
   endpoints(): Endpoint[] {
-    return [...this.attached.values()].map((a) => a.endpoint);
+    this.controller.checkRunning();
+    return this.joined();
+  }
+
+  private joined(): Endpoint[] {
+    return this.attachments().map((a) => a.endpoint);
+  }
+
+  /** How the endpoints are joined, in join order. */
+  private attachments(): Attachment[] {
+    return [...this.attached.values()].sort((a, b) => a.order - b.order);
   }
 
   /** The sandbox's own folder for hosts and resolv.conf. */
@@ -95,7 +109,7 @@ export class Sandbox {
 
   /** @internal The operations that write hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
   writeFilesOps(): NativeOp[] {
-    const addresses = this.endpoints().flatMap((e) => [e.iface.address, e.iface.addressIPv6]).filter((a): a is string => !!a);
+    const addresses = this.joined().flatMap((e) => [e.iface.address, e.iface.addressIPv6]).filter((a): a is string => !!a);
     const hosts = hostsFile(this.config, addresses.map((a) => a.split('/')[0]));
     // The namespace's folder is written by the sandbox that made the namespace, not by those sharing it.
     const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
@@ -113,32 +127,40 @@ export class Sandbox {
    */
   async attach(endpoint: Endpoint, priority: number): Promise<void> {
     this.checkCanJoin(endpoint);
-    await this.lock.run(async () => {
-      this.checkCanJoin(endpoint);
-      const network = endpoint.network;
-      const hasGateway = !network.options.internal && network.pools.v4.length + network.pools.v6.length > 0;
-      const current = this.gateway.endpoint ? this.attached.get(this.gateway.endpoint.id) : undefined;
-      const becomesGateway = hasGateway && (!current || priority > current.priority);
-      const target = this.target(this.freeIfname(), becomesGateway);
-      const before = this.toRecord();
-      await withUndo(async (undo) => {
-        const info = await network.driver.join(network.id, endpoint.id, target);
-        undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
-        this.link({ endpoint, ifname: target.ifname, priority, order: this.joins }, info);
-        undo.push(() => this.unlink(endpoint));
-        if (becomesGateway) {
-          const previous = current ?? null;
-          const published = previous?.endpoint.published ?? null;
-          undo.push(() => this.gateway.restore(previous, published));
-          await this.gateway.move(endpoint);
-        }
-        await this.rewriteHosts(undo, () => this.unlink(endpoint));
-        await this.saveRecord(before, undo);
-      });
-      this.joins += 1;
-      debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
-    });
+    await this.lock.run(() => this.attachLocked(endpoint, priority));
     this.controller.emit('network:connect', endpoint, this);
+  }
+
+  /**
+   * A join, with the lock held. `slot` (a refresh and its undo) joins the endpoint again with the
+   * interface name and join order it had, instead of the lowest free name and the next order.
+   */
+  private async attachLocked(endpoint: Endpoint, priority: number, slot?: Pick<Attachment, 'ifname' | 'order'>): Promise<void> {
+    this.checkCanJoin(endpoint);
+    const network = endpoint.network;
+    const hasGateway = !network.options.internal && network.pools.v4.length + network.pools.v6.length > 0;
+    const current = this.gateway.endpoint ? this.attached.get(this.gateway.endpoint.id) : undefined;
+    const order = slot?.order ?? this.joins;
+    // The gateway is the highest priority, the first joined on a tie (Gateway.candidates()).
+    const becomesGateway = hasGateway && (!current || priority > current.priority || (priority === current.priority && order < current.order));
+    const target = this.target(slot?.ifname ?? this.freeIfname(), becomesGateway);
+    const before = this.toRecord();
+    await withUndo(async (undo) => {
+      const info = await network.driver.join(network.id, endpoint.id, target);
+      undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
+      this.link({ endpoint, ifname: target.ifname, priority, order }, info);
+      undo.push(() => this.unlink(endpoint));
+      if (becomesGateway) {
+        const previous = current ?? null;
+        const published = previous?.endpoint.published ?? null;
+        undo.push(() => this.gateway.restore(previous, published));
+        await this.gateway.move(endpoint);
+      }
+      await this.rewriteHosts(undo, () => this.unlink(endpoint));
+      await this.saveRecord(before, undo);
+    });
+    if (!slot) this.joins += 1;
+    debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
   }
 
   /** @internal Records an endpoint as joined here (at join and at restore). */
@@ -188,8 +210,23 @@ export class Sandbox {
     await this.writeFiles();
   }
 
-  private checkCanJoin(endpoint: Endpoint): void {
+  private checkAlive(): void {
     if (this.deleted) throw new CnmError('NOT_FOUND', `sandbox ${this.id.slice(0, 12)} is deleted`);
+  }
+
+  /**
+   * @internal Runs `work` once the sandbox's operations asked for before it are done, and before
+   * any asked for after it (a delete waits for it); NOT_FOUND if the sandbox is deleted by then.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      this.checkAlive();
+      return work();
+    });
+  }
+
+  private checkCanJoin(endpoint: Endpoint): void {
+    this.checkAlive();
     if (this.mode === 'container') {
       throw new CnmError('FORBIDDEN', `sandbox ${this.id.slice(0, 12)} shares another sandbox's namespace and cannot join networks`);
     }
@@ -214,31 +251,50 @@ export class Sandbox {
     return { sandboxId: this.id, key: this.key, isHost: this.mode === 'host', ifname, defaultRoute };
   }
 
-  /** @internal Endpoint.leave(): undone if a step fails. */
+  /**
+   * @internal Endpoint.leave(): checked once the sandbox's operations before it are done (CONFLICT
+   * if the endpoint is not joined here then); undone if a step fails.
+   */
   async detach(endpoint: Endpoint): Promise<void> {
     await this.lock.run(async () => {
-      const attachment = this.attached.get(endpoint.id);
-      if (!attachment) throw new CnmError('CONFLICT', `endpoint ${endpoint.name} is not joined to sandbox ${this.id.slice(0, 12)}`);
-      const network = endpoint.network;
-      const info = endpoint.joinInfo!;
-      const before = this.toRecord();
-      const wasGateway = this.gateway.endpoint === endpoint;
-      // The interface goes last: every step before it can be undone exactly.
-      await withUndo(async (undo) => {
-        this.unlink(endpoint);
-        undo.push(() => this.link(attachment, info));
-        if (wasGateway) {
-          const published = endpoint.published;
-          undo.push(() => this.gateway.restore(attachment, published));
-          await this.gateway.move(null);
-          await this.gateway.elect();
-        }
-        await this.rewriteHosts(undo, () => this.link(attachment, info));
-        await this.saveRecord(before, undo);
-        await network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), false);
-      });
+      if (!this.attached.has(endpoint.id) || endpoint.state !== 'joined') {
+        throw new CnmError('CONFLICT', `endpoint ${endpoint.name} is not joined to sandbox ${this.id.slice(0, 12)}`);
+      }
+      await this.whileMoving([endpoint], () => this.detachLocked(endpoint));
     });
     this.controller.emit('network:disconnect', endpoint, this);
+  }
+
+  /** Runs `work` with the endpoints marked as leaving; then they are joined or idle, as they are. */
+  private async whileMoving<T>(endpoints: Endpoint[], work: () => Promise<T>): Promise<T> {
+    for (const e of endpoints) e.state = 'leaving';
+    try {
+      return await work();
+    } finally {
+      for (const e of endpoints) e.state = e.sandbox ? 'joined' : 'idle';
+    }
+  }
+
+  private async detachLocked(endpoint: Endpoint): Promise<void> {
+    const attachment = this.attached.get(endpoint.id)!;
+    const network = endpoint.network;
+    const info = endpoint.joinInfo!;
+    const before = this.toRecord();
+    const wasGateway = this.gateway.endpoint === endpoint;
+    // The interface goes last: every step before it can be undone exactly.
+    await withUndo(async (undo) => {
+      this.unlink(endpoint);
+      undo.push(() => this.link(attachment, info));
+      if (wasGateway) {
+        const published = endpoint.published;
+        undo.push(() => this.gateway.restore(attachment, published));
+        await this.gateway.move(null);
+        await this.gateway.elect();
+      }
+      await this.rewriteHosts(undo, () => this.link(attachment, info));
+      await this.saveRecord(before, undo);
+      await network.driver.leave(network.id, endpoint.id, this.target(attachment.ifname, false), false);
+    });
   }
 
   /**
@@ -248,7 +304,8 @@ export class Sandbox {
   async teardown(endpoint: Endpoint): Promise<unknown[]> {
     return this.lock.run(async () => {
       const errors = await this.teardownLocked(endpoint, false);
-      await batch([this.controller.store.writeOp(this.toRecord())]).catch((err: unknown) => errors.push(err));
+      // A sandbox deleted meanwhile took the endpoint with it, and has no record left to rewrite.
+      if (!this.deleted) await batch([this.controller.store.writeOp(this.toRecord())]).catch((err: unknown) => errors.push(err));
       return errors;
     });
   }
@@ -284,7 +341,11 @@ export class Sandbox {
 
   /** Per-interface counters of the joined endpoints' interfaces, by interface name (`ip -s link`). */
   async statistics(): Promise<Record<string, LinkStats>> {
-    const names = [...this.attached.values()].filter((a) => a.endpoint.joinInfo?.ifname).map((a) => a.ifname);
+    return this.controller.operation(() => this.readStatistics());
+  }
+
+  private async readStatistics(): Promise<Record<string, LinkStats>> {
+    const names = this.attachments().filter((a) => a.endpoint.joinInfo?.ifname).map((a) => a.ifname);
     if (names.length === 0) return {};
     const links = (await batch(names.map((name) => ({ op: 'linkGet' as const, name, netns: this.key })))) as LinkInfo[];
     return Object.fromEntries(links.map((l) => [l.name, l.stats]));
@@ -292,15 +353,47 @@ export class Sandbox {
 
   /**
    * Applies new DNS / hosts options: every endpoint leaves, the files are rewritten, and they join
-   * again with their priorities (libnetwork's Sandbox.Refresh).
+   * again with their priorities (libnetwork's Sandbox.Refresh). All or nothing: a failed step puts
+   * the old options and joins back. No other operation of the sandbox runs in between.
    */
   async refresh(options: Omit<SandboxOptions, 'useDefaultSandbox' | 'shareWith'> = {}): Promise<void> {
-    const { labels: _labels, ...dns } = checkRefreshOptions(options);
-    const rejoin = [...this.attached.values()].sort((a, b) => a.order - b.order);
-    for (const a of rejoin) await a.endpoint.leave(this);
-    this.config = dns;
-    await this.writeFiles();
-    for (const a of rejoin) await a.endpoint.join(this, { priority: a.priority });
+    return this.controller.operation(async () => {
+      const { labels: _labels, ...dns } = checkRefreshOptions(options);
+      const rejoin = await this.exclusive(() => this.refreshLocked(dns));
+      for (const a of rejoin) this.controller.emit('network:disconnect', a.endpoint, this);
+      for (const a of rejoin) this.controller.emit('network:connect', a.endpoint, this);
+    });
+  }
+
+  private async refreshLocked(dns: SandboxDnsConfig): Promise<Attachment[]> {
+    const rejoin = this.attachments();
+    const endpoints = rejoin.map((a) => a.endpoint);
+    const old = this.config;
+    await this.whileMoving(endpoints, () => withUndo(async (undo) => {
+      const left: Attachment[] = [];
+      undo.push(async () => {
+        for (const a of left) await this.attachLocked(a.endpoint, a.priority, a);
+      });
+      for (const a of rejoin) {
+        await this.detachLocked(a.endpoint);
+        left.push(a);
+      }
+      this.config = dns;
+      undo.push(() => {
+        this.config = old;
+        return this.writeFiles();
+      });
+      await this.writeFiles();
+      const joined: Endpoint[] = [];
+      undo.push(async () => {
+        for (const e of joined.reverse()) await this.detachLocked(e);
+      });
+      for (const a of rejoin) {
+        await this.attachLocked(a.endpoint, a.priority, a);
+        joined.push(a.endpoint);
+      }
+    }));
+    return rejoin;
   }
 
   /**
@@ -311,6 +404,11 @@ export class Sandbox {
    * namespace or interface that vanished out of band is fine. NOT_FOUND once deleted.
    */
   async delete(): Promise<void> {
+    return this.controller.operation(() => this.remove());
+  }
+
+  /** @internal delete() without the controller's running check (stop({ removeAll }) uses it). */
+  async remove(): Promise<void> {
     if (this.deleted) throw new CnmError('NOT_FOUND', `sandbox ${this.id.slice(0, 12)} is already deleted`);
     const errors = await this.lock.run(async () => {
       if (this.deleted) throw new CnmError('NOT_FOUND', `sandbox ${this.id.slice(0, 12)} is already deleted`);
@@ -353,7 +451,7 @@ export class Sandbox {
       config: this.config,
       labels: this.ownLabels,
       hostServers: this.hostServers,
-      attachments: [...this.attached.values()].map(({ endpoint, ifname, priority, order }) => ({
+      attachments: this.attachments().map(({ endpoint, ifname, priority, order }) => ({
         endpointId: endpoint.id,
         ifname,
         priority,

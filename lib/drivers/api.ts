@@ -108,6 +108,14 @@ export interface RestoreResult {
   published?: Record<string, PortBinding[]>;
   /** What it could not repair or remove. */
   errors: unknown[];
+  /** Networks it keeps but cannot use as they are (their objects left alone), and why. */
+  warnings?: RestoreWarning[];
+}
+
+/** A restored network that its driver keeps but cannot use as it is. */
+export interface RestoreWarning {
+  networkId: string;
+  reason: string;
 }
 
 /** A network driver (libnetwork's driverapi.Driver, classic interface). */

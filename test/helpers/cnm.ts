@@ -57,7 +57,7 @@ export function useControllers(): {
   afterAll(async () => {
     const errors: unknown[] = [];
     for (const f of fixtures.reverse()) {
-      await f.controller.stop({ removeAll: true }).catch((e: unknown) => errors.push(e));
+      await removeEverything(f).catch((e: unknown) => errors.push(e));
       rmSync(f.root, { recursive: true, force: true });
     }
     for (const step of steps.reverse()) {
@@ -83,6 +83,24 @@ export function useControllers(): {
       return [...fixtures];
     },
   };
+}
+
+/**
+ * Removes every object of the fixture's state directory: stop({ removeAll }), by a new controller
+ * on the directory if a test left the fixture's controller stopped (a stopped one does nothing).
+ */
+async function removeEverything(f: CnmFixture): Promise<void> {
+  const stopped = (() => {
+    try {
+      f.controller.networks();
+      return false;
+    } catch (err) {
+      if ((err as CnmError).code === 'STOPPED') return true;
+      throw err;
+    }
+  })();
+  if (stopped) f.controller = await NetworkController.create(f.options);
+  await f.controller.stop({ removeAll: true });
 }
 
 /**

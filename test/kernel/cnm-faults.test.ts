@@ -140,9 +140,9 @@ describeKernel('a failure at any step', () => {
 
   it('of a network delete keeps the network, its bridge and its record', async () => {
     await a.delete({ force: true });
-    // The record, the firewall, the bridge.
-    expect(await everyStepFails(f, () => blue.delete())).toBe(3);
-    expect(await everyStepFails(f, () => red.delete())).toBe(3);
+    // The record, the firewall, the look at the bridge's mark, the bridge.
+    expect(await everyStepFails(f, () => blue.delete())).toBe(4);
+    expect(await everyStepFails(f, () => red.delete())).toBe(4);
     expect(f.controller.networks()).toEqual([]);
   });
 

@@ -55,6 +55,7 @@ describeKernel('a restarted controller', () => {
     await eh.join(host);
     const before = view(c1);
     const files = fileTree(f.stateDir);
+    const taken = [e2, e3, e4].map((e) => bare(e.info().interface.address));
 
     const c2 = await restart(f);
     const after = view(c2);
@@ -69,7 +70,6 @@ describeKernel('a restarted controller', () => {
     const [f2, f3] = [c2.networkByName('fixed')!.endpointByName('e2')!, c2.networkByName('fixed')!.endpointByName('e3')!];
     await expectTcpFromPeerAndHost({ address: bare(f3.info().interface.address), netns: r2.key }, r1.key, 7301);
     const e6 = await c2.networkByName('fixed')!.createEndpoint('e6');
-    const taken = [e2, e3, e4].map((e) => bare(e.info().interface.address));
     expect(taken).not.toContain(bare(e6.info().interface.address));
     expect(bare(e6.info().interface.address)).toMatch(/^10\.181\.0\.(1[3-9]\d|2\d\d)$/);
     expect(nsRoutes(r1.key).find((r) => r.dst === 'default')?.gateway).toBe(bare(c2.networkByName('auto')!.info().ipam.allocated[0].gateway));

@@ -17,11 +17,13 @@ import type {
   NetworkCreateInfo,
   RestoreContext,
   RestoreResult,
+  RestoreWarning,
 } from '../api';
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
 import { parseBridgeOptions, type BridgeConfig } from './options';
 import { forgetFlowsOps, holdPorts, releasePorts, type HeldPort } from './ports';
-import { bridgeAlias, planRestore } from './restore';
+import { bridgeAlias, describeDevice, isOwnBridge, isUnmarkedBridge, linkNamed, nameTaken, nameTakenBy } from './ownership';
+import { planRestore } from './restore';
 
 const debug = createDebug('cnm:bridge');
 
@@ -29,6 +31,11 @@ export interface BridgeNetwork {
   config: BridgeConfig;
   /** False for a default bridge device that existed before (it is never removed). */
   ownsDevice: boolean;
+  /**
+   * The device that holds the bridge name instead of the network's bridge, found at restore (see
+   * ownership.ts): it is left alone, and the network takes no joins; null normally.
+   */
+  foreign: string | null;
   internal: boolean;
   /** The IPv4 subnet, for masquerade. */
   subnet: string | null;
@@ -64,6 +71,7 @@ function describe(info: NetworkCreateInfo, config: BridgeConfig, ownsDevice: boo
   return {
     config,
     ownsDevice,
+    foreign: null,
     internal: info.internal,
     subnet: info.ipv4[0]?.pool ?? null,
     gateway: info.ipv4[0] ? withoutPrefix(info.ipv4[0].gateway) : null,
@@ -106,7 +114,9 @@ export class BridgeDriver implements Driver {
     if (info.enableIPv6 && config.mtu !== undefined && config.mtu < IPV6_MIN_MTU) {
       throw new CnmError('INVALID_ARGUMENT', `network ${info.name}: IPv6 needs an MTU of at least ${IPV6_MIN_MTU}, got ${config.mtu}`);
     }
-    const reuse = config.defaultBridge && (await this.bridgeExists(config.bridgeName));
+    const existing = await linkNamed(config.bridgeName);
+    const reuse = existing !== null && config.defaultBridge && isUnmarkedBridge(existing);
+    if (existing && !reuse) throw nameTaken(info.name, existing, config.defaultBridge);
     await this.makeBridge(info, config, reuse);
     this.networks.set(info.id, describe(info, config, !reuse));
     try {
@@ -147,26 +157,32 @@ export class BridgeDriver implements Driver {
     }
   }
 
-  private async bridgeExists(name: string): Promise<boolean> {
-    return (await linkList()).some((l) => l.name === name && l.kind === 'bridge');
-  }
-
   /**
    * Takes the network out of the firewall (the tables go with the last network) and removes the
-   * bridge (`ip link del`), unless it was a default bridge device that existed before.
+   * bridge (`ip link del`), unless it was a default bridge device that existed before, or the
+   * device of that name is no longer the one this controller made for the network.
    */
   async deleteNetwork(networkId: string): Promise<void> {
     const network = this.network(networkId);
     this.networks.delete(networkId);
     try {
       await this.applyFirewall();
-      // A bridge removed out of band is already what this call wants.
-      if (network.ownsDevice) await batch([{ op: 'linkDelete', name: network.config.bridgeName }]).catch(unlessGone);
+      if (network.ownsDevice && !network.foreign) await this.deleteOwnBridge(network.config.bridgeName, networkId);
     } catch (err) {
       this.networks.set(networkId, network);
       await this.applyFirewall().catch((e: unknown) => debug('undo: %s', (e as Error).message));
       throw err;
     }
+  }
+
+  /** Deletes the bridge if it is the one made for the network; one removed out of band is already what this wants. */
+  private async deleteOwnBridge(name: string, networkId: string): Promise<void> {
+    const link = await linkNamed(name);
+    if (link && !isOwnBridge(link, this.owner, networkId)) {
+      debug('network %s: %s is not its bridge, left alone', networkId.slice(0, 12), describeDevice(link));
+      return;
+    }
+    if (link) await batch([{ op: 'linkDelete', name }]).catch(unlessGone);
   }
 
   /** Makes the firewall what the networks and endpoints need now (one transaction). */
@@ -187,7 +203,8 @@ export class BridgeDriver implements Driver {
       ports.push(...this.firewallPorts(e));
       if (e.hostIfname && !this.networks.get(e.networkId)?.config.enableIcc) noIcc.push(e.hostIfname);
     }
-    const networks = [...this.networks.values()].map((n) => ({
+    // Someone else's device under a network's bridge name gets no rules.
+    const networks = [...this.networks.values()].filter((n) => !n.foreign).map((n) => ({
       bridge: n.config.bridgeName,
       subnet: n.subnet,
       internal: n.internal,
@@ -229,6 +246,7 @@ export class BridgeDriver implements Driver {
   async join(networkId: string, endpointId: string, target: JoinTarget): Promise<JoinInfo> {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
+    if (network.foreign) throw new CnmError('CONFLICT', nameTakenBy(network.config.bridgeName, network.foreign));
     // A fresh host-end name per join: after a sandbox delete, the kernel destroys the old pair in
     // the background, so reusing its name could collide (EEXIST) when the endpoint joins again.
     endpoint.hostIfname = `veth${randomHex(7)}`;
@@ -398,6 +416,12 @@ export class BridgeDriver implements Driver {
       this.endpoints.set(e.endpointId, { networkId: e.networkId, hostIfname, iface: e.iface, ports: [] });
     }
     const plan = planRestore(owner, await linkList(), this.networks, this.endpoints, new Set(unreadable));
+    const warnings: RestoreWarning[] = [];
+    for (const [id, link] of plan.foreign) {
+      const device = describeDevice(link);
+      this.network(id).foreign = device;
+      warnings.push({ networkId: id, reason: `${nameTakenBy(link.name, device)}; the network is kept, the device left alone` });
+    }
     for (const id of plan.missingBridges) {
       const info = networks.find((n) => n.info.id === id)!.info;
       const network = this.network(id);
@@ -419,7 +443,7 @@ export class BridgeDriver implements Driver {
     }
     await this.applyFirewall().catch((err: unknown) => errors.push(err));
     debug('restore: %d networks, %d endpoints, %d links removed, %d lost', networks.length, endpoints.length, plan.remove.length, plan.lost.length);
-    return { lost: plan.lost, removed: plan.remove, published, errors };
+    return { lost: plan.lost, removed: plan.remove, published, errors, warnings };
   }
 
   /** The host end of an endpoint's veth pair (for inspection and tests). */

@@ -2,19 +2,16 @@
 // remake, joined endpoints whose veth pair is gone, and links a crash left that nothing refers to.
 import type { LinkInfo } from '../../native';
 import type { BridgeEndpoint, BridgeNetwork } from './driver';
+import { ALIAS_PREFIX, isOwnBridge, isUnmarkedBridge } from './ownership';
 
-const ALIAS_PREFIX = 'cnm-ts:';
 /** The host end of a veth pair as the driver names it at join (`veth` + 7 hex). */
 const HOST_VETH = /^veth[0-9a-f]{7}$/;
-
-/** The alias that marks a bridge as made by the controller `owner` for network `networkId`. */
-export function bridgeAlias(owner: string, networkId: string): string {
-  return `${ALIAS_PREFIX}${owner}:${networkId}`;
-}
 
 export interface RestorePlan {
   /** Networks whose bridge is gone. */
   missingBridges: string[];
+  /** Networks whose bridge name another device holds (by network id): the device is left alone. */
+  foreign: Map<string, LinkInfo>;
   /** Joined endpoints whose veth pair is gone (or no longer on their bridge). */
   lost: string[];
   /**
@@ -32,23 +29,29 @@ export function planRestore(
   unreadable: Set<string>,
 ): RestorePlan {
   const byName = new Map(links.map((l) => [l.name, l]));
-  const plan: RestorePlan = { missingBridges: [], lost: [], remove: [] };
+  const plan: RestorePlan = { missingBridges: [], foreign: new Map(), lost: [], remove: [] };
   for (const [id, network] of networks) {
-    if (byName.get(network.config.bridgeName)?.kind !== 'bridge') plan.missingBridges.push(id);
+    const link = byName.get(network.config.bridgeName);
+    if (!link) plan.missingBridges.push(id);
+    // A default bridge that was there before, and vanished, was made again with the mark.
+    else if (isOwnBridge(link, owner, id)) network.ownsDevice = true;
+    else if (network.ownsDevice || !isUnmarkedBridge(link)) plan.foreign.set(id, link);
   }
+  // Someone else's devices: neither they nor their ports are touched.
+  const foreign = new Set([...plan.foreign.values()].map((l) => l.name));
   const mine = `${ALIAS_PREFIX}${owner}:`;
   const isOrphan = (id: string) => !networks.has(id) && !unreadable.has(id);
   const orphanBridges = links.filter((l) => l.kind === 'bridge' && l.alias?.startsWith(mine) && isOrphan(l.alias.slice(mine.length)));
   // Veths are looked at on the bridges cnm-ts made: a default bridge that was there before may
   // carry others' ports.
-  const bridges = new Set([...networks.values()].filter((n) => n.ownsDevice).map((n) => n.config.bridgeName));
+  const bridges = new Set([...networks.values()].filter((n) => n.ownsDevice && !foreign.has(n.config.bridgeName)).map((n) => n.config.bridgeName));
   orphanBridges.forEach((l) => bridges.add(l.name));
   const kept = new Set<string>();
   for (const [id, endpoint] of endpoints) {
     if (!endpoint.hostIfname) continue;
     const link = byName.get(endpoint.hostIfname);
     const bridge = networks.get(endpoint.networkId)?.config.bridgeName;
-    if (link?.kind === 'veth' && link.master === bridge) {
+    if (link?.kind === 'veth' && link.master === bridge && !foreign.has(bridge)) {
       kept.add(link.name);
       continue;
     }
