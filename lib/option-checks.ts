@@ -265,10 +265,12 @@ export function checkRefreshOptions(value: unknown): Omit<SandboxOptions, 'useDe
   return compact({ ...checkDnsConfig(o), labels: optional(o.labels, checkLabels) });
 }
 
-const EVENTS: readonly (keyof ControllerEvents)[] = [
-  'network:create', 'network:destroy', 'endpoint:create', 'endpoint:delete',
-  'network:connect', 'network:disconnect', 'sandbox:create', 'sandbox:destroy', 'state:warning',
-];
+// Keyed by event so that an event added to ControllerEvents but not here is a type error.
+const EVENTS = Object.keys({
+  'network:create': true, 'network:destroy': true, 'endpoint:create': true, 'endpoint:delete': true,
+  'network:connect': true, 'network:disconnect': true, 'sandbox:create': true, 'sandbox:destroy': true,
+  'endpoint:ports-unavailable': true, 'state:warning': true,
+} satisfies Record<keyof ControllerEvents, true>);
 
 /**
  * Checks the types of a controller's options (`NetworkController.create`); what the folders may be
