@@ -218,6 +218,9 @@ export function validateOp(op: NativeOp): void {
     case 'linkGet':
       validateIfname(op.name);
       return;
+    case 'linkDeleteGroup':
+      validateIfnames(op.names);
+      return;
     case 'linkList':
       return;
     case 'addressAdd':
@@ -289,9 +292,16 @@ export function validateOp(op: NativeOp): void {
       if (op.op === 'nftListElements') validateNftName(op.set, 'set');
       return;
     case 'conntrackDelete':
-      validateConntrackFilter(op);
+      if (!Array.isArray(op.filters)) throw invalidArgument('conntrack filters must be an array');
+      op.filters.forEach(validateConntrackFilter);
       return;
     default:
       throw invalidArgument(`unknown operation ${JSON.stringify((op as { op: unknown }).op)}`);
   }
+}
+
+/** A list of interface names (each checked as validateIfname does). */
+export function validateIfnames(names: unknown): void {
+  if (!Array.isArray(names)) throw invalidArgument('interface names must be an array');
+  names.forEach((name) => validateIfname(name));
 }

@@ -70,8 +70,15 @@ struct LinkInfo {
 // The interface index of `name`; throws ENODEV naming the link if there is none.
 uint32_t linkIndex(NlSocket& sock, const std::string& name);
 
+// Whether a link with this index exists in the socket's namespace.
+bool linkExists(NlSocket& sock, uint32_t index);
+
 void linkAdd(NlSocket& sock, const LinkSpec& spec);
 void linkDelete(NlSocket& sock, const std::string& name);
+// Deletes the links in one request, so that they share one RCU grace period (the kernel's cost of
+// a delete): they get a link group of their own, which is deleted (`ip link del group G`).
+// Returns the names that were already gone.
+std::vector<std::string> linkDeleteGroup(NlSocket& sock, const std::vector<std::string>& names);
 void linkSet(NlSocket& sock, const std::string& name, const LinkChange& change);
 LinkInfo linkGet(NlSocket& sock, const std::string& name);
 std::vector<LinkInfo> linkList(NlSocket& sock);
