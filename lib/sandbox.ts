@@ -4,7 +4,7 @@ import type { NetworkController } from './controller';
 import type { JoinInfo, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
-import { batch, bestEffort, NetlinkError, waitLinksGone, type LinkInfo, type LinkStats, type NativeOp } from './native';
+import { batch, bestEffortTogether, NetlinkError, waitLinksGone, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
 import { hostsFile, resolvConf, sandboxFileContents, sandboxFilePaths, validateDnsConfig, type SandboxDnsConfig } from './sandbox-files';
 import { Gateway, type Attachment } from './sandbox-gateway';
@@ -331,7 +331,7 @@ export class Sandbox {
         store.removeOp('sandbox', this.id),
         ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser }),
       ];
-      errors.push(...(await bestEffort(ops)).filter((err) => !isGoneNamespace(err)));
+      errors.push(...(await bestEffortTogether(ops)).filter((err) => !isGoneNamespace(err)));
       return { errors, hostLinks };
     });
     // Outside the lock (nothing else happens to a deleted sandbox); not after a failed step, which

@@ -2,7 +2,6 @@
 // trip to a worker thread.
 import { CnmError } from '../errors';
 import { loadBinding } from './loader';
-import { NetlinkError } from './netlink-error';
 import { submit } from './submit';
 import { validateIfnames } from './validate';
 import type {
@@ -39,30 +38,6 @@ import type {
  */
 export function batch(ops: NativeOp[]): Promise<NativeResult[]> {
   return submit(() => ops);
-}
-
-/**
- * Runs the operations in order, going on past failures (undo and teardown paths), and resolves
- * with the errors, in order; none is thrown. One trip when nothing fails.
- */
-export async function bestEffort(ops: NativeOp[]): Promise<unknown[]> {
-  const errors: unknown[] = [];
-  let rest = ops;
-  while (rest.length > 0) {
-    try {
-      await batch(rest);
-      break;
-    } catch (err) {
-      // A batch refused before it ran (bad input) says nothing of which op: run them one by one.
-      if (!(err instanceof NetlinkError)) {
-        for (const op of rest) await batch([op]).catch((e: unknown) => errors.push(e));
-        break;
-      }
-      errors.push(err);
-      rest = rest.slice(err.index + 1);
-    }
-  }
-  return errors;
 }
 
 async function single<K extends NativeOp['op']>(op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> {
