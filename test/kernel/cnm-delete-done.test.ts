@@ -2,10 +2,11 @@
 // its veth pairs are gone from the bridge, also for 100 deletes at once; leaves that come together
 // are deleted in one link-group request that removes their veths and nothing else; the native
 // wait for links and the group delete on their own; unpublishing 500 ports empties the map.
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { linkDeleteGroup, waitLinksGone, type Endpoint, type Network, type Sandbox } from '../../lib';
 import { bridgePorts, useControllers, type CnmFixture } from '../helpers/cnm';
-import { describeKernel, expectNetlinkError, hostHasLink, ip, ipLink, uniqueName } from '../helpers/kernel';
+import { describeKernel, eventually, expectNetlinkError, hostHasLink, ip, ipLink, uniqueName } from '../helpers/kernel';
 import { nftJson } from '../helpers/nft';
 
 interface Joined {
@@ -80,6 +81,24 @@ describeKernel('a delete is done when it resolves', () => {
     expect(stillThere(veths)).toEqual([]);
     expect(bridgePorts(bridge)).toEqual([]);
     for (const { endpoint } of joined) await endpoint.delete();
+    await network.delete();
+  });
+
+  it('sandbox.delete() of a namespace a process still holds resolves with its veth gone all the same', async () => {
+    const f = await env.make({ predefinedNetworks: false });
+    const { network, bridge } = await bridgeNetwork(f, 'ddheld', '10.235.0.0/24');
+    const [{ sandbox, endpoint }] = await joinMany(f, network, 'ddheld', 1);
+    const veths = bridgePorts(bridge);
+    const holder = spawn('nsenter', [`--net=${sandbox.key}`, 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      await eventually(() => readlinkSync(`/proc/${holder.pid}/ns/net`) !== readlinkSync('/proc/self/ns/net'), true);
+      await sandbox.delete();
+      expect(stillThere(veths)).toEqual([]);
+      expect(bridgePorts(bridge)).toEqual([]);
+    } finally {
+      holder.kill();
+    }
+    await endpoint.delete();
     await network.delete();
   });
 
