@@ -36,7 +36,7 @@ Fd makeEventFd() {
 
 }  // namespace
 
-LinkWatcher::LinkWatcher() : events_(subscribedToLinks()), query_(NlSocket::open()), wake_(makeEventFd()) {
+LinkWatcher::LinkWatcher() : query_(NlSocket::open()), wake_(makeEventFd()) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -66,7 +66,7 @@ void LinkWatcher::wait(std::vector<std::string> names, std::chrono::milliseconds
 
 void LinkWatcher::run() {
   for (;;) {
-    pollfd fds[2] = {{events_.fd(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+    pollfd fds[2] = {{events_ ? events_->fd() : -1, POLLIN, 0}, {wake_.get(), POLLIN, 0}};
     int ready = ::poll(fds, 2, pollTimeoutMs());
     uint64_t count;
     if (ready > 0 && (fds[1].revents & POLLIN)) (void)!::read(wake_.get(), &count, sizeof count);
@@ -86,6 +86,8 @@ void LinkWatcher::run() {
       if (ready < 0 && errno != EINTR) throwErrno("poll", "link events");
       // Events before lookups: whatever the lookups find, the events still queued are newer.
       if (ready > 0 && (fds[0].revents & POLLIN)) readEvents();
+      // Subscribed before the new waiters' links are looked up (see admit).
+      if (!incoming.empty() && !events_) events_.emplace(subscribedToLinks());
       admit(incoming);
     } catch (KernelError& e) {
       waiting_.splice(waiting_.end(), incoming);
@@ -93,6 +95,7 @@ void LinkWatcher::run() {
       waiting_.clear();
     }
     finishGoneAndExpired();
+    if (waiting_.empty()) events_.reset();
   }
 }
 
@@ -124,7 +127,7 @@ void LinkWatcher::readEvents() {
   static thread_local std::vector<uint8_t> buf(64 * 1024);
   bool overrun = false;
   for (;;) {
-    ssize_t n = ::recv(events_.fd(), buf.data(), buf.size(), MSG_DONTWAIT);
+    ssize_t n = ::recv(events_->fd(), buf.data(), buf.size(), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;

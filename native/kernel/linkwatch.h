@@ -2,7 +2,7 @@
 // background (cleanup_net), so a delete that is to be finished when it resolves must wait for
 // them. One thread with one netlink socket subscribed to link events (RTNLGRP_LINK) in the host
 // namespace serves every pending wait, so that a thousand concurrent deletes cost one listener,
-// not a poll each.
+// not a poll each. With no wait pending it is not subscribed, so joins do not wake it.
 #pragma once
 
 #include <chrono>
@@ -27,7 +27,7 @@ class LinkWatcher {
   // the links still there, ECANCELED when the watcher stops first, or the error of a lookup.
   using Done = std::function<void(std::optional<KernelError>)>;
 
-  // Subscribes to link events in the calling thread's (the host's) namespace, then starts the thread.
+  // Starts the thread, in the calling thread's (the host's) namespace.
   LinkWatcher();
   // Stops the thread; waits still pending end with ECANCELED.
   ~LinkWatcher();
@@ -58,7 +58,7 @@ class LinkWatcher {
   void finishGoneAndExpired();
   int pollTimeoutMs() const;
 
-  NlSocket events_;  // subscribed to RTNLGRP_LINK; only read
+  std::optional<NlSocket> events_;  // subscribed to RTNLGRP_LINK while waits are pending; only read
   NlSocket query_;   // lookups by name and index
   Fd wake_;          // eventfd: new waiters, or stop
   std::mutex mutex_;
