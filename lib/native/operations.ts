@@ -87,12 +87,13 @@ export function linkDelete(name: string, where: InNamespace = {}): Promise<void>
 /**
  * Deletes several links in one request, so that the kernel waits for one RCU grace period for all
  * of them instead of one each (a veth delete costs about 30 ms of it). The links are put into a
- * random link group of their own, which is deleted once a dump shows it holds them and nothing
- * else (otherwise they are deleted one by one). Resolves with the names that were already gone.
+ * link group of their own (`group`, else a random one), which is deleted once a dump shows it
+ * holds them and nothing else; if anything else is in it, they are deleted one by one and the
+ * others are left alone. Resolves with the names that were already gone.
  * @remarks Equivalent to `ip link set NAME group G` for each, then `ip link del group G`.
  */
-export function linkDeleteGroup(names: string[], where: InNamespace = {}): Promise<string[]> {
-  return single({ op: 'linkDeleteGroup', names, ...where });
+export function linkDeleteGroup(names: string[], options: { group?: number } & InNamespace = {}): Promise<string[]> {
+  return single({ op: 'linkDeleteGroup', names, ...options });
 }
 
 /** How long a delete waits by default for the kernel to destroy the links it let go. */

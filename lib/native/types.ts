@@ -173,7 +173,7 @@ export type NativeOp =
   | ({ op: 'linkAdd'; link: LinkSpec } & InNamespace)
   | ({ op: 'linkDelete'; name: string } & InNamespace)
   /** Several links in one request (one RCU grace period for all), through a link group of their own. */
-  | ({ op: 'linkDeleteGroup'; names: string[] } & InNamespace)
+  | ({ op: 'linkDeleteGroup'; names: string[]; group?: number } & InNamespace)
   | ({ op: 'linkSet'; name: string; change: LinkChange } & InNamespace)
   | ({ op: 'linkGet'; name: string } & InNamespace)
   | ({ op: 'linkList' } & InNamespace)

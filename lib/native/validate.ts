@@ -220,6 +220,9 @@ export function validateOp(op: NativeOp): void {
       return;
     case 'linkDeleteGroup':
       validateIfnames(op.names);
+      if (op.group !== undefined && !(Number.isInteger(op.group) && op.group >= 1 && op.group <= 0xffffffff)) {
+        throw invalidArgument(`link group must be an integer from 1 to 4294967295, got ${JSON.stringify(op.group)}`);
+      }
       return;
     case 'linkList':
       return;

@@ -119,6 +119,7 @@ Op opFrom(const Reader& r) {
       break;
     case OpKind::LinkDeleteGroup:
       op.names = r.strings("names");
+      op.group = r.u32("group");
       break;
     case OpKind::AddressAdd:
     case OpKind::AddressDelete:

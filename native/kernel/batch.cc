@@ -88,7 +88,7 @@ OpResult Batch::run(const Op& op) {
       linkDelete(socketFor(op.netns), op.name);
       return {};
     case OpKind::LinkDeleteGroup:
-      return linkDeleteGroup(socketFor(op.netns), op.names);
+      return linkDeleteGroup(socketFor(op.netns), op.names, op.group);
     case OpKind::LinkSet:
       linkSet(socketFor(op.netns), op.name, op.change);
       return {};

@@ -49,6 +49,7 @@ struct Op {
   std::string dir;    // NetnsCreate: the namespace directory
   std::string name;   // NetnsCreate: the namespace name; link ops: the link
   std::vector<std::string> names;  // LinkDeleteGroup
+  std::optional<uint32_t> group;   // LinkDeleteGroup: the group to use; absent: a random one
   std::string path;   // NetnsDelete, NetnsInfo
   std::vector<std::pair<std::string, std::string>> sysctls;  // NetnsCreate: set inside the new one
   LinkSpec link;

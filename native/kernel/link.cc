@@ -218,7 +218,8 @@ void setGroup(NlSocket& sock, const std::string& name, uint32_t group) {
 
 }  // namespace
 
-std::vector<std::string> linkDeleteGroup(NlSocket& sock, const std::vector<std::string>& names) {
+std::vector<std::string> linkDeleteGroup(NlSocket& sock, const std::vector<std::string>& names,
+                                         std::optional<uint32_t> chosen) {
   std::vector<std::string> gone;
   auto deleteOne = [&](const std::string& name) {
     try {
@@ -236,7 +237,8 @@ std::vector<std::string> linkDeleteGroup(NlSocket& sock, const std::vector<std::
   // our links go into a random group, and a dump checks that it holds them and nothing else before
   // it is deleted. Someone would have to put a link into this random 32-bit group in the
   // microseconds between the dump and the delete.
-  uint32_t group = randomGroup();
+  if (chosen == 0u) throw KernelError(EINVAL, "RTM_DELLINK", "link group 0 (every link's default group)");
+  uint32_t group = chosen.value_or(randomGroup());
   std::set<std::string> tagged;
   for (const std::string& name : names) {
     try {

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { linkDeleteGroup, waitLinksGone, type Endpoint, type Network, type Sandbox } from '../../lib';
 import { bridgePorts, useControllers, type CnmFixture } from '../helpers/cnm';
-import { describeKernel, eventually, expectNetlinkError, hostHasLink, ip, ipLink, uniqueName } from '../helpers/kernel';
+import { describeKernel, eventually, expectInvalidArgument, expectNetlinkError, hostHasLink, ip, ipLink, uniqueName } from '../helpers/kernel';
 import { nftJson } from '../helpers/nft';
 
 interface Joined {
@@ -185,5 +185,17 @@ describeKernel('native link waits and group deletes', () => {
     }
     expect(hostHasLink(stranger)).toBe(true);
     expect(ipLink(stranger)).toMatchObject({ group: 'default' });
+  });
+
+  it('linkDeleteGroup leaves alone a stranger already in the group it is given, and deletes ours one by one', async () => {
+    const mine = [0, 1].map(() => uniqueName('gs'));
+    for (const name of mine) ip(['link', 'add', name, 'type', 'veth', 'peer', 'name', `${name}p`]);
+    env.later(() => mine.filter(hostHasLink).forEach((name) => ip(['link', 'del', name])));
+    const stranger = foreignPair(env, { group: 4243 });
+    expect(await linkDeleteGroup(mine, { group: 4243 })).toEqual([]);
+    for (const name of mine) expect(hostHasLink(name)).toBe(false);
+    expect(ipLink(stranger)).toMatchObject({ group: '4243' });
+    expect(hostHasLink(`${stranger}p`)).toBe(true);
+    await expectInvalidArgument(linkDeleteGroup(mine, { group: 0 }), 'link group');
   });
 });
