@@ -109,7 +109,7 @@ export class Endpoint {
    * what could not be done is thrown afterwards as an AggregateError. NOT_FOUND once deleted.
    */
   async delete(options: { force?: boolean } = {}): Promise<void> {
-    const checked = checkDeleteOptions(options);
+    const checked = checkDeleteOptions(options, 'force');
     return this.network.controller.operation(() => this.remove(checked));
   }
 

@@ -204,10 +204,13 @@ export function checkJoinOptions(value: unknown): JoinOptions {
   return compact({ priority: optional(o.priority, (v) => checkPriority(v)) });
 }
 
-/** Checks the options of `endpoint.delete()`; returns a copy. */
-export function checkDeleteOptions(value: unknown): { force?: boolean } {
-  const o = plainObject(value, 'delete options', ['force']);
-  return compact({ force: optional(o.force, (v) => checkBoolean(v, 'force')) });
+/**
+ * Checks the options of a delete: at most the one boolean `flag` (`force` for an endpoint, `wait`
+ * for a sandbox); returns a copy.
+ */
+export function checkDeleteOptions<F extends 'force' | 'wait'>(value: unknown, flag: F): { [K in F]?: boolean } {
+  const o = plainObject(value, 'delete options', [flag]);
+  return compact({ [flag]: optional(o[flag], (v) => checkBoolean(v, flag)) }) as { [K in F]?: boolean };
 }
 
 /** The fields of SandboxDnsConfig. */

@@ -3,9 +3,9 @@ import type { NetworkController } from './controller';
 import type { JoinInfo, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
-import { batch, bestEffort, NetlinkError, type LinkInfo, type LinkStats, type NativeOp } from './native';
+import { batch, bestEffortTogether, NetlinkError, waitLinksGone, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './options';
-import { checkRefreshOptions } from './option-checks';
+import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
 import { hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
 import { Gateway, type Attachment } from './sandbox-gateway';
 import { STATE_VERSION, type SandboxRecord } from './store/records';
@@ -398,22 +398,27 @@ export class Sandbox {
 
   /**
    * Deletes the sandbox, best effort: every endpoint leaves, its files and its record go, and its
-   * namespace is dropped once no container-mode sandbox shares it (the kernel then removes the
-   * interfaces in the background). A step that fails does not stop the others: the sandbox is
+   * namespace is dropped once no container-mode sandbox shares it. The kernel destroys the
+   * namespace's interfaces in the background; the delete resolves once their host ends are gone
+   * too (they count against the bridge's port limit until then), unless `wait: false`, for a
+   * caller that wants to go on at once. A step that fails does not stop the others: the sandbox is
    * deleted even so, and what could not be done is thrown afterwards as an AggregateError. A
    * namespace or interface that vanished out of band is fine. NOT_FOUND once deleted.
    */
-  async delete(): Promise<void> {
-    return this.controller.operation(() => this.remove());
+  async delete(options: { wait?: boolean } = {}): Promise<void> {
+    const checked = checkDeleteOptions(options, 'wait');
+    return this.controller.operation(() => this.remove(checked));
   }
 
   /** @internal delete() without the controller's running check (stop({ removeAll }) uses it). */
-  async remove(): Promise<void> {
+  async remove(options: { wait?: boolean } = {}): Promise<void> {
     if (this.deleted) throw new CnmError('NOT_FOUND', `sandbox ${this.id.slice(0, 12)} is already deleted`);
-    const errors = await this.lock.run(async () => {
+    const { errors, hostLinks } = await this.lock.run(async () => {
       if (this.deleted) throw new CnmError('NOT_FOUND', `sandbox ${this.id.slice(0, 12)} is already deleted`);
       this.deleted = true;
       const dropping = this.namespace.owned && this.namespace.users === 1;
+      // Read before the endpoints leave: the driver forgets them then.
+      const hostLinks = dropping ? this.hostLinks() : [];
       const errors: unknown[] = [];
       for (const a of [...this.attached.values()]) {
         a.endpoint.state = 'leaving';
@@ -429,12 +434,22 @@ export class Sandbox {
         store.removeOp('sandbox', this.id),
         ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser }),
       ];
-      errors.push(...(await bestEffort(ops)).filter((err) => !isGoneNamespace(err)));
-      return errors;
+      errors.push(...(await bestEffortTogether(ops)).filter((err) => !isGoneNamespace(err)));
+      return { errors, hostLinks };
     });
+    // Outside the lock (nothing else happens to a deleted sandbox); not after a failed step, which
+    // may have kept the namespace and so the links.
+    if (options.wait !== false && errors.length === 0 && hostLinks.length > 0) {
+      await hostLinksGone(hostLinks).catch((err: unknown) => errors.push(err));
+    }
     this.controller.forgetSandbox(this);
     this.controller.emit('sandbox:destroy', this);
     if (errors.length > 0) throw new AggregateError(errors, `sandbox ${this.id.slice(0, 12)} is deleted, but ${errors.length} step(s) failed`);
+  }
+
+  /** The host-side links of the joined endpoints that go with the namespace. */
+  private hostLinks(): string[] {
+    return [...this.attached.values()].flatMap(({ endpoint }) => endpoint.network.driver.hostLinks?.(endpoint.id) ?? []);
   }
 
   /** @internal What the controller keeps on disk about the sandbox. */
@@ -461,6 +476,28 @@ export class Sandbox {
         driver: endpoint.network.driver.endpointState?.(endpoint.id),
       })),
     };
+  }
+}
+
+/**
+ * How long a delete waits for the kernel to destroy a dropped namespace's links before it deletes
+ * them itself: the kernel does it within milliseconds (a second for hundreds of namespaces at
+ * once), so past this something still holds the namespace (a process inside, an open file).
+ */
+const DROP_WAIT_MS = 1000;
+
+/**
+ * Resolves once the host ends are gone. The kernel destroys them with the dropped namespace, in
+ * the background (one listener waits for every delete's); a namespace that outlives its drop
+ * would keep them on the bridge for good, so they are then deleted (`ip link del`) as a leave does.
+ */
+async function hostLinksGone(names: string[]): Promise<void> {
+  try {
+    await waitLinksGone(names, { timeoutMs: DROP_WAIT_MS });
+  } catch (err) {
+    if (!(err instanceof NetlinkError && err.code === 'ETIMEDOUT')) throw err;
+    debug('namespace still held after its drop: deleting %s', names.join(', '));
+    await batch([{ op: 'linkDeleteGroup', names }]);
   }
 }
 

@@ -4,10 +4,11 @@
 // netlink socket opened inside), then one netlink request per step, interface indexes known in
 // advance (lo is 1, the peer is created as ifindex 2) so there are no lookups. Prints one line per
 // container, "setup <index> <microseconds> <netns> <veth> <host up> <address> <lo up> <eth0 up>
-// <route>" (the total, then each step) and "teardown <index> <microseconds>".
+// <route>" (the total, then each step), "teardown <index> <microseconds>" per namespace dropped and
+// "linkwait 0 <microseconds>" for the wait until the host ends are gone.
 //
 //   floor setup <count> <netns prefix> <host ifname prefix> <bridge> <second octet>
-//   floor teardown <count> <netns prefix>
+//   floor teardown <count> <netns prefix> <host ifname prefix>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -222,7 +223,23 @@ static void setup(int count, const char *prefix, const char *host_prefix, const 
   }
 }
 
-static void teardown(int count, const char *prefix) {
+// Drops every namespace, then waits until the kernel has destroyed every host end (what "a delete
+// is done when it resolves" costs at the floor): subscribed to link events before the first drop,
+// so no RTM_DELLINK is missed; a host end already gone when the drops are done is not waited for.
+static void teardown(int count, const char *prefix, const char *host_prefix) {
+  unsigned *index = calloc(count, sizeof *index);
+  for (int i = 0; i < count; i++) {
+    char name[IF_NAMESIZE];
+    snprintf(name, sizeof name, "%s%d", host_prefix, i);
+    index[i] = if_nametoindex(name);
+    if (!index[i]) die(name, errno);
+  }
+  int events = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (events < 0) die("socket", errno);
+  struct sockaddr_nl local = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+  if (bind(events, (struct sockaddr *)&local, sizeof local) < 0) die("bind", errno);
+  int rcvbuf = 8 << 20;
+  setsockopt(events, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
   for (int i = 0; i < count; i++) {
     double start = now_us();
     char path[256];
@@ -231,16 +248,41 @@ static void teardown(int count, const char *prefix) {
     if (unlink(path) < 0) die(path, errno);
     printf("teardown %d %.1f\n", i, now_us() - start);
   }
+  double start = now_us();
+  int left = 0;
+  char name[IF_NAMESIZE];
+  for (int i = 0; i < count; i++) {
+    if (if_indextoname(index[i], name)) left++;
+    else index[i] = 0;
+  }
+  static char buf[1 << 16];
+  while (left > 0) {
+    int n = recv(events, buf, sizeof buf, 0);
+    if (n < 0) die("recv (link events)", errno);
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_type != RTM_DELLINK) continue;
+      unsigned gone = ((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index;
+      for (int i = 0; i < count; i++) {
+        if (index[i] == gone) {
+          index[i] = 0;
+          left--;
+        }
+      }
+    }
+  }
+  printf("linkwait 0 %.1f\n", now_us() - start);
+  close(events);
+  free(index);
 }
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOFBF, 1 << 16);
   if (argc == 7 && !strcmp(argv[1], "setup")) {
     setup(atoi(argv[2]), argv[3], argv[4], argv[5], atoi(argv[6]));
-  } else if (argc == 4 && !strcmp(argv[1], "teardown")) {
-    teardown(atoi(argv[2]), argv[3]);
+  } else if (argc == 5 && !strcmp(argv[1], "teardown")) {
+    teardown(atoi(argv[2]), argv[3], argv[4]);
   } else {
-    fprintf(stderr, "usage: floor setup COUNT NETNS_PREFIX HOST_PREFIX BRIDGE OCTET | floor teardown COUNT NETNS_PREFIX\n");
+    fprintf(stderr, "usage: floor setup COUNT NETNS_PREFIX HOST_PREFIX BRIDGE OCTET | floor teardown COUNT NETNS_PREFIX HOST_PREFIX\n");
     return 2;
   }
   return 0;

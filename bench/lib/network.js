@@ -16,6 +16,8 @@ const NETWORKS = {
   cnmTrace: { bridge: 'cnmbench-trace', octet: 206, prefix: 'ct' },
   // The published-ports figure (lib/ports.js).
   ports: { bridge: 'cnmbench-ports', octet: 212, prefix: 'pp' },
+  // The leave figure (lib/leave.js).
+  leave: { bridge: 'cnmbench-leave', octet: 213, prefix: 'lv' },
   // The restart figure (lib/restore.js): five bridge networks made by cnm-ts.
   ...Object.fromEntries([0, 1, 2, 3, 4].map((k) => [`restore${k}`, { bridge: `cnmbench-rs${k}`, octet: 207 + k, prefix: `r${k}` }])),
 };

@@ -13,6 +13,8 @@ const { NETWORKS } = require('./network');
 const { growth, median, nowUs } = require('./stats');
 
 const BRIDGE_NAME = 'com.docker.network.bridge.name';
+/** The published ports of the one container whose leave is timed against its join. */
+const UNPUBLISH_PORTS = 500;
 
 /** Sets up one container and times its join (µs); `ports` published ports, host ports picked by the kernel. */
 async function timedJoin(controller, network, name, ports) {
@@ -24,6 +26,28 @@ async function timedJoin(controller, network, name, ports) {
   const us = nowUs() - t0;
   if (endpoint.info().portMapping.filter((p) => p.hostPort > 0).length !== ports) throw new Error(`${name}: not every port was published`);
   return us;
+}
+
+/**
+ * One container with `ports` published ports, and one without: their join and leave times (µs).
+ * Publishing is holding the host ports + one map transaction; unpublishing is the map transaction,
+ * the conntrack sweep and giving the host ports back.
+ */
+async function timedPublishUnpublish(controller, network, ports) {
+  const times = {};
+  for (const [kind, count] of [['plain', 0], ['many', ports]]) {
+    const portMapping = Array.from({ length: count }, (_, k) => ({ proto: 'tcp', port: 8000 + k }));
+    const sandbox = await controller.newSandbox(`unpublish-${kind}`);
+    const endpoint = await network.createEndpoint(`unpublish-${kind}`, { portMapping });
+    const t0 = nowUs();
+    await endpoint.join(sandbox);
+    const t1 = nowUs();
+    await endpoint.leave(sandbox);
+    times[kind] = { joinUs: t1 - t0, leaveUs: nowUs() - t1 };
+    await endpoint.delete();
+    await sandbox.delete();
+  }
+  return { ports, ...times };
 }
 
 /** One `nft add element` process per port into a scratch map shaped like cnm-ts's (the CLI way). */
@@ -74,12 +98,13 @@ async function measurePorts(workDir, containers, portsEach, log) {
       plain.push(await timedJoin(controller, network, `plain-${i}`, 0));
       published.push(await timedJoin(controller, network, `ports-${i}`, portsEach));
     }
+    const unpublish = await timedPublishUnpublish(controller, network, UNPUBLISH_PORTS);
     const perPort = published.map((t, i) => Math.max(0, t - plain[i]) / portsEach);
     const cli = nftAvailable() ? nftCliPerPort(containers * portsEach > 300 ? 300 : containers * portsEach) : null;
     for (const s of controller.sandboxes()) await s.delete();
     for (const e of network.endpoints()) await e.delete();
     await network.delete();
-    return { containers, portsEach, plainJoinUs: median(plain), portsJoinUs: median(published), perPortUs: median(perPort), growth: growth(perPort), cliPerPortUs: cli ? median(cli) : null };
+    return { containers, portsEach, plainJoinUs: median(plain), portsJoinUs: median(published), perPortUs: median(perPort), growth: growth(perPort), cliPerPortUs: cli ? median(cli) : null, unpublish };
   } finally {
     await controller.stop({ removeAll: true });
   }

@@ -27,13 +27,20 @@ const STEPS = ['netns', 'veth', 'host-up', 'addr', 'lo-up', 'eth0-up', 'route'];
 function timings(out, count) {
   const perContainerUs = new Array(count).fill(0);
   const stepsUs = {};
+  let linkWaitUs = 0;
   for (const line of out.split('\n')) {
-    const [, index, us, ...steps] = line.split(' ');
+    const [phase, index, us, ...steps] = line.split(' ');
     if (us === undefined) continue;
+    if (phase === 'linkwait') {
+      linkWaitUs = Number(us);
+      continue;
+    }
     perContainerUs[Number(index)] = Number(us);
     steps.forEach((v, k) => (stepsUs[STEPS[k]] = (stepsUs[STEPS[k]] ?? 0) + Number(v)));
   }
-  return { totalUs: perContainerUs.reduce((a, b) => a + b, 0), perContainerUs, stepsUs };
+  // The wait for the links is the whole teardown's, spread over its containers.
+  const perContainer = perContainerUs.map((us) => us + linkWaitUs / count);
+  return { totalUs: perContainer.reduce((a, b) => a + b, 0), perContainerUs: perContainer, stepsUs, linkWaitUs };
 }
 
 module.exports = {
@@ -64,6 +71,7 @@ module.exports = {
   },
 
   async teardown(containers) {
-    return timings(await run(this.binary, ['teardown', String(containers.length), containers[0].netns.replace(/-0$/, '')]), containers.length);
+    const args = ['teardown', String(containers.length), containers[0].netns.replace(/-0$/, ''), containers[0].hostIfname.replace(/0$/, '')];
+    return timings(await run(this.binary, args), containers.length);
   },
 };

@@ -134,6 +134,12 @@ export interface Driver {
   join(networkId: string, endpointId: string, target: JoinTarget): Promise<JoinInfo>;
   /** Detaches it. `sandboxGoing` says the namespace is about to be dropped with everything in it. */
   leave(networkId: string, endpointId: string, target: JoinTarget, sandboxGoing: boolean): Promise<void>;
+  /**
+   * The links in the host namespace that the endpoint's join made and that go when its sandbox's
+   * namespace is dropped (the host end of a veth pair): a sandbox delete resolves once they are
+   * gone, and deletes them itself if the namespace outlives its drop (a process still inside).
+   */
+  hostLinks?(endpointId: string): string[];
   /** Makes the endpoint the sandbox's gateway (re-points the default route). */
   setDefaultRoute?(networkId: string, endpointId: string, target: JoinTarget): Promise<void>;
   /**

@@ -1,7 +1,8 @@
 // "Set up one container" and its reverse, each one trip to a worker thread.
 import createDebug from 'debug';
 import { NetlinkError } from './netlink-error';
-import { batch, bestEffort } from './operations';
+import { bestEffort } from './best-effort';
+import { batch } from './operations';
 import { submit } from './submit';
 import type { NativeOp } from './types';
 import { parseCidr, validateIp } from './validate';

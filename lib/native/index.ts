@@ -1,5 +1,6 @@
 export * from './types';
 export * from './operations';
+export { bestEffort, bestEffortTogether } from './best-effort';
 export * from './container';
 export { nftExpr, nftValue, nftPrefixElement, type NftProtocol, type NftCtState } from './nft-expr';
 export { validateNftName } from './nft-validate';

@@ -1,7 +1,9 @@
 // The typed operations of the addon. Each runs as a batch of one; `batch` runs several in one
 // trip to a worker thread.
-import { NetlinkError } from './netlink-error';
+import { CnmError } from '../errors';
+import { loadBinding } from './loader';
 import { submit } from './submit';
+import { validateIfnames } from './validate';
 import type {
   AddressInfo,
   ConntrackFilter,
@@ -36,30 +38,6 @@ import type {
  */
 export function batch(ops: NativeOp[]): Promise<NativeResult[]> {
   return submit(() => ops);
-}
-
-/**
- * Runs the operations in order, going on past failures (undo and teardown paths), and resolves
- * with the errors, in order; none is thrown. One trip when nothing fails.
- */
-export async function bestEffort(ops: NativeOp[]): Promise<unknown[]> {
-  const errors: unknown[] = [];
-  let rest = ops;
-  while (rest.length > 0) {
-    try {
-      await batch(rest);
-      break;
-    } catch (err) {
-      // A batch refused before it ran (bad input) says nothing of which op: run them one by one.
-      if (!(err instanceof NetlinkError)) {
-        for (const op of rest) await batch([op]).catch((e: unknown) => errors.push(e));
-        break;
-      }
-      errors.push(err);
-      rest = rest.slice(err.index + 1);
-    }
-  }
-  return errors;
 }
 
 async function single<K extends NativeOp['op']>(op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> {
@@ -104,6 +82,38 @@ export function linkAdd(link: LinkSpec, where: InNamespace = {}): Promise<void> 
  */
 export function linkDelete(name: string, where: InNamespace = {}): Promise<void> {
   return single({ op: 'linkDelete', name, ...where });
+}
+
+/**
+ * Deletes several links in one request, so that the kernel waits for one RCU grace period for all
+ * of them instead of one each (a veth delete costs about 30 ms of it). The links are put into a
+ * link group of their own (`group`, else a random one), which is deleted once a dump shows it
+ * holds them and nothing else; if anything else is in it, they are deleted one by one and the
+ * others are left alone. Resolves with the names that were already gone.
+ * @remarks Equivalent to `ip link set NAME group G` for each, then `ip link del group G`.
+ */
+export function linkDeleteGroup(names: string[], options: { group?: number } & InNamespace = {}): Promise<string[]> {
+  return single({ op: 'linkDeleteGroup', names, ...options });
+}
+
+/** How long a delete waits by default for the kernel to destroy the links it let go. */
+export const LINK_WAIT_TIMEOUT_MS = 30000;
+
+/**
+ * Resolves once no link of the host namespace has any of these names: the kernel destroys the
+ * links of a dropped namespace in the background, and this waits for that. One listener for link
+ * events (RTNLGRP_LINK, on a thread of its own) serves every pending call, so concurrent waits
+ * cost what one does. Rejects with a NetlinkError ETIMEDOUT naming the links left after
+ * `timeoutMs` (default LINK_WAIT_TIMEOUT_MS).
+ * @remarks Like `ip monitor link` until an RTM_DELLINK for each has been seen.
+ */
+export async function waitLinksGone(names: string[], options: { timeoutMs?: number } = {}): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? LINK_WAIT_TIMEOUT_MS;
+  validateIfnames(names);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 86400000) {
+    throw new CnmError('INVALID_ARGUMENT', `timeoutMs must be an integer from 0 to 86400000, got ${JSON.stringify(timeoutMs)}`);
+  }
+  return loadBinding().waitLinksGone(names, timeoutMs);
 }
 
 /**
@@ -299,11 +309,12 @@ export function nftListElements(family: NftFamily, table: string, set: string, w
 }
 
 /**
- * Deletes the conntrack entries whose original direction matches (protocol, destination address
- * and/or port) and resolves with how many it deleted, so that a removed port mapping stops
- * forwarding the flows it already had.
- * @remarks Equivalent to `conntrack -D -p PROTO --orig-dst ADDR --dport PORT`.
+ * Deletes the conntrack entries whose original direction matches the filter (protocol, destination
+ * address and/or port), or any of several filters, and resolves with how many it deleted, so that
+ * removed port mappings stop forwarding the flows they already had. Several filters cost one
+ * sweep of the table, as one does.
+ * @remarks Equivalent to `conntrack -D -p PROTO --orig-dst ADDR --dport PORT` (once per filter).
  */
-export function conntrackDelete(filter: ConntrackFilter, where: InNamespace = {}): Promise<number> {
-  return single({ op: 'conntrackDelete', ...filter, ...where });
+export function conntrackDelete(filters: ConntrackFilter | ConntrackFilter[], where: InNamespace = {}): Promise<number> {
+  return single({ op: 'conntrackDelete', filters: Array.isArray(filters) ? filters : [filters], ...where });
 }

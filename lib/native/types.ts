@@ -172,6 +172,8 @@ export type NativeOp =
   | { op: 'netnsInfo'; path: string }
   | ({ op: 'linkAdd'; link: LinkSpec } & InNamespace)
   | ({ op: 'linkDelete'; name: string } & InNamespace)
+  /** Several links in one request (one RCU grace period for all), through a link group of their own. */
+  | ({ op: 'linkDeleteGroup'; names: string[]; group?: number } & InNamespace)
   | ({ op: 'linkSet'; name: string; change: LinkChange } & InNamespace)
   | ({ op: 'linkGet'; name: string } & InNamespace)
   | ({ op: 'linkList' } & InNamespace)
@@ -198,7 +200,8 @@ export type NativeOp =
   | ({ op: 'nftListRules'; family: NftFamily; table: string; chain?: string } & InNamespace)
   | ({ op: 'nftListSets'; family: NftFamily; table: string } & InNamespace)
   | ({ op: 'nftListElements'; family: NftFamily; table: string; set: string } & InNamespace)
-  | ({ op: 'conntrackDelete' } & ConntrackFilter & InNamespace);
+  /** Entries matching any of the filters, in one sweep of the table. */
+  | ({ op: 'conntrackDelete'; filters: ConntrackFilter[] } & InNamespace);
 
 /** A file for writeFiles. */
 export interface FileToWrite {
@@ -216,6 +219,8 @@ export interface NativeResultOf {
   netnsInfo: NetnsInfo;
   linkAdd: undefined;
   linkDelete: undefined;
+  /** The names that were already gone. */
+  linkDeleteGroup: string[];
   linkSet: undefined;
   linkGet: LinkInfo;
   linkList: LinkInfo[];
@@ -269,6 +274,12 @@ export interface NativeBinding {
    * first failure and rejects with the error the factory built (its `index` names the op).
    */
   execute(ops: NativeOp[]): Promise<NativeResult[]>;
+  /**
+   * Resolves once no link of the host namespace has any of the names (a name already gone counts
+   * as gone); one listener for link events serves every pending call. Rejects with the factory's
+   * error (ETIMEDOUT naming the links left) after `timeoutMs`.
+   */
+  waitLinksGone(names: string[], timeoutMs: number): Promise<void>;
   /** Hands over the function that turns a failure report into a JS error. */
   setErrorFactory(factory: (info: NativeErrorInfo) => Error): void;
   /** The C library's symbolic name and message of every errno it knows (empty without glibc >= 2.32). */

@@ -234,6 +234,12 @@ export function validateOp(op: NativeOp): void {
     case 'linkGet':
       validateIfname(op.name);
       return;
+    case 'linkDeleteGroup':
+      validateIfnames(op.names);
+      if (op.group !== undefined && !(Number.isInteger(op.group) && op.group >= 1 && op.group <= 0xffffffff)) {
+        throw invalidArgument(`link group must be an integer from 1 to 4294967295, got ${JSON.stringify(op.group)}`);
+      }
+      return;
     case 'linkList':
       return;
     case 'addressAdd':
@@ -307,9 +313,16 @@ export function validateOp(op: NativeOp): void {
       if (op.op === 'nftListElements') validateNftName(op.set, 'set');
       return;
     case 'conntrackDelete':
-      validateConntrackFilter(op);
+      if (!Array.isArray(op.filters)) throw invalidArgument('conntrack filters must be an array');
+      op.filters.forEach(validateConntrackFilter);
       return;
     default:
       throw invalidArgument(`unknown operation ${show((op as { op: unknown }).op)}`);
   }
+}
+
+/** A list of interface names (each checked as validateIfname does). */
+export function validateIfnames(names: unknown): void {
+  if (!Array.isArray(names)) throw invalidArgument('interface names must be an array');
+  names.forEach((name) => validateIfname(name));
 }

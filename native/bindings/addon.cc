@@ -1,17 +1,30 @@
 // The addon's entry point: `execute(ops)` runs a batch off the JS thread and returns a Promise;
+// `waitLinksGone(names, timeoutMs)` resolves once host links are gone (linkwait.cc);
 // `setErrorFactory(fn)` hands over the JS function that builds NetlinkError objects;
 // `errnoNames()` lists the C library's name and message of every errno it knows.
 #include <napi.h>
 
+#include "addon-data.h"
 #include "convert.h"
+#include "linkwait.h"
 
 namespace cnm {
 
-namespace {
+Napi::Value makeNetlinkError(Napi::Env env, AddonData* data, const KernelError& error, size_t index) {
+  Napi::Object info = Napi::Object::New(env);
+  info.Set("errno", -error.err);
+  info.Set("syscall", error.syscall);
+  info.Set("object", error.object);
+  info.Set("extack", error.extack);
+  info.Set("index", static_cast<double>(index));
+  if (error.command >= 0) info.Set("command", static_cast<double>(error.command));
+  if (data->errorFactory.IsEmpty()) {
+    return Napi::Error::New(env, error.syscall + " " + error.object + ": errno " + std::to_string(error.err)).Value();
+  }
+  return data->errorFactory.Call({info});
+}
 
-struct AddonData {
-  Napi::FunctionReference errorFactory;
-};
+namespace {
 
 class BatchWorker : public Napi::AsyncWorker {
  public:
@@ -46,19 +59,7 @@ class BatchWorker : public Napi::AsyncWorker {
 
  private:
   // Built on the JS thread by the factory lib/native passed in, so the error is a NetlinkError.
-  Napi::Value makeError(Napi::Env env, const BatchError& f) {
-    Napi::Object info = Napi::Object::New(env);
-    info.Set("errno", -f.error.err);
-    info.Set("syscall", f.error.syscall);
-    info.Set("object", f.error.object);
-    info.Set("extack", f.error.extack);
-    info.Set("index", static_cast<double>(f.index));
-    if (f.error.command >= 0) info.Set("command", static_cast<double>(f.error.command));
-    if (data_->errorFactory.IsEmpty()) {
-      return Napi::Error::New(env, f.error.syscall + " " + f.error.object + ": errno " + std::to_string(f.error.err)).Value();
-    }
-    return data_->errorFactory.Call({info});
-  }
+  Napi::Value makeError(Napi::Env env, const BatchError& f) { return makeNetlinkError(env, data_, f.error, f.index); }
 
   Napi::Promise::Deferred deferred_;
   std::vector<Op> ops_;
@@ -103,6 +104,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.AddCleanupHook([data] { delete data; });
   exports.Set("execute", Napi::Function::New(env, Execute, "execute", data));
+  exports.Set("waitLinksGone", Napi::Function::New(env, WaitLinksGone, "waitLinksGone", data));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory", data));
   exports.Set("errnoNames", Napi::Function::New(env, ErrnoNames, "errnoNames"));
   return exports;

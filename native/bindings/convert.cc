@@ -15,7 +15,8 @@ const std::map<std::string, OpKind>& opKinds() {
   static const std::map<std::string, OpKind> kinds = {
       {"netnsCreate", OpKind::NetnsCreate},     {"netnsDelete", OpKind::NetnsDelete},
       {"netnsInfo", OpKind::NetnsInfo},         {"linkAdd", OpKind::LinkAdd},
-      {"linkDelete", OpKind::LinkDelete},       {"linkSet", OpKind::LinkSet},
+      {"linkDelete", OpKind::LinkDelete},       {"linkDeleteGroup", OpKind::LinkDeleteGroup},
+      {"linkSet", OpKind::LinkSet},
       {"linkGet", OpKind::LinkGet},             {"linkList", OpKind::LinkList},
       {"addressAdd", OpKind::AddressAdd},       {"addressDelete", OpKind::AddressDelete},
       {"addressList", OpKind::AddressList},     {"routeAdd", OpKind::RouteAdd},
@@ -115,6 +116,10 @@ Op opFrom(const Reader& r) {
     case OpKind::LinkDelete:
     case OpKind::LinkGet:
       op.name = r.string("name", true);
+      break;
+    case OpKind::LinkDeleteGroup:
+      op.names = r.strings("names");
+      op.group = r.u32("group");
       break;
     case OpKind::AddressAdd:
     case OpKind::AddressDelete:
@@ -274,6 +279,9 @@ Napi::Value resultToJs(Napi::Env env, const OpResult& result) {
     Napi::Env env;
     Napi::Value operator()(std::monostate) const { return env.Undefined(); }
     Napi::Value operator()(const std::string& s) const { return Napi::String::New(env, s); }
+    Napi::Value operator()(const std::vector<std::string>& v) const {
+      return arrayToJs(env, v, [](Napi::Env e, const std::string& s) { return Napi::String::New(e, s); });
+    }
     Napi::Value operator()(const NetnsInfo& n) const {
       Napi::Object o = Napi::Object::New(env);
       o.Set("isNetns", n.isNetns);

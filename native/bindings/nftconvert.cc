@@ -362,9 +362,11 @@ void netfilterOpFrom(const Reader& r, Op& op) {
     case OpKind::NftListTables:
       op.nftQuery.family = r.has("family") ? r.choice("family", families()) : uint8_t{NFPROTO_UNSPEC};
       return;
-    case OpKind::ConntrackDelete:
-      op.conntrack = conntrackFrom(r);
+    case OpKind::ConntrackDelete: {
+      Napi::Array filters = r.array("filters");
+      for (uint32_t i = 0; i < filters.Length(); i++) op.conntrack.push_back(conntrackFrom(r.item(filters, "filters", i)));
       return;
+    }
     default:
       op.nftQuery.family = r.choice("family", families());
       op.nftQuery.table = r.string("table", true);

@@ -21,6 +21,7 @@ namespace {
 void checkNames(const Op& op) {
   const char* call = op.kind == OpKind::LinkAdd ? "RTM_NEWLINK" : "RTM_GETLINK";
   if (!op.name.empty() && op.kind != OpKind::NetnsCreate) checkIfname(op.name, call);
+  for (const std::string& name : op.names) checkIfname(name, "RTM_DELLINK");
   if (op.kind == OpKind::LinkAdd) {
     checkIfname(op.link.name, call);
     if (op.link.peer) checkIfname(op.link.peer->name, call);
@@ -87,6 +88,8 @@ OpResult Batch::run(const Op& op) {
     case OpKind::LinkDelete:
       linkDelete(socketFor(op.netns), op.name);
       return {};
+    case OpKind::LinkDeleteGroup:
+      return linkDeleteGroup(socketFor(op.netns), op.names, op.group);
     case OpKind::LinkSet:
       linkSet(socketFor(op.netns), op.name, op.change);
       return {};

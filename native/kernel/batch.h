@@ -25,7 +25,7 @@ namespace cnm {
 
 enum class OpKind {
   NetnsCreate, NetnsDelete, NetnsInfo,
-  LinkAdd, LinkDelete, LinkSet, LinkGet, LinkList,
+  LinkAdd, LinkDelete, LinkDeleteGroup, LinkSet, LinkGet, LinkList,
   AddressAdd, AddressDelete, AddressList,
   RouteAdd, RouteReplace, RouteDelete, RouteList,
   SysctlGet, SysctlSet,
@@ -48,6 +48,8 @@ struct Op {
   std::string netns;  // the namespace the op acts in (path); empty: the caller's (host)
   std::string dir;    // NetnsCreate: the namespace directory; RemovePaths, WriteFiles: the base folder
   std::string name;   // NetnsCreate: the namespace name; link ops: the link
+  std::vector<std::string> names;  // LinkDeleteGroup
+  std::optional<uint32_t> group;   // LinkDeleteGroup: the group to use; absent: a random one
   std::string path;   // NetnsDelete, NetnsInfo
   std::vector<std::pair<std::string, std::string>> sysctls;  // NetnsCreate: set inside the new one
   LinkSpec link;
@@ -66,10 +68,10 @@ struct Op {
   bool durable = false;                 // RemovePaths: the folders are flushed to disk
   std::vector<NftCommand> nftCommands;  // NftTransaction
   NftQuery nftQuery;                    // NftList*
-  ConntrackFilter conntrack;            // ConntrackDelete
+  std::vector<ConntrackFilter> conntrack;  // ConntrackDelete: entries matching any of them
 };
 
-using OpResult = std::variant<std::monostate, std::string, NetnsInfo, LinkInfo, std::vector<LinkInfo>,
+using OpResult = std::variant<std::monostate, std::string, std::vector<std::string>, NetnsInfo, LinkInfo, std::vector<LinkInfo>,
                               std::vector<AddressInfo>, std::vector<RouteInfo>, LockResult, PortReservation, uint32_t,
                               std::vector<NftTableInfo>, std::vector<NftChainInfo>, std::vector<NftRuleInfo>,
                               std::vector<NftSetInfo>, std::vector<NftElementInfo>>;

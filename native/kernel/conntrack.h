@@ -1,5 +1,5 @@
-// Conntrack entries (ctnetlink): deleting the flows of one destination, so that a removed
-// published port stops forwarding the connections it already had.
+// Conntrack entries (ctnetlink): deleting the flows of some destinations, so that removed
+// published ports stop forwarding the connections they already had.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +18,9 @@ struct ConntrackFilter {
   std::optional<uint16_t> dstPort;  // destination port; absent: any
 };
 
-// Dumps the family's entries, deletes those that match and returns how many it deleted (entries
-// that went away by themselves meanwhile do not count).
-uint32_t conntrackDelete(NlSocket& socket, const ConntrackFilter& filter);
+// Deletes the entries that match any of the filters, in one sweep: the table is dumped once per
+// family (a dump walks the whole hash table, however few entries it holds), and returns how many
+// it deleted (entries that went away by themselves meanwhile do not count).
+uint32_t conntrackDelete(NlSocket& socket, const std::vector<ConntrackFilter>& filters);
 
 }  // namespace cnm

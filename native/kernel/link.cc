@@ -5,9 +5,12 @@
 #include <linux/if_link.h>
 #include <linux/veth.h>
 
+#include <sys/random.h>
+
 #include <cerrno>
 #include <array>
 #include <map>
+#include <set>
 
 #include "inet.h"
 #include "error.h"
@@ -137,6 +140,16 @@ uint32_t linkIndex(NlSocket& sock, const std::string& name) {
   return index;
 }
 
+bool linkExists(NlSocket& sock, uint32_t index) {
+  try {
+    fetchLink(sock, "", index);
+    return true;
+  } catch (KernelError& e) {
+    if (e.err != ENODEV) throw;
+    return false;
+  }
+}
+
 void linkAdd(NlSocket& sock, const LinkSpec& spec) {
   NlRequest req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   ifinfomsg* ifi = req.header<ifinfomsg>();
@@ -168,6 +181,86 @@ void linkDelete(NlSocket& sock, const std::string& name) {
   req.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
   req.putString(IFLA_IFNAME, name);  // the kernel looks the link up by name
   sock.request(req, name);
+}
+
+namespace {
+
+// A random link group (group 0 is every link's default; small numbers are what people pick by hand).
+uint32_t randomGroup() {
+  for (;;) {
+    uint32_t group = 0;
+    if (getrandom(&group, sizeof group, 0) != sizeof group) throwErrno("getrandom", "link group");
+    if (group >= 65536) return group;
+  }
+}
+
+// The names of the links in `group`.
+std::set<std::string> groupMembers(NlSocket& sock, uint32_t group) {
+  std::set<std::string> members;
+  NlRequest req(RTM_GETLINK, 0);
+  req.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
+  sock.dump(req, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type != RTM_NEWLINK) return;
+    auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+    NlAttrs attrs(IFLA_RTA(ifi), IFLA_PAYLOAD(h));
+    if (attrs.u32(IFLA_GROUP) == group) members.insert(attrs.str(IFLA_IFNAME));
+  });
+  return members;
+}
+
+void setGroup(NlSocket& sock, const std::string& name, uint32_t group) {
+  NlRequest req(RTM_NEWLINK, 0);
+  req.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
+  req.putString(IFLA_IFNAME, name);
+  req.putU32(IFLA_GROUP, group);
+  sock.request(req, name);
+}
+
+}  // namespace
+
+std::vector<std::string> linkDeleteGroup(NlSocket& sock, const std::vector<std::string>& names,
+                                         std::optional<uint32_t> chosen) {
+  std::vector<std::string> gone;
+  auto deleteOne = [&](const std::string& name) {
+    try {
+      linkDelete(sock, name);
+    } catch (KernelError& e) {
+      if (e.err != ENODEV) throw;
+      gone.push_back(name);
+    }
+  };
+  if (names.size() == 1) {
+    deleteOne(names[0]);  // one link: a plain delete costs the same and needs no group
+    return gone;
+  }
+  // A group delete removes every link of the group in the namespace, so it must hold exactly ours:
+  // our links go into a random group, and a dump checks that it holds them and nothing else before
+  // it is deleted. Someone would have to put a link into this random 32-bit group in the
+  // microseconds between the dump and the delete.
+  if (chosen == 0u) throw KernelError(EINVAL, "RTM_DELLINK", "link group 0 (every link's default group)");
+  uint32_t group = chosen.value_or(randomGroup());
+  std::set<std::string> tagged;
+  for (const std::string& name : names) {
+    try {
+      setGroup(sock, name, group);
+      tagged.insert(name);
+    } catch (KernelError& e) {
+      if (e.err != ENODEV) throw;
+      gone.push_back(name);
+    }
+  }
+  std::set<std::string> members = groupMembers(sock, group);
+  if (members != tagged) {
+    // Not exactly ours (someone else's link is in the group, or one of ours changed): one by one.
+    for (const std::string& name : tagged) deleteOne(name);
+    return gone;
+  }
+  if (members.empty()) return gone;
+  NlRequest req(RTM_DELLINK, 0);
+  req.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
+  req.putU32(IFLA_GROUP, group);
+  sock.request(req, "link group " + std::to_string(group));
+  return gone;
 }
 
 void linkSet(NlSocket& sock, const std::string& name, const LinkChange& change) {

@@ -64,7 +64,7 @@ describeKernel('teardown', () => {
     failOperation(1);
     const err = await rejection(endpoint.delete({ force: true }));
     expect(err).toBeInstanceOf(AggregateError);
-    expect((err as AggregateError).errors).toEqual([expect.objectContaining({ syscall: 'injected', object: 'linkDelete' })]);
+    expect((err as AggregateError).errors).toEqual([expect.objectContaining({ syscall: 'injected', object: 'linkDeleteGroup' })]);
     expect(network.endpoints()).toEqual([]);
     expect(sandbox.endpoints()).toEqual([]);
     await expectCode(endpoint.delete({ force: true }), 'NOT_FOUND');

@@ -319,19 +319,22 @@ describeKernel('nftables', () => {
           { cmd: 'addChain', ...T, chain: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
           { cmd: 'addSet', ...T, set: 'ports', key: ['ipv4_addr', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
           { cmd: 'addRule', ...T, chain: 'prerouting', comment: 'published ports', exprs: x.dnatByMap('ports', 'tcp') },
-          { cmd: 'addElements', ...T, set: 'ports', elements: [{ key: [v.ipv4('10.61.1.1'), v.port(8080)], data: [v.ipv4('10.61.2.2'), v.port(7003)] }] },
+          { cmd: 'addElements', ...T, set: 'ports', elements: [8080, 8081].map((port) => ({ key: [v.ipv4('10.61.1.1'), v.port(port)], data: [v.ipv4('10.61.2.2'), v.port(7003)] })) },
         ], R());
         expect(tcpAttempt('10.61.1.1', 8080, client)).toBe('hello');
+        expect(tcpAttempt('10.61.1.1', 8081, client)).toBe('hello');
 
-        const flows = () => conntrackEntries(router).filter((l) => /\btcp\b/.test(l) && l.includes('dst=10.61.1.1') && l.includes('dport=8080'));
-        expect(flows()).toHaveLength(1);
-        expect(flows()[0]).toContain('src=10.61.2.2'); // the reply comes from the inner host
-        expect(await conntrackDelete({ family: 4, protocol: 'tcp', destination: '10.61.1.1', port: 8081 }, R())).toBe(0);
-        expect(await conntrackDelete({ family: 4, protocol: 'tcp', destination: '10.61.1.1', port: 8080 }, R())).toBe(1);
-        expect(flows()).toEqual([]);
+        const flows = (port: number) => conntrackEntries(router).filter((l) => /\btcp\b/.test(l) && l.includes('dst=10.61.1.1') && l.includes(`dport=${port}`));
+        expect(flows(8080)).toHaveLength(1);
+        expect(flows(8080)[0]).toContain('src=10.61.2.2'); // the reply comes from the inner host
+        expect(await conntrackDelete({ family: 4, protocol: 'tcp', destination: '10.61.1.1', port: 8082 }, R())).toBe(0);
+        // Several filters: one sweep of the table deletes what matches any of them.
+        const filter = (port: number) => ({ family: 4 as const, protocol: 'tcp' as const, destination: '10.61.1.1', port });
+        expect(await conntrackDelete([filter(8080), filter(8081), filter(8082)], R())).toBe(2);
+        expect([...flows(8080), ...flows(8081)]).toEqual([]);
 
         // Unpublished: the router itself has nothing on 8080 and refuses.
-        await nftTransaction([{ cmd: 'deleteElements', ...T, set: 'ports', elements: [{ key: [v.ipv4('10.61.1.1'), v.port(8080)] }] }], R());
+        await nftTransaction([{ cmd: 'deleteElements', ...T, set: 'ports', elements: [8080, 8081].map((port) => ({ key: [v.ipv4('10.61.1.1'), v.port(port)] })) }], R());
         expect(tcpAttempt('10.61.1.1', 8080, client)).toBe('refused');
       } finally {
         echo.stop();

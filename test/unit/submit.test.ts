@@ -5,6 +5,7 @@ import type { NativeBinding, NativeOp, NativeResult } from '../../lib/native/typ
 const pending: { ops: NativeOp[]; resolve: (r: NativeResult[]) => void }[] = [];
 const fakeBinding: NativeBinding = {
   execute: (ops) => new Promise((resolve) => pending.push({ ops, resolve })),
+  waitLinksGone: () => Promise.resolve(),
   setErrorFactory: () => undefined,
   errnoNames: () => [],
 };

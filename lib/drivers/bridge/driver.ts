@@ -20,8 +20,9 @@ import type {
   RestoreWarning,
 } from '../api';
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
+import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
-import { forgetFlowsOps, holdPorts, releasePorts, type HeldPort } from './ports';
+import { forgetFlowsOp, holdPorts, releasePorts, type HeldPort } from './ports';
 import { bridgeAlias, describeDevice, isOwnBridge, isUnmarkedBridge, linkNamed, nameTaken, nameTakenBy } from './ownership';
 import { planRestore } from './restore';
 
@@ -102,6 +103,7 @@ export class BridgeDriver implements Driver {
    * added or removed by a concurrent join or leave is never lost to a rebuild computed before it.
    */
   private readonly firewallLock = new Mutex();
+  private readonly reaper = new LinkReaper();
 
   /**
    * Creates the bridge, marks it as the controller's (its alias), puts the gateway addresses on it
@@ -297,27 +299,29 @@ export class BridgeDriver implements Driver {
   }
 
   /**
-   * Deletes the veth pair (`ip link del`), unless the whole namespace is about to go with it. A
-   * pair that vanished out of band is already what this call wants.
+   * Deletes the veth pair (`ip link del`), unless the whole namespace is about to go with it; the
+   * pairs of leaves that come together go in one request (LinkReaper). A pair that vanished out of
+   * band is already what this call wants.
    */
   async leave(_networkId: string, endpointId: string, _target: JoinTarget, sandboxGoing: boolean): Promise<void> {
     const endpoint = this.endpoint(endpointId);
     const icc = this.iccOps(endpoint, 'deleteElements');
-    const ops: NativeOp[] = sandboxGoing ? icc : [...icc, { op: 'linkDelete', name: endpoint.hostIfname }];
-    if (ops.length === 0) {
-      endpoint.hostIfname = '';
-      return;
-    }
-    try {
-      await this.inFirewallOrder(ops, icc.length > 0);
-    } catch (err) {
-      const failedAt = err instanceof NetlinkError ? err.index : 0;
-      if (!(isGone(err) && failedAt === ops.length - 1 && !sandboxGoing)) {
-        if (failedAt > 0) await undo(this.iccOps(endpoint, 'addElements'));
+    if (icc.length > 0) await this.inFirewallOrder(icc, true);
+    if (!sandboxGoing && endpoint.hostIfname) {
+      try {
+        await this.reaper.delete(endpoint.hostIfname);
+      } catch (err) {
+        await undo(this.iccOps(endpoint, 'addElements'));
         throw err;
       }
     }
     endpoint.hostIfname = '';
+  }
+
+  /** The host end of a joined endpoint's veth pair: it goes when the sandbox's namespace is dropped. */
+  hostLinks(endpointId: string): string[] {
+    const hostIfname = this.endpoints.get(endpointId)?.hostIfname;
+    return hostIfname ? [hostIfname] : [];
   }
 
   /**
@@ -362,7 +366,7 @@ export class BridgeDriver implements Driver {
       });
       endpoint.ports = [];
     });
-    for (const err of await bestEffort(forgetFlowsOps(held))) debug('conntrack: %s', (err as Error).message);
+    await batch([forgetFlowsOp(held)]).catch((err: unknown) => debug('conntrack: %s', (err as Error).message));
     await releasePorts(held);
   }
 

@@ -42,13 +42,16 @@ export async function releasePorts(held: HeldPort[]): Promise<void> {
   for (const err of await bestEffort(ops)) debug('release of a host port: %s', (err as Error).message);
 }
 
-/** The operations that drop the conntrack entries of published ports, so that no flow goes on to a container that left. */
-export function forgetFlowsOps(held: HeldPort[]): NativeOp[] {
-  return held.map(({ binding }) => ({
-    op: 'conntrackDelete',
-    family: 4,
+/**
+ * The operation that drops the conntrack entries of published ports, so that no flow goes on to a
+ * container that left: one sweep of the table for all of them.
+ */
+export function forgetFlowsOp(held: HeldPort[]): NativeOp {
+  const filters = held.map(({ binding }) => ({
+    family: 4 as const,
     protocol: binding.proto,
     ...(binding.hostIP === '0.0.0.0' ? {} : { destination: binding.hostIP }),
     port: binding.hostPort,
   }));
+  return { op: 'conntrackDelete', filters };
 }
