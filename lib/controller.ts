@@ -5,14 +5,12 @@ import { realpath } from 'node:fs/promises';
 import type { Driver } from './drivers/api';
 import { BridgeDriver } from './drivers/bridge/driver';
 import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
-import { isUnmarkedBridge, linkNamed } from './drivers/bridge/ownership';
 import { HostDriver } from './drivers/host';
 import { NullDriver } from './drivers/null';
 import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
-import { formatPrefix, parsePrefix } from './ipam/prefix';
-import { addressList, batch, bestEffort, NetlinkError, routeList, type NativeOp } from './native';
+import { batch, bestEffort, NetlinkError, routeList, type NativeOp } from './native';
 import { parseCidr } from './native/validate';
 import { Network, releasePools, type AllocatedPool } from './network';
 import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
@@ -134,22 +132,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     if (!this.findNetwork('host')) await this.createNetwork('host', 'host', {}, true);
     if (this.findNetwork('bridge')) return;
     const driverOptions = { [BRIDGE_NAME]: this.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
-    const ipam = { config: [await this.existingDefaultBridgeSubnet()] };
-    await this.createNetwork('bridge', 'bridge', { driverOptions, ipam }, true);
-  }
-
-  /**
-   * An existing default bridge device that no cnm-ts controller made keeps its subnet and gateway,
-   * as docker0 does across daemon restarts; otherwise the first free predefined pool. (The bridge
-   * driver refuses a device of that name that another controller made, or that is no bridge.)
-   */
-  private async existingDefaultBridgeSubnet(): Promise<IpamPoolConfig> {
-    const device = await linkNamed(this.defaultBridgeName);
-    if (!device || !isUnmarkedBridge(device)) return {};
-    const addresses = await addressList({ name: this.defaultBridgeName, family: 4 }).catch(() => []);
-    if (addresses.length === 0) return {};
-    const { address, prefixLength } = addresses[0];
-    return { subnet: formatPrefix(parsePrefix(`${address}/${prefixLength}`, 'subnet', true)), gateway: address };
+    await this.createNetwork('bridge', 'bridge', { driverOptions }, true);
   }
 
   /**

@@ -91,24 +91,6 @@ describeKernel('devices that are not this controller\'s', () => {
     expect(device(name)).toEqual(before);
   });
 
-  it('takes as its own a reused default bridge that vanished and that it made again', async () => {
-    handMade('cnmown10', 'type', 'bridge');
-    const f = await env.make({ defaultBridgeName: 'cnmown10' });
-    await f.controller.stop();
-    ip(['link', 'del', 'cnmown10']);
-    await restart(f);
-    expect(device('cnmown10').alias).toMatch(/^cnm-ts:/);
-    // The network's record still says the device was there before.
-    const c = await restart(f);
-    expect(c.restoreReport().warnings).toEqual([]);
-    const sandbox = await c.newSandbox(uniqueName('ctr'));
-    const ep = await c.networkByName('bridge')!.createEndpoint('ep');
-    await ep.join(sandbox);
-    expect(bridgePorts('cnmown10')).toHaveLength(1);
-    await c.stop({ removeAll: true });
-    expect(hostHasLink('cnmown10')).toBe(false);
-  });
-
   it('leaves alone, at network delete, a device that replaced the network\'s bridge while it ran', async () => {
     const { controller: c } = await env.make({ predefinedNetworks: false });
     const network = await c.newNetwork('bridge', 'replaced', { driverOptions: { [BRIDGE_NAME]: 'cnmown8' } });

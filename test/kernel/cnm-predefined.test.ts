@@ -157,17 +157,13 @@ describeKernel('predefined networks', () => {
     expect(readdirSync(NETNS_DIR)).toEqual([]);
   });
 
-  it('reuses a default bridge that no cnm-ts controller made, with its subnet, and leaves it when removing all', async () => {
+  it('refuses, untouched, a default bridge device that no cnm-ts controller made (unlike dockerd with docker0)', async () => {
     ip(['link', 'add', 'cnm7', 'type', 'bridge']);
     env.later(() => ip(['link', 'del', 'cnm7']));
     ip(['addr', 'add', '172.30.0.1/16', 'dev', 'cnm7']);
-    const f = await env.make({ defaultBridgeName: 'cnm7' });
-    expect(f.controller.networkByName('bridge')!.info().ipam.allocated[0]).toMatchObject({ pool: '172.30.0.0/16', gateway: '172.30.0.1/16' });
-    const addrs = ipJson<{ addr_info: { family: string; local: string }[] }[]>(['addr', 'show', 'cnm7']);
-    expect(addrs[0].addr_info.filter((a) => a.family === 'inet').map((a) => a.local)).toEqual(['172.30.0.1']);
-    await f.controller.stop({ removeAll: true });
-    // The controller did not make cnm7, so it leaves it.
-    expect(hostHasLink('cnm7')).toBe(true);
+    const before = ipJson<unknown[]>(['addr', 'show', 'cnm7']);
+    await expect(env.make({ defaultBridgeName: 'cnm7' })).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('cnm7 (bridge)') });
+    expect(ipJson<unknown[]>(['addr', 'show', 'cnm7'])).toEqual(before);
   });
 
   it('lists the built-in drivers; an unknown type is NOT_FOUND', async () => {

@@ -3,7 +3,7 @@
 // masquerade, published ports, internal networks, isolation, inter-container communication.
 import createDebug from 'debug';
 import { CnmError } from '../../errors';
-import { addressList, batch, bestEffort, linkList, NetlinkError, type NativeOp } from '../../native';
+import { batch, bestEffort, linkList, NetlinkError, type NativeOp } from '../../native';
 import type { PortBinding } from '../../options';
 import { randomHex } from '../../util/ids';
 import { Mutex } from '../../util/mutex';
@@ -23,15 +23,13 @@ import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from '.
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
 import { forgetFlowsOp, holdPorts, releasePorts, type HeldPort } from './ports';
-import { bridgeAlias, describeDevice, isOwnBridge, isUnmarkedBridge, linkNamed, nameTaken, nameTakenBy } from './ownership';
+import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy } from './ownership';
 import { planRestore } from './restore';
 
 const debug = createDebug('cnm:bridge');
 
 export interface BridgeNetwork {
   config: BridgeConfig;
-  /** False for a default bridge device that existed before (it is never removed). */
-  ownsDevice: boolean;
   /**
    * The device that holds the bridge name instead of the network's bridge, found at restore (see
    * ownership.ts): it is left alone, and the network takes no joins; null normally.
@@ -68,10 +66,9 @@ function macFor(address: string | undefined): string {
 }
 
 /** The network's driver-side view, from its create info. */
-function describe(info: NetworkCreateInfo, config: BridgeConfig, ownsDevice: boolean): BridgeNetwork {
+function describe(info: NetworkCreateInfo, config: BridgeConfig): BridgeNetwork {
   return {
     config,
-    ownsDevice,
     foreign: null,
     internal: info.internal,
     subnet: info.ipv4[0]?.pool ?? null,
@@ -117,32 +114,28 @@ export class BridgeDriver implements Driver {
       throw new CnmError('INVALID_ARGUMENT', `network ${info.name}: IPv6 needs an MTU of at least ${IPV6_MIN_MTU}, got ${config.mtu}`);
     }
     const existing = await linkNamed(config.bridgeName);
-    const reuse = existing !== null && config.defaultBridge && isUnmarkedBridge(existing);
-    if (existing && !reuse) throw nameTaken(info.name, existing, config.defaultBridge);
-    await this.makeBridge(info, config, reuse);
-    this.networks.set(info.id, describe(info, config, !reuse));
+    if (existing) throw nameTaken(info.name, existing, config.defaultBridge);
+    await this.makeBridge(info, config);
+    this.networks.set(info.id, describe(info, config));
     try {
       await this.applyFirewall();
     } catch (err) {
       this.networks.delete(info.id);
-      if (!reuse) await undo([{ op: 'linkDelete', name: config.bridgeName }]);
+      await undo([{ op: 'linkDelete', name: config.bridgeName }]);
       throw err;
     }
-    debug('network %s: bridge %s%s', info.id.slice(0, 12), config.bridgeName, reuse ? ' (reused)' : '');
+    debug('network %s: bridge %s', info.id.slice(0, 12), config.bridgeName);
   }
 
-  /** Makes the bridge (or takes an existing default bridge) with the network's gateway addresses, up. */
-  private async makeBridge(info: NetworkCreateInfo, config: BridgeConfig, reuse: boolean): Promise<void> {
+  /** Makes the bridge with the network's gateway addresses, up. */
+  private async makeBridge(info: NetworkCreateInfo, config: BridgeConfig): Promise<void> {
     const name = config.bridgeName;
-    const ops: NativeOp[] = reuse ? [] : [
+    const ops: NativeOp[] = [
       { op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu } },
       // The kernel ignores an alias given at creation: it is a change of its own.
       { op: 'linkSet', name, change: { alias: bridgeAlias(info.owner, info.id) } },
     ];
-    const present = reuse ? (await addressList({ name })).map((a) => `${a.address}/${a.prefixLength}`) : [];
-    for (const data of [...info.ipv4, ...info.ipv6]) {
-      if (!present.includes(data.gateway)) ops.push({ op: 'addressAdd', name, address: data.gateway });
-    }
+    for (const data of [...info.ipv4, ...info.ipv6]) ops.push({ op: 'addressAdd', name, address: data.gateway });
     ops.push({ op: 'linkSet', name, change: { up: true } });
     // Ports published on 127.0.0.1 are reached through the bridge (see firewall.ts).
     ops.push({ op: 'sysctlSet', key: `net/ipv4/conf/${name}/route_localnet`, value: '1' });
@@ -151,7 +144,7 @@ export class BridgeDriver implements Driver {
     try {
       await batch(ops);
     } catch (err) {
-      if (!reuse && err instanceof NetlinkError && err.index > 0) await undo([{ op: 'linkDelete', name }]);
+      if (err instanceof NetlinkError && err.index > 0) await undo([{ op: 'linkDelete', name }]);
       if (err instanceof NetlinkError && err.index === 0 && err.code === 'EEXIST') {
         throw new CnmError('CONFLICT', `bridge ${name} already exists`, { cause: err });
       }
@@ -161,15 +154,15 @@ export class BridgeDriver implements Driver {
 
   /**
    * Takes the network out of the firewall (the tables go with the last network) and removes the
-   * bridge (`ip link del`), unless it was a default bridge device that existed before, or the
-   * device of that name is no longer the one this controller made for the network.
+   * bridge (`ip link del`), unless the device of that name is no longer the one this controller
+   * made for the network.
    */
   async deleteNetwork(networkId: string): Promise<void> {
     const network = this.network(networkId);
     this.networks.delete(networkId);
     try {
       await this.applyFirewall();
-      if (network.ownsDevice && !network.foreign) await this.deleteOwnBridge(network.config.bridgeName, networkId);
+      if (!network.foreign) await this.deleteOwnBridge(network.config.bridgeName, networkId);
     } catch (err) {
       this.networks.set(networkId, network);
       await this.applyFirewall().catch((e: unknown) => debug('undo: %s', (e as Error).message));
@@ -394,10 +387,6 @@ export class BridgeDriver implements Driver {
     return ops;
   }
 
-  networkState(networkId: string): unknown {
-    return { ownsDevice: this.network(networkId).ownsDevice };
-  }
-
   endpointState(endpointId: string): unknown {
     return { hostIfname: this.endpoint(endpointId).hostIfname };
   }
@@ -410,10 +399,9 @@ export class BridgeDriver implements Driver {
   async restore({ owner, networks, endpoints, unreadable }: RestoreContext): Promise<RestoreResult> {
     this.owner = owner;
     const errors: unknown[] = [];
-    for (const { info, state } of networks) {
+    for (const { info } of networks) {
       const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
-      const ownsDevice = (state as { ownsDevice?: unknown } | undefined)?.ownsDevice !== false;
-      this.networks.set(info.id, describe(info, config, ownsDevice));
+      this.networks.set(info.id, describe(info, config));
     }
     for (const e of endpoints) {
       const hostIfname = e.joined ? String((e.state as { hostIfname?: unknown } | undefined)?.hostIfname ?? '') : '';
@@ -428,8 +416,7 @@ export class BridgeDriver implements Driver {
     }
     for (const id of plan.missingBridges) {
       const info = networks.find((n) => n.info.id === id)!.info;
-      const network = this.network(id);
-      await this.makeBridge(info, network.config, false).then(() => (network.ownsDevice = true), (err: unknown) => errors.push(err));
+      await this.makeBridge(info, this.network(id).config).catch((err: unknown) => errors.push(err));
     }
     for (const err of await bestEffort(plan.remove.map((name) => ({ op: 'linkDelete', name })))) {
       if (!isGone(err)) errors.push(err);

@@ -18,7 +18,7 @@ export interface BridgeConfig {
   enableIcc: boolean;
   enableIpMasquerade: boolean;
   hostBindingIpv4: string;
-  /** The default bridge network: an existing device of that name is reused and never removed. */
+  /** The default bridge network (Docker's default_bridge option): errors name the controller option that sets it. */
   defaultBridge: boolean;
 }
 

@@ -1,7 +1,7 @@
 // Whose device holds a bridge name. cnm-ts uses and removes only the bridges it made (marked with
-// the controller's mark and the network id, see bridgeAlias), and reuses, never removes, a default
-// bridge that no cnm-ts controller made (as dockerd takes an existing docker0). Any other device
-// under the name is someone else's: a CONFLICT at create, left alone at restore and delete.
+// the controller's mark and the network id, see bridgeAlias). Any other device under the name,
+// an unmarked bridge too (unlike dockerd, which takes an existing docker0), is someone else's:
+// a CONFLICT at create, left alone at restore and delete.
 import { CnmError } from '../../errors';
 import { linkGet, NetlinkError, type LinkInfo } from '../../native';
 
@@ -20,11 +20,6 @@ export function describeDevice(link: LinkInfo): string {
 /** Whether `link` is the bridge that the controller `owner` made for the network. */
 export function isOwnBridge(link: LinkInfo, owner: string, networkId: string): boolean {
   return link.kind === 'bridge' && link.alias === bridgeAlias(owner, networkId);
-}
-
-/** Whether `link` is a bridge without any cnm-ts mark: a default bridge may reuse it. */
-export function isUnmarkedBridge(link: LinkInfo): boolean {
-  return link.kind === 'bridge' && !link.alias?.startsWith(ALIAS_PREFIX);
 }
 
 /** The link of that name, or null if there is none (`ip link show NAME`). */

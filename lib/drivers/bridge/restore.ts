@@ -2,7 +2,7 @@
 // remake, joined endpoints whose veth pair is gone, and links a crash left that nothing refers to.
 import type { LinkInfo } from '../../native';
 import type { BridgeEndpoint, BridgeNetwork } from './driver';
-import { ALIAS_PREFIX, isOwnBridge, isUnmarkedBridge } from './ownership';
+import { ALIAS_PREFIX, isOwnBridge } from './ownership';
 
 /** The host end of a veth pair as the driver names it at join (`veth` + 7 hex). */
 const HOST_VETH = /^veth[0-9a-f]{7}$/;
@@ -33,18 +33,15 @@ export function planRestore(
   for (const [id, network] of networks) {
     const link = byName.get(network.config.bridgeName);
     if (!link) plan.missingBridges.push(id);
-    // A default bridge that was there before, and vanished, was made again with the mark.
-    else if (isOwnBridge(link, owner, id)) network.ownsDevice = true;
-    else if (network.ownsDevice || !isUnmarkedBridge(link)) plan.foreign.set(id, link);
+    else if (!isOwnBridge(link, owner, id)) plan.foreign.set(id, link);
   }
   // Someone else's devices: neither they nor their ports are touched.
   const foreign = new Set([...plan.foreign.values()].map((l) => l.name));
   const mine = `${ALIAS_PREFIX}${owner}:`;
   const isOrphan = (id: string) => !networks.has(id) && !unreadable.has(id);
   const orphanBridges = links.filter((l) => l.kind === 'bridge' && l.alias?.startsWith(mine) && isOrphan(l.alias.slice(mine.length)));
-  // Veths are looked at on the bridges cnm-ts made: a default bridge that was there before may
-  // carry others' ports.
-  const bridges = new Set([...networks.values()].filter((n) => n.ownsDevice && !foreign.has(n.config.bridgeName)).map((n) => n.config.bridgeName));
+  // Veths are looked at only on the bridges cnm-ts made.
+  const bridges = new Set([...networks.values()].filter((n) => !foreign.has(n.config.bridgeName)).map((n) => n.config.bridgeName));
   orphanBridges.forEach((l) => bridges.add(l.name));
   const kept = new Set<string>();
   for (const [id, endpoint] of endpoints) {
