@@ -2,7 +2,8 @@
 // (Promise.all), each sandbox with one endpoint joined on one bridge network made by cnm-ts. Leave
 // removes the veth pair, which costs the kernel a grace period; leaves that come together share one.
 // Docker's disconnect (`POST /networks/{id}/disconnect`) measured 37-53 ms in issue 9's run against
-// dockerd 20.10; the target for concurrent leaves is a tenth of its fastest.
+// dockerd 20.10; the target for concurrent leaves is a tenth of its fastest. That figure is quoted,
+// not measured side by side: no Docker engine runs in this bench (yet).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
