@@ -14,7 +14,8 @@ import type {
 export * from './nft-types';
 
 // The shapes that cross the native boundary: one entry per operation the addon's `execute` takes,
-// and the values it returns. They mirror native/bindings/convert.cc.
+// and the values it returns. They mirror the op structs of native/kernel/ops.h, which
+// native/bindings/convert.cc reads.
 
 /** Options every namespace-scoped operation takes. */
 export interface InNamespace {
