@@ -1,11 +1,12 @@
 // The shapes of nf_tables and conntrack operations at the native boundary. They mirror
 // native/bindings/nftconvert.cc; lib/native/nft-expr.ts builds the common expressions.
+import type * as words from './vocabulary';
 
 /** The nf_tables families cnm-ts works with (`nft add table inet NAME`). */
-export type NftFamily = 'inet' | 'ip' | 'ip6' | 'bridge';
-export type NftHook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
-export type NftChainType = 'filter' | 'nat' | 'route';
-export type NftPolicy = 'accept' | 'drop';
+export type NftFamily = (typeof words.NFT_FAMILIES)[number];
+export type NftHook = (typeof words.NFT_HOOKS)[number];
+export type NftChainType = (typeof words.NFT_CHAIN_TYPES)[number];
+export type NftPolicy = (typeof words.NFT_POLICIES)[number];
 
 /** Raw bytes: a Buffer / Uint8Array, or a string of hex digits ('0a000001'). */
 export type NftBytes = Uint8Array | string;
@@ -18,20 +19,16 @@ export type NftBytes = Uint8Array | string;
  */
 export type NftRegister = number;
 
-export type NftMetaKey =
-  | 'len' | 'protocol' | 'mark' | 'iif' | 'oif' | 'iifname' | 'oifname' | 'iiftype' | 'oiftype'
-  | 'nfproto' | 'l4proto' | 'pkttype' | 'skuid' | 'skgid' | 'priority';
-export type NftCtKey =
-  | 'state' | 'direction' | 'status' | 'mark' | 'expiration' | 'l3proto' | 'protocol' | 'src' | 'dst'
-  | 'proto-src' | 'proto-dst' | 'saddr-ip' | 'daddr-ip' | 'saddr-ip6' | 'daddr-ip6' | 'zone';
-export type NftCmpOp = 'eq' | 'neq' | 'lt' | 'lte' | 'gt' | 'gte';
-export type NftPayloadBase = 'link' | 'network' | 'transport';
-export type NftNatFlag = 'random' | 'fully-random' | 'persistent';
+export type NftMetaKey = (typeof words.NFT_META_KEYS)[number];
+export type NftCtKey = (typeof words.NFT_CT_KEYS)[number];
+export type NftCmpOp = (typeof words.NFT_CMP_OPS)[number];
+export type NftPayloadBase = (typeof words.NFT_PAYLOAD_BASES)[number];
+export type NftNatFlag = (typeof words.NFT_NAT_FLAGS)[number];
 
 /** A verdict: end the chain's evaluation (accept, drop, return), go on, or enter another chain. */
 export type NftVerdict =
-  | { verdict: 'accept' | 'drop' | 'return' | 'continue'; chain?: undefined }
-  | { verdict: 'jump' | 'goto'; chain: string };
+  | { verdict: (typeof words.NFT_PLAIN_VERDICTS)[number]; chain?: undefined }
+  | { verdict: (typeof words.NFT_CHAIN_VERDICTS)[number]; chain: string };
 
 /** One nf_tables expression of a rule, run in order; a failed comparison ends the rule. */
 export type NftExpr =
@@ -55,17 +52,17 @@ export type NftExpr =
   /** Put constant bytes (at most 16) into `dreg`. */
   | { expr: 'immediate'; dreg: NftRegister; data: NftBytes; verdict?: undefined }
   /** Load a conntrack value; `direction` for the per-direction keys (src, dst, daddr-ip, ...). */
-  | { expr: 'ct'; key: NftCtKey; dreg: NftRegister; direction?: 'original' | 'reply' }
+  | { expr: 'ct'; key: NftCtKey; dreg: NftRegister; direction?: (typeof words.NFT_CT_DIRECTIONS)[number] }
   /**
    * A routing lookup (nft's `fib`): with result 'type' and flags ['daddr'], the address type of the
    * destination (RTN_LOCAL = 2 for the host's own addresses) goes into `dreg`.
    */
-  | { expr: 'fib'; result: 'oif' | 'oifname' | 'type'; flags: ('saddr' | 'daddr' | 'mark' | 'iif' | 'oif')[]; dreg: NftRegister }
+  | { expr: 'fib'; result: (typeof words.NFT_FIB_RESULTS)[number]; flags: (typeof words.NFT_FIB_FLAGS)[number][]; dreg: NftRegister }
   /** Source or destination NAT to the address (and port) held in registers. */
   | {
       expr: 'nat';
-      type: 'snat' | 'dnat';
-      family: 'ip' | 'ip6';
+      type: (typeof words.NFT_NAT_TYPES)[number];
+      family: (typeof words.NFT_NAT_FAMILIES)[number];
       addr?: NftRegister;
       addrMax?: NftRegister;
       port?: NftRegister;
@@ -79,10 +76,10 @@ export type NftExpr =
   | { expr: 'counter' }
   | { expr: 'notrack' }
   /** Refuse with a TCP reset or an ICMP error (default: icmpx port-unreachable). */
-  | { expr: 'reject'; type?: 'tcp-reset' | 'icmp' | 'icmpx'; code?: number };
+  | { expr: 'reject'; type?: (typeof words.NFT_REJECT_TYPES)[number]; code?: number };
 
 /** nft's data types for set keys and map values. */
-export type NftSetType = 'ipv4_addr' | 'ipv6_addr' | 'ether_addr' | 'inet_proto' | 'inet_service' | 'mark' | 'ifname';
+export type NftSetType = (typeof words.NFT_SET_TYPES)[number];
 
 /**
  * A set element. A key is bytes, or one bytes value per field of a concatenation (cnm-ts pads
@@ -128,7 +125,7 @@ export type NftCommand =
       set: string;
       key: NftSetType | NftSetType[];
       data?: NftSetType | NftSetType[] | 'verdict';
-      flags?: ('interval' | 'constant' | 'timeout')[];
+      flags?: (typeof words.NFT_SET_FLAGS)[number][];
       /** Default element timeout, milliseconds. */
       timeout?: number;
       exclusive?: boolean;
@@ -205,7 +202,7 @@ export interface NftElementInfo {
 /** Which conntrack entries to delete, by their original direction (what the client sent to). */
 export interface ConntrackFilter {
   family: 4 | 6;
-  protocol: 'tcp' | 'udp' | 'sctp';
+  protocol: (typeof words.PORT_PROTOCOLS)[number];
   /** Original destination address. */
   destination?: string;
   /** Original destination port. */

@@ -3,17 +3,30 @@
 import { isIP } from 'node:net';
 import { invalidArgument } from '../errors';
 import type { ConntrackFilter, NftBytes, NftCommand, NftElement, NftExpr, NftFamily, NftVerdict } from './nft-types';
+import {
+  NFT_CHAIN_TYPES,
+  NFT_CHAIN_VERDICTS,
+  NFT_CMP_OPS,
+  NFT_CT_DIRECTIONS,
+  NFT_CT_KEYS,
+  NFT_FAMILIES,
+  NFT_FIB_FLAGS,
+  NFT_FIB_RESULTS,
+  NFT_HOOKS,
+  NFT_META_KEYS,
+  NFT_NAT_FAMILIES,
+  NFT_NAT_FLAGS,
+  NFT_NAT_TYPES,
+  NFT_PAYLOAD_BASES,
+  NFT_PLAIN_VERDICTS,
+  NFT_POLICIES,
+  NFT_REJECT_TYPES,
+  NFT_SET_FLAGS,
+  NFT_SET_TYPES,
+  PORT_PROTOCOLS,
+} from './vocabulary';
 
-const FAMILIES = ['inet', 'ip', 'ip6', 'bridge'];
-const HOOKS = ['prerouting', 'input', 'forward', 'output', 'postrouting'];
-const CHAIN_TYPES = ['filter', 'nat', 'route'];
-const SET_TYPES = ['ipv4_addr', 'ipv6_addr', 'ether_addr', 'inet_proto', 'inet_service', 'mark', 'ifname'];
-const SET_FLAGS = ['interval', 'constant', 'timeout'];
-const META_KEYS = ['len', 'protocol', 'mark', 'iif', 'oif', 'iifname', 'oifname', 'iiftype', 'oiftype', 'nfproto', 'l4proto', 'pkttype', 'skuid', 'skgid', 'priority'];
-const CT_KEYS = ['state', 'direction', 'status', 'mark', 'expiration', 'l3proto', 'protocol', 'src', 'dst', 'proto-src', 'proto-dst', 'saddr-ip', 'daddr-ip', 'saddr-ip6', 'daddr-ip6', 'zone'];
-const CMP_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte'];
-const NAT_FLAGS = ['random', 'fully-random', 'persistent'];
-const VERDICTS = ['accept', 'drop', 'return', 'continue', 'jump', 'goto'];
+const VERDICTS = [...NFT_PLAIN_VERDICTS, ...NFT_CHAIN_VERDICTS];
 /** The kernel's registers hold 64 bytes (16 x 4); a value must fit from its register on. */
 const REGISTER_BYTES = 64;
 /** The longest value a comparison, mask or set key takes (NFT_DATA_VALUE_MAXLEN). */
@@ -47,7 +60,7 @@ export function validateNftName(name: unknown, what: string): string {
 }
 
 export function validateNftFamily(family: unknown): NftFamily {
-  return oneOf<NftFamily>(family, FAMILIES, 'nf_tables family');
+  return oneOf<NftFamily>(family, NFT_FAMILIES, 'nf_tables family');
 }
 
 /** Bytes: a Uint8Array (Buffer) or an even number of hex digits; returns the length. */
@@ -80,7 +93,7 @@ function validateNatRegisters(e: { addr?: number; addrMax?: number; port?: numbe
   }
   if (e.flags !== undefined) {
     if (!Array.isArray(e.flags)) throw invalidArgument(`${what} flags must be an array`);
-    e.flags.forEach((f) => oneOf(f, NAT_FLAGS, `${what} flag`));
+    e.flags.forEach((f) => oneOf(f, NFT_NAT_FLAGS, `${what} flag`));
   }
 }
 
@@ -89,20 +102,20 @@ export function validateNftExpr(e: NftExpr, what: string): void {
   if (typeof e !== 'object' || e === null) throw invalidArgument(`${what} must be an object`);
   switch (e.expr) {
     case 'meta':
-      oneOf(e.key, META_KEYS, `${what} key`);
+      oneOf(e.key, NFT_META_KEYS, `${what} key`);
       if (('dreg' in e) === ('sreg' in e)) throw invalidArgument(`${what} needs a dreg (load) or an sreg (set), not both`);
       if ('dreg' in e) register(e.dreg, what, e.key === 'iifname' || e.key === 'oifname' ? 16 : 4);
       else register(e.sreg, what);
       return;
     case 'payload': {
-      oneOf(e.base, ['link', 'network', 'transport'], `${what} base`);
+      oneOf(e.base, NFT_PAYLOAD_BASES, `${what} base`);
       integer(e.offset, `${what} offset`, 0, 255);
       const len = integer(e.len, `${what} len`, 1, MAX_DATA_BYTES);
       register(e.dreg, what, len);
       return;
     }
     case 'cmp':
-      oneOf(e.op, CMP_OPS, `${what} op`);
+      oneOf(e.op, NFT_CMP_OPS, `${what} op`);
       register(e.sreg, what, byteLength(e.data, `${what} data`));
       return;
     case 'bitwise': {
@@ -128,19 +141,19 @@ export function validateNftExpr(e: NftExpr, what: string): void {
       }
       return;
     case 'ct':
-      oneOf(e.key, CT_KEYS, `${what} key`);
+      oneOf(e.key, NFT_CT_KEYS, `${what} key`);
       register(e.dreg, what, e.key.endsWith('ip6') ? 16 : 4);
-      if (e.direction !== undefined) oneOf(e.direction, ['original', 'reply'], `${what} direction`);
+      if (e.direction !== undefined) oneOf(e.direction, NFT_CT_DIRECTIONS, `${what} direction`);
       return;
     case 'fib':
-      oneOf(e.result, ['oif', 'oifname', 'type'], `${what} result`);
+      oneOf(e.result, NFT_FIB_RESULTS, `${what} result`);
       if (!Array.isArray(e.flags) || e.flags.length === 0) throw invalidArgument(`${what} flags must be a non-empty array`);
-      e.flags.forEach((flag) => oneOf(flag, ['saddr', 'daddr', 'mark', 'iif', 'oif'], `${what} flag`));
+      e.flags.forEach((flag) => oneOf(flag, NFT_FIB_FLAGS, `${what} flag`));
       register(e.dreg, what, e.result === 'oifname' ? 16 : 4);
       return;
     case 'nat':
-      oneOf(e.type, ['snat', 'dnat'], `${what} type`);
-      oneOf(e.family, ['ip', 'ip6'], `${what} family`);
+      oneOf(e.type, NFT_NAT_TYPES, `${what} type`);
+      oneOf(e.family, NFT_NAT_FAMILIES, `${what} family`);
       validateNatRegisters(e, what);
       return;
     case 'masq':
@@ -148,7 +161,7 @@ export function validateNftExpr(e: NftExpr, what: string): void {
       validateNatRegisters(e, what);
       return;
     case 'reject':
-      if (e.type !== undefined) oneOf(e.type, ['tcp-reset', 'icmp', 'icmpx'], `${what} type`);
+      if (e.type !== undefined) oneOf(e.type, NFT_REJECT_TYPES, `${what} type`);
       if (e.code !== undefined) integer(e.code, `${what} code`, 0, 255);
       return;
     case 'counter':
@@ -180,7 +193,7 @@ function validateSetTypes(value: unknown, what: string, allowVerdict: boolean): 
   if (allowVerdict && value === 'verdict') return;
   const types = Array.isArray(value) ? value : [value];
   if (types.length === 0) throw invalidArgument(`${what} must name at least one type`);
-  types.forEach((t) => oneOf(t, SET_TYPES, what));
+  types.forEach((t) => oneOf(t, NFT_SET_TYPES, what));
 }
 
 /** Checks one command of a transaction; `what` names it in errors ("command 2 (addRule)"). */
@@ -205,10 +218,10 @@ export function validateNftCommand(c: NftCommand, what: string): void {
         }
         return;
       }
-      oneOf(c.hook, HOOKS, `${what} hook`);
-      oneOf(c.type, CHAIN_TYPES, `${what} type`);
+      oneOf(c.hook, NFT_HOOKS, `${what} hook`);
+      oneOf(c.type, NFT_CHAIN_TYPES, `${what} type`);
       if (c.priority !== undefined) integer(c.priority, `${what} priority`, -(2 ** 31), 2 ** 31 - 1);
-      if (c.policy !== undefined) oneOf(c.policy, ['accept', 'drop'], `${what} policy`);
+      if (c.policy !== undefined) oneOf(c.policy, NFT_POLICIES, `${what} policy`);
       return;
     case 'deleteChain':
     case 'flushChain':
@@ -236,7 +249,7 @@ export function validateNftCommand(c: NftCommand, what: string): void {
       if (c.data !== undefined) validateSetTypes(c.data, `${what} data type`, true);
       if (c.flags !== undefined) {
         if (!Array.isArray(c.flags)) throw invalidArgument(`${what} flags must be an array`);
-        c.flags.forEach((f) => oneOf(f, SET_FLAGS, `${what} flag`));
+        c.flags.forEach((f) => oneOf(f, NFT_SET_FLAGS, `${what} flag`));
       }
       if (c.timeout !== undefined) integer(c.timeout, `${what} timeout`, 1, MAX_TIMEOUT_MS);
       optionalBoolean(c.exclusive, `${what} exclusive`);
@@ -265,7 +278,7 @@ export function validateNftCommands(commands: NftCommand[]): void {
 /** A conntrack filter: a family, a protocol, and a destination address and/or port. */
 export function validateConntrackFilter(f: ConntrackFilter): void {
   if (f.family !== 4 && f.family !== 6) throw invalidArgument(`conntrack family must be 4 or 6, got ${JSON.stringify(f.family)}`);
-  oneOf(f.protocol, ['tcp', 'udp', 'sctp'], 'conntrack protocol');
+  oneOf(f.protocol, PORT_PROTOCOLS, 'conntrack protocol');
   if (f.destination === undefined && f.port === undefined) {
     throw invalidArgument('conntrack delete needs a destination address or port (it would delete every flow)');
   }

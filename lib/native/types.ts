@@ -1,4 +1,5 @@
 import type { NativeErrorInfo } from './netlink-error';
+import type { ADDR_GEN_MODES, LINK_KINDS, MACVLAN_MODES, PORT_PROTOCOLS, ROUTE_SCOPES } from './vocabulary';
 import type {
   ConntrackFilter,
   NftChainInfo,
@@ -13,7 +14,8 @@ import type {
 export * from './nft-types';
 
 // The shapes that cross the native boundary: one entry per operation the addon's `execute` takes,
-// and the values it returns. They mirror native/bindings/convert.cc.
+// and the values it returns. They mirror the op structs of native/kernel/ops.h, which
+// native/bindings/convert.cc reads.
 
 /** Options every namespace-scoped operation takes. */
 export interface InNamespace {
@@ -21,8 +23,8 @@ export interface InNamespace {
   netns?: string;
 }
 
-export type LinkKind = 'bridge' | 'veth' | 'macvlan' | 'vxlan';
-export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru';
+export type LinkKind = (typeof LINK_KINDS)[number];
+export type MacvlanMode = (typeof MACVLAN_MODES)[number];
 
 /** A veth pair's other end. */
 export interface VethPeer {
@@ -84,7 +86,7 @@ export interface LinkChange {
    * How the link makes its IPv6 link-local address. 'none' (set before `up` when both are given)
    * keeps a new bridge port from sending DAD, router solicitations and MLD reports.
    */
-  addrGenMode?: 'none' | 'eui64' | 'stable_secret' | 'random';
+  addrGenMode?: (typeof ADDR_GEN_MODES)[number];
   /** The link's alias (`ip link set NAME alias TEXT`); '' removes it. */
   alias?: string;
 }
@@ -141,7 +143,7 @@ export interface RouteSpec {
   metric?: number;
   /** Routing table id; default: main (254). */
   table?: number;
-  scope?: 'global' | 'site' | 'link' | 'host';
+  scope?: (typeof ROUTE_SCOPES)[number];
 }
 
 export interface RouteInfo {
@@ -249,7 +251,7 @@ export interface NativeResultOf {
   conntrackDelete: number;
 }
 
-export type PortProtocol = 'tcp' | 'udp' | 'sctp';
+export type PortProtocol = (typeof PORT_PROTOCOLS)[number];
 
 /** A host port held by a bound socket (`fd`) until portRelease(fd) or the end of the process. */
 export interface PortReservation {
@@ -265,7 +267,7 @@ export interface FileLock {
   holder: string;
 }
 
-export type NativeResult = NativeResultOf[keyof NativeResultOf];
+export type NativeResult = NativeResultOf[NativeOp['op']];
 
 /** The addon's exports (native/bindings/addon.cc). */
 export interface NativeBinding {

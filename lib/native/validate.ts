@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 import { invalidArgument } from '../errors';
 import { show } from '../util/checks';
 import { validateConntrackFilter, validateNftCommands, validateNftFamily, validateNftName } from './nft-validate';
-import type { Family, LinkChange, LinkSpec, NativeOp, RouteSpec } from './types';
+import type { Family, LinkChange, LinkSpec, NativeOp, NftFamily, RouteSpec } from './types';
+import { ADDR_GEN_MODES, isOneOf, LINK_KINDS, MACVLAN_MODES, orList, PORT_PROTOCOLS, ROUTE_SCOPES } from './vocabulary';
 
 /** The longest interface name the kernel takes (IFNAMSIZ - 1). */
 export const MAX_IFNAME_BYTES = 15;
@@ -148,8 +149,8 @@ function validateLinkSpec(spec: LinkSpec): void {
       return;
     case 'macvlan':
       validateIfname(spec.parent, 'macvlan parent');
-      if (spec.mode !== undefined && !['private', 'vepa', 'bridge', 'passthru'].includes(spec.mode)) {
-        throw invalidArgument(`macvlan mode ${show(spec.mode)} is not private, vepa, bridge or passthru`);
+      if (spec.mode !== undefined && !isOneOf(MACVLAN_MODES, spec.mode)) {
+        throw invalidArgument(`macvlan mode ${show(spec.mode)} is not ${orList(MACVLAN_MODES)}`);
       }
       return;
     case 'vxlan':
@@ -164,7 +165,7 @@ function validateLinkSpec(spec: LinkSpec): void {
       }
       return;
     default:
-      throw invalidArgument(`link kind ${show((spec as { kind: unknown }).kind)} is not bridge, veth, macvlan or vxlan`);
+      throw invalidArgument(`link kind ${show((spec as { kind: unknown }).kind)} is not ${orList(LINK_KINDS)}`);
   }
 }
 
@@ -175,8 +176,8 @@ function validateLinkChange(name: string, change: LinkChange): void {
   if (change.newName !== undefined) validateIfname(change.newName, 'new name');
   if (change.master !== undefined && change.master !== null) validateIfname(change.master, 'master');
   if (change.moveTo !== undefined) validatePath(change.moveTo, 'moveTo');
-  if (change.addrGenMode !== undefined && !['none', 'eui64', 'stable_secret', 'random'].includes(change.addrGenMode)) {
-    throw invalidArgument(`addrGenMode ${show(change.addrGenMode)} is not none, eui64, stable_secret or random`);
+  if (change.addrGenMode !== undefined && !isOneOf(ADDR_GEN_MODES, change.addrGenMode)) {
+    throw invalidArgument(`addrGenMode ${show(change.addrGenMode)} is not ${orList(ADDR_GEN_MODES)}`);
   }
   // IFALIASZ is 256 with the terminating NUL, which the kernel adds itself.
   if (change.alias !== undefined && (typeof change.alias !== 'string' || Buffer.byteLength(change.alias) > 255 || change.alias.includes('\0'))) {
@@ -200,8 +201,8 @@ function validateRoute(route: RouteSpec): void {
   }
   if (route.metric !== undefined) validateUint(route.metric, 'metric', 0, 0xffffffff);
   if (route.table !== undefined) validateUint(route.table, 'table', 1, 0xffffffff);
-  if (route.scope !== undefined && !['global', 'site', 'link', 'host'].includes(route.scope)) {
-    throw invalidArgument(`scope ${show(route.scope)} is not global, site, link or host`);
+  if (route.scope !== undefined && !isOneOf(ROUTE_SCOPES, route.scope)) {
+    throw invalidArgument(`scope ${show(route.scope)} is not ${orList(ROUTE_SCOPES)}`);
   }
 }
 
@@ -209,116 +210,130 @@ function validateFamily(family: unknown): void {
   if (family !== undefined && family !== 4 && family !== 6) throw invalidArgument(`family must be 4 or 6, got ${show(family)}`);
 }
 
+type OpName = NativeOp['op'];
+type OpOf<K extends OpName> = Extract<NativeOp, { op: K }>;
+
+/** The address/CIDR ops share one check; so do the route changes and the descriptor ops. */
+function validateAddressOp(op: OpOf<'addressAdd' | 'addressDelete'>): void {
+  validateIfname(op.name);
+  parseCidr(op.address, 'address');
+}
+
+function validateRouteOp(op: OpOf<'routeAdd' | 'routeReplace' | 'routeDelete'>): void {
+  validateRoute(op.route);
+}
+
+function validateDescriptorOp(op: OpOf<'unlockFile' | 'portRelease'>): void {
+  validateUint(op.fd, 'fd', 3, 0x7fffffff);
+}
+
+function validateNamespacePath(op: OpOf<'netnsDelete' | 'netnsInfo'>): void {
+  validatePath(op.path, 'namespace path');
+}
+
+function validateNftTableOp(op: { family: NftFamily; table: string }): void {
+  validateNftFamily(op.family);
+  validateNftName(op.table, 'table');
+}
+
+/** The check of each op, by name: an op without one (or a check of no op) does not compile. */
+const OP_CHECKS = {
+  netnsCreate(op) {
+    validatePath(op.dir, 'namespace directory');
+    validateNetnsName(op.name);
+    for (const key of Object.keys(op.sysctls ?? {})) validateSysctlKey(key);
+  },
+  netnsDelete: validateNamespacePath,
+  netnsInfo: validateNamespacePath,
+  linkAdd(op) {
+    if (typeof op.link !== 'object' || op.link === null) throw invalidArgument('link must be an object');
+    validateLinkSpec(op.link);
+  },
+  linkDelete: (op) => validateIfname(op.name),
+  linkDeleteGroup(op) {
+    validateIfnames(op.names);
+    if (op.group !== undefined && !(Number.isInteger(op.group) && op.group >= 1 && op.group <= 0xffffffff)) {
+      throw invalidArgument(`link group must be an integer from 1 to 4294967295, got ${JSON.stringify(op.group)}`);
+    }
+  },
+  linkSet(op) {
+    validateIfname(op.name);
+    validateLinkChange(op.name, op.change);
+  },
+  linkGet: (op) => validateIfname(op.name),
+  linkList: () => undefined,
+  addressAdd: validateAddressOp,
+  addressDelete: validateAddressOp,
+  addressList(op) {
+    if (op.name !== undefined) validateIfname(op.name);
+    validateFamily(op.family);
+  },
+  routeAdd: validateRouteOp,
+  routeReplace: validateRouteOp,
+  routeDelete: validateRouteOp,
+  routeList(op) {
+    validateFamily(op.family);
+    if (op.table !== undefined) validateUint(op.table, 'table', 0, 0xffffffff);
+  },
+  sysctlGet: (op) => validateSysctlKey(op.key),
+  sysctlSet(op) {
+    validateSysctlKey(op.key);
+    if (typeof op.value !== 'string') throw invalidArgument(`sysctl value for ${op.key} must be a string`);
+  },
+  lockFile(op) {
+    validatePath(op.path, 'lock file');
+    if (typeof op.owner !== 'string') throw invalidArgument('lock owner must be a string');
+  },
+  unlockFile: validateDescriptorOp,
+  portReserve(op) {
+    validateIp(op.address, 'port address');
+    if (!isOneOf(PORT_PROTOCOLS, op.protocol)) throw invalidArgument(`protocol ${show(op.protocol)} is not ${orList(PORT_PROTOCOLS)}`);
+    validateUint(op.port, 'port', 0, 65535);
+    if (op.portEnd !== undefined) validateUint(op.portEnd, 'portEnd', op.port, 65535);
+  },
+  portRelease: validateDescriptorOp,
+  removePaths(op) {
+    validatePath(op.base, 'base folder');
+    if (!Array.isArray(op.paths)) throw invalidArgument('paths must be an array');
+    op.paths.forEach((p) => validateRelativePath(p, 'path'));
+  },
+  writeFiles(op) {
+    validatePath(op.base, 'base folder');
+    if (!Array.isArray(op.files)) throw invalidArgument('files must be an array');
+    for (const file of op.files) {
+      validateRelativePath(file?.path, 'file path');
+      if (typeof file.content !== 'string') throw invalidArgument(`content of ${file.path} must be a string`);
+      if (file.mode !== undefined && !(Number.isInteger(file.mode) && file.mode >= 0 && file.mode <= 0o7777)) {
+        throw invalidArgument(`mode of ${file.path} must be permission bits (0 to 0o7777)`);
+      }
+    }
+  },
+  nftTransaction: (op) => validateNftCommands(op.commands),
+  nftListTables(op) {
+    if (op.family !== undefined) validateNftFamily(op.family);
+  },
+  nftListChains: validateNftTableOp,
+  nftListRules(op) {
+    validateNftTableOp(op);
+    if (op.chain !== undefined) validateNftName(op.chain, 'chain');
+  },
+  nftListSets: validateNftTableOp,
+  nftListElements(op) {
+    validateNftTableOp(op);
+    validateNftName(op.set, 'set');
+  },
+  conntrackDelete(op) {
+    if (!Array.isArray(op.filters)) throw invalidArgument('conntrack filters must be an array');
+    op.filters.forEach(validateConntrackFilter);
+  },
+} satisfies { [K in OpName]: (op: OpOf<K>) => void };
+
 /** Checks one batch operation; throws INVALID_ARGUMENT naming the bad field. */
 export function validateOp(op: NativeOp): void {
   if ('netns' in op && op.netns !== undefined) validatePath(op.netns, 'netns');
-  switch (op.op) {
-    case 'netnsCreate':
-      validatePath(op.dir, 'namespace directory');
-      validateNetnsName(op.name);
-      for (const key of Object.keys(op.sysctls ?? {})) validateSysctlKey(key);
-      return;
-    case 'netnsDelete':
-    case 'netnsInfo':
-      validatePath(op.path, 'namespace path');
-      return;
-    case 'linkAdd':
-      if (typeof op.link !== 'object' || op.link === null) throw invalidArgument('link must be an object');
-      validateLinkSpec(op.link);
-      return;
-    case 'linkSet':
-      validateIfname(op.name);
-      validateLinkChange(op.name, op.change);
-      return;
-    case 'linkDelete':
-    case 'linkGet':
-      validateIfname(op.name);
-      return;
-    case 'linkDeleteGroup':
-      validateIfnames(op.names);
-      if (op.group !== undefined && !(Number.isInteger(op.group) && op.group >= 1 && op.group <= 0xffffffff)) {
-        throw invalidArgument(`link group must be an integer from 1 to 4294967295, got ${JSON.stringify(op.group)}`);
-      }
-      return;
-    case 'linkList':
-      return;
-    case 'addressAdd':
-    case 'addressDelete':
-      validateIfname(op.name);
-      parseCidr(op.address, 'address');
-      return;
-    case 'addressList':
-      if (op.name !== undefined) validateIfname(op.name);
-      validateFamily(op.family);
-      return;
-    case 'routeAdd':
-    case 'routeReplace':
-    case 'routeDelete':
-      validateRoute(op.route);
-      return;
-    case 'routeList':
-      validateFamily(op.family);
-      if (op.table !== undefined) validateUint(op.table, 'table', 0, 0xffffffff);
-      return;
-    case 'sysctlGet':
-      validateSysctlKey(op.key);
-      return;
-    case 'sysctlSet':
-      validateSysctlKey(op.key);
-      if (typeof op.value !== 'string') throw invalidArgument(`sysctl value for ${op.key} must be a string`);
-      return;
-    case 'lockFile':
-      validatePath(op.path, 'lock file');
-      if (typeof op.owner !== 'string') throw invalidArgument('lock owner must be a string');
-      return;
-    case 'unlockFile':
-    case 'portRelease':
-      validateUint(op.fd, 'fd', 3, 0x7fffffff);
-      return;
-    case 'portReserve':
-      validateIp(op.address, 'port address');
-      if (!['tcp', 'udp', 'sctp'].includes(op.protocol)) throw invalidArgument(`protocol ${show(op.protocol)} is not tcp, udp or sctp`);
-      validateUint(op.port, 'port', 0, 65535);
-      if (op.portEnd !== undefined) validateUint(op.portEnd, 'portEnd', op.port, 65535);
-      return;
-    case 'writeFiles':
-      validatePath(op.base, 'base folder');
-      if (!Array.isArray(op.files)) throw invalidArgument('files must be an array');
-      for (const file of op.files) {
-        validateRelativePath(file?.path, 'file path');
-        if (typeof file.content !== 'string') throw invalidArgument(`content of ${file.path} must be a string`);
-        if (file.mode !== undefined && !(Number.isInteger(file.mode) && file.mode >= 0 && file.mode <= 0o7777)) {
-          throw invalidArgument(`mode of ${file.path} must be permission bits (0 to 0o7777)`);
-        }
-      }
-      return;
-    case 'removePaths':
-      validatePath(op.base, 'base folder');
-      if (!Array.isArray(op.paths)) throw invalidArgument('paths must be an array');
-      op.paths.forEach((p) => validateRelativePath(p, 'path'));
-      return;
-    case 'nftTransaction':
-      validateNftCommands(op.commands);
-      return;
-    case 'nftListTables':
-      if (op.family !== undefined) validateNftFamily(op.family);
-      return;
-    case 'nftListChains':
-    case 'nftListRules':
-    case 'nftListSets':
-    case 'nftListElements':
-      validateNftFamily(op.family);
-      validateNftName(op.table, 'table');
-      if (op.op === 'nftListRules' && op.chain !== undefined) validateNftName(op.chain, 'chain');
-      if (op.op === 'nftListElements') validateNftName(op.set, 'set');
-      return;
-    case 'conntrackDelete':
-      if (!Array.isArray(op.filters)) throw invalidArgument('conntrack filters must be an array');
-      op.filters.forEach(validateConntrackFilter);
-      return;
-    default:
-      throw invalidArgument(`unknown operation ${show((op as { op: unknown }).op)}`);
-  }
+  if (!Object.hasOwn(OP_CHECKS, op.op)) throw invalidArgument(`unknown operation ${show((op as { op: unknown }).op)}`);
+  // Each check takes its own op's shape; the name just looked up guarantees it.
+  (OP_CHECKS[op.op] as (op: NativeOp) => void)(op);
 }
 
 /** A list of interface names (each checked as validateIfname does). */

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <string_view>
+#include <variant>
 
 #include "nftconvert.h"
 #include "reader.h"
@@ -10,28 +12,6 @@
 namespace cnm {
 
 namespace {
-
-const std::map<std::string, OpKind>& opKinds() {
-  static const std::map<std::string, OpKind> kinds = {
-      {"netnsCreate", OpKind::NetnsCreate},     {"netnsDelete", OpKind::NetnsDelete},
-      {"netnsInfo", OpKind::NetnsInfo},         {"linkAdd", OpKind::LinkAdd},
-      {"linkDelete", OpKind::LinkDelete},       {"linkDeleteGroup", OpKind::LinkDeleteGroup},
-      {"linkSet", OpKind::LinkSet},
-      {"linkGet", OpKind::LinkGet},             {"linkList", OpKind::LinkList},
-      {"addressAdd", OpKind::AddressAdd},       {"addressDelete", OpKind::AddressDelete},
-      {"addressList", OpKind::AddressList},     {"routeAdd", OpKind::RouteAdd},
-      {"routeReplace", OpKind::RouteReplace},   {"routeDelete", OpKind::RouteDelete},
-      {"routeList", OpKind::RouteList},         {"sysctlGet", OpKind::SysctlGet},
-      {"sysctlSet", OpKind::SysctlSet},         {"lockFile", OpKind::LockFile},
-      {"unlockFile", OpKind::UnlockFile},       {"removePaths", OpKind::RemovePaths},
-      {"writeFiles", OpKind::WriteFiles},       {"portReserve", OpKind::PortReserve},
-      {"portRelease", OpKind::PortRelease},       {"nftTransaction", OpKind::NftTransaction},
-      {"nftListTables", OpKind::NftListTables}, {"nftListChains", OpKind::NftListChains},
-      {"nftListRules", OpKind::NftListRules},   {"nftListSets", OpKind::NftListSets},
-      {"nftListElements", OpKind::NftListElements}, {"conntrackDelete", OpKind::ConntrackDelete},
-  };
-  return kinds;
-}
 
 LinkSpec linkSpecFrom(const Reader& r) {
   LinkSpec s;
@@ -89,113 +69,123 @@ RouteSpec routeSpecFrom(const Reader& r) {
   return s;
 }
 
-Op opFrom(const Reader& r) {
-  Op op;
-  std::string name = r.string("op", true);
-  auto kind = opKinds().find(name);
-  if (kind == opKinds().end()) r.fail("op", "is not a known operation");
-  op.kind = kind->second;
-  op.netns = r.string("netns");
-  switch (op.kind) {
-    case OpKind::NetnsCreate:
-      op.dir = r.string("dir", true);
-      op.name = r.string("name", true);
-      op.sysctls = r.stringMap("sysctls");
-      break;
-    case OpKind::NetnsDelete:
-    case OpKind::NetnsInfo:
-      op.path = r.string("path", true);
-      break;
-    case OpKind::LinkAdd:
-      op.link = linkSpecFrom(r.object("link"));
-      break;
-    case OpKind::LinkSet:
-      op.name = r.string("name", true);
-      op.change = linkChangeFrom(r.object("change"));
-      break;
-    case OpKind::LinkDelete:
-    case OpKind::LinkGet:
-      op.name = r.string("name", true);
-      break;
-    case OpKind::LinkDeleteGroup:
-      op.names = r.strings("names");
-      op.group = r.u32("group");
-      break;
-    case OpKind::AddressAdd:
-    case OpKind::AddressDelete:
-      op.name = r.string("name", true);
-      op.cidr = r.string("address", true);
-      break;
-    case OpKind::AddressList:
-      op.name = r.string("name");
-      op.family = r.family("family");
-      break;
-    case OpKind::RouteAdd:
-    case OpKind::RouteReplace:
-    case OpKind::RouteDelete:
-      op.route = routeSpecFrom(r.object("route"));
-      break;
-    case OpKind::RouteList:
-      op.family = r.family("family");
-      op.table = r.u32("table");
-      break;
-    case OpKind::SysctlGet:
-      op.key = r.string("key", true);
-      break;
-    case OpKind::SysctlSet:
-      op.key = r.string("key", true);
-      op.value = r.string("value", true);
-      break;
-    case OpKind::LockFile:
-      op.path = r.string("path", true);
-      op.value = r.string("owner", true);
-      break;
-    case OpKind::UnlockFile:
-    case OpKind::PortRelease:
-      op.fd = static_cast<int>(r.u32("fd").value_or(0));
-      if (op.fd < 3) r.fail("fd", "must be a descriptor lockFile or portReserve returned");
-      break;
-    case OpKind::PortReserve: {
-      op.cidr = r.string("address", true);
-      op.protocol = r.string("protocol", true);
-      uint32_t port = r.u32("port").value_or(0), end = r.u32("portEnd").value_or(port);
-      if (port > 65535 || end > 65535 || end < port) r.fail("port", "and portEnd must be ports, portEnd not below port");
-      op.port = static_cast<uint16_t>(port);
-      op.portEnd = static_cast<uint16_t>(end);
-      break;
-    }
-    case OpKind::RemovePaths:
-      op.dir = r.string("base", true);
-      op.paths = r.strings("paths");
-      op.durable = r.boolean("durable").value_or(false);
-      break;
-    case OpKind::WriteFiles: {
-      op.dir = r.string("base", true);
-      Napi::Value files = r.value("files");
-      if (!files.IsArray()) r.fail("files", "must be an array of { path, content }");
-      Napi::Array list = files.As<Napi::Array>();
-      for (uint32_t i = 0; i < list.Length(); i++) {
-        if (!list.Get(i).IsObject()) r.fail("files", "must be an array of { path, content }");
-        Reader file(list.Get(i).As<Napi::Object>(), "files[" + std::to_string(i) + "]");
-        op.files.push_back({file.string("path", true), file.string("content", true), file.u32("mode").value_or(0644)});
-      }
-      op.writeMode = r.boolean("durable").value_or(false) ? WriteMode::Durable
-                     : r.boolean("atomic").value_or(false) ? WriteMode::Atomic
-                                                           : WriteMode::InPlace;
-      break;
-    }
-    case OpKind::LinkList:
-      break;
-    case OpKind::NftTransaction:
-    case OpKind::NftListTables:
-    case OpKind::NftListChains:
-    case OpKind::NftListRules:
-    case OpKind::NftListSets:
-    case OpKind::NftListElements:
-    case OpKind::ConntrackDelete:
-      netfilterOpFrom(r, op);
-      break;
+// The fields of each op, one overload per op (the netfilter ones are in nftconvert.cc).
+void fieldsFrom(const Reader& r, op::NetnsCreate& o) {
+  o.dir = r.string("dir", true);
+  o.fileName = r.string("name", true);
+  o.sysctls = r.stringMap("sysctls");
+}
+void fieldsFrom(const Reader& r, op::NetnsDelete& o) { o.path = r.string("path", true); }
+void fieldsFrom(const Reader& r, op::NetnsInfo& o) { o.path = r.string("path", true); }
+
+void fieldsFrom(const Reader& r, op::LinkAdd& o) { o.link = linkSpecFrom(r.object("link")); }
+void fieldsFrom(const Reader& r, op::LinkDelete& o) { o.ifname = r.string("name", true); }
+void fieldsFrom(const Reader& r, op::LinkDeleteGroup& o) {
+  o.ifnames = r.strings("names");
+  o.group = r.u32("group");
+}
+void fieldsFrom(const Reader& r, op::LinkSet& o) {
+  o.ifname = r.string("name", true);
+  o.change = linkChangeFrom(r.object("change"));
+}
+void fieldsFrom(const Reader& r, op::LinkGet& o) { o.ifname = r.string("name", true); }
+void fieldsFrom(const Reader&, op::LinkList&) {}
+
+void fieldsFrom(const Reader& r, op::AddressAdd& o) {
+  o.ifname = r.string("name", true);
+  o.cidr = r.string("address", true);
+}
+void fieldsFrom(const Reader& r, op::AddressDelete& o) {
+  o.ifname = r.string("name", true);
+  o.cidr = r.string("address", true);
+}
+void fieldsFrom(const Reader& r, op::AddressList& o) {
+  o.ifname = r.string("name");
+  o.family = r.family("family");
+}
+
+void fieldsFrom(const Reader& r, op::RouteAdd& o) { o.route = routeSpecFrom(r.object("route")); }
+void fieldsFrom(const Reader& r, op::RouteReplace& o) { o.route = routeSpecFrom(r.object("route")); }
+void fieldsFrom(const Reader& r, op::RouteDelete& o) { o.route = routeSpecFrom(r.object("route")); }
+void fieldsFrom(const Reader& r, op::RouteList& o) {
+  o.family = r.family("family");
+  o.table = r.u32("table");
+}
+
+void fieldsFrom(const Reader& r, op::SysctlGet& o) { o.key = r.string("key", true); }
+void fieldsFrom(const Reader& r, op::SysctlSet& o) {
+  o.key = r.string("key", true);
+  o.value = r.string("value", true);
+}
+
+void fieldsFrom(const Reader& r, op::LockFile& o) {
+  o.path = r.string("path", true);
+  o.owner = r.string("owner", true);
+}
+// A descriptor that lockFile or portReserve handed out (0, 1 and 2 never are).
+int descriptorFrom(const Reader& r) {
+  int fd = static_cast<int>(r.u32("fd").value_or(0));
+  if (fd < 3) r.fail("fd", "must be a descriptor lockFile or portReserve returned");
+  return fd;
+}
+void fieldsFrom(const Reader& r, op::UnlockFile& o) { o.fd = descriptorFrom(r); }
+void fieldsFrom(const Reader& r, op::PortReserve& o) {
+  o.address = r.string("address", true);
+  o.protocol = r.string("protocol", true);
+  uint32_t port = r.u32("port").value_or(0), end = r.u32("portEnd").value_or(port);
+  if (port > 65535 || end > 65535 || end < port) r.fail("port", "and portEnd must be ports, portEnd not below port");
+  o.port = static_cast<uint16_t>(port);
+  o.portEnd = static_cast<uint16_t>(end);
+}
+void fieldsFrom(const Reader& r, op::PortRelease& o) { o.fd = descriptorFrom(r); }
+
+void fieldsFrom(const Reader& r, op::RemovePaths& o) {
+  o.base = r.string("base", true);
+  o.paths = r.strings("paths");
+  o.durable = r.boolean("durable").value_or(false);
+}
+void fieldsFrom(const Reader& r, op::WriteFiles& o) {
+  o.base = r.string("base", true);
+  Napi::Value files = r.value("files");
+  if (!files.IsArray()) r.fail("files", "must be an array of { path, content }");
+  Napi::Array list = files.As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    if (!list.Get(i).IsObject()) r.fail("files", "must be an array of { path, content }");
+    Reader file(list.Get(i).As<Napi::Object>(), "files[" + std::to_string(i) + "]");
+    o.files.push_back({file.string("path", true), file.string("content", true), file.u32("mode").value_or(0644)});
   }
+  o.mode = r.boolean("durable").value_or(false)  ? WriteMode::Durable
+           : r.boolean("atomic").value_or(false) ? WriteMode::Atomic
+                                                 : WriteMode::InPlace;
+}
+
+using ReadOp = OpBody (*)(const Reader&);
+
+template <class T>
+OpBody readOp(const Reader& r) {
+  T op;
+  fieldsFrom(r, op);
+  return op;
+}
+
+// The reader of every op by its JS name, generated from OpBody's list of ops.
+template <class... Ops>
+std::map<std::string_view, ReadOp> readersOf(const std::variant<Ops...>*) {
+  return {{Ops::name, &readOp<Ops>}...};
+}
+
+const std::map<std::string_view, ReadOp>& readers() {
+  static const std::map<std::string_view, ReadOp> table = readersOf(static_cast<const OpBody*>(nullptr));
+  return table;
+}
+
+Op opFrom(const Reader& r) {
+  std::string name = r.string("op", true);
+  auto reader = readers().find(name);
+  if (reader == readers().end()) r.fail("op", "is not a known operation");
+  Op op;
+  op.netns = r.string("netns");
+  op.body = reader->second(r);
   return op;
 }
 

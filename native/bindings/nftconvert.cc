@@ -350,30 +350,40 @@ std::string nameOf(const std::map<std::string, uint32_t>& names, uint32_t value)
 
 }  // namespace
 
-bool isNetfilterOp(OpKind kind) { return kind >= OpKind::NftTransaction; }
+void fieldsFrom(const Reader& r, op::NftTransaction& o) {
+  Napi::Array commands = r.array("commands");
+  for (uint32_t i = 0; i < commands.Length(); i++) o.commands.push_back(commandFrom(r.item(commands, "commands", i)));
+}
 
-void netfilterOpFrom(const Reader& r, Op& op) {
-  switch (op.kind) {
-    case OpKind::NftTransaction: {
-      Napi::Array commands = r.array("commands");
-      for (uint32_t i = 0; i < commands.Length(); i++) op.nftCommands.push_back(commandFrom(r.item(commands, "commands", i)));
-      return;
-    }
-    case OpKind::NftListTables:
-      op.nftQuery.family = r.has("family") ? r.choice("family", families()) : uint8_t{NFPROTO_UNSPEC};
-      return;
-    case OpKind::ConntrackDelete: {
-      Napi::Array filters = r.array("filters");
-      for (uint32_t i = 0; i < filters.Length(); i++) op.conntrack.push_back(conntrackFrom(r.item(filters, "filters", i)));
-      return;
-    }
-    default:
-      op.nftQuery.family = r.choice("family", families());
-      op.nftQuery.table = r.string("table", true);
-      if (op.kind == OpKind::NftListRules) op.nftQuery.chain = r.string("chain");
-      if (op.kind == OpKind::NftListElements) op.nftQuery.set = r.string("set", true);
-      return;
-  }
+void fieldsFrom(const Reader& r, op::NftListTables& o) {
+  o.family = r.has("family") ? r.choice("family", families()) : uint8_t{NFPROTO_UNSPEC};
+}
+
+void fieldsFrom(const Reader& r, op::NftListChains& o) {
+  o.family = r.choice("family", families());
+  o.table = r.string("table", true);
+}
+
+void fieldsFrom(const Reader& r, op::NftListRules& o) {
+  o.family = r.choice("family", families());
+  o.table = r.string("table", true);
+  o.chain = r.string("chain");
+}
+
+void fieldsFrom(const Reader& r, op::NftListSets& o) {
+  o.family = r.choice("family", families());
+  o.table = r.string("table", true);
+}
+
+void fieldsFrom(const Reader& r, op::NftListElements& o) {
+  o.family = r.choice("family", families());
+  o.table = r.string("table", true);
+  o.set = r.string("set", true);
+}
+
+void fieldsFrom(const Reader& r, op::ConntrackDelete& o) {
+  Napi::Array filters = r.array("filters");
+  for (uint32_t i = 0; i < filters.Length(); i++) o.filters.push_back(conntrackFrom(r.item(filters, "filters", i)));
 }
 
 Napi::Value netfilterResultToJs(Napi::Env env, const std::vector<NftTableInfo>& v) {

@@ -8,12 +8,15 @@
 
 namespace cnm {
 
-// Whether `kind` is one of the nf_tables / conntrack ops this file reads.
-bool isNetfilterOp(OpKind kind);
-
-// Reads the fields of an nf_tables or conntrack op into `op` (op.kind is set already). Throws a
-// TypeError naming the field on malformed input.
-void netfilterOpFrom(const Reader& r, Op& op);
+// The fields of the nf_tables and conntrack ops. Each throws a TypeError naming the field on
+// malformed input.
+void fieldsFrom(const Reader& r, op::NftTransaction& o);
+void fieldsFrom(const Reader& r, op::NftListTables& o);
+void fieldsFrom(const Reader& r, op::NftListChains& o);
+void fieldsFrom(const Reader& r, op::NftListRules& o);
+void fieldsFrom(const Reader& r, op::NftListSets& o);
+void fieldsFrom(const Reader& r, op::NftListElements& o);
+void fieldsFrom(const Reader& r, op::ConntrackDelete& o);
 
 // The read-back results as JS values.
 Napi::Value netfilterResultToJs(Napi::Env env, const std::vector<NftTableInfo>& v);

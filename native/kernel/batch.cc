@@ -1,7 +1,10 @@
 #include "batch.h"
 
-#include <cerrno>
 #include <cctype>
+#include <cerrno>
+#include <optional>
+#include <utility>
+#include <variant>
 
 #include "netns.h"
 #include "sysctl.h"
@@ -17,22 +20,16 @@ void checkIfname(const std::string& name, const char* syscall) {
 
 namespace {
 
-// Checks every interface name an op carries before anything reaches the kernel.
-void checkNames(const Op& op) {
-  const char* call = op.kind == OpKind::LinkAdd ? "RTM_NEWLINK" : "RTM_GETLINK";
-  if (!op.name.empty() && op.kind != OpKind::NetnsCreate) checkIfname(op.name, call);
-  for (const std::string& name : op.names) checkIfname(name, "RTM_DELLINK");
-  if (op.kind == OpKind::LinkAdd) {
-    checkIfname(op.link.name, call);
-    if (op.link.peer) checkIfname(op.link.peer->name, call);
-    if (!op.link.master.empty()) checkIfname(op.link.master, call);
-    if (!op.link.parent.empty()) checkIfname(op.link.parent, call);
-  }
-  if (op.kind == OpKind::LinkSet) {
-    if (!op.change.newName.empty()) checkIfname(op.change.newName, "RTM_NEWLINK");
-    if (op.change.master && !op.change.master->empty()) checkIfname(*op.change.master, "RTM_NEWLINK");
-  }
-  if (!op.route.dev.empty()) checkIfname(op.route.dev, "RTM_NEWROUTE");
+// A name the op carries; an empty one is left to the kernel.
+void checkGivenIfname(const std::string& name, const char* syscall) {
+  if (!name.empty()) checkIfname(name, syscall);
+}
+
+// Reads or writes a sysctl in the namespace at `netns` (empty: the host's).
+template <class F>
+void inNamespace(const std::string& netns, F access) {
+  if (netns.empty()) access();
+  else runInNetns(openNetns(netns).get(), access);
 }
 
 }  // namespace
@@ -60,115 +57,139 @@ NlSocket& Batch::netfilterSocketFor(const std::string& netns) {
   return netfilterSockets_.emplace(netns, openSocketIn(netns, NETLINK_NETFILTER)).first->second;
 }
 
-OpResult Batch::run(const Op& op) {
-  checkNames(op);
-  switch (op.kind) {
-    case OpKind::NetnsCreate: {
-      std::string path = op.dir + "/" + op.name;
-      std::optional<NlSocket> socket;
-      netnsCreate(op.dir, op.name, [&] {
-        // Still inside the new namespace: set its sysctls and open its socket on this thread.
-        for (const auto& [key, value] : op.sysctls) sysctlWrite(key, value);
-        socket.emplace(NlSocket::open());
-      });
-      sockets_.erase(path);
-      sockets_.emplace(path, std::move(*socket));
-      return path;
-    }
-    case OpKind::NetnsDelete:
-      sockets_.erase(op.path);
-      netfilterSockets_.erase(op.path);
-      netnsDelete(op.path);
-      return {};
-    case OpKind::NetnsInfo:
-      return netnsInfo(op.path);
-    case OpKind::LinkAdd:
-      linkAdd(socketFor(op.netns), op.link);
-      return {};
-    case OpKind::LinkDelete:
-      linkDelete(socketFor(op.netns), op.name);
-      return {};
-    case OpKind::LinkDeleteGroup:
-      return linkDeleteGroup(socketFor(op.netns), op.names, op.group);
-    case OpKind::LinkSet:
-      linkSet(socketFor(op.netns), op.name, op.change);
-      return {};
-    case OpKind::LinkGet:
-      return linkGet(socketFor(op.netns), op.name);
-    case OpKind::LinkList:
-      return linkList(socketFor(op.netns));
-    case OpKind::AddressAdd:
-      addressAdd(socketFor(op.netns), op.name, op.cidr);
-      return {};
-    case OpKind::AddressDelete:
-      addressDelete(socketFor(op.netns), op.name, op.cidr);
-      return {};
-    case OpKind::AddressList:
-      return addressList(socketFor(op.netns), op.name, op.family);
-    case OpKind::RouteAdd:
-      routeChange(socketFor(op.netns), RouteChange::Add, op.route);
-      return {};
-    case OpKind::RouteReplace:
-      routeChange(socketFor(op.netns), RouteChange::Replace, op.route);
-      return {};
-    case OpKind::RouteDelete:
-      routeChange(socketFor(op.netns), RouteChange::Delete, op.route);
-      return {};
-    case OpKind::RouteList:
-      return routeList(socketFor(op.netns), op.family, op.table);
-    case OpKind::SysctlGet:
-    case OpKind::SysctlSet: {
-      std::string value;
-      auto access = [&] {
-        if (op.kind == OpKind::SysctlGet) value = sysctlRead(op.key);
-        else sysctlWrite(op.key, op.value);
-      };
-      if (op.netns.empty()) access();
-      else runInNetns(openNetns(op.netns).get(), access);
-      if (op.kind == OpKind::SysctlGet) return value;
-      return {};
-    }
-    case OpKind::LockFile:
-      return lockFile(op.path, op.value);
-    case OpKind::UnlockFile:
-      unlockFile(op.fd);
-      return {};
-    case OpKind::PortReserve:
-      return reservePort(op.cidr, op.protocol, op.port, op.portEnd);
-    case OpKind::PortRelease:
-      releasePort(op.fd);
-      return {};
-    case OpKind::RemovePaths:
-      removePaths(op.dir, op.paths, op.durable);
-      return {};
-    case OpKind::WriteFiles:
-      writeFiles(op.dir, op.files, op.writeMode);
-      return {};
-    case OpKind::NftTransaction:
-      nftTransaction(netfilterSocketFor(op.netns), op.nftCommands);
-      return {};
-    case OpKind::NftListTables:
-      return nftListTables(netfilterSocketFor(op.netns), op.nftQuery.family);
-    case OpKind::NftListChains:
-      return nftListChains(netfilterSocketFor(op.netns), op.nftQuery.family, op.nftQuery.table);
-    case OpKind::NftListRules:
-      return nftListRules(netfilterSocketFor(op.netns), op.nftQuery.family, op.nftQuery.table, op.nftQuery.chain);
-    case OpKind::NftListSets:
-      return nftListSets(netfilterSocketFor(op.netns), op.nftQuery.family, op.nftQuery.table);
-    case OpKind::NftListElements:
-      return nftListElements(netfilterSocketFor(op.netns), op.nftQuery.family, op.nftQuery.table, op.nftQuery.set);
-    case OpKind::ConntrackDelete:
-      return conntrackDelete(netfilterSocketFor(op.netns), op.conntrack);
+// One overload per op (std::visit fails to compile if one is missing). Each checks the interface
+// names its op carries before anything reaches the kernel.
+struct Batch::Runner {
+  Batch& batch;
+  const std::string& netns;
+
+  NlSocket& socket() const { return batch.socketFor(netns); }
+  NlSocket& netfilter() const { return batch.netfilterSocketFor(netns); }
+
+  OpResult operator()(const op::NetnsCreate& o) const {
+    std::string path = o.dir + "/" + o.fileName;
+    std::optional<NlSocket> created;
+    netnsCreate(o.dir, o.fileName, [&] {
+      // Still inside the new namespace: set its sysctls and open its socket on this thread.
+      for (const auto& [key, value] : o.sysctls) sysctlWrite(key, value);
+      created.emplace(NlSocket::open());
+    });
+    batch.sockets_.erase(path);
+    batch.sockets_.emplace(path, std::move(*created));
+    return path;
   }
-  return {};
-}
+  OpResult operator()(const op::NetnsDelete& o) const {
+    batch.sockets_.erase(o.path);
+    batch.netfilterSockets_.erase(o.path);
+    netnsDelete(o.path);
+    return {};
+  }
+  OpResult operator()(const op::NetnsInfo& o) const { return netnsInfo(o.path); }
+
+  OpResult operator()(const op::LinkAdd& o) const {
+    checkIfname(o.link.name, "RTM_NEWLINK");
+    if (o.link.peer) checkIfname(o.link.peer->name, "RTM_NEWLINK");
+    checkGivenIfname(o.link.master, "RTM_NEWLINK");
+    checkGivenIfname(o.link.parent, "RTM_NEWLINK");
+    linkAdd(socket(), o.link);
+    return {};
+  }
+  OpResult operator()(const op::LinkDelete& o) const {
+    checkGivenIfname(o.ifname, "RTM_GETLINK");
+    linkDelete(socket(), o.ifname);
+    return {};
+  }
+  OpResult operator()(const op::LinkDeleteGroup& o) const {
+    for (const std::string& name : o.ifnames) checkIfname(name, "RTM_DELLINK");
+    return linkDeleteGroup(socket(), o.ifnames, o.group);
+  }
+  OpResult operator()(const op::LinkSet& o) const {
+    checkGivenIfname(o.ifname, "RTM_GETLINK");
+    checkGivenIfname(o.change.newName, "RTM_NEWLINK");
+    if (o.change.master) checkGivenIfname(*o.change.master, "RTM_NEWLINK");
+    linkSet(socket(), o.ifname, o.change);
+    return {};
+  }
+  OpResult operator()(const op::LinkGet& o) const {
+    checkGivenIfname(o.ifname, "RTM_GETLINK");
+    return linkGet(socket(), o.ifname);
+  }
+  OpResult operator()(const op::LinkList&) const { return linkList(socket()); }
+
+  OpResult operator()(const op::AddressAdd& o) const {
+    checkGivenIfname(o.ifname, "RTM_GETLINK");
+    addressAdd(socket(), o.ifname, o.cidr);
+    return {};
+  }
+  OpResult operator()(const op::AddressDelete& o) const {
+    checkGivenIfname(o.ifname, "RTM_GETLINK");
+    addressDelete(socket(), o.ifname, o.cidr);
+    return {};
+  }
+  OpResult operator()(const op::AddressList& o) const {
+    checkGivenIfname(o.ifname, "RTM_GETLINK");
+    return addressList(socket(), o.ifname, o.family);
+  }
+
+  OpResult operator()(const op::RouteAdd& o) const { return route(RouteChange::Add, o.route); }
+  OpResult operator()(const op::RouteReplace& o) const { return route(RouteChange::Replace, o.route); }
+  OpResult operator()(const op::RouteDelete& o) const { return route(RouteChange::Delete, o.route); }
+  OpResult route(RouteChange change, const RouteSpec& spec) const {
+    checkGivenIfname(spec.dev, "RTM_NEWROUTE");
+    routeChange(socket(), change, spec);
+    return {};
+  }
+  OpResult operator()(const op::RouteList& o) const { return routeList(socket(), o.family, o.table); }
+
+  OpResult operator()(const op::SysctlGet& o) const {
+    std::string value;
+    inNamespace(netns, [&] { value = sysctlRead(o.key); });
+    return value;
+  }
+  OpResult operator()(const op::SysctlSet& o) const {
+    inNamespace(netns, [&] { sysctlWrite(o.key, o.value); });
+    return {};
+  }
+
+  OpResult operator()(const op::LockFile& o) const { return lockFile(o.path, o.owner); }
+  OpResult operator()(const op::UnlockFile& o) const {
+    unlockFile(o.fd);
+    return {};
+  }
+  OpResult operator()(const op::PortReserve& o) const { return reservePort(o.address, o.protocol, o.port, o.portEnd); }
+  OpResult operator()(const op::PortRelease& o) const {
+    releasePort(o.fd);
+    return {};
+  }
+  OpResult operator()(const op::RemovePaths& o) const {
+    removePaths(o.base, o.paths, o.durable);
+    return {};
+  }
+  OpResult operator()(const op::WriteFiles& o) const {
+    writeFiles(o.base, o.files, o.mode);
+    return {};
+  }
+
+  OpResult operator()(const op::NftTransaction& o) const {
+    nftTransaction(netfilter(), o.commands);
+    return {};
+  }
+  OpResult operator()(const op::NftListTables& o) const { return nftListTables(netfilter(), o.family); }
+  OpResult operator()(const op::NftListChains& o) const { return nftListChains(netfilter(), o.family, o.table); }
+  OpResult operator()(const op::NftListRules& o) const { return nftListRules(netfilter(), o.family, o.table, o.chain); }
+  OpResult operator()(const op::NftListSets& o) const { return nftListSets(netfilter(), o.family, o.table); }
+  OpResult operator()(const op::NftListElements& o) const {
+    return nftListElements(netfilter(), o.family, o.table, o.set);
+  }
+  OpResult operator()(const op::ConntrackDelete& o) const { return conntrackDelete(netfilter(), o.filters); }
+};
 
 std::vector<OpResult> Batch::execute(const std::vector<Op>& ops) {
   std::vector<OpResult> results;
   results.reserve(ops.size());
   for (size_t i = 0; i < ops.size(); i++) {
     try {
-      results.push_back(run(ops[i]));
+      results.push_back(std::visit(Runner{*this, ops[i].netns}, ops[i].body));
     } catch (KernelError& e) {
       throw BatchError{i, std::move(e)};
     }
