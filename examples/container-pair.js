@@ -5,7 +5,7 @@
 'use strict';
 const { execFileSync, spawn } = require('node:child_process');
 const net = require('node:net');
-const cnm = require('..');
+const kernel = require('cnm-ts/kernel');
 
 const NETNS_DIR = '/run/netns';
 const BRIDGE = 'cnm-ex0';
@@ -25,19 +25,19 @@ function connect(host, port) {
 async function main() {
   const made = { bridge: false, containers: [] };
   const cleanup = async () => {
-    await Promise.allSettled(made.containers.map((path) => cnm.teardownContainer(path)));
-    if (made.bridge) await cnm.linkDelete(BRIDGE).catch(() => undefined);
+    await Promise.allSettled(made.containers.map((path) => kernel.teardownContainer(path)));
+    if (made.bridge) await kernel.linkDelete(BRIDGE).catch(() => undefined);
   };
   process.once('SIGINT', () => cleanup().then(() => process.exit(130)));
   let server;
   try {
-    await cnm.linkAdd({ kind: 'bridge', name: BRIDGE, up: true });
+    await kernel.linkAdd({ kind: 'bridge', name: BRIDGE, up: true });
     made.bridge = true;
-    await cnm.addressAdd(BRIDGE, '10.213.0.1/24');
+    await kernel.addressAdd(BRIDGE, '10.213.0.1/24');
     console.log(`bridge ${BRIDGE} with 10.213.0.1/24`);
 
     for (const [i, address] of ['10.213.0.2', '10.213.0.3'].entries()) {
-      const path = await cnm.setupContainer({
+      const path = await kernel.setupContainer({
         netnsDir: NETNS_DIR,
         name: `cnm-ex-${tag}-${i}`,
         bridge: BRIDGE,
@@ -46,7 +46,7 @@ async function main() {
         gateway: '10.213.0.1',
       });
       made.containers.push(path);
-      const [eth0] = await cnm.addressList({ netns: path, name: 'eth0' });
+      const [eth0] = await kernel.addressList({ netns: path, name: 'eth0' });
       console.log(`container ${path}: eth0 ${eth0.address}/${eth0.prefixLength}`);
     }
     const [a, b] = made.containers;

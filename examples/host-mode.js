@@ -5,7 +5,7 @@
 // Run as root: `sudo node examples/host-mode.js`. Everything it makes is removed at the end,
 // also when a step fails or on Ctrl-C.
 'use strict';
-const cnm = require('..');
+const kernel = require('cnm-ts/kernel');
 const { runExample } = require('./lib/helpers');
 
 runExample(async ({ controller, defaultBridge }) => {
@@ -14,10 +14,10 @@ runExample(async ({ controller, defaultBridge }) => {
   await endpoint.join(sandbox);
   console.log(`sandbox key ${sandbox.key} (mode ${sandbox.mode}) joined network 'host'`);
 
-  const { isHost } = await cnm.netnsInfo(sandbox.key);
+  const { isHost } = await kernel.netnsInfo(sandbox.key);
   console.log(`netnsInfo(key).isHost: ${isHost}`);
-  const seen = (await cnm.linkList({ netns: sandbox.key })).map((l) => l.name);
-  const host = (await cnm.linkList()).map((l) => l.name);
+  const seen = (await kernel.linkList({ netns: sandbox.key })).map((l) => l.name);
+  const host = (await kernel.linkList()).map((l) => l.name);
   console.log(`interfaces it sees: ${seen.join(', ')} (${defaultBridge} is this controller's default bridge)`);
   console.log(`same as the host's: ${JSON.stringify(seen) === JSON.stringify(host)}`);
 });

@@ -6,7 +6,7 @@
 'use strict';
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
-const cnm = require('..');
+const kernel = require('cnm-ts/kernel');
 const { runExample } = require('./lib/helpers');
 
 runExample(async ({ controller, tmp }) => {
@@ -17,7 +17,7 @@ runExample(async ({ controller, tmp }) => {
   const [pool] = network.info().ipam.allocated;
   // info() has no bridge name unless one was given: find the host link that holds the gateway.
   const gateway = pool.gateway.split('/')[0];
-  const bridge = (await cnm.addressList({ family: 4 })).find((a) => a.address === gateway).ifname;
+  const bridge = (await kernel.addressList({ family: 4 })).find((a) => a.address === gateway).ifname;
   console.log(`2. newNetwork demo-net: bridge ${bridge}, subnet ${pool.pool}, gateway ${pool.gateway}`);
 
   const endpoint = await network.createEndpoint('ep1');
@@ -29,13 +29,13 @@ runExample(async ({ controller, tmp }) => {
   console.log(`4. newSandbox container1: key ${sandbox.key}, hosts file ${hosts}`);
 
   await endpoint.join(sandbox);
-  const [eth0] = await cnm.addressList({ netns: sandbox.key, name: 'eth0', family: 4 });
-  const route = (await cnm.routeList({ netns: sandbox.key, family: 4 })).find((r) => r.destination === 'default');
+  const [eth0] = await kernel.addressList({ netns: sandbox.key, name: 'eth0', family: 4 });
+  const route = (await kernel.routeList({ netns: sandbox.key, family: 4 })).find((r) => r.destination === 'default');
   const c1 = readFileSync(hosts, 'utf8').split('\n').find((line) => line.endsWith('\tc1'));
   console.log(`5. join: eth0 ${eth0.address}/${eth0.prefixLength}, default via ${route.gateway} dev ${route.dev}, hosts "${c1.replace('\t', ' ')}"`);
 
   await endpoint.leave(sandbox);
-  const left = (await cnm.linkList({ netns: sandbox.key })).map((l) => l.name);
+  const left = (await kernel.linkList({ netns: sandbox.key })).map((l) => l.name);
   console.log(`6. leave: links in the sandbox now ${left.join(', ')}`);
 
   await endpoint.delete();
@@ -45,6 +45,6 @@ runExample(async ({ controller, tmp }) => {
   console.log(`8. sandbox delete: ${sandbox.key} exists: ${existsSync(sandbox.key)}, hosts file exists: ${existsSync(hosts)}`);
 
   await network.delete();
-  const bridgeLeft = (await cnm.linkList()).some((l) => l.name === bridge);
+  const bridgeLeft = (await kernel.linkList()).some((l) => l.name === bridge);
   console.log(`9. network delete: bridge ${bridge} exists: ${bridgeLeft}, networks ${controller.networks().map((n) => n.name).join(', ')}`);
 });

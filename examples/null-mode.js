@@ -4,7 +4,7 @@
 // Run as root: `sudo node examples/null-mode.js`. Everything it makes is removed at the end,
 // also when a step fails or on Ctrl-C.
 'use strict';
-const cnm = require('..');
+const kernel = require('cnm-ts/kernel');
 const { runExample } = require('./lib/helpers');
 
 runExample(async ({ controller }) => {
@@ -13,8 +13,8 @@ runExample(async ({ controller }) => {
   await endpoint.join(sandbox);
   console.log(`sandbox ${sandbox.key} joined network 'none' (driver null)`);
 
-  const links = await cnm.linkList({ netns: sandbox.key });
-  const routes = await cnm.routeList({ netns: sandbox.key });
+  const links = await kernel.linkList({ netns: sandbox.key });
+  const routes = await kernel.routeList({ netns: sandbox.key });
   console.log(`links: ${links.map((l) => `${l.name} (${l.up ? 'up' : 'down'})`).join(', ')}`);
   console.log(`routes: ${routes.length === 0 ? 'none' : routes.map((r) => `${r.destination} dev ${r.dev}`).join(', ')}`);
   console.log(`endpoint interface: ${JSON.stringify(endpoint.info().interface)}`);

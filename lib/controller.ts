@@ -13,7 +13,7 @@ import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam'
 import { batch, bestEffort, NetlinkError, routeList, type NativeOp } from './native';
 import { parseCidr } from './native/validate';
 import { Network, releasePools, type AllocatedPool } from './network';
-import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
+import type { BuiltinNetworkType, ControllerOptions, IpamPoolConfig, NetworkOptions, NetworkType, SandboxOptions } from './options';
 import { Sandbox, type NamespaceHandle } from './sandbox';
 import { hostNameservers } from './sandbox-files';
 import { checkControllerOptions, checkNetworkOptions, checkSandboxOptions } from './option-checks';
@@ -152,7 +152,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   /** The network types this controller has built-in drivers for. */
-  builtinDrivers(): string[] {
+  builtinDrivers(): BuiltinNetworkType[] {
     return ['null', 'host', 'bridge'];
   }
 
@@ -168,7 +168,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * Creates a network of a driver type (`docker network create -d TYPE NAME`). CONFLICT for a name
    * or subnet in use; INVALID_ARGUMENT for bad options; a failure leaves nothing behind.
    */
-  async newNetwork(type: string, name: string, options: NetworkOptions = {}): Promise<Network> {
+  async newNetwork(type: NetworkType, name: string, options: NetworkOptions = {}): Promise<Network> {
     return this.operation(() => this.createNetwork(type, name, options, false));
   }
 

@@ -2,7 +2,7 @@ import { CnmError, invalidArgument } from './errors';
 import type { InterfaceInfo, JoinInfo } from './drivers/api';
 import type { Network } from './network';
 import { checkDeleteOptions, checkJoinOptions } from './option-checks';
-import type { EndpointOptions, JoinOptions, PortBinding } from './options';
+import type { EndpointOptions, ExposedPort, JoinOptions, PortBinding } from './options';
 import { Sandbox } from './sandbox';
 import { STATE_VERSION, type EndpointRecord } from './store/records';
 import { show } from './util/checks';
@@ -24,9 +24,13 @@ export interface EndpointInfo {
   staticRoutes: { destination: string; nextHop?: string }[];
   sandboxId: string | null;
   sandboxKey: string | null;
-  exposedPorts: EndpointOptions['exposedPorts'];
-  /** The bindings made (host ports filled in) while it publishes them as its sandbox's gateway endpoint; else those asked for. */
-  portMapping: EndpointOptions['portMapping'];
+  exposedPorts: ExposedPort[];
+  /**
+   * While it publishes them as its sandbox's gateway endpoint, the bindings made: `hostIP` and
+   * `hostPort` always set (the port picked for 0 or a range), no `hostPortEnd`. Otherwise (not
+   * joined, not the gateway endpoint, or `unpublished`) the bindings asked for, as given.
+   */
+  portMapping: PortBinding[];
   /**
    * The ports it could not publish when it became its sandbox's gateway endpoint because the one
    * before it left, or at a restart (a host port in use), and why; null when it publishes what it

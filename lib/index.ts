@@ -1,12 +1,25 @@
-// The public API of cnm-ts: libnetwork's CNM objects, the driver and IPAM APIs, and the kernel
-// operations they are built on.
+// `cnm-ts`: libnetwork's CNM objects, their options and errors, and the driver and IPAM APIs.
+// The kernel operations are `cnm-ts/kernel`, fault injection for tests `cnm-ts/testing`.
 export { NetworkController, type ControllerEvents } from './controller';
 export type { RestoreReport } from './restore';
 export type { StateWarning } from './store/store';
 export { Network, type NetworkInfo, type AllocatedPool } from './network';
+export type { NetworkInspect, DockerIpamConfig, DockerNetworkEndpoint } from './docker-inspect';
 export { Endpoint, type EndpointInfo, type UnpublishedPorts } from './endpoint';
 export { Sandbox, type SandboxMode } from './sandbox';
-export * from './options';
+export type {
+  BuiltinNetworkType,
+  ControllerOptions,
+  EndpointOptions,
+  ExposedPort,
+  IpamOptions,
+  IpamPoolConfig,
+  JoinOptions,
+  NetworkOptions,
+  NetworkType,
+  PortBinding,
+  SandboxOptions,
+} from './options';
 export type { SandboxDnsConfig } from './sandbox-files';
 export type {
   Driver,
@@ -27,5 +40,7 @@ export { NullDriver } from './drivers/null';
 export { HostDriver } from './drivers/host';
 export { BridgeDriver } from './drivers/bridge/driver';
 export * from './ipam';
-export * from './native';
 export { CnmError, type CnmErrorCode } from './errors';
+// What CNM methods reject with when the kernel refuses, and what Sandbox.statistics() returns.
+export { NetlinkError } from './native/netlink-error';
+export type { LinkStats } from './native/types';

@@ -1,12 +1,13 @@
 import createDebug from 'debug';
 import type { NetworkController } from './controller';
+import type { DockerNetworkEndpoint, NetworkInspect } from './docker-inspect';
 import type { Driver, DriverOptions, IpamData, NetworkCreateInfo } from './drivers/api';
 import { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import type { Ipam } from './ipam';
 import { batch } from './native';
 import { checkEndpointOptions } from './option-checks';
-import type { EndpointOptions, IpamPoolConfig, NetworkOptions } from './options';
+import type { EndpointOptions, IpamPoolConfig, NetworkOptions, NetworkType } from './options';
 import { STATE_VERSION, type NetworkRecord } from './store/records';
 import { checkName } from './util/checks';
 import { newId } from './util/ids';
@@ -24,7 +25,7 @@ export interface AllocatedPool extends IpamData {
 export interface NetworkInfo {
   id: string;
   name: string;
-  type: string;
+  type: NetworkType;
   created: string;
   scope: 'local';
   internal: boolean;
@@ -59,7 +60,7 @@ export class Network {
   constructor(
     readonly id: string,
     readonly name: string,
-    readonly type: string,
+    readonly type: NetworkType,
     /** @internal */ readonly controller: NetworkController,
     /** @internal */ readonly driver: Driver,
     /** @internal */ readonly ipam: Ipam,
@@ -270,9 +271,9 @@ export class Network {
   }
 
   /** The network as `docker network inspect` shows it. */
-  inspect(): Record<string, unknown> {
+  inspect(): NetworkInspect {
     const info = this.info();
-    const containers: Record<string, unknown> = {};
+    const containers: Record<string, DockerNetworkEndpoint> = {};
     for (const e of this.members.values()) {
       if (!e.sandbox) continue;
       containers[e.sandbox.containerId] = {

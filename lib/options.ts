@@ -30,6 +30,13 @@ export interface ControllerOptions {
   listeners?: { [E in keyof ControllerEvents]?: (...args: ControllerEvents[E]) => void };
 }
 
+/** The network types of the built-in drivers (`docker network create -d`). */
+export type BuiltinNetworkType = 'null' | 'host' | 'bridge';
+
+/** A built-in network type, or the type of a driver given to `registerDriver`. */
+// `string & {}` keeps editors offering the built-in names while any string is accepted.
+export type NetworkType = BuiltinNetworkType | (string & {});
+
 /** One IPAM pool of a network (Docker's IPAM config entry). */
 export interface IpamPoolConfig {
   subnet?: string;

@@ -31,7 +31,7 @@ function opLabel(op) {
 
 /** Resolves with { tripUs, ops: [{ label, marginalUs }], totalUs, deleteUs }, medians per container. */
 async function addonBreakdown(perPrefix, log) {
-  const cnm = require('../../dist');
+  const cnm = require('../../dist/kernel');
   const specOf = (c) => ({ netnsDir: '/run/netns', name: c.netns, bridge: c.bridge, hostIfname: c.hostIfname, address: c.address, gateway: c.gateway });
   const containers = makeContainers({ ...NETWORKS.addon, prefix: 'ab' }, perPrefix * 7);
   const opsOf = (c) => cnm.containerSetupOps(specOf(c));

@@ -26,7 +26,7 @@ function staleFiles() {
 /** True if dist/ loads and has what the benchmark uses. */
 function distUsable() {
   try {
-    const dist = require(path.join(root, 'dist'));
+    const dist = require(path.join(root, 'dist', 'kernel'));
     return ['setupContainer', 'teardownContainer', 'containerSetupOps', 'batch'].every((f) => typeof dist[f] === 'function');
   } catch {
     return false;
@@ -65,9 +65,14 @@ function warnIfAddonStale(log) {
   if (newer.length) log(`WARNING: ${newer.slice(0, 3).join(', ')} newer than ${path.relative(root, addon)}: measuring an addon older than its sources (npm run build:native)`);
 }
 
-/** The compiled library, as a user would load it. */
-function library() {
-  return require('../../dist');
+/** The compiled library, as a user would load it: `cnm-ts`, or `cnm-ts/kernel` with 'kernel'. */
+function library(subpath) {
+  return require(subpath ? `../../dist/${subpath}` : '../../dist');
 }
 
-module.exports = { ensureDist, warnIfAddonStale, library };
+/** Loads the addon; throws the loader's account of what it tried when it does not load. */
+function loadAddon() {
+  return require('../../dist/native/loader').loadBinding();
+}
+
+module.exports = { ensureDist, warnIfAddonStale, library, loadAddon };

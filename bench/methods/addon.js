@@ -2,7 +2,7 @@
 // thread) per container. Sequential, and all at once (Promise.all) for the concurrent run.
 'use strict';
 const { nowUs } = require('../lib/stats');
-const { library: lib } = require('../lib/dist');
+const { library, loadAddon } = require('../lib/dist');
 const { NETWORKS } = require('../lib/network');
 const { ownBridge } = require('../lib/kernel');
 const { measureLoopDelay } = require('../lib/loop-delay');
@@ -20,7 +20,7 @@ module.exports = {
   /** What the addon does about IPv6, read from the operations it sends (so it stays true). */
   get ipv6() {
     const probe = { netns: 'x', path: '/run/netns/x', hostIfname: 'vx', address: '10.0.0.2/16', gateway: '10.0.0.1', bridge: 'b' };
-    const ops = lib().containerSetupOps(specOf(probe));
+    const ops = library('kernel').containerSetupOps(specOf(probe));
     const sysctls = Object.entries(ops.find((o) => o.op === 'netnsCreate')?.sysctls ?? {}).map(([k, v]) => `${k}=${v}`);
     const hostMode = ops.find((o) => o.op === 'linkSet' && !o.netns && o.change.addrGenMode)?.change.addrGenMode;
     return (
@@ -31,7 +31,7 @@ module.exports = {
 
   available() {
     try {
-      lib().loadBinding();
+      loadAddon();
       return null;
     } catch (err) {
       return `the cnm-ts addon does not load: ${err.message.split('\n')[0]}`;
@@ -40,7 +40,7 @@ module.exports = {
 
   /** One container after the other; per-container times in microseconds. */
   async setup(containers) {
-    const { setupContainer } = lib();
+    const { setupContainer } = library('kernel');
     const perContainerUs = [];
     const start = nowUs();
     for (const c of containers) {
@@ -52,7 +52,7 @@ module.exports = {
   },
 
   async teardown(containers) {
-    const { teardownContainer } = lib();
+    const { teardownContainer } = library('kernel');
     const perContainerUs = [];
     const start = nowUs();
     for (const c of containers) {
@@ -65,7 +65,7 @@ module.exports = {
 
   /** All setups started at once, under the event-loop probes. */
   async setupConcurrent(containers) {
-    const { setupContainer } = lib();
+    const { setupContainer } = library('kernel');
     const specs = containers.map(specOf);
     let syncUs = 0;
     const probe = await measureLoopDelay(async () => {
@@ -79,7 +79,7 @@ module.exports = {
   },
 
   async teardownConcurrent(containers) {
-    const { teardownContainer } = lib();
+    const { teardownContainer } = library('kernel');
     const start = nowUs();
     await Promise.all(containers.map((c) => teardownContainer(c.path)));
     return { totalUs: nowUs() - start };

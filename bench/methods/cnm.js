@@ -6,7 +6,7 @@
 // say where the CNM path spends time beyond the raw batch (method "addon").
 'use strict';
 const { nowUs } = require('../lib/stats');
-const { library: lib } = require('../lib/dist');
+const { library: lib, loadAddon } = require('../lib/dist');
 const fs = require('node:fs');
 const path = require('node:path');
 const { NETWORKS, gatewayOf } = require('../lib/network');
@@ -96,7 +96,7 @@ module.exports = {
 
   available() {
     try {
-      lib().loadBinding();
+      loadAddon();
     } catch (err) {
       return `the cnm-ts addon does not load: ${err.message.split('\n')[0]}`;
     }

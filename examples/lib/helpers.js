@@ -7,7 +7,8 @@ const { mkdtemp, rm } = require('node:fs/promises');
 const os = require('node:os');
 const path = require('node:path');
 const { promisify } = require('node:util');
-const cnm = require('../..');
+const { NetworkController } = require('cnm-ts');
+const { addressList } = require('cnm-ts/kernel');
 
 /**
  * Runs `main(ctx)` with a fresh NetworkController whose stateDir and etcNetnsDir live in a
@@ -31,7 +32,7 @@ async function runExample(main) {
   const defaultBridge = `cnm-ex${process.pid.toString(36)}`;
   const ctx = { controller: null, defaultBridge, tmp, signal: abort.signal, children: new Set() };
   try {
-    ctx.controller = await cnm.NetworkController.create({
+    ctx.controller = await NetworkController.create({
       stateDir: path.join(tmp, 'state'),
       etcNetnsDir: path.join(tmp, 'etc-netns'),
       defaultBridgeName: defaultBridge,
@@ -86,7 +87,7 @@ async function tcpRequest(ctx, netns, host, port, message) {
 
 /** "name address/len" for each address of a namespace's interfaces, IPv4 first. */
 async function addressesIn(netns) {
-  const list = await cnm.addressList({ netns });
+  const list = await addressList({ netns });
   return list.sort((a, b) => a.family - b.family).map((a) => `${a.ifname} ${a.address}/${a.prefixLength}`);
 }
 

@@ -5,7 +5,8 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { basename } from 'node:path';
-import { CnmError, NetlinkError, linkDelete, netnsCreate, netnsDelete } from '../../lib';
+import { CnmError } from '../../lib';
+import { NetlinkError, linkDelete, netnsCreate, netnsDelete } from '../../lib/kernel';
 
 /** The namespace directory: a tmpfs inside the test's private mount namespace. */
 export const NETNS_DIR = '/run/netns';

@@ -1,5 +1,5 @@
 // Interface addresses: add, delete, list, IPv4 and IPv6; checked with `ip -j addr`.
-import { addressAdd, addressDelete, addressList, type AddressInfo } from '../../lib';
+import { addressAdd, addressDelete, addressList, type AddressInfo } from '../../lib/kernel';
 import {
   describeKernel,
   expectBackTo,

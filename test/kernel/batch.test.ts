@@ -1,7 +1,7 @@
 // Batches: several operations in one trip to a worker thread, in order, stopping at the first
 // failure; checked with `ip -j`.
 import { existsSync } from 'node:fs';
-import { batch, NetlinkError, type LinkInfo, type NativeOp } from '../../lib';
+import { batch, NetlinkError, type LinkInfo, type NativeOp } from '../../lib/kernel';
 import {
   NETNS_DIR,
   describeKernel,

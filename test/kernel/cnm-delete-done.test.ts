@@ -4,7 +4,8 @@
 // wait for links and the group delete on their own; unpublishing 500 ports empties the map.
 import { spawn } from 'node:child_process';
 import { readFileSync, readlinkSync } from 'node:fs';
-import { linkDeleteGroup, waitLinksGone, type Endpoint, type Network, type Sandbox } from '../../lib';
+import type { Endpoint, Network, Sandbox } from '../../lib';
+import { linkDeleteGroup, waitLinksGone } from '../../lib/kernel';
 import { bridgePorts, useControllers, type CnmFixture } from '../helpers/cnm';
 import { describeKernel, eventually, expectInvalidArgument, expectNetlinkError, hostHasLink, ip, ipLink, uniqueName } from '../helpers/kernel';
 import { nftJson } from '../helpers/nft';

@@ -1,7 +1,8 @@
 // Every step of every CNM operation can fail: with the n-th kernel or disk operation made to fail
 // (failOperation), for n = 1, 2, ... until the operation succeeds, each failure must leave the
 // kernel, the state files, IPAM and the objects exactly as they were before the call.
-import { clearFault, failOperation, faultPending, NetlinkError, type Endpoint, type Network, type Sandbox } from '../../lib';
+import { NetlinkError, type Endpoint, type Network, type Sandbox } from '../../lib';
+import { clearFault, failOperation, faultPending } from '../../lib/testing';
 import { bridgePorts, fileTree, nsRoutes, restart, useControllers, world, type CnmFixture } from '../helpers/cnm';
 import { describeKernel, ipJson, othersCanBind, rejection } from '../helpers/kernel';
 import { nftRuleset } from '../helpers/nft';

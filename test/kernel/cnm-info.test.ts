@@ -158,16 +158,7 @@ describeKernel('info, inspect and statistics', () => {
   });
 
   it('inspect() is shaped like docker network inspect', () => {
-    const inspect = network.inspect() as {
-      Name: string;
-      Id: string;
-      Driver: string;
-      Scope: string;
-      IPAM: { Driver: string; Config: Record<string, unknown>[] };
-      Containers: Record<string, { Name: string; EndpointID: string; MacAddress: string; IPv4Address: string; IPv6Address: string }>;
-      Options: Record<string, string>;
-      Labels: Record<string, string>;
-    };
+    const inspect = network.inspect();
     expect(inspect).toMatchObject({
       Name: 'info',
       Id: network.id,

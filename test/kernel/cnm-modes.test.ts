@@ -2,7 +2,8 @@
 // talk over TCP), null (only lo, no routes), host (the host's own namespace) and container (the
 // same namespace as another sandbox, kept alive while either uses it).
 import { existsSync, readlinkSync, statSync } from 'node:fs';
-import { netnsInfo, type NetworkController } from '../../lib';
+import type { NetworkController } from '../../lib';
+import { netnsInfo } from '../../lib/kernel';
 import { bare, bridgePorts, nsAddrs, nsRoutes, tcpConnects, useControllers } from '../helpers/cnm';
 import { describeKernel, EchoServer, eventually, ipJson, snapshot, tcpRoundTrip, uniqueName } from '../helpers/kernel';
 

@@ -3,7 +3,8 @@
 // namespace folder and the record files show; a refresh that fails at any step changes nothing.
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { clearFault, failOperation, faultPending, NetlinkError, type Network, type NetworkController, type Sandbox } from '../../lib';
+import { NetlinkError, type Network, type NetworkController, type Sandbox } from '../../lib';
+import { clearFault, failOperation, faultPending } from '../../lib/testing';
 import { bridgePorts, fileTree, nsAddrs, nsRoutes, useControllers, world, type CnmFixture } from '../helpers/cnm';
 import { describeKernel, eventually, isMountPoint, NETNS_DIR, uniqueName } from '../helpers/kernel';
 

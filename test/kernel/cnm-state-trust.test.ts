@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { failOperation, NetworkController, type StateWarning } from '../../lib';
+import { NetworkController, type StateWarning } from '../../lib';
+import { failOperation } from '../../lib/testing';
 import { bridgePorts, expectCode, restart, useControllers, type CnmFixture } from '../helpers/cnm';
 import { describeKernel, hostHasLink, ip, isMountPoint, NETNS_DIR, uniqueName } from '../helpers/kernel';
 

@@ -4,7 +4,7 @@
 // NOT_FOUND and nothing else.
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { failOperation } from '../../lib';
+import { failOperation } from '../../lib/testing';
 import { bridgePorts, expectCode, restart, useControllers, type CnmFixture } from '../helpers/cnm';
 import { describeKernel, eventually, hostHasLink, ip, rejection } from '../helpers/kernel';
 

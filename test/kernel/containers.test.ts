@@ -1,6 +1,6 @@
 // The unit of work: 200 containers set up concurrently through the batch call, each checked with
 // `ip`, real TCP traffic between two of them and from the host, then torn down with nothing left.
-import { addressAdd, linkAdd, linkDelete, NetlinkError, setupContainer, teardownContainer } from '../../lib';
+import { addressAdd, linkAdd, linkDelete, NetlinkError, setupContainer, teardownContainer } from '../../lib/kernel';
 import {
   describeKernel,
   expectBackTo,

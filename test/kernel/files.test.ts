@@ -5,7 +5,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { batch, removePaths, writeFiles } from '../../lib';
+import { batch, removePaths, writeFiles } from '../../lib/kernel';
 import { describeKernel, expectInvalidArgument } from '../helpers/kernel';
 
 describeKernel('writeFiles and removePaths', () => {

@@ -1,6 +1,7 @@
 // Links: add (bridge, veth, macvlan, vxlan), delete, set, get, list; checked with `ip -d -s -j link`.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { NetlinkError, linkAdd, linkDelete, linkGet, linkList, linkSet, loadBinding, type LinkInfo } from '../../lib';
+import { NetlinkError, linkAdd, linkDelete, linkGet, linkList, linkSet, type LinkInfo } from '../../lib/kernel';
+import { loadBinding } from '../../lib/native';
 import {
   NETNS_DIR,
   EchoServer,

@@ -1,7 +1,7 @@
 // Named network namespaces: create, delete, describe; checked with `ip netns`, nsenter and mountinfo.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { netnsCreate, netnsDelete, netnsInfo, sysctlGet } from '../../lib';
+import { netnsCreate, netnsDelete, netnsInfo, sysctlGet } from '../../lib/kernel';
 import {
   NETNS_DIR,
   describeKernel,

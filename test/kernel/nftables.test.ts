@@ -4,7 +4,6 @@ import {
   NetlinkError,
   conntrackDelete,
   linkAdd,
-  loadBinding,
   nftExpr as x,
   nftListChains,
   nftListElements,
@@ -17,7 +16,8 @@ import {
   type InNamespace,
   type NftCommand,
   type NftFamily,
-} from '../../lib';
+} from '../../lib/kernel';
+import { loadBinding } from '../../lib/native';
 import { EchoServer, describeKernel, expectInvalidArgument, expectNetlinkError, ip, trackKernelObjects, uniqueName } from '../helpers/kernel';
 import { PeerAddressServer, conntrackEntries, nft, nftJson, nftRules, nftRuleset, ofKind, tcpAttempt } from '../helpers/nft';
 

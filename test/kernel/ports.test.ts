@@ -1,7 +1,7 @@
 // Host ports held for published container ports: while held, no other process can bind them;
 // once released (or once the holder dies), they are free again.
 import { spawnSync } from 'node:child_process';
-import { portRelease, portReserve } from '../../lib';
+import { portRelease, portReserve } from '../../lib/kernel';
 import { describeKernel, expectInvalidArgument, expectNetlinkError, othersCanBind } from '../helpers/kernel';
 
 describeKernel('port reservations', () => {
@@ -30,7 +30,7 @@ describeKernel('port reservations', () => {
   });
 
   it('are freed by the kernel when the holding process dies', () => {
-    const lib = require.resolve('../../dist');
+    const lib = require.resolve('../../dist/kernel');
     const code = `require(${JSON.stringify(lib)}).portReserve('127.0.0.1', 'tcp', 0).then((r) => { console.log(r.port); process.exit(0); })`;
     const child = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
     expect(child.status).toBe(0);

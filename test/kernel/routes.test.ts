@@ -1,5 +1,5 @@
 // Routes: add, replace, delete, list in main and other tables, IPv4 and IPv6; checked with `ip -j route`.
-import { routeAdd, routeDelete, routeList, routeReplace, type RouteInfo, type RouteSpec } from '../../lib';
+import { routeAdd, routeDelete, routeList, routeReplace, type RouteInfo, type RouteSpec } from '../../lib/kernel';
 import {
   NETNS_DIR,
   describeKernel,

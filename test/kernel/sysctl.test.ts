@@ -2,7 +2,8 @@
 // directly and through nsenter.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadBinding, sysctlGet, sysctlSet } from '../../lib';
+import { sysctlGet, sysctlSet } from '../../lib/kernel';
+import { loadBinding } from '../../lib/native';
 import {
   NETNS_DIR,
   describeKernel,

@@ -3,7 +3,7 @@
 // namespace the process started in.
 import { spawn } from 'node:child_process';
 import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
-import { linkGet, linkList, netnsCreate, netnsDelete, sysctlGet, sysctlSet } from '../../lib';
+import { linkGet, linkList, netnsCreate, netnsDelete, sysctlGet, sysctlSet } from '../../lib/kernel';
 import { describeKernel, ipJson, NETNS_DIR, threadsOutside, uniqueName } from '../helpers/kernel';
 
 describeKernel('threads stay in the host namespace', () => {

@@ -1,7 +1,8 @@
 // The shape of NetlinkError, built from what the addon reports: no root, no kernel.
 import { readFileSync } from 'node:fs';
 import { getSystemErrorMap } from 'node:util';
-import { loadBinding, NetlinkError, type NativeErrorInfo } from '../../lib';
+import { NetlinkError, type NativeErrorInfo } from '../../lib/kernel';
+import { loadBinding } from '../../lib/native';
 
 const info = (fields: Partial<NativeErrorInfo>): NativeErrorInfo => ({
   errno: -17,

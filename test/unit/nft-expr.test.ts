@@ -1,6 +1,7 @@
 // The nf_tables expression builders and values: bytes as the kernel compares them. No root.
 import { endianness } from 'node:os';
-import { CnmError, nftExpr as x, nftPrefixElement, nftValue as v, type NftExpr } from '../../lib';
+import { CnmError } from '../../lib';
+import { nftExpr as x, nftPrefixElement, nftValue as v, type NftExpr } from '../../lib/kernel';
 import { validateNftExpr } from '../../lib/native/nft-validate';
 
 const hex = (b: unknown) => (b instanceof Uint8Array ? Buffer.from(b).toString('hex') : b);

@@ -1,6 +1,7 @@
 // Records are input, not truth: the shapes a sandbox record's paths must have, and the relative
 // paths the file operations take beneath their base folder. No root, no kernel.
-import { CnmError, type NativeOp } from '../../lib';
+import { CnmError } from '../../lib';
+import type { NativeOp } from '../../lib/kernel';
 import { validateOp } from '../../lib/native/validate';
 import type { SandboxRecord } from '../../lib/store/records';
 import { foreignSandboxRecord } from '../../lib/store/shapes';

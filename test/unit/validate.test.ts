@@ -1,14 +1,7 @@
 // Validation of everything that goes to the addon: no root, no kernel.
-import {
-  CnmError,
-  MAX_IFNAME_BYTES,
-  parseCidr,
-  validateIfname,
-  validateMac,
-  validateSysctlKey,
-  type NativeOp,
-} from '../../lib';
-import { validateOp } from '../../lib/native/validate';
+import { CnmError } from '../../lib';
+import type { NativeOp } from '../../lib/kernel';
+import { MAX_IFNAME_BYTES, parseCidr, validateIfname, validateMac, validateOp, validateSysctlKey } from '../../lib/native/validate';
 
 /** Runs `fn` and returns what it threw (fails if it did not throw). */
 function thrown(fn: () => unknown): CnmError {
