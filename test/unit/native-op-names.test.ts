@@ -1,7 +1,7 @@
 // The ops the addon reads (native/kernel/ops.h) are ops the TS side knows: no root, no addon.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { NativeOp } from '../../lib';
+import type { NativeOp } from '../../lib/kernel';
 import { validateOp } from '../../lib/native/validate';
 
 const opsHeader = readFileSync(path.resolve(__dirname, '..', '..', 'native', 'kernel', 'ops.h'), 'utf8');
