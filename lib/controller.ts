@@ -2,21 +2,20 @@ import createDebug from 'debug';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { realpath } from 'node:fs/promises';
+import { builtinDrivers, predefinedNetworks } from './builtins';
 import type { Driver } from './drivers/api';
-import { BridgeDriver } from './drivers/bridge/driver';
-import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
-import { HostDriver } from './drivers/host';
-import { NullDriver } from './drivers/null';
 import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
-import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
+import { DefaultIpam } from './ipam';
 import { batch, bestEffort, NetlinkError, routeList, type NativeOp } from './native';
-import { parseCidr } from './native/validate';
-import { Network, releasePools, type AllocatedPool } from './network';
-import type { ControllerOptions, IpamPoolConfig, NetworkOptions, SandboxOptions } from './options';
+import { parseCidr } from './util/ip';
+import { Network } from './network';
+import { allocatePools, type NetworkPools } from './network-pools';
+import type { NetworkOptions } from './options';
 import { Sandbox, type NamespaceHandle } from './sandbox';
 import { hostNameservers } from './sandbox-files';
-import { checkControllerOptions, checkNetworkOptions, checkSandboxOptions } from './option-checks';
+import { checkNetworkOptions } from './option-checks';
+import { checkControllerOptions, checkSandboxOptions, type ControllerOptions, type SandboxOptions } from './controller-options';
 import { checkName } from './util/checks';
 import { checkPrivileges } from './privileges';
 import { restoreState, type RestoreReport } from './restore';
@@ -66,6 +65,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   /** @internal */ readonly etcNetnsDir: string;
   private readonly hostResolvConf: string;
   /** @internal */ readonly drivers = new Map<string, Driver>();
+  private readonly builtinTypes: string[];
   /** @internal */ readonly networksById = new Map<string, Network>();
   /** @internal */ readonly sandboxesById = new Map<string, Sandbox>();
   /** @internal ids of containers with a sandbox, or getting one */ readonly containers = new Set<string>();
@@ -94,7 +94,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
-    for (const driver of [new NullDriver(), new HostDriver(), new BridgeDriver()]) this.drivers.set(driver.type, driver);
+    for (const driver of builtinDrivers()) this.drivers.set(driver.type, driver);
+    this.builtinTypes = [...this.drivers.keys()];
   }
 
   /**
@@ -128,11 +129,9 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   private async createPredefinedNetworks(): Promise<void> {
-    if (!this.findNetwork('none')) await this.createNetwork('null', 'none', {}, true);
-    if (!this.findNetwork('host')) await this.createNetwork('host', 'host', {}, true);
-    if (this.findNetwork('bridge')) return;
-    const driverOptions = { [BRIDGE_NAME]: this.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
-    await this.createNetwork('bridge', 'bridge', { driverOptions }, true);
+    for (const { type, name, driverOptions } of predefinedNetworks(this.defaultBridgeName)) {
+      if (!this.findNetwork(name)) await this.createNetwork(type, name, driverOptions ? { driverOptions } : {}, true);
+    }
   }
 
   /**
@@ -153,7 +152,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /** The network types this controller has built-in drivers for. */
   builtinDrivers(): string[] {
-    return ['null', 'host', 'bridge'];
+    return [...this.builtinTypes];
   }
 
   /** Adds a driver for a network type of your own (libnetwork's RegisterDriver). CONFLICT if taken. */
@@ -202,36 +201,16 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     });
   }
 
-  /** Reserves the network's pools, gateways and aux addresses; undoes them all if one fails. */
-  private async allocatePools(name: string, options: NetworkOptions): Promise<{ v4: AllocatedPool[]; v6: AllocatedPool[] }> {
+  /** Sorts the network's pool config by family, checks it against enableIPv6, and reserves the pools. */
+  private async allocatePools(name: string, options: NetworkOptions): Promise<NetworkPools> {
     const config = options.ipam?.config ?? [];
-    const v6Config = config.filter((c) => c.subnet !== undefined && parseCidr(c.subnet, 'subnet').family === 6);
-    const v4Config = config.filter((c) => !v6Config.includes(c));
-    if (v6Config.length > 0 && !options.enableIPv6) throw invalidArgument(`network ${name} has an IPv6 subnet but enableIPv6 is not set`);
-    if (options.enableIPv6 && v6Config.length === 0) throw invalidArgument(`network ${name} enables IPv6 but gives no IPv6 subnet`);
-    if (v4Config.length === 0) v4Config.push({});
-    if (v4Config.some((c) => c.subnet === undefined)) this.reserved = await this.hostNetworks();
-    const pools: { v4: AllocatedPool[]; v6: AllocatedPool[] } = { v4: [], v6: [] };
-    try {
-      for (const c of v4Config) this.allocatePool(c, false, pools.v4);
-      for (const c of v6Config) this.allocatePool(c, true, pools.v6);
-    } catch (err) {
-      releasePools(this.ipam, pools);
-      throw err;
-    }
-    return pools;
-  }
-
-  /** Reserves one pool with its gateway and aux addresses, adding it to `into` as soon as it exists. */
-  private allocatePool(config: IpamPoolConfig, v6: boolean, into: AllocatedPool[]): void {
-    const { poolId, pool } = this.ipam.requestPool({ pool: config.subnet, subPool: config.ipRange, v6 });
-    const allocated: AllocatedPool = { poolId, addressSpace: poolId.split('/')[0], pool, gateway: '', auxAddresses: {}, ipRange: config.ipRange };
-    into.push(allocated);
-    allocated.gateway = this.ipam.requestAddress(poolId, config.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
-    for (const [auxName, address] of Object.entries(config.auxAddresses ?? {})) {
-      this.ipam.requestAddress(poolId, address);
-      allocated.auxAddresses[auxName] = address;
-    }
+    const v6 = config.filter((c) => c.subnet !== undefined && parseCidr(c.subnet, 'subnet').family === 6);
+    const v4 = config.filter((c) => !v6.includes(c));
+    if (v6.length > 0 && !options.enableIPv6) throw invalidArgument(`network ${name} has an IPv6 subnet but enableIPv6 is not set`);
+    if (options.enableIPv6 && v6.length === 0) throw invalidArgument(`network ${name} enables IPv6 but gives no IPv6 subnet`);
+    if (v4.length === 0) v4.push({});
+    if (v4.some((c) => c.subnet === undefined)) this.reserved = await this.hostNetworks();
+    return allocatePools(this.ipam, { v4, v6 });
   }
 
   /** The host's routes and nameservers: predefined pools that overlap them are skipped. */

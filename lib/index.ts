@@ -3,10 +3,12 @@
 export { NetworkController, type ControllerEvents } from './controller';
 export type { RestoreReport } from './restore';
 export type { StateWarning } from './store/store';
-export { Network, type NetworkInfo, type AllocatedPool } from './network';
+export { Network, type NetworkInfo } from './network';
+export type { AllocatedPool } from './network-pools';
 export { Endpoint, type EndpointInfo, type UnpublishedPorts } from './endpoint';
 export { Sandbox, type SandboxMode } from './sandbox';
 export * from './options';
+export type { ControllerOptions, SandboxOptions } from './controller-options';
 export type { SandboxDnsConfig } from './sandbox-files';
 export type {
   Driver,

@@ -1,10 +1,11 @@
 import createDebug from 'debug';
 import type { NetworkController } from './controller';
-import type { Driver, DriverOptions, IpamData, NetworkCreateInfo } from './drivers/api';
+import type { Driver, DriverOptions, NetworkCreateInfo } from './drivers/api';
 import { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import type { Ipam } from './ipam';
 import { batch } from './native';
+import { releasePools, type AllocatedPool, type NetworkPools } from './network-pools';
 import { checkEndpointOptions } from './option-checks';
 import type { EndpointOptions, IpamPoolConfig, NetworkOptions } from './options';
 import { STATE_VERSION, type NetworkRecord } from './store/records';
@@ -13,12 +14,6 @@ import { newId } from './util/ids';
 import { withUndo } from './util/undo';
 
 const debug = createDebug('cnm:network');
-
-/** An IPAM pool as the network holds it. */
-export interface AllocatedPool extends IpamData {
-  poolId: string;
-  ipRange?: string;
-}
 
 /** What `Network.info()` returns. */
 export interface NetworkInfo {
@@ -32,20 +27,6 @@ export interface NetworkInfo {
   labels: Record<string, string>;
   driverOptions: DriverOptions;
   ipam: { driver: string; config: IpamPoolConfig[]; allocated: Omit<AllocatedPool, 'poolId'>[] };
-}
-
-/** Frees gateways, aux addresses and pools, newest first; logs (does not throw) what fails. */
-export function releasePools(ipam: Ipam, pools: { v4: AllocatedPool[]; v6: AllocatedPool[] }): void {
-  for (const pool of [...pools.v4, ...pools.v6].reverse()) {
-    for (const address of [...Object.values(pool.auxAddresses), pool.gateway].filter(Boolean)) {
-      try {
-        ipam.releaseAddress(pool.poolId, address);
-      } catch (err) {
-        debug('release %s: %s', address, (err as Error).message);
-      }
-    }
-    ipam.releasePool(pool.poolId);
-  }
 }
 
 /** A group of endpoints that can talk to each other (libnetwork's Network). */
@@ -64,7 +45,7 @@ export class Network {
     /** @internal */ readonly driver: Driver,
     /** @internal */ readonly ipam: Ipam,
     /** @internal */ readonly options: NetworkOptions,
-    /** @internal */ readonly pools: { v4: AllocatedPool[]; v6: AllocatedPool[] },
+    /** @internal */ readonly pools: NetworkPools,
     /** @internal */ readonly predefined: boolean,
     readonly created = new Date(),
   ) {}

@@ -7,9 +7,9 @@ import * as path from 'node:path';
 import { hostNamespace, type NetworkController } from './controller';
 import type { RestoredEndpoint, RestoredNetwork } from './drivers/api';
 import { Endpoint } from './endpoint';
-import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
 import { bestEffort, netnsInfo, type NativeOp } from './native';
-import { Network, releasePools, type AllocatedPool } from './network';
+import { Network } from './network';
+import { reclaimPools, type NetworkPools } from './network-pools';
 import { Sandbox, type NamespaceHandle } from './sandbox';
 import { removeSandboxFilesOps, type FilesFolder } from './sandbox-files';
 import type { PortBinding } from './options';
@@ -150,23 +150,10 @@ function restoreNetworks(controller: NetworkController, records: NetworkRecord[]
       skip(record.id, `a network named ${record.name} was restored already`);
       continue;
     }
-    const pools = { v4: [] as AllocatedPool[], v6: [] as AllocatedPool[] };
+    let pools: NetworkPools;
     try {
-      for (const family of ['v4', 'v6'] as const) {
-        for (const saved of record.pools[family]) {
-          const { poolId } = controller.ipam.requestPool({ addressSpace: saved.addressSpace, pool: saved.pool, subPool: saved.ipRange, v6: family === 'v6' });
-          pools[family].push({ ...saved, poolId, gateway: '', auxAddresses: {} });
-          if (poolId !== saved.poolId) throw new Error(`pool ${saved.pool} came back as ${poolId}, not ${saved.poolId}`);
-          const pool = pools[family][pools[family].length - 1];
-          pool.gateway = controller.ipam.requestAddress(poolId, saved.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
-          for (const [name, address] of Object.entries(saved.auxAddresses)) {
-            controller.ipam.requestAddress(poolId, address);
-            pool.auxAddresses[name] = address;
-          }
-        }
-      }
+      pools = reclaimPools(controller.ipam, record.pools);
     } catch (err) {
-      releasePools(controller.ipam, pools);
       skip(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
       continue;
     }

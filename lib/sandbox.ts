@@ -4,17 +4,17 @@ import type { JoinInfo, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { batch, bestEffortTogether, NetlinkError, waitLinksGone, type LinkInfo, type LinkStats, type NativeOp } from './native';
-import type { SandboxOptions } from './options';
+import type { SandboxOptions } from './controller-options';
 import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
 import { hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
 import { Gateway, type Attachment } from './sandbox-gateway';
-import { STATE_VERSION, type SandboxRecord } from './store/records';
+import { STATE_VERSION, type SandboxMode, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
 import { withUndo } from './util/undo';
 
-const debug = createDebug('cnm:sandbox');
+export type { SandboxMode } from './store/records';
 
-export type SandboxMode = 'namespace' | 'host' | 'container';
+const debug = createDebug('cnm:sandbox');
 
 /** A network namespace shared by one sandbox and the container-mode sandboxes that share it. */
 export interface NamespaceHandle {

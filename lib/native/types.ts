@@ -1,3 +1,4 @@
+import type { Family } from '../util/ip';
 import type { NativeErrorInfo } from './netlink-error';
 import type {
   ConntrackFilter,
@@ -120,7 +121,7 @@ export interface LinkInfo {
   stats: LinkStats;
 }
 
-export type Family = 4 | 6;
+export type { Family };
 
 export interface AddressInfo {
   ifname: string;
