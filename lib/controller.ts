@@ -12,16 +12,16 @@ import { parseCidr } from './util/ip';
 import { Network } from './network';
 import { allocatePools, type NetworkPools } from './network-pools';
 import type { NetworkOptions } from './options';
-import { Sandbox, type NamespaceHandle } from './sandbox';
+import { hostNamespace, StateLayout, type NamespaceHandle } from './layout';
+import { Sandbox } from './sandbox';
 import { hostNameservers } from './sandbox-files';
 import { checkNetworkOptions } from './option-checks';
 import { checkControllerOptions, checkSandboxOptions, type ControllerOptions, type SandboxOptions } from './controller-options';
 import { checkName } from './util/checks';
 import { checkPrivileges } from './privileges';
-import { restoreState, type RestoreReport } from './restore';
+import { restoreState, type RestoredState, type RestoreReport } from './restore';
 import { prepareStateDir } from './state-dir';
 import { lockStateDir, unlockStateDir } from './state-lock';
-import { namespaceName } from './store/shapes';
 import { StateStore, type StateWarning } from './store/store';
 import { newId } from './util/ids';
 import { Mutex } from './util/mutex';
@@ -60,9 +60,6 @@ const SINGLETON = new Set(['null', 'host']);
  */
 export class NetworkController extends EventEmitter<ControllerEvents> {
   readonly id = newId();
-  /** @internal */ readonly stateDir: string;
-  /** @internal */ readonly netnsDir: string;
-  /** @internal */ readonly etcNetnsDir: string;
   private readonly hostResolvConf: string;
   /** @internal */ readonly drivers = new Map<string, Driver>();
   private readonly builtinTypes: string[];
@@ -73,7 +70,11 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private reserved: string[] = [];
   /** @internal */ readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
   /** @internal */ readonly store: StateStore;
-  /** @internal The mark on the kernel objects this controller's state directory owns. */ owner = '';
+  /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
+  /** @internal The mark on the kernel objects this controller's state directory owns. */
+  get owner(): string {
+    return this.layout.mark;
+  }
   private readonly liveRestore: boolean;
   private report: RestoreReport | null = null;
   /** Set by the first stop(): later calls are refused, later stop() calls wait for it. */
@@ -84,13 +85,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   private constructor(options: ControllerOptions) {
     super();
-    this.stateDir = options.stateDir ?? '/var/lib/cnm-ts';
-    this.netnsDir = options.netnsDir ?? '/run/netns';
-    this.etcNetnsDir = options.etcNetnsDir ?? '/etc/netns';
+    const folders = { stateDir: options.stateDir ?? '/var/lib/cnm-ts', netnsDir: options.netnsDir ?? '/run/netns', etcNetnsDir: options.etcNetnsDir ?? '/etc/netns' };
+    this.layout = new StateLayout(folders, '');
     this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
     this.defaultBridgeName = options.defaultBridgeName ?? 'cnm0';
     this.liveRestore = options.liveRestore ?? true;
-    this.store = new StateStore(this.stateDir);
+    this.store = new StateStore(folders.stateDir);
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
@@ -109,11 +109,16 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     const options = checkControllerOptions(given);
     await checkPrivileges();
     const controller = new NetworkController(options);
-    await prepareStateDir({ stateDir: controller.stateDir, netnsDir: controller.netnsDir, etcNetnsDir: controller.etcNetnsDir });
-    controller.lockFd = await lockStateDir(controller.stateDir);
+    const { folders } = controller.layout;
+    await prepareStateDir(folders);
+    controller.lockFd = await lockStateDir(folders.stateDir);
     try {
-      controller.owner = createHash('sha256').update(await realpath(controller.stateDir)).digest('hex').slice(0, 8);
-      controller.report = await restoreState(controller, { liveRestore: controller.liveRestore });
+      const mark = createHash('sha256').update(await realpath(folders.stateDir)).digest('hex').slice(0, 8);
+      controller.layout = new StateLayout(folders, mark);
+      const restored = await restoreState(controller);
+      controller.adopt(restored);
+      await restored.cleanUp({ liveRestore: controller.liveRestore });
+      controller.report = restored.report;
       if (options.predefinedNetworks ?? true) await controller.createPredefinedNetworks();
     } catch (err) {
       await controller.stop().catch(() => undefined);
@@ -121,6 +126,15 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     }
     debug('controller %s ready', controller.id.slice(0, 12));
     return controller;
+  }
+
+  /** Takes the networks and sandboxes a restore rebuilt as this controller's own. */
+  private adopt({ networks, sandboxes }: RestoredState): void {
+    for (const network of networks) this.networksById.set(network.id, network);
+    for (const sandbox of sandboxes) {
+      this.sandboxesById.set(sandbox.id, sandbox);
+      this.containers.add(sandbox.containerId);
+    }
   }
 
   /** What the controller found in its state directory at start, and what it cleaned up. */
@@ -319,19 +333,17 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /**
    * The namespace a new sandbox gets: the host's (host mode) or a new one named from the
-   * controller's mark and the sandbox id (`cnm-<owner>-<12 hex>`).
+   * controller's mark and the sandbox id (see StateLayout).
    */
   private namespaceFor(id: string, host: boolean): NamespaceHandle {
-    if (host) return hostNamespace();
-    const name = namespaceName(this.owner, id);
-    return { key: `${this.netnsDir}/${name}`, name, users: 0, owned: true };
+    return host ? hostNamespace() : this.layout.newNamespace(id);
   }
 
   /** The operations that make a sandbox's namespace with lo up (`ip netns add`). */
   private namespaceOps(namespace: NamespaceHandle): NativeOp[] {
     return [
       // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its own.
-      { op: 'netnsCreate', dir: this.netnsDir, name: namespace.name!, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
+      { op: 'netnsCreate', dir: this.layout.folders.netnsDir, name: namespace.name!, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
       { op: 'linkSet', netns: namespace.key, name: 'lo', change: { up: true } },
     ];
   }
@@ -414,11 +426,6 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /** @internal Throws STOPPED once stop() was called. */
   checkRunning(): void {
-    if (this.stopping) throw new CnmError('STOPPED', `controller ${this.id.slice(0, 12)} on ${this.stateDir} is stopped`);
+    if (this.stopping) throw new CnmError('STOPPED', `controller ${this.id.slice(0, 12)} on ${this.layout.folders.stateDir} is stopped`);
   }
-}
-
-/** The host's own namespace, for host-mode sandboxes: never made, never removed. */
-export function hostNamespace(): NamespaceHandle {
-  return { key: `/proc/${process.pid}/ns/net`, name: null, users: 0, owned: false };
 }

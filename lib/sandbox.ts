@@ -7,6 +7,7 @@ import { batch, bestEffortTogether, NetlinkError, waitLinksGone, type LinkInfo, 
 import type { SandboxOptions } from './controller-options';
 import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
 import { hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
+import type { NamespaceHandle } from './layout';
 import { Gateway, type Attachment } from './sandbox-gateway';
 import { STATE_VERSION, type SandboxMode, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
@@ -15,17 +16,6 @@ import { withUndo } from './util/undo';
 export type { SandboxMode } from './store/records';
 
 const debug = createDebug('cnm:sandbox');
-
-/** A network namespace shared by one sandbox and the container-mode sandboxes that share it. */
-export interface NamespaceHandle {
-  key: string;
-  /** The namespace file's name in the namespace directory; null for the host's namespace. */
-  name: string | null;
-  /** Sandboxes using it; it is dropped when the last one goes (if cnm-ts made it). */
-  users: number;
-  owned: boolean;
-}
-
 
 /** One network stack: a namespace (its `key`), the interfaces of the endpoints that joined it,
  * its routes, hosts and resolv.conf (libnetwork's Sandbox). */
@@ -86,13 +76,13 @@ export class Sandbox {
 
   /** The sandbox's own folder for hosts and resolv.conf. */
   private ownFolder(): FilesFolder {
-    return { base: this.controller.stateDir, folder: `sandboxes/${this.id}` };
+    return this.controller.layout.sandboxFolder(this.id);
   }
 
   /** The namespace's folder under /etc/netns (for `ip netns exec`), if cnm-ts named the namespace. */
   private namespaceFolder(): FilesFolder | null {
     const { owned, name } = this.namespace;
-    return owned && name ? { base: this.controller.etcNetnsDir, folder: name } : null;
+    return owned && name ? this.controller.layout.etcNetnsFolder(name) : null;
   }
 
   /**
