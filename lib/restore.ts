@@ -111,9 +111,9 @@ export async function restoreState(controller: NetworkController): Promise<Resto
     e.network.adopt(endpoint);
     const join = e.attachment;
     if (join && e.target) {
-      endpoint.published = e.published;
+      endpoint.setPublished(e.published);
       sandboxes.get(e.target.sandboxId)!.sandbox.link({ endpoint, ifname: join.ifname, priority: join.priority, order: join.order }, join.info);
-      endpoint.state = 'joined';
+      endpoint.settle();
     }
   }
 

@@ -156,16 +156,14 @@ export class Sandbox {
   /** @internal Records an endpoint as joined here (at join and at restore). */
   link(attachment: Attachment, info: JoinInfo): void {
     const { endpoint } = attachment;
-    endpoint.sandbox = this;
-    endpoint.joinInfo = info;
+    endpoint.recordJoin(this, info);
     this.attached.set(endpoint.id, attachment);
   }
 
   private unlink(endpoint: Endpoint): void {
     if (endpoint.sandbox !== this) return;
     this.attached.delete(endpoint.id);
-    endpoint.sandbox = null;
-    endpoint.joinInfo = null;
+    endpoint.forgetJoin();
   }
 
   /** @internal How an endpoint is joined here. */
@@ -257,11 +255,11 @@ export class Sandbox {
 
   /** Runs `work` with the endpoints marked as leaving; then they are joined or idle, as they are. */
   private async whileMoving<T>(endpoints: Endpoint[], work: () => Promise<T>): Promise<T> {
-    for (const e of endpoints) e.state = 'leaving';
+    for (const e of endpoints) e.markLeaving();
     try {
       return await work();
     } finally {
-      for (const e of endpoints) e.state = e.sandbox ? 'joined' : 'idle';
+      for (const e of endpoints) e.settle();
     }
   }
 
@@ -411,9 +409,9 @@ export class Sandbox {
       const hostLinks = dropping ? this.hostLinks() : [];
       const errors: unknown[] = [];
       for (const a of [...this.attached.values()]) {
-        a.endpoint.state = 'leaving';
+        a.endpoint.markLeaving();
         errors.push(...(await this.teardownLocked(a.endpoint, dropping)));
-        a.endpoint.state = 'idle';
+        a.endpoint.settle();
       }
       this.namespace.users -= 1;
       const lastUser = this.namespace.users === 0 && this.namespace.owned;
