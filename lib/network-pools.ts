@@ -1,9 +1,11 @@
-// A network's address pools: the one place that reserves them (at create), takes them back from a
-// record (at restore) and releases them (libnetwork's network.ipamAllocate / ipamRelease).
+// A network's address pools and its endpoints' addresses: the one place that reserves them (at
+// create), takes them back from a record (at restore) and releases them (libnetwork's
+// network.ipamAllocate / ipamRelease, endpoint.assignAddress / releaseAddress).
 import createDebug from 'debug';
 import type { IpamData } from './drivers/api';
+import { invalidArgument } from './errors';
 import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE, type Ipam } from './ipam';
-import type { IpamPoolConfig } from './options';
+import type { EndpointOptions, IpamPoolConfig } from './options';
 
 const debug = createDebug('cnm:network');
 
@@ -81,4 +83,46 @@ function reserveAddresses(ipam: Ipam, pool: AllocatedPool, gateway: string | und
     ipam.requestAddress(pool.poolId, address);
     pool.auxAddresses[name] = address;
   }
+}
+
+/** An endpoint's addresses, each from the first pool of its family. */
+export interface EndpointAddresses {
+  address?: string;
+  addressIPv6?: string;
+}
+
+/**
+ * Reserves a new endpoint's addresses: the ones it asks for, else the next free; all or none.
+ * INVALID_ARGUMENT for an address of a family the network (`networkName`) has no pool of.
+ */
+export function reserveEndpointAddresses(ipam: Ipam, pools: NetworkPools, wanted: EndpointOptions, networkName: string): EndpointAddresses {
+  const reserved: EndpointAddresses = {};
+  try {
+    if (pools.v4[0]) reserved.address = ipam.requestAddress(pools.v4[0].poolId, wanted.ipv4Address);
+    else if (wanted.ipv4Address) throw invalidArgument(`network ${networkName} has no IPv4 subnet for ${wanted.ipv4Address}`);
+    if (pools.v6[0]) reserved.addressIPv6 = ipam.requestAddress(pools.v6[0].poolId, wanted.ipv6Address);
+    else if (wanted.ipv6Address) throw invalidArgument(`network ${networkName} has no IPv6 subnet for ${wanted.ipv6Address}`);
+  } catch (err) {
+    releaseEndpointAddresses(ipam, pools, reserved);
+    throw err;
+  }
+  return reserved;
+}
+
+/** Takes back the addresses an endpoint's record holds; all or none. */
+export function reclaimEndpointAddresses(ipam: Ipam, pools: NetworkPools, saved: EndpointAddresses): void {
+  const taken: EndpointAddresses = {};
+  try {
+    if (saved.address) taken.address = ipam.requestAddress(pools.v4[0].poolId, saved.address);
+    if (saved.addressIPv6) taken.addressIPv6 = ipam.requestAddress(pools.v6[0].poolId, saved.addressIPv6);
+  } catch (err) {
+    releaseEndpointAddresses(ipam, pools, taken);
+    throw err;
+  }
+}
+
+/** Frees an endpoint's addresses. */
+export function releaseEndpointAddresses(ipam: Ipam, pools: NetworkPools, addresses: EndpointAddresses): void {
+  if (addresses.address) ipam.releaseAddress(pools.v4[0].poolId, addresses.address);
+  if (addresses.addressIPv6) ipam.releaseAddress(pools.v6[0].poolId, addresses.addressIPv6);
 }

@@ -1,11 +1,11 @@
 import createDebug from 'debug';
 import type { NetworkController } from './controller';
-import type { Driver, DriverOptions, NetworkCreateInfo } from './drivers/api';
+import type { Driver, DriverOptions, InterfaceInfo, NetworkCreateInfo } from './drivers/api';
 import { Endpoint } from './endpoint';
-import { CnmError, invalidArgument } from './errors';
+import { CnmError } from './errors';
 import type { Ipam } from './ipam';
 import { batch } from './native';
-import { releasePools, type AllocatedPool, type NetworkPools } from './network-pools';
+import { releaseEndpointAddresses, releasePools, reserveEndpointAddresses, type AllocatedPool, type NetworkPools } from './network-pools';
 import { checkEndpointOptions } from './option-checks';
 import type { EndpointOptions, IpamPoolConfig, NetworkOptions } from './options';
 import { STATE_VERSION, type NetworkRecord } from './store/records';
@@ -87,24 +87,14 @@ export class Network {
     return endpoint;
   }
 
-  private reserveAddresses(id: string, name: string, options: EndpointOptions) {
-    const iface: { address?: string; addressIPv6?: string; macAddress?: string } = { macAddress: options.macAddress };
-    try {
-      if (this.pools.v4[0]) iface.address = this.ipam.requestAddress(this.pools.v4[0].poolId, options.ipv4Address);
-      else if (options.ipv4Address) throw invalidArgument(`network ${this.name} has no IPv4 subnet for ${options.ipv4Address}`);
-      if (this.pools.v6[0]) iface.addressIPv6 = this.ipam.requestAddress(this.pools.v6[0].poolId, options.ipv6Address);
-      else if (options.ipv6Address) throw invalidArgument(`network ${this.name} has no IPv6 subnet for ${options.ipv6Address}`);
-    } catch (err) {
-      this.releaseAddresses(iface);
-      throw err;
-    }
+  private reserveAddresses(id: string, name: string, options: EndpointOptions): InterfaceInfo {
+    const iface = { macAddress: options.macAddress, ...reserveEndpointAddresses(this.ipam, this.pools, options, this.name) };
     debug('endpoint %s (%s) addresses %o', name, id.slice(0, 12), iface);
     return iface;
   }
 
-  private releaseAddresses(iface: { address?: string; addressIPv6?: string }): void {
-    if (iface.address) this.ipam.releaseAddress(this.pools.v4[0].poolId, iface.address);
-    if (iface.addressIPv6) this.ipam.releaseAddress(this.pools.v6[0].poolId, iface.addressIPv6);
+  private releaseAddresses(iface: InterfaceInfo): void {
+    releaseEndpointAddresses(this.ipam, this.pools, iface);
   }
 
   /** @internal Makes an endpoint one of the network's (at creation and at restore). */

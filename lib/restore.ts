@@ -9,7 +9,7 @@ import type { RestoredEndpoint, RestoredNetwork } from './drivers/api';
 import { Endpoint } from './endpoint';
 import { bestEffort, netnsInfo, type NativeOp } from './native';
 import { Network } from './network';
-import { reclaimPools, type NetworkPools } from './network-pools';
+import { reclaimEndpointAddresses, reclaimPools, type NetworkPools } from './network-pools';
 import { hostNamespace, type NamespaceHandle } from './layout';
 import { Sandbox } from './sandbox';
 import { removeSandboxFilesOps, type FilesFolder } from './sandbox-files';
@@ -317,13 +317,10 @@ function restoreEndpoints(
       warn(record.id, `its network ${record.networkId.slice(0, 12)} was not restored`);
       continue;
     }
-    const taken: [string, string][] = [];
     try {
       if (names.has(`${network.id}/${record.name}`)) throw new Error(`network ${network.name} has another endpoint named ${record.name}`);
-      if (record.iface.address) taken.push([network.pools.v4[0].poolId, controller.ipam.requestAddress(network.pools.v4[0].poolId, record.iface.address)]);
-      if (record.iface.addressIPv6) taken.push([network.pools.v6[0].poolId, controller.ipam.requestAddress(network.pools.v6[0].poolId, record.iface.addressIPv6)]);
+      reclaimEndpointAddresses(controller.ipam, network.pools, record.iface);
     } catch (err) {
-      for (const [poolId, address] of taken) controller.ipam.releaseAddress(poolId, address);
       // Two endpoints may never hold one address: the second is dropped, its links are orphans.
       warn(record.id, `dropped: ${(err as Error).message}`);
       fixes.push(controller.store.removeOp('endpoint', record.id));
