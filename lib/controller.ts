@@ -2,27 +2,26 @@ import createDebug from 'debug';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { realpath } from 'node:fs/promises';
+import { builtinDrivers, predefinedNetworks } from './builtins';
 import type { Driver } from './drivers/api';
-import { BridgeDriver } from './drivers/bridge/driver';
-import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
-import { HostDriver } from './drivers/host';
-import { NullDriver } from './drivers/null';
 import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
-import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
+import { DefaultIpam } from './ipam';
 import { batch, bestEffort, NetlinkError, routeList, type NativeOp } from './native';
-import { parseCidr } from './native/validate';
-import { Network, releasePools, type AllocatedPool } from './network';
-import type { BuiltinNetworkType, ControllerOptions, IpamPoolConfig, NetworkOptions, NetworkType, SandboxOptions } from './options';
-import { Sandbox, type NamespaceHandle } from './sandbox';
+import { parseCidr } from './util/ip';
+import { Network } from './network';
+import { allocatePools, type NetworkPools } from './network-pools';
+import type { BuiltinNetworkType, NetworkOptions, NetworkType } from './options';
+import { hostNamespace, StateLayout, type NamespaceHandle } from './layout';
+import { Sandbox } from './sandbox';
 import { hostNameservers } from './sandbox-files';
-import { checkControllerOptions, checkNetworkOptions, checkSandboxOptions } from './option-checks';
+import { checkNetworkOptions } from './option-checks';
+import { checkControllerOptions, checkSandboxOptions, type ControllerOptions, type SandboxOptions } from './controller-options';
 import { checkName } from './util/checks';
 import { checkPrivileges } from './privileges';
-import { restoreState, type RestoreReport } from './restore';
+import { restoreState, type RestoredState, type RestoreReport } from './restore';
 import { prepareStateDir } from './state-dir';
 import { lockStateDir, unlockStateDir } from './state-lock';
-import { namespaceName } from './store/shapes';
 import { StateStore, type StateWarning } from './store/store';
 import { newId } from './util/ids';
 import { Mutex } from './util/mutex';
@@ -61,11 +60,9 @@ const SINGLETON = new Set(['null', 'host']);
  */
 export class NetworkController extends EventEmitter<ControllerEvents> {
   readonly id = newId();
-  /** @internal */ readonly stateDir: string;
-  /** @internal */ readonly netnsDir: string;
-  /** @internal */ readonly etcNetnsDir: string;
   private readonly hostResolvConf: string;
   /** @internal */ readonly drivers = new Map<string, Driver>();
+  private readonly builtinTypes: BuiltinNetworkType[];
   /** @internal */ readonly networksById = new Map<string, Network>();
   /** @internal */ readonly sandboxesById = new Map<string, Sandbox>();
   /** @internal ids of containers with a sandbox, or getting one */ readonly containers = new Set<string>();
@@ -73,7 +70,11 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private reserved: string[] = [];
   /** @internal */ readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
   /** @internal */ readonly store: StateStore;
-  /** @internal The mark on the kernel objects this controller's state directory owns. */ owner = '';
+  /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
+  /** @internal The mark on the kernel objects this controller's state directory owns. */
+  get owner(): string {
+    return this.layout.mark;
+  }
   private readonly liveRestore: boolean;
   private report: RestoreReport | null = null;
   /** Set by the first stop(): later calls are refused, later stop() calls wait for it. */
@@ -84,17 +85,18 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   private constructor(options: ControllerOptions) {
     super();
-    this.stateDir = options.stateDir ?? '/var/lib/cnm-ts';
-    this.netnsDir = options.netnsDir ?? '/run/netns';
-    this.etcNetnsDir = options.etcNetnsDir ?? '/etc/netns';
+    const folders = { stateDir: options.stateDir ?? '/var/lib/cnm-ts', netnsDir: options.netnsDir ?? '/run/netns', etcNetnsDir: options.etcNetnsDir ?? '/etc/netns' };
+    this.layout = new StateLayout(folders, '');
     this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
     this.defaultBridgeName = options.defaultBridgeName ?? 'cnm0';
     this.liveRestore = options.liveRestore ?? true;
-    this.store = new StateStore(this.stateDir);
+    this.store = new StateStore(folders.stateDir);
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
-    for (const driver of [new NullDriver(), new HostDriver(), new BridgeDriver()]) this.drivers.set(driver.type, driver);
+    for (const driver of builtinDrivers()) this.drivers.set(driver.type, driver);
+    // Only the built-ins are registered at this point (builtins.ts makes one per BuiltinNetworkType).
+    this.builtinTypes = [...this.drivers.keys()] as BuiltinNetworkType[];
   }
 
   /**
@@ -108,11 +110,16 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     const options = checkControllerOptions(given);
     await checkPrivileges();
     const controller = new NetworkController(options);
-    await prepareStateDir({ stateDir: controller.stateDir, netnsDir: controller.netnsDir, etcNetnsDir: controller.etcNetnsDir });
-    controller.lockFd = await lockStateDir(controller.stateDir);
+    const { folders } = controller.layout;
+    await prepareStateDir(folders);
+    controller.lockFd = await lockStateDir(folders.stateDir);
     try {
-      controller.owner = createHash('sha256').update(await realpath(controller.stateDir)).digest('hex').slice(0, 8);
-      controller.report = await restoreState(controller, { liveRestore: controller.liveRestore });
+      const mark = createHash('sha256').update(await realpath(folders.stateDir)).digest('hex').slice(0, 8);
+      controller.layout = new StateLayout(folders, mark);
+      const restored = await restoreState(controller);
+      controller.adopt(restored);
+      await restored.cleanUp({ liveRestore: controller.liveRestore });
+      controller.report = restored.report;
       if (options.predefinedNetworks ?? true) await controller.createPredefinedNetworks();
     } catch (err) {
       await controller.stop().catch(() => undefined);
@@ -122,17 +129,24 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return controller;
   }
 
+  /** Takes the networks and sandboxes a restore rebuilt as this controller's own. */
+  private adopt({ networks, sandboxes }: RestoredState): void {
+    for (const network of networks) this.networksById.set(network.id, network);
+    for (const sandbox of sandboxes) {
+      this.sandboxesById.set(sandbox.id, sandbox);
+      this.containers.add(sandbox.containerId);
+    }
+  }
+
   /** What the controller found in its state directory at start, and what it cleaned up. */
   restoreReport(): RestoreReport {
     return this.report!;
   }
 
   private async createPredefinedNetworks(): Promise<void> {
-    if (!this.findNetwork('none')) await this.createNetwork('null', 'none', {}, true);
-    if (!this.findNetwork('host')) await this.createNetwork('host', 'host', {}, true);
-    if (this.findNetwork('bridge')) return;
-    const driverOptions = { [BRIDGE_NAME]: this.defaultBridgeName, [DEFAULT_BRIDGE]: 'true' };
-    await this.createNetwork('bridge', 'bridge', { driverOptions }, true);
+    for (const { type, name, driverOptions } of predefinedNetworks(this.defaultBridgeName)) {
+      if (!this.findNetwork(name)) await this.createNetwork(type, name, driverOptions ? { driverOptions } : {}, true);
+    }
   }
 
   /**
@@ -153,7 +167,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /** The network types this controller has built-in drivers for. */
   builtinDrivers(): BuiltinNetworkType[] {
-    return ['null', 'host', 'bridge'];
+    return [...this.builtinTypes];
   }
 
   /** Adds a driver for a network type of your own (libnetwork's RegisterDriver). CONFLICT if taken. */
@@ -202,36 +216,16 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     });
   }
 
-  /** Reserves the network's pools, gateways and aux addresses; undoes them all if one fails. */
-  private async allocatePools(name: string, options: NetworkOptions): Promise<{ v4: AllocatedPool[]; v6: AllocatedPool[] }> {
+  /** Sorts the network's pool config by family, checks it against enableIPv6, and reserves the pools. */
+  private async allocatePools(name: string, options: NetworkOptions): Promise<NetworkPools> {
     const config = options.ipam?.config ?? [];
-    const v6Config = config.filter((c) => c.subnet !== undefined && parseCidr(c.subnet, 'subnet').family === 6);
-    const v4Config = config.filter((c) => !v6Config.includes(c));
-    if (v6Config.length > 0 && !options.enableIPv6) throw invalidArgument(`network ${name} has an IPv6 subnet but enableIPv6 is not set`);
-    if (options.enableIPv6 && v6Config.length === 0) throw invalidArgument(`network ${name} enables IPv6 but gives no IPv6 subnet`);
-    if (v4Config.length === 0) v4Config.push({});
-    if (v4Config.some((c) => c.subnet === undefined)) this.reserved = await this.hostNetworks();
-    const pools: { v4: AllocatedPool[]; v6: AllocatedPool[] } = { v4: [], v6: [] };
-    try {
-      for (const c of v4Config) this.allocatePool(c, false, pools.v4);
-      for (const c of v6Config) this.allocatePool(c, true, pools.v6);
-    } catch (err) {
-      releasePools(this.ipam, pools);
-      throw err;
-    }
-    return pools;
-  }
-
-  /** Reserves one pool with its gateway and aux addresses, adding it to `into` as soon as it exists. */
-  private allocatePool(config: IpamPoolConfig, v6: boolean, into: AllocatedPool[]): void {
-    const { poolId, pool } = this.ipam.requestPool({ pool: config.subnet, subPool: config.ipRange, v6 });
-    const allocated: AllocatedPool = { poolId, addressSpace: poolId.split('/')[0], pool, gateway: '', auxAddresses: {}, ipRange: config.ipRange };
-    into.push(allocated);
-    allocated.gateway = this.ipam.requestAddress(poolId, config.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
-    for (const [auxName, address] of Object.entries(config.auxAddresses ?? {})) {
-      this.ipam.requestAddress(poolId, address);
-      allocated.auxAddresses[auxName] = address;
-    }
+    const v6 = config.filter((c) => c.subnet !== undefined && parseCidr(c.subnet, 'subnet').family === 6);
+    const v4 = config.filter((c) => !v6.includes(c));
+    if (v6.length > 0 && !options.enableIPv6) throw invalidArgument(`network ${name} has an IPv6 subnet but enableIPv6 is not set`);
+    if (options.enableIPv6 && v6.length === 0) throw invalidArgument(`network ${name} enables IPv6 but gives no IPv6 subnet`);
+    if (v4.length === 0) v4.push({});
+    if (v4.some((c) => c.subnet === undefined)) this.reserved = await this.hostNetworks();
+    return allocatePools(this.ipam, { v4, v6 });
   }
 
   /** The host's routes and nameservers: predefined pools that overlap them are skipped. */
@@ -340,19 +334,17 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /**
    * The namespace a new sandbox gets: the host's (host mode) or a new one named from the
-   * controller's mark and the sandbox id (`cnm-<owner>-<12 hex>`).
+   * controller's mark and the sandbox id (see StateLayout).
    */
   private namespaceFor(id: string, host: boolean): NamespaceHandle {
-    if (host) return hostNamespace();
-    const name = namespaceName(this.owner, id);
-    return { key: `${this.netnsDir}/${name}`, name, users: 0, owned: true };
+    return host ? hostNamespace() : this.layout.newNamespace(id);
   }
 
   /** The operations that make a sandbox's namespace with lo up (`ip netns add`). */
   private namespaceOps(namespace: NamespaceHandle): NativeOp[] {
     return [
       // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its own.
-      { op: 'netnsCreate', dir: this.netnsDir, name: namespace.name!, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
+      { op: 'netnsCreate', dir: this.layout.folders.netnsDir, name: namespace.name!, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
       { op: 'linkSet', netns: namespace.key, name: 'lo', change: { up: true } },
     ];
   }
@@ -435,11 +427,6 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /** @internal Throws STOPPED once stop() was called. */
   checkRunning(): void {
-    if (this.stopping) throw new CnmError('STOPPED', `controller ${this.id.slice(0, 12)} on ${this.stateDir} is stopped`);
+    if (this.stopping) throw new CnmError('STOPPED', `controller ${this.id.slice(0, 12)} on ${this.layout.folders.stateDir} is stopped`);
   }
-}
-
-/** The host's own namespace, for host-mode sandboxes: never made, never removed. */
-export function hostNamespace(): NamespaceHandle {
-  return { key: `/proc/${process.pid}/ns/net`, name: null, users: 0, owned: false };
 }

@@ -53,13 +53,12 @@ type EndpointState = 'idle' | 'joining' | 'joined' | 'leaving' | 'deleting' | 'd
  * inside it (libnetwork's Endpoint).
  */
 export class Endpoint {
-  /** @internal */ state: EndpointState = 'idle';
-  /** @internal */ sandbox: Sandbox | null = null;
-  /** @internal */ joinInfo: JoinInfo | null = null;
-  /** @internal The ports published while it is its sandbox's gateway endpoint. */
-  published: PortBinding[] | null = null;
-  /** @internal See EndpointInfo.unpublished. */
-  unpublished: UnpublishedPorts | null = null;
+  // The join state is written here only: the sandbox and its gateway go through the methods below.
+  private phase: EndpointState = 'idle';
+  private joinedTo: Sandbox | null = null;
+  private joined: JoinInfo | null = null;
+  private publishedPorts: PortBinding[] | null = null;
+  private unpublishedPorts: UnpublishedPorts | null = null;
 
   /** @internal */
   constructor(
@@ -69,6 +68,64 @@ export class Endpoint {
     /** @internal */ readonly iface: InterfaceInfo,
     /** @internal */ readonly options: EndpointOptions,
   ) {}
+
+  /** @internal Where it is in its life: idle, joining, joined, leaving, deleting, deleted. */
+  get state(): EndpointState {
+    return this.phase;
+  }
+
+  /** @internal The sandbox it is joined to. */
+  get sandbox(): Sandbox | null {
+    return this.joinedTo;
+  }
+
+  /** @internal What its driver's join set up. */
+  get joinInfo(): JoinInfo | null {
+    return this.joined;
+  }
+
+  /** @internal The ports published while it is its sandbox's gateway endpoint. */
+  get published(): PortBinding[] | null {
+    return this.publishedPorts;
+  }
+
+  /** @internal See EndpointInfo.unpublished. */
+  get unpublished(): UnpublishedPorts | null {
+    return this.unpublishedPorts;
+  }
+
+  /** @internal Sandbox.link(): joined to `sandbox` with what the driver set up (at join and at restore). */
+  recordJoin(sandbox: Sandbox, info: JoinInfo): void {
+    this.joinedTo = sandbox;
+    this.joined = info;
+  }
+
+  /** @internal Sandbox.unlink(): joined nowhere. */
+  forgetJoin(): void {
+    this.joinedTo = null;
+    this.joined = null;
+  }
+
+  /** @internal The sandbox moves it out (a leave, a sandbox's delete): leaving until `settle()`. */
+  markLeaving(): void {
+    this.phase = 'leaving';
+  }
+
+  /** @internal After a move or a restore: joined if it is in a sandbox, else idle. */
+  settle(): void {
+    this.phase = this.joinedTo ? 'joined' : 'idle';
+  }
+
+  /** @internal The gateway: the ports now published for it (null: none); nothing is left unpublished. */
+  setPublished(ports: PortBinding[] | null): void {
+    this.publishedPorts = ports;
+    this.unpublishedPorts = null;
+  }
+
+  /** @internal The gateway: the ports it could not publish, and why. */
+  setUnpublished(unpublished: UnpublishedPorts): void {
+    this.unpublishedPorts = unpublished;
+  }
 
   /**
    * Attaches the endpoint to a sandbox: for a bridge network, a veth pair whose container end
@@ -87,12 +144,12 @@ export class Endpoint {
     if (this.state !== 'idle') {
       throw new CnmError(this.state === 'deleted' ? 'NOT_FOUND' : 'CONFLICT', `endpoint ${this.name} is ${this.state === 'deleted' ? 'deleted' : 'already joined'}`);
     }
-    this.state = 'joining';
+    this.phase = 'joining';
     try {
       await sandbox.attach(this, priority ?? 0);
-      this.state = 'joined';
+      this.phase = 'joined';
     } catch (err) {
-      this.state = 'idle';
+      this.phase = 'idle';
       throw err;
     }
   }
@@ -122,12 +179,12 @@ export class Endpoint {
     if (this.state === 'deleted' || this.state === 'deleting') throw new CnmError('NOT_FOUND', `endpoint ${this.name} is already deleted`);
     if (force) return this.forceDelete();
     if (this.state !== 'idle') throw new CnmError('CONFLICT', `endpoint ${this.name} is joined to a sandbox; leave it first or use force`);
-    this.state = 'deleting';
+    this.phase = 'deleting';
     try {
       await this.network.removeEndpoint(this);
-      this.state = 'deleted';
+      this.phase = 'deleted';
     } catch (err) {
-      this.state = 'idle';
+      this.phase = 'idle';
       throw err;
     }
   }
@@ -136,12 +193,12 @@ export class Endpoint {
     if (this.state === 'joining' || this.state === 'leaving') throw new CnmError('CONFLICT', `endpoint ${this.name} is ${this.state} a sandbox`);
     const errors: unknown[] = [];
     if (this.state === 'joined' && this.sandbox) {
-      this.state = 'leaving';
+      this.phase = 'leaving';
       errors.push(...(await this.sandbox.teardown(this)));
     }
-    this.state = 'deleting';
+    this.phase = 'deleting';
     errors.push(...(await this.network.removeEndpointAnyway(this)));
-    this.state = 'deleted';
+    this.phase = 'deleted';
     if (errors.length > 0) throw new AggregateError(errors, `endpoint ${this.name} is deleted, but ${errors.length} step(s) failed`);
   }
 

@@ -3,13 +3,13 @@
 export { NetworkController, type ControllerEvents } from './controller';
 export type { RestoreReport } from './restore';
 export type { StateWarning } from './store/store';
-export { Network, type NetworkInfo, type AllocatedPool } from './network';
+export { Network, type NetworkInfo } from './network';
+export type { AllocatedPool } from './network-pools';
 export type { NetworkInspect, DockerIpamConfig, DockerNetworkEndpoint } from './docker-inspect';
 export { Endpoint, type EndpointInfo, type UnpublishedPorts } from './endpoint';
 export { Sandbox, type SandboxMode } from './sandbox';
 export type {
   BuiltinNetworkType,
-  ControllerOptions,
   EndpointOptions,
   ExposedPort,
   IpamOptions,
@@ -18,8 +18,8 @@ export type {
   NetworkOptions,
   NetworkType,
   PortBinding,
-  SandboxOptions,
 } from './options';
+export type { ControllerOptions, SandboxOptions } from './controller-options';
 export type { SandboxDnsConfig } from './sandbox-files';
 export type {
   Driver,

@@ -1,11 +1,12 @@
 import createDebug from 'debug';
 import type { NetworkController } from './controller';
 import type { DockerNetworkEndpoint, NetworkInspect } from './docker-inspect';
-import type { Driver, DriverOptions, IpamData, NetworkCreateInfo } from './drivers/api';
+import type { Driver, DriverOptions, InterfaceInfo, NetworkCreateInfo } from './drivers/api';
 import { Endpoint } from './endpoint';
-import { CnmError, invalidArgument } from './errors';
+import { CnmError } from './errors';
 import type { Ipam } from './ipam';
 import { batch } from './native';
+import { releaseEndpointAddresses, releasePools, reserveEndpointAddresses, type AllocatedPool, type NetworkPools } from './network-pools';
 import { checkEndpointOptions } from './option-checks';
 import type { EndpointOptions, IpamPoolConfig, NetworkOptions, NetworkType } from './options';
 import { STATE_VERSION, type NetworkRecord } from './store/records';
@@ -14,12 +15,6 @@ import { newId } from './util/ids';
 import { withUndo } from './util/undo';
 
 const debug = createDebug('cnm:network');
-
-/** An IPAM pool as the network holds it. */
-export interface AllocatedPool extends IpamData {
-  poolId: string;
-  ipRange?: string;
-}
 
 /** What `Network.info()` returns. */
 export interface NetworkInfo {
@@ -33,20 +28,6 @@ export interface NetworkInfo {
   labels: Record<string, string>;
   driverOptions: DriverOptions;
   ipam: { driver: string; config: IpamPoolConfig[]; allocated: Omit<AllocatedPool, 'poolId'>[] };
-}
-
-/** Frees gateways, aux addresses and pools, newest first; logs (does not throw) what fails. */
-export function releasePools(ipam: Ipam, pools: { v4: AllocatedPool[]; v6: AllocatedPool[] }): void {
-  for (const pool of [...pools.v4, ...pools.v6].reverse()) {
-    for (const address of [...Object.values(pool.auxAddresses), pool.gateway].filter(Boolean)) {
-      try {
-        ipam.releaseAddress(pool.poolId, address);
-      } catch (err) {
-        debug('release %s: %s', address, (err as Error).message);
-      }
-    }
-    ipam.releasePool(pool.poolId);
-  }
 }
 
 /** A group of endpoints that can talk to each other (libnetwork's Network). */
@@ -65,7 +46,7 @@ export class Network {
     /** @internal */ readonly driver: Driver,
     /** @internal */ readonly ipam: Ipam,
     /** @internal */ readonly options: NetworkOptions,
-    /** @internal */ readonly pools: { v4: AllocatedPool[]; v6: AllocatedPool[] },
+    /** @internal */ readonly pools: NetworkPools,
     /** @internal */ readonly predefined: boolean,
     readonly created = new Date(),
   ) {}
@@ -107,24 +88,14 @@ export class Network {
     return endpoint;
   }
 
-  private reserveAddresses(id: string, name: string, options: EndpointOptions) {
-    const iface: { address?: string; addressIPv6?: string; macAddress?: string } = { macAddress: options.macAddress };
-    try {
-      if (this.pools.v4[0]) iface.address = this.ipam.requestAddress(this.pools.v4[0].poolId, options.ipv4Address);
-      else if (options.ipv4Address) throw invalidArgument(`network ${this.name} has no IPv4 subnet for ${options.ipv4Address}`);
-      if (this.pools.v6[0]) iface.addressIPv6 = this.ipam.requestAddress(this.pools.v6[0].poolId, options.ipv6Address);
-      else if (options.ipv6Address) throw invalidArgument(`network ${this.name} has no IPv6 subnet for ${options.ipv6Address}`);
-    } catch (err) {
-      this.releaseAddresses(iface);
-      throw err;
-    }
+  private reserveAddresses(id: string, name: string, options: EndpointOptions): InterfaceInfo {
+    const iface = { macAddress: options.macAddress, ...reserveEndpointAddresses(this.ipam, this.pools, options, this.name) };
     debug('endpoint %s (%s) addresses %o', name, id.slice(0, 12), iface);
     return iface;
   }
 
-  private releaseAddresses(iface: { address?: string; addressIPv6?: string }): void {
-    if (iface.address) this.ipam.releaseAddress(this.pools.v4[0].poolId, iface.address);
-    if (iface.addressIPv6) this.ipam.releaseAddress(this.pools.v6[0].poolId, iface.addressIPv6);
+  private releaseAddresses(iface: InterfaceInfo): void {
+    releaseEndpointAddresses(this.ipam, this.pools, iface);
   }
 
   /** @internal Makes an endpoint one of the network's (at creation and at restore). */

@@ -3,11 +3,9 @@
 // records at restart: whatever was accepted loads again.
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
-import { ipBytes, parseCidr, validateIfname, validateIp, validateMac, validatePath, type ParsedCidr } from './native/validate';
-import type { Family } from './native/types';
-import type { ControllerEvents } from './controller';
-import type { ControllerOptions, EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding, SandboxOptions } from './options';
-import type { Sandbox } from './sandbox';
+import { validateMac } from './native/validate';
+import { ipBytes, parseCidr, validateIp, type Family, type ParsedCidr } from './util/ip';
+import type { EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding } from './options';
 import type { SandboxDnsConfig } from './sandbox-files';
 import {
   checkBoolean,
@@ -249,52 +247,11 @@ export function checkDnsConfig(o: Record<string, unknown>): SandboxDnsConfig {
   });
 }
 
-const SANDBOX_KEYS = [...DNS_KEYS, 'labels'] as const;
-
-/** Checks a sandbox's options (`newSandbox`); returns a copy (`shareWith` stays the sandbox it names). */
-export function checkSandboxOptions(value: unknown): SandboxOptions {
-  const o = plainObject(value, 'sandbox options', [...SANDBOX_KEYS, 'useDefaultSandbox', 'shareWith']);
-  return compact({
-    ...checkDnsConfig(o),
-    labels: optional(o.labels, checkLabels),
-    useDefaultSandbox: optional(o.useDefaultSandbox, (v) => checkBoolean(v, 'useDefaultSandbox')),
-    shareWith: o.shareWith as Sandbox | undefined,
-  });
-}
+/** The fields of a sandbox's options that `refresh()` may change too. */
+export const SANDBOX_KEYS = [...DNS_KEYS, 'labels'] as const;
 
 /** Checks the options of `sandbox.refresh()`; returns a copy. */
-export function checkRefreshOptions(value: unknown): Omit<SandboxOptions, 'useDefaultSandbox' | 'shareWith'> {
+export function checkRefreshOptions(value: unknown): SandboxDnsConfig & { labels?: Record<string, string> } {
   const o = plainObject(value, 'refresh options', SANDBOX_KEYS);
   return compact({ ...checkDnsConfig(o), labels: optional(o.labels, checkLabels) });
-}
-
-// Keyed by event so that an event added to ControllerEvents but not here is a type error.
-const EVENTS = Object.keys({
-  'network:create': true, 'network:destroy': true, 'endpoint:create': true, 'endpoint:delete': true,
-  'network:connect': true, 'network:disconnect': true, 'sandbox:create': true, 'sandbox:destroy': true,
-  'endpoint:ports-unavailable': true, 'state:warning': true,
-} satisfies Record<keyof ControllerEvents, true>);
-
-/**
- * Checks the types of a controller's options (`NetworkController.create`); what the folders may be
- * is checked where they are prepared.
- */
-export function checkControllerOptions(value: unknown): ControllerOptions {
-  const o = plainObject(value, 'controller options', [
-    'stateDir', 'netnsDir', 'etcNetnsDir', 'hostResolvConf', 'predefinedNetworks', 'defaultBridgeName', 'liveRestore', 'listeners',
-  ]);
-  const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
-  for (const [event, listener] of Object.entries(listeners ?? {})) {
-    if (typeof listener !== 'function') throw invalidArgument(`listeners.${event} must be a function, got ${show(listener)}`);
-  }
-  return compact({
-    stateDir: optional(o.stateDir, (v) => checkString(v, 'stateDir')),
-    netnsDir: optional(o.netnsDir, (v) => checkString(v, 'netnsDir')),
-    etcNetnsDir: optional(o.etcNetnsDir, (v) => checkString(v, 'etcNetnsDir')),
-    hostResolvConf: optional(o.hostResolvConf, (v) => validatePath(v, 'hostResolvConf')),
-    predefinedNetworks: optional(o.predefinedNetworks, (v) => checkBoolean(v, 'predefinedNetworks')),
-    defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
-    liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
-    listeners: listeners && { ...listeners },
-  }) as ControllerOptions;
 }

@@ -4,18 +4,19 @@
 import createDebug from 'debug';
 import { lstat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { hostNamespace, type NetworkController } from './controller';
+import type { NetworkController } from './controller';
 import type { RestoredEndpoint, RestoredNetwork } from './drivers/api';
 import { Endpoint } from './endpoint';
-import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';
 import { bestEffort, netnsInfo, type NativeOp } from './native';
-import { Network, releasePools, type AllocatedPool } from './network';
-import { Sandbox, type NamespaceHandle } from './sandbox';
+import { Network } from './network';
+import { reclaimEndpointAddresses, reclaimPools, type NetworkPools } from './network-pools';
+import { hostNamespace, type NamespaceHandle } from './layout';
+import { Sandbox } from './sandbox';
 import { removeSandboxFilesOps, type FilesFolder } from './sandbox-files';
 import type { PortBinding } from './options';
 import type { AttachmentRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
 import { listBeneath } from './store/beneath';
-import { foreignSandboxRecord, ownNamespaces } from './store/shapes';
+import { foreignSandboxRecord } from './store/shapes';
 import type { StateWarning } from './store/store';
 
 const debug = createDebug('cnm:restore');
@@ -40,8 +41,20 @@ export interface RestoreReport {
   milliseconds: number;
 }
 
-/** Restores the controller's state; see RestoreReport. */
-export async function restoreState(controller: NetworkController, options: { liveRestore: boolean }): Promise<RestoreReport> {
+/** The objects a restore rebuilt, for the controller to adopt, and what it found. */
+export interface RestoredState {
+  networks: Network[];
+  sandboxes: Sandbox[];
+  report: RestoreReport;
+  /**
+   * Repairs and removes what the restore found broken or left over (and, with liveRestore off,
+   * every sandbox); run once the controller has adopted the objects. Fills in the report.
+   */
+  cleanUp(options: { liveRestore: boolean }): Promise<void>;
+}
+
+/** Rebuilds the controller's networks, endpoints and sandboxes from its records; see RestoredState. */
+export async function restoreState(controller: NetworkController): Promise<RestoredState> {
   const started = performance.now();
   const state = await controller.store.load();
   const report: RestoreReport = {
@@ -91,12 +104,6 @@ export async function restoreState(controller: NetworkController, options: { liv
     }
   }
 
-  // The objects, as a running controller has them.
-  for (const { network } of networks.values()) controller.networksById.set(network.id, network);
-  for (const { sandbox } of sandboxes.values()) {
-    controller.sandboxesById.set(sandbox.id, sandbox);
-    controller.containers.add(sandbox.containerId);
-  }
   // In join order, so that each sandbox lists its endpoints as it did.
   const byJoinOrder = [...endpoints.values()].sort((a, b) => (a.attachment?.order ?? 0) - (b.attachment?.order ?? 0));
   for (const e of byJoinOrder) {
@@ -104,25 +111,32 @@ export async function restoreState(controller: NetworkController, options: { liv
     e.network.adopt(endpoint);
     const join = e.attachment;
     if (join && e.target) {
-      endpoint.published = e.published;
+      endpoint.setPublished(e.published);
       sandboxes.get(e.target.sandboxId)!.sandbox.link({ endpoint, ifname: join.ifname, priority: join.priority, order: join.order }, join.info);
-      endpoint.state = 'joined';
+      endpoint.settle();
     }
   }
 
-  report.errors.push(...(await bestEffort(fixes)));
-  for (const { sandbox } of sandboxes.values()) report.errors.push(...(await sandbox.repair()));
-  // A sandbox record says what its joins are: rewritten where restore changed them.
-  const changed = [...sandboxes.values()].filter(({ sandbox, record }) => JSON.stringify(sandbox.toRecord()) !== JSON.stringify(record));
-  report.errors.push(...(await bestEffort(changed.map(({ sandbox }) => controller.store.writeOp(sandbox.toRecord())))));
-  await removeOrphans(controller, sandboxes, leftAlone, report);
-  report.networks = networks.size;
-  report.endpoints = endpoints.size;
-  report.sandboxes = sandboxes.size;
-  if (!options.liveRestore) await removeEverySandbox(controller, report);
-  report.milliseconds = performance.now() - started;
-  debug('restored %d networks, %d endpoints, %d sandboxes in %d ms', report.networks, report.endpoints, report.sandboxes, Math.round(report.milliseconds));
-  return report;
+  const cleanUp = async (options: { liveRestore: boolean }) => {
+    report.errors.push(...(await bestEffort(fixes)));
+    for (const { sandbox } of sandboxes.values()) report.errors.push(...(await sandbox.repair()));
+    // A sandbox record says what its joins are: rewritten where restore changed them.
+    const changed = [...sandboxes.values()].filter(({ sandbox, record }) => JSON.stringify(sandbox.toRecord()) !== JSON.stringify(record));
+    report.errors.push(...(await bestEffort(changed.map(({ sandbox }) => controller.store.writeOp(sandbox.toRecord())))));
+    await removeOrphans(controller, sandboxes, leftAlone, report);
+    report.networks = networks.size;
+    report.endpoints = endpoints.size;
+    report.sandboxes = sandboxes.size;
+    if (!options.liveRestore) await removeEverySandbox(controller, report);
+    report.milliseconds = performance.now() - started;
+    debug('restored %d networks, %d endpoints, %d sandboxes in %d ms', report.networks, report.endpoints, report.sandboxes, Math.round(report.milliseconds));
+  };
+  return {
+    networks: [...networks.values()].map((n) => n.network),
+    sandboxes: [...sandboxes.values()].map((s) => s.sandbox),
+    report,
+    cleanUp,
+  };
 }
 
 interface RestoredNetworkEntry {
@@ -150,23 +164,10 @@ function restoreNetworks(controller: NetworkController, records: NetworkRecord[]
       skip(record.id, `a network named ${record.name} was restored already`);
       continue;
     }
-    const pools = { v4: [] as AllocatedPool[], v6: [] as AllocatedPool[] };
+    let pools: NetworkPools;
     try {
-      for (const family of ['v4', 'v6'] as const) {
-        for (const saved of record.pools[family]) {
-          const { poolId } = controller.ipam.requestPool({ addressSpace: saved.addressSpace, pool: saved.pool, subPool: saved.ipRange, v6: family === 'v6' });
-          pools[family].push({ ...saved, poolId, gateway: '', auxAddresses: {} });
-          if (poolId !== saved.poolId) throw new Error(`pool ${saved.pool} came back as ${poolId}, not ${saved.poolId}`);
-          const pool = pools[family][pools[family].length - 1];
-          pool.gateway = controller.ipam.requestAddress(poolId, saved.gateway, { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE });
-          for (const [name, address] of Object.entries(saved.auxAddresses)) {
-            controller.ipam.requestAddress(poolId, address);
-            pool.auxAddresses[name] = address;
-          }
-        }
-      }
+      pools = reclaimPools(controller.ipam, record.pools);
     } catch (err) {
-      releasePools(controller.ipam, pools);
       skip(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
       continue;
     }
@@ -222,9 +223,8 @@ async function restoreSandboxes(
     warn(id, `${why}: skipped, and what it names is left alone`);
     leftAlone.push(id);
   };
-  const shape = { owner: controller.owner, netnsDir: controller.netnsDir };
   const checked = records.filter((record) => {
-    const why = foreignSandboxRecord(record, shape);
+    const why = foreignSandboxRecord(record, controller.layout);
     if (why) skip(record.id, why);
     return why === null;
   });
@@ -270,12 +270,13 @@ async function restoreSandboxes(
  * namespace file (`staleNamespace`), its record. The record has passed foreignSandboxRecord.
  */
 function removalOps(controller: NetworkController, record: SandboxRecord, staleNamespace: boolean): NativeOp[] {
-  const folders: FilesFolder[] = [{ base: controller.stateDir, folder: `sandboxes/${record.id}` }];
+  const { layout } = controller;
+  const folders: FilesFolder[] = [layout.sandboxFolder(record.id)];
   const name = record.owned ? record.namespaceName : null;
-  if (name) folders.push({ base: controller.etcNetnsDir, folder: name });
+  if (name) folders.push(layout.etcNetnsFolder(name));
   const ops = removeSandboxFilesOps(folders);
   // A namespace file whose mount is gone is an empty file (umount done, unlink not).
-  if (name && staleNamespace) ops.push({ op: 'removePaths', base: controller.netnsDir, paths: [name] });
+  if (name && staleNamespace) ops.push({ op: 'removePaths', base: layout.folders.netnsDir, paths: [name] });
   ops.push(controller.store.removeOp('sandbox', record.id));
   return ops;
 }
@@ -316,13 +317,10 @@ function restoreEndpoints(
       warn(record.id, `its network ${record.networkId.slice(0, 12)} was not restored`);
       continue;
     }
-    const taken: [string, string][] = [];
     try {
       if (names.has(`${network.id}/${record.name}`)) throw new Error(`network ${network.name} has another endpoint named ${record.name}`);
-      if (record.iface.address) taken.push([network.pools.v4[0].poolId, controller.ipam.requestAddress(network.pools.v4[0].poolId, record.iface.address)]);
-      if (record.iface.addressIPv6) taken.push([network.pools.v6[0].poolId, controller.ipam.requestAddress(network.pools.v6[0].poolId, record.iface.addressIPv6)]);
+      reclaimEndpointAddresses(controller.ipam, network.pools, record.iface);
     } catch (err) {
-      for (const [poolId, address] of taken) controller.ipam.releaseAddress(poolId, address);
       // Two endpoints may never hold one address: the second is dropped, its links are orphans.
       warn(record.id, `dropped: ${(err as Error).message}`);
       fixes.push(controller.store.removeOp('endpoint', record.id));
@@ -362,29 +360,32 @@ async function removeOrphans(
 ): Promise<void> {
   const inUse = new Set([...sandboxes.values()].map(({ sandbox }) => sandbox.namespace.name));
   const kept = new Set(unreadable.map((id) => id.slice(0, 12)));
-  const mark = ownNamespaces(controller.owner);
+  const { layout } = controller;
+  const { netnsDir, etcNetnsDir } = layout.folders;
   const isOrphan = (name: string) => {
-    const id = mark.exec(name)?.[1];
-    return id !== undefined && !inUse.has(name) && !kept.has(id);
+    const id = layout.sandboxIdPrefix(name);
+    return id !== null && !inUse.has(name) && !kept.has(id);
   };
   const ops: NativeOp[] = [];
-  for (const name of (await listBeneath(controller.netnsDir, [])).filter(isOrphan)) {
-    const key = path.join(controller.netnsDir, name);
+  for (const name of (await listBeneath(netnsDir, [])).filter(isOrphan)) {
+    const key = layout.namespaceKey(name);
     // Only a namespace mount or the empty file of one: a symlink, or what could not be checked, stays.
     const found = await namespaceStatus(key);
     if (found.is === 'alive') ops.push({ op: 'netnsDelete', path: key });
-    else if (found.is === 'stale') ops.push({ op: 'removePaths', base: controller.netnsDir, paths: [name] });
+    else if (found.is === 'stale') ops.push({ op: 'removePaths', base: netnsDir, paths: [name] });
     else continue;
     report.orphans.push(key);
   }
   // A crash between writing a sandbox's files and making its namespace leaves the folder alone.
-  for (const name of (await listBeneath(controller.etcNetnsDir, [])).filter(isOrphan)) {
-    ops.push(...removeSandboxFilesOps([{ base: controller.etcNetnsDir, folder: name }]));
+  for (const name of (await listBeneath(etcNetnsDir, [])).filter(isOrphan)) {
+    ops.push(...removeSandboxFilesOps([layout.etcNetnsFolder(name)]));
   }
-  for (const id of await listBeneath(controller.stateDir, ['sandboxes'])) {
+  const parent = layout.sandboxesParent();
+  for (const id of await listBeneath(parent.base, parent.path)) {
     if (sandboxes.has(id) || unreadable.includes(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
-    ops.push(...removeSandboxFilesOps([{ base: controller.stateDir, folder: `sandboxes/${id}` }]));
-    report.orphans.push(path.join(controller.stateDir, 'sandboxes', id));
+    const folder = layout.sandboxFolder(id);
+    ops.push(...removeSandboxFilesOps([folder]));
+    report.orphans.push(path.join(folder.base, folder.folder));
   }
   report.errors.push(...(await bestEffort(ops)));
   if (ops.length > 0) debug('removed %d orphans', report.orphans.length);

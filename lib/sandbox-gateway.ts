@@ -55,7 +55,7 @@ export class Gateway {
       await program(endpoint, portMapping);
       return null;
     } catch (err) {
-      endpoint.unpublished = { portMapping, reason: (err as Error).message };
+      endpoint.setUnpublished({ portMapping, reason: (err as Error).message });
       this.host.portsUnavailable(endpoint, err as Error);
       return err as Error;
     }
@@ -80,8 +80,7 @@ export class Gateway {
     if (from === to) return;
     if (from) {
       await from.network.driver.revokeExternalConnectivity?.(from.network.id, from.id);
-      from.published = null;
-      from.unpublished = null;
+      from.setPublished(null);
     }
     this.endpoint = to;
     if (to) await program(to, bindings ?? to.options.portMapping ?? []);
@@ -100,7 +99,7 @@ export class Gateway {
     if (candidates.length > 1) await attempt(() => this.routeThrough(candidates[0]));
     const gateway = this.endpoint;
     for (const e of this.host.attachments().map((a) => a.endpoint).filter((x) => x !== gateway && x.published)) {
-      if (await attempt(() => e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id) ?? Promise.resolve())) e.published = null;
+      if (await attempt(() => e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id) ?? Promise.resolve())) e.setPublished(null);
     }
     if (gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0) {
       const failed = await this.publishOrReport(gateway);
@@ -116,6 +115,5 @@ export class Gateway {
 /** Publishes the endpoint's ports through its driver and keeps what was bound. */
 async function program(endpoint: Endpoint, portMapping: PortBinding[]): Promise<void> {
   const made = await endpoint.network.driver.programExternalConnectivity?.(endpoint.network.id, endpoint.id, { portMapping });
-  endpoint.published = made?.length ? made : null;
-  endpoint.unpublished = null;
+  endpoint.setPublished(made?.length ? made : null);
 }

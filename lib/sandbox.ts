@@ -4,28 +4,18 @@ import type { JoinInfo, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { batch, bestEffortTogether, NetlinkError, waitLinksGone, type LinkInfo, type LinkStats, type NativeOp } from './native';
-import type { SandboxOptions } from './options';
+import type { SandboxOptions } from './controller-options';
 import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
 import { hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
+import type { NamespaceHandle } from './layout';
 import { Gateway, type Attachment } from './sandbox-gateway';
-import { STATE_VERSION, type SandboxRecord } from './store/records';
+import { STATE_VERSION, type SandboxMode, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
 import { withUndo } from './util/undo';
 
+export type { SandboxMode } from './store/records';
+
 const debug = createDebug('cnm:sandbox');
-
-export type SandboxMode = 'namespace' | 'host' | 'container';
-
-/** A network namespace shared by one sandbox and the container-mode sandboxes that share it. */
-export interface NamespaceHandle {
-  key: string;
-  /** The namespace file's name in the namespace directory; null for the host's namespace. */
-  name: string | null;
-  /** Sandboxes using it; it is dropped when the last one goes (if cnm-ts made it). */
-  users: number;
-  owned: boolean;
-}
-
 
 /** One network stack: a namespace (its `key`), the interfaces of the endpoints that joined it,
  * its routes, hosts and resolv.conf (libnetwork's Sandbox). */
@@ -86,13 +76,13 @@ export class Sandbox {
 
   /** The sandbox's own folder for hosts and resolv.conf. */
   private ownFolder(): FilesFolder {
-    return { base: this.controller.stateDir, folder: `sandboxes/${this.id}` };
+    return this.controller.layout.sandboxFolder(this.id);
   }
 
   /** The namespace's folder under /etc/netns (for `ip netns exec`), if cnm-ts named the namespace. */
   private namespaceFolder(): FilesFolder | null {
     const { owned, name } = this.namespace;
-    return owned && name ? { base: this.controller.etcNetnsDir, folder: name } : null;
+    return owned && name ? this.controller.layout.etcNetnsFolder(name) : null;
   }
 
   /**
@@ -166,16 +156,14 @@ export class Sandbox {
   /** @internal Records an endpoint as joined here (at join and at restore). */
   link(attachment: Attachment, info: JoinInfo): void {
     const { endpoint } = attachment;
-    endpoint.sandbox = this;
-    endpoint.joinInfo = info;
+    endpoint.recordJoin(this, info);
     this.attached.set(endpoint.id, attachment);
   }
 
   private unlink(endpoint: Endpoint): void {
     if (endpoint.sandbox !== this) return;
     this.attached.delete(endpoint.id);
-    endpoint.sandbox = null;
-    endpoint.joinInfo = null;
+    endpoint.forgetJoin();
   }
 
   /** @internal How an endpoint is joined here. */
@@ -267,11 +255,11 @@ export class Sandbox {
 
   /** Runs `work` with the endpoints marked as leaving; then they are joined or idle, as they are. */
   private async whileMoving<T>(endpoints: Endpoint[], work: () => Promise<T>): Promise<T> {
-    for (const e of endpoints) e.state = 'leaving';
+    for (const e of endpoints) e.markLeaving();
     try {
       return await work();
     } finally {
-      for (const e of endpoints) e.state = e.sandbox ? 'joined' : 'idle';
+      for (const e of endpoints) e.settle();
     }
   }
 
@@ -421,9 +409,9 @@ export class Sandbox {
       const hostLinks = dropping ? this.hostLinks() : [];
       const errors: unknown[] = [];
       for (const a of [...this.attached.values()]) {
-        a.endpoint.state = 'leaving';
+        a.endpoint.markLeaving();
         errors.push(...(await this.teardownLocked(a.endpoint, dropping)));
-        a.endpoint.state = 'idle';
+        a.endpoint.settle();
       }
       this.namespace.users -= 1;
       const lastUser = this.namespace.users === 0 && this.namespace.owned;

@@ -1,6 +1,23 @@
 // The network driver API: libnetwork's classic driverapi.Driver in TypeScript. A driver does the
 // kernel work for its networks; the controller does naming, IPAM, bookkeeping and events.
-import type { PortBinding } from '../options';
+
+/**
+ * A published port (libnetwork's PortBinding): container `port`/`proto` on the host at
+ * `hostIP` (default: the network's host_binding_ipv4, else 0.0.0.0) and `hostPort` (0 or absent:
+ * a free one; with `hostPortEnd`, the first free one of the range).
+ */
+export interface PortBinding {
+  proto: 'tcp' | 'udp' | 'sctp';
+  port: number;
+  hostIP?: string;
+  hostPort?: number;
+  hostPortEnd?: number;
+}
+
+export interface ExposedPort {
+  proto: 'tcp' | 'udp' | 'sctp';
+  port: number;
+}
 
 /** Driver options: Docker's labels, values as strings (`docker network create -o`). */
 export type DriverOptions = Record<string, string>;

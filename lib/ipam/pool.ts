@@ -1,6 +1,6 @@
 // One allocated pool and the addresses taken from it (libnetwork's PoolData + its bitseq handle).
 import { CnmError, invalidArgument } from '../errors';
-import { parseCidr } from '../native/validate';
+import { parseCidr } from '../util/ip';
 import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './types';
 import { SparseBitmap } from './bitmap';
 import {

@@ -1,8 +1,7 @@
 // Addresses and prefixes as BigInt, for the arithmetic IPAM needs (overlap, containment, the n-th
 // address of a pool). Parsing is lib/native/validate's; this file only converts and formats.
 import { invalidArgument } from '../errors';
-import { ipBytes, parseCidr, validateIp } from '../native/validate';
-import type { Family } from '../native/types';
+import { ipBytes, parseCidr, validateIp, type Family } from '../util/ip';
 
 /** A network: `base` has no host bits. */
 export interface Prefix {

@@ -1,3 +1,4 @@
+import type { Family } from '../util/ip';
 import type { NativeErrorInfo } from './netlink-error';
 import type { ADDR_GEN_MODES, LINK_KINDS, MACVLAN_MODES, PORT_PROTOCOLS, ROUTE_SCOPES } from './vocabulary';
 import type {
@@ -122,7 +123,7 @@ export interface LinkInfo {
   stats: LinkStats;
 }
 
-export type Family = 4 | 6;
+export type { Family };
 
 export interface AddressInfo {
   ifname: string;

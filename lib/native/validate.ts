@@ -1,11 +1,14 @@
 // Checks of everything that goes to the addon, so that bad input is refused with a clear
 // INVALID_ARGUMENT before the kernel is touched. The addon checks names again.
-import { isIP } from 'node:net';
 import { invalidArgument } from '../errors';
 import { show } from '../util/checks';
 import { validateConntrackFilter, validateNftCommands, validateNftFamily, validateNftName } from './nft-validate';
-import type { Family, LinkChange, LinkSpec, NativeOp, NftFamily, RouteSpec } from './types';
+import { parseCidr, validateIp } from '../util/ip';
+import type { LinkChange, LinkSpec, NativeOp, NftFamily, RouteSpec } from './types';
 import { ADDR_GEN_MODES, isOneOf, LINK_KINDS, MACVLAN_MODES, orList, PORT_PROTOCOLS, ROUTE_SCOPES } from './vocabulary';
+
+// IP parsing lives in util/ip (IPAM and the option checks use it too); re-exported for the ops' users.
+export { ipBytes, parseCidr, validateIp, type ParsedCidr } from '../util/ip';
 
 /** The longest interface name the kernel takes (IFNAMSIZ - 1). */
 export const MAX_IFNAME_BYTES = 15;
@@ -55,54 +58,6 @@ export function validateRelativePath(path: unknown, what = 'path'): string {
     throw invalidArgument(`${what} must be a plain relative path (no '.', '..' or empty parts), got ${JSON.stringify(path)}`);
   }
   return path;
-}
-
-/** An IP address without a prefix; returns its family. */
-export function validateIp(address: unknown, what = 'address'): Family {
-  const family = typeof address === 'string' ? isIP(address) : 0;
-  if (family === 0) throw invalidArgument(`${what} ${show(address)} is not an IPv4 or IPv6 address`);
-  return family as Family;
-}
-
-export interface ParsedCidr {
-  family: Family;
-  address: string;
-  prefixLength: number;
-}
-
-/** "10.0.0.2/24", "fd00::2/64". With `network`, host bits must be zero (a route destination). */
-export function parseCidr(cidr: unknown, what = 'CIDR', network = false): ParsedCidr {
-  const match = typeof cidr === 'string' ? /^([^/]+)\/(\d{1,3})$/.exec(cidr) : null;
-  const family = match ? isIP(match[1]) : 0;
-  const prefixLength = match ? Number(match[2]) : -1;
-  if (!match || family === 0 || prefixLength > (family === 4 ? 32 : 128)) {
-    throw invalidArgument(`${what} ${show(cidr)} is not an address/prefix-length like 10.0.0.2/24`);
-  }
-  if (network && hasHostBits(match[1], family as Family, prefixLength)) {
-    throw invalidArgument(`${what} ${cidr} has host bits set`);
-  }
-  return { family: family as Family, address: match[1], prefixLength };
-}
-
-/** The address as bytes (IPv4: 4, IPv6: 16). The address must already be valid. */
-export function ipBytes(address: string, family: Family): number[] {
-  if (family === 4) return address.split('.').map(Number);
-  // Each 16-bit word is two bytes; an embedded IPv4 tail ("::ffff:1.2.3.4") is four.
-  const toBytes = (part: string): number[] =>
-    (part ? part.split(':') : []).flatMap((w) =>
-      w.includes('.') ? ipBytes(w, 4) : [parseInt(w, 16) >> 8, parseInt(w, 16) & 0xff],
-    );
-  const [head, tail] = address.includes('::') ? address.split('::') : [address, ''];
-  const left = toBytes(head);
-  const right = toBytes(tail);
-  return [...left, ...new Array<number>(16 - left.length - right.length).fill(0), ...right];
-}
-
-function hasHostBits(address: string, family: Family, prefixLength: number): boolean {
-  return ipBytes(address, family).some((byte, i) => {
-    const bits = Math.max(0, Math.min(8, prefixLength - i * 8));
-    return (byte & (0xff >> bits)) !== 0;
-  });
 }
 
 export function validateMac(mac: unknown, what = 'MAC address'): string {

@@ -1,9 +1,8 @@
 // What the controller keeps on disk: one JSON record per network, endpoint and sandbox, and the
 // checks a record must pass to be loaded (a record that fails them is skipped with a warning).
 import type { InterfaceInfo, JoinInfo } from '../drivers/api';
-import type { AllocatedPool } from '../network';
+import type { NetworkPools } from '../network-pools';
 import type { EndpointOptions, NetworkOptions, PortBinding } from '../options';
-import type { SandboxMode } from '../sandbox';
 import type { SandboxDnsConfig } from '../sandbox-files';
 import { checkDnsConfig, checkEndpointOptions, checkLabels, checkNetworkOptions, checkPortMapping, checkPriority, DNS_KEYS } from '../option-checks';
 import { checkName, plainObject } from '../util/checks';
@@ -12,6 +11,9 @@ import { checkName, plainObject } from '../util/checks';
 export const STATE_VERSION = 1;
 
 export type RecordKind = 'network' | 'endpoint' | 'sandbox';
+
+/** A sandbox's own namespace, the host's, or another sandbox's (container mode). */
+export type SandboxMode = 'namespace' | 'host' | 'container';
 
 export interface NetworkRecord {
   version: number;
@@ -23,7 +25,7 @@ export interface NetworkRecord {
   predefined: boolean;
   options: NetworkOptions;
   /** The pools IPAM gave the network, with their gateways and aux addresses. */
-  pools: { v4: AllocatedPool[]; v6: AllocatedPool[] };
+  pools: NetworkPools;
   /** What the driver keeps about the network (Driver.networkState). */
   driver?: unknown;
 }

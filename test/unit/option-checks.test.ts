@@ -3,14 +3,13 @@
 // again from a record. No root, no kernel.
 import { CnmError, type NetworkOptions } from '../../lib';
 import { parseBridgeOptions } from '../../lib/drivers/bridge/options';
+import { checkControllerOptions, checkSandboxOptions } from '../../lib/controller-options';
 import {
-  checkControllerOptions,
   checkDeleteOptions,
   checkEndpointOptions,
   checkJoinOptions,
   checkNetworkOptions,
   checkRefreshOptions,
-  checkSandboxOptions,
 } from '../../lib/option-checks';
 import { parseRecord, STATE_VERSION, type RecordKind } from '../../lib/store/records';
 import {

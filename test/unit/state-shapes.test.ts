@@ -4,9 +4,10 @@ import { CnmError } from '../../lib';
 import type { NativeOp } from '../../lib/kernel';
 import { validateOp } from '../../lib/native/validate';
 import type { SandboxRecord } from '../../lib/store/records';
+import { StateLayout } from '../../lib/layout';
 import { foreignSandboxRecord } from '../../lib/store/shapes';
 
-const shape = { owner: '0123abcd', netnsDir: '/run/netns' };
+const shape = new StateLayout({ stateDir: '/var/lib/cnm-ts', netnsDir: '/run/netns', etcNetnsDir: '/etc/netns' }, '0123abcd');
 const id = 'ab'.repeat(32);
 const own = `cnm-0123abcd-${id.slice(0, 12)}`;
 

@@ -4,7 +4,6 @@
 import createDebug from 'debug';
 import { CnmError } from '../../errors';
 import { batch, bestEffort, linkList, NetlinkError, type NativeOp } from '../../native';
-import type { PortBinding } from '../../options';
 import { randomHex } from '../../util/ids';
 import { Mutex } from '../../util/mutex';
 import type {
@@ -15,6 +14,7 @@ import type {
   JoinInfo,
   JoinTarget,
   NetworkCreateInfo,
+  PortBinding,
   RestoreContext,
   RestoreResult,
   RestoreWarning,
@@ -22,33 +22,12 @@ import type {
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
-import { forgetFlowsOp, holdPorts, releasePorts, type HeldPort } from './ports';
+import { forgetFlowsOp, holdPorts, releasePorts } from './ports';
 import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy } from './ownership';
 import { planRestore } from './restore';
+import type { BridgeEndpoint, BridgeNetwork } from './types';
 
 const debug = createDebug('cnm:bridge');
-
-export interface BridgeNetwork {
-  config: BridgeConfig;
-  /**
-   * The device that holds the bridge name instead of the network's bridge, found at restore (see
-   * ownership.ts): it is left alone, and the network takes no joins; null normally.
-   */
-  foreign: string | null;
-  internal: boolean;
-  /** The IPv4 subnet, for masquerade. */
-  subnet: string | null;
-  gateway: string | null; // without prefix length
-  gatewayIPv6: string | null;
-}
-
-export interface BridgeEndpoint {
-  networkId: string;
-  hostIfname: string;
-  iface: InterfaceInfo;
-  /** Its published ports, while it is its sandbox's gateway endpoint. */
-  ports: HeldPort[];
-}
 
 /** The kernel gives links with a smaller MTU no IPv6 (RFC 8200's minimum link MTU). */
 const IPV6_MIN_MTU = 1280;

@@ -3,7 +3,7 @@
 import createDebug from 'debug';
 import { CnmError } from '../../errors';
 import { batch, bestEffort, NetlinkError, type NativeOp, type PortReservation } from '../../native';
-import type { PortBinding } from '../../options';
+import type { PortBinding } from '../api';
 
 const debug = createDebug('cnm:bridge');
 

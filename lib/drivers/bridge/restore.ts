@@ -1,7 +1,7 @@
 // What the bridge driver finds after a restart, from one dump of the host's links: bridges to
 // remake, joined endpoints whose veth pair is gone, and links a crash left that nothing refers to.
 import type { LinkInfo } from '../../native';
-import type { BridgeEndpoint, BridgeNetwork } from './driver';
+import type { BridgeEndpoint, BridgeNetwork } from './types';
 import { ALIAS_PREFIX, isOwnBridge } from './ownership';
 
 /** The host end of a veth pair as the driver names it at join (`veth` + 7 hex). */

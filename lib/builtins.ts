@@ -1,0 +1,28 @@
+// The built-in drivers and the predefined networks, wired here so that the controller names no
+// driver and no driver option (libnetwork's drivers_linux.go and default_gateway_linux.go).
+import type { Driver, DriverOptions } from './drivers/api';
+import { BridgeDriver } from './drivers/bridge/driver';
+import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
+import { HostDriver } from './drivers/host';
+import { NullDriver } from './drivers/null';
+
+/** A network a controller makes at start when missing, as Docker makes none, host and bridge. */
+export interface PredefinedNetwork {
+  type: string;
+  name: string;
+  driverOptions?: DriverOptions;
+}
+
+/** A new instance of each built-in driver: each controller has its own. */
+export function builtinDrivers(): Driver[] {
+  return [new NullDriver(), new HostDriver(), new BridgeDriver()];
+}
+
+/** The predefined networks, in the order they are made; the default bridge on `defaultBridgeName`. */
+export function predefinedNetworks(defaultBridgeName: string): PredefinedNetwork[] {
+  return [
+    { type: 'null', name: 'none' },
+    { type: 'host', name: 'host' },
+    { type: 'bridge', name: 'bridge', driverOptions: { [BRIDGE_NAME]: defaultBridgeName, [DEFAULT_BRIDGE]: 'true' } },
+  ];
+}

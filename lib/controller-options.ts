@@ -1,0 +1,86 @@
+// The options the controller takes (its own and newSandbox's) and their checks. They name the
+// controller's events and the Sandbox class, so they sit beside them, not in the leaf options.ts.
+import { invalidArgument } from './errors';
+import { validateIfname, validatePath } from './native/validate';
+import { checkDnsConfig, checkLabels, SANDBOX_KEYS } from './option-checks';
+import type { ControllerEvents } from './controller';
+import type { Sandbox } from './sandbox';
+import type { SandboxDnsConfig } from './sandbox-files';
+import { checkBoolean, checkString, compact, optional, plainObject, show } from './util/checks';
+
+export interface ControllerOptions {
+  /**
+   * Where the controller keeps its state (records of networks, endpoints and sandboxes; sandbox
+   * hosts / resolv.conf) and its lock. Default /var/lib/cnm-ts. One controller at a time per directory.
+   */
+  stateDir?: string;
+  /** Where sandbox namespaces are mounted. Default /run/netns, so `ip netns` sees them. */
+  netnsDir?: string;
+  /** Where `ip netns exec` looks for per-namespace files. Default /etc/netns. */
+  etcNetnsDir?: string;
+  /** The host's resolver configuration, read for DNS servers. Default /etc/resolv.conf. */
+  hostResolvConf?: string;
+  /** Make the predefined networks none, host and bridge, like Docker. Default true. */
+  predefinedNetworks?: boolean;
+  /** The default bridge network's device. Default 'cnm0'. */
+  defaultBridgeName?: string;
+  /**
+   * At start, keep the sandboxes an earlier controller left whose namespace is still there, with
+   * their joined endpoints (like Docker's live-restore). Default true. With false, every restored
+   * sandbox is deleted at start (its endpoints stay, not joined).
+   */
+  liveRestore?: boolean;
+  /** Listeners attached before the controller starts, so that they hear what happens at restore. */
+  listeners?: { [E in keyof ControllerEvents]?: (...args: ControllerEvents[E]) => void };
+}
+
+/** A sandbox's options: hostname, DNS and extra hosts (see SandboxDnsConfig), and its mode. */
+export interface SandboxOptions extends SandboxDnsConfig {
+  /** Host mode: the sandbox is the host's own namespace. */
+  useDefaultSandbox?: boolean;
+  /** Container mode: share this other sandbox's namespace. */
+  shareWith?: Sandbox;
+  labels?: Record<string, string>;
+}
+
+/** Checks a sandbox's options (`newSandbox`); returns a copy (`shareWith` stays the sandbox it names). */
+export function checkSandboxOptions(value: unknown): SandboxOptions {
+  const o = plainObject(value, 'sandbox options', [...SANDBOX_KEYS, 'useDefaultSandbox', 'shareWith']);
+  return compact({
+    ...checkDnsConfig(o),
+    labels: optional(o.labels, checkLabels),
+    useDefaultSandbox: optional(o.useDefaultSandbox, (v) => checkBoolean(v, 'useDefaultSandbox')),
+    shareWith: o.shareWith as Sandbox | undefined,
+  });
+}
+
+// Keyed by event so that an event added to ControllerEvents but not here is a type error.
+const EVENTS = Object.keys({
+  'network:create': true, 'network:destroy': true, 'endpoint:create': true, 'endpoint:delete': true,
+  'network:connect': true, 'network:disconnect': true, 'sandbox:create': true, 'sandbox:destroy': true,
+  'endpoint:ports-unavailable': true, 'state:warning': true,
+} satisfies Record<keyof ControllerEvents, true>);
+
+/**
+ * Checks the types of a controller's options (`NetworkController.create`); what the folders may be
+ * is checked where they are prepared.
+ */
+export function checkControllerOptions(value: unknown): ControllerOptions {
+  const o = plainObject(value, 'controller options', [
+    'stateDir', 'netnsDir', 'etcNetnsDir', 'hostResolvConf', 'predefinedNetworks', 'defaultBridgeName', 'liveRestore', 'listeners',
+  ]);
+  const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
+  for (const [event, listener] of Object.entries(listeners ?? {})) {
+    if (typeof listener !== 'function') throw invalidArgument(`listeners.${event} must be a function, got ${show(listener)}`);
+  }
+  return compact({
+    stateDir: optional(o.stateDir, (v) => checkString(v, 'stateDir')),
+    netnsDir: optional(o.netnsDir, (v) => checkString(v, 'netnsDir')),
+    etcNetnsDir: optional(o.etcNetnsDir, (v) => checkString(v, 'etcNetnsDir')),
+    hostResolvConf: optional(o.hostResolvConf, (v) => validatePath(v, 'hostResolvConf')),
+    predefinedNetworks: optional(o.predefinedNetworks, (v) => checkBoolean(v, 'predefinedNetworks')),
+    defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
+    liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
+    listeners: listeners && { ...listeners },
+  }) as ControllerOptions;
+}
