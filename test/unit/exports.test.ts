@@ -2,6 +2,7 @@
 // as types, read from what ships (the package's "exports", dist/*.js and dist/*.d.ts). Changing
 // the surface means changing these lists: a deliberate diff, never a side effect.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 
@@ -90,7 +91,7 @@ describe('the public surface', () => {
   });
 
   it.each(entries)('%s exports these values at run time', (entry) => {
-    const loaded: object = require(path.join(root, targetOf(entry).default));
+    const loaded: object = createRequire(__filename)(path.join(root, targetOf(entry).default));
     expect(Object.keys(loaded).sort()).toEqual(SURFACE[entry].values);
   });
 
