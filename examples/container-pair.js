@@ -23,7 +23,7 @@ function connect(host, port) {
 }
 
 async function main() {
-  const made = { bridge: false, containers: [] };
+  const made = { bridge: false, containers: /** @type {string[]} */ ([]) };
   const cleanup = async () => {
     await Promise.allSettled(made.containers.map((path) => kernel.teardownContainer(path)));
     if (made.bridge) await kernel.linkDelete(BRIDGE).catch(() => undefined);

@@ -17,7 +17,7 @@ runExample(async ({ controller, tmp }) => {
   const [pool] = network.info().ipam.allocated;
   // info() has no bridge name unless one was given: find the host link that holds the gateway.
   const gateway = pool.gateway.split('/')[0];
-  const bridge = (await kernel.addressList({ family: 4 })).find((a) => a.address === gateway).ifname;
+  const bridge = /** @type {kernel.AddressInfo} */ ((await kernel.addressList({ family: 4 })).find((a) => a.address === gateway)).ifname;
   console.log(`2. newNetwork demo-net: bridge ${bridge}, subnet ${pool.pool}, gateway ${pool.gateway}`);
 
   const endpoint = await network.createEndpoint('ep1');
@@ -30,8 +30,8 @@ runExample(async ({ controller, tmp }) => {
 
   await endpoint.join(sandbox);
   const [eth0] = await kernel.addressList({ netns: sandbox.key, name: 'eth0', family: 4 });
-  const route = (await kernel.routeList({ netns: sandbox.key, family: 4 })).find((r) => r.destination === 'default');
-  const c1 = readFileSync(hosts, 'utf8').split('\n').find((line) => line.endsWith('\tc1'));
+  const route = /** @type {kernel.RouteInfo} */ ((await kernel.routeList({ netns: sandbox.key, family: 4 })).find((r) => r.destination === 'default'));
+  const c1 = /** @type {string} */ (readFileSync(hosts, 'utf8').split('\n').find((line) => line.endsWith('\tc1')));
   console.log(`5. join: eth0 ${eth0.address}/${eth0.prefixLength}, default via ${route.gateway} dev ${route.dev}, hosts "${c1.replace('\t', ' ')}"`);
 
   await endpoint.leave(sandbox);

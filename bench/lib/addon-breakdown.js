@@ -45,7 +45,7 @@ async function addonBreakdown(perPrefix, log) {
   }
 
   log(`addon breakdown: ${containers.length} containers, each with the first k of ${opCount} operations`);
-  const times = Array.from({ length: opCount + 1 }, () => []);
+  const times = Array.from({ length: opCount + 1 }, () => /** @type {number[]} */ ([]));
   const firstOps = opsOf(containers[0]);
   const labels = firstOps.map(opLabel);
   for (const c of containers) {

@@ -27,7 +27,7 @@ Runs as root, inside a private network + mount namespace it makes itself.`;
 
 /** Parses argv (without node and the script); throws an Error with the usage on bad input. */
 function parseArgs(argv) {
-  const options = { counts: DEFAULT_COUNTS, methods: METHODS, rounds: null, restore: DEFAULT_RESTORE, help: false };
+  const options = { counts: DEFAULT_COUNTS, methods: METHODS, rounds: /** @type {number | null} */ (null), restore: DEFAULT_RESTORE, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];

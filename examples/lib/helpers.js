@@ -30,7 +30,7 @@ async function runExample(main) {
   process.on('SIGINT', onSigint);
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'cnm-example-'));
   const defaultBridge = `cnm-ex${process.pid.toString(36)}`;
-  const ctx = { controller: null, defaultBridge, tmp, signal: abort.signal, children: new Set() };
+  const ctx = { controller: /** @type {NetworkController | null} */ (null), defaultBridge, tmp, signal: abort.signal, children: new Set() };
   try {
     ctx.controller = await NetworkController.create({
       stateDir: path.join(tmp, 'state'),
