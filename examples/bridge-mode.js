@@ -5,12 +5,12 @@
 // Run as root: `sudo node examples/bridge-mode.js`. Everything it makes is removed at the end,
 // also when a step fails or on Ctrl-C.
 'use strict';
-const { runExample, startEchoServer, tcpRequest } = require('./lib/helpers');
+const { runExample, predefinedNetwork, startEchoServer, tcpRequest } = require('./lib/helpers');
 
 const PORT = 8080;
 
 runExample(async (ctx) => {
-  const bridge = ctx.controller.networkByName('bridge');
+  const bridge = predefinedNetwork(ctx.controller, 'bridge');
   const [pool] = bridge.info().ipam.allocated;
   console.log(`network 'bridge': device ${ctx.defaultBridge}, subnet ${pool.pool}, gateway ${pool.gateway}`);
 
@@ -21,7 +21,7 @@ runExample(async (ctx) => {
     await endpoint.join(sandbox);
     const { interface: iface } = endpoint.info();
     console.log(`container ${name.toUpperCase()}: ${sandbox.key}, ${iface.name} ${iface.address} (${iface.macAddress})`);
-    containers.push({ sandbox, ip: iface.address.split('/')[0] });
+    containers.push({ sandbox, ip: /** @type {string} */ (iface.address).split('/')[0] });
   }
   const [a, b] = containers;
 

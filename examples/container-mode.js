@@ -5,14 +5,14 @@
 // Run as root: `sudo node examples/container-mode.js`. Everything it makes is removed at the end,
 // also when a step fails or on Ctrl-C.
 'use strict';
-const { runExample, startEchoServer, tcpRequest, addressesIn } = require('./lib/helpers');
+const { runExample, predefinedNetwork, startEchoServer, tcpRequest, addressesIn } = require('./lib/helpers');
 
 const PORT = 8081;
 
 runExample(async (ctx) => {
   const { controller } = ctx;
   const a = await controller.newSandbox('container-a');
-  await (await controller.networkByName('bridge').createEndpoint('ep-a')).join(a);
+  await (await predefinedNetwork(controller, 'bridge').createEndpoint('ep-a')).join(a);
   const b = await controller.newSandbox('container-b', { shareWith: a });
   console.log(`A (mode ${a.mode}) key: ${a.key}`);
   console.log(`B (mode ${b.mode}) key: ${b.key}`);

@@ -11,6 +11,10 @@ const NETNS_DIR = '/run/netns';
 const BRIDGE = 'cnm-ex0';
 const tag = process.pid.toString(36);
 
+/**
+ * @param {string} host
+ * @param {number} port
+ */
 function connect(host, port) {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, timeout: 5000 }, () => socket.end('hello from the host'));
@@ -29,6 +33,7 @@ async function main() {
     if (made.bridge) await kernel.linkDelete(BRIDGE).catch(() => undefined);
   };
   process.once('SIGINT', () => cleanup().then(() => process.exit(130)));
+  /** @type {import('node:child_process').ChildProcess | undefined} */
   let server;
   try {
     await kernel.linkAdd({ kind: 'bridge', name: BRIDGE, up: true });
@@ -53,10 +58,11 @@ async function main() {
 
     // An echo server inside container A (nsenter runs it in A's namespace).
     const code = "require('net').createServer((s) => s.pipe(s)).listen(8080, '10.213.0.2', () => console.log('ready'))";
-    server = spawn('nsenter', [`--net=${a}`, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const echo = spawn('nsenter', [`--net=${a}`, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    server = echo;
     await new Promise((resolve, reject) => {
-      server.stdout.once('data', resolve);
-      server.once('exit', (status) => reject(new Error(`server exited with ${status}`)));
+      echo.stdout.once('data', resolve);
+      echo.once('exit', (status) => reject(new Error(`server exited with ${status}`)));
     });
 
     const client = "const s = require('net').connect(8080, '10.213.0.2', () => s.end('hello from B')); s.pipe(process.stdout)";

@@ -6,11 +6,11 @@
 // also when a step fails or on Ctrl-C.
 'use strict';
 const kernel = require('cnm-ts/kernel');
-const { runExample } = require('./lib/helpers');
+const { runExample, predefinedNetwork } = require('./lib/helpers');
 
 runExample(async ({ controller, defaultBridge }) => {
   const sandbox = await controller.newSandbox('host-container', { useDefaultSandbox: true });
-  const endpoint = await controller.networkByName('host').createEndpoint('host-ep');
+  const endpoint = await predefinedNetwork(controller, 'host').createEndpoint('host-ep');
   await endpoint.join(sandbox);
   console.log(`sandbox key ${sandbox.key} (mode ${sandbox.mode}) joined network 'host'`);
 

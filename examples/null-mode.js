@@ -5,11 +5,11 @@
 // also when a step fails or on Ctrl-C.
 'use strict';
 const kernel = require('cnm-ts/kernel');
-const { runExample } = require('./lib/helpers');
+const { runExample, predefinedNetwork } = require('./lib/helpers');
 
 runExample(async ({ controller }) => {
   const sandbox = await controller.newSandbox('null-container');
-  const endpoint = await controller.networkByName('none').createEndpoint('null-ep');
+  const endpoint = await predefinedNetwork(controller, 'none').createEndpoint('null-ep');
   await endpoint.join(sandbox);
   console.log(`sandbox ${sandbox.key} joined network 'none' (driver null)`);
 

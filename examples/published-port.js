@@ -18,14 +18,16 @@ runExample(async (ctx) => {
   const endpoint = await network.createEndpoint('web-1', { portMapping: [{ proto: 'tcp', port: CONTAINER_PORT, hostIP: '127.0.0.1' }] });
   await endpoint.join(sandbox);
   const [binding] = endpoint.info().portMapping;
+  // Set once the endpoint is joined and its port published.
+  const hostPort = /** @type {number} */ (binding.hostPort);
   console.log(`published: container ${binding.proto}/${binding.port} on host ${binding.hostIP}:${binding.hostPort}`);
 
   await startEchoServer(ctx, sandbox.key, '0.0.0.0', CONTAINER_PORT);
-  const reply = await tcpRequest(ctx, null, '127.0.0.1', binding.hostPort, 'hello through the published port');
+  const reply = await tcpRequest(ctx, null, '127.0.0.1', hostPort, 'hello through the published port');
   console.log(`host -> 127.0.0.1:${binding.hostPort} -> container, echoed: "${reply}"`);
 
   await endpoint.leave(sandbox);
-  const after = await tcpRequest(ctx, null, '127.0.0.1', binding.hostPort, 'anyone?').then(
+  const after = await tcpRequest(ctx, null, '127.0.0.1', hostPort, 'anyone?').then(
     (echo) => `still answered "${echo}"`,
     (err) => (err.message.includes('ECONNREFUSED') ? 'connection refused' : `failed: ${err.message}`),
   );

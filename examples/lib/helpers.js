@@ -11,13 +11,23 @@ const { NetworkController } = require('cnm-ts');
 const { addressList } = require('cnm-ts/kernel');
 
 /**
+ * What an example's `main` gets.
+ * @typedef {object} ExampleContext
+ * @property {NetworkController} controller
+ * @property {string} defaultBridge the default bridge's device name
+ * @property {string} tmp the temp directory that holds the state
+ * @property {AbortSignal} signal aborted by Ctrl-C
+ * @property {Set<import('node:child_process').ChildProcess>} children killed at the end
+ */
+
+/**
  * Runs `main(ctx)` with a fresh NetworkController whose stateDir and etcNetnsDir live in a
  * mkdtemp directory (nothing is written to /var/lib or /etc) and whose default bridge device has
  * a name of its own (so a cnm0 of someone else is never reused or deleted). Afterwards, whatever
  * happened: child processes are killed, `controller.stop({ removeAll: true })` removes every
  * sandbox, endpoint, network and the bridge device, and the temp directory is removed.
  * Ctrl-C aborts `ctx.signal`, which ends the waits below, so the same cleanup runs.
- * ctx: { controller, defaultBridge, tmp, signal, children }.
+ * @param {(ctx: ExampleContext) => Promise<void>} main
  */
 async function runExample(main) {
   const abort = new AbortController();
@@ -39,7 +49,7 @@ async function runExample(main) {
     });
     console.log(`controller ready (state in ${tmp})`);
     abort.signal.throwIfAborted();
-    await main(ctx);
+    await main(/** @type {ExampleContext} */ (ctx));
   } catch (err) {
     console.error(abort.signal.aborted ? `stopped: ${abort.signal.reason.message}` : err);
     process.exitCode ||= 1;
@@ -48,7 +58,7 @@ async function runExample(main) {
     try {
       if (ctx.controller) await ctx.controller.stop({ removeAll: true });
     } catch (err) {
-      console.error('cleanup:', err, err.errors ?? '');
+      console.error('cleanup:', err, /** @type {{ errors?: unknown }} */ (err).errors ?? '');
       process.exitCode ||= 1;
     }
     await rm(tmp, { recursive: true, force: true });
@@ -57,10 +67,30 @@ async function runExample(main) {
   }
 }
 
-/** `argv` run inside the namespace at `netns` (a sandbox key), or as is without one. */
+/**
+ * The predefined network `name` (none, host or bridge), which every example's controller makes.
+ * @param {NetworkController} controller
+ * @param {string} name
+ */
+function predefinedNetwork(controller, name) {
+  const network = controller.networkByName(name);
+  if (!network) throw new Error(`the controller has no network ${name}`);
+  return network;
+}
+
+/**
+ * `argv` run inside the namespace at `netns` (a sandbox key), or as is without one.
+ * @type {(netns: string | null, argv: string[]) => string[]}
+ */
 const inNetns = (netns, argv) => (netns ? ['nsenter', `--net=${netns}`, ...argv] : argv);
 
-/** Starts a TCP echo server on host:port inside `netns`; resolves once it listens. */
+/**
+ * Starts a TCP echo server on host:port inside `netns`; resolves once it listens.
+ * @param {ExampleContext} ctx
+ * @param {string | null} netns
+ * @param {string} host
+ * @param {number} port
+ */
 async function startEchoServer(ctx, netns, host, port) {
   ctx.signal.throwIfAborted();
   const code = `require('net').createServer((s) => s.pipe(s)).listen(${port}, '${host}', () => console.log('ready'))`;
@@ -75,7 +105,14 @@ async function startEchoServer(ctx, netns, host, port) {
   });
 }
 
-/** Connects from inside `netns` (or from the host without one), sends `message`, returns the reply. */
+/**
+ * Connects from inside `netns` (or from the host without one), sends `message`, returns the reply.
+ * @param {ExampleContext} ctx
+ * @param {string | null} netns
+ * @param {string} host
+ * @param {number} port
+ * @param {string} message
+ */
 async function tcpRequest(ctx, netns, host, port, message) {
   const code =
     `const s = require('net').connect({ host: '${host}', port: ${port}, timeout: 5000 }, () => s.end(${JSON.stringify(message)}));` +
@@ -85,10 +122,13 @@ async function tcpRequest(ctx, netns, host, port, message) {
   return stdout;
 }
 
-/** "name address/len" for each address of a namespace's interfaces, IPv4 first. */
+/**
+ * "name address/len" for each address of a namespace's interfaces, IPv4 first.
+ * @param {string} netns
+ */
 async function addressesIn(netns) {
   const list = await addressList({ netns });
   return list.sort((a, b) => a.family - b.family).map((a) => `${a.ifname} ${a.address}/${a.prefixLength}`);
 }
 
-module.exports = { runExample, startEchoServer, tcpRequest, addressesIn };
+module.exports = { runExample, predefinedNetwork, startEchoServer, tcpRequest, addressesIn };
