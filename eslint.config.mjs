@@ -4,9 +4,7 @@ import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 /** The CNM object graph: these import each other on purpose, as libnetwork's root package does. */
-const CNM_OBJECTS = ['controller', 'controller-options', 'network', 'endpoint', 'sandbox', 'sandbox-gateway', 'restore'].map(
-  (name) => `lib/${name}.ts`,
-);
+const CNM_OBJECTS = ['controller', 'controller-options', 'network', 'endpoint', 'sandbox', 'sandbox-gateway', 'restore'].map((name) => `lib/${name}.ts`);
 /** Contracts, leaves and drivers: below the CNM objects, so they never import one. */
 const BELOW_THE_OBJECTS = ['lib/drivers/**', 'lib/ipam/**', 'lib/store/**', 'lib/util/**', 'lib/options.ts'];
 
@@ -39,7 +37,8 @@ export default tseslint.config(
             {
               target: BELOW_THE_OBJECTS,
               from: CNM_OBJECTS,
-              message: 'drivers, IPAM, the store, options and utilities sit below the CNM objects: take what you need from a contract (drivers/api, ipam/types, store/records) instead',
+              message:
+                'drivers, IPAM, the store, options and utilities sit below the CNM objects: take what you need from a contract (drivers/api, ipam/types, store/records) instead',
             },
           ],
         },

@@ -88,7 +88,9 @@ function versions() {
     iproute2: tryRun('ip', ['-V'], (s) => (/iproute2-([\w.]+)/.exec(s) ?? [])[1] ?? s.trim()),
     cni: tryRun('dpkg-query', ['-W', '-f=${Version}', 'containernetworking-plugins'], (s) => s.trim() || 'n/a'),
     commit: tryRun('git', ['-C', root, 'log', '-1', '--format=%h'], (s) => s.trim()),
-    dirty: tryRun('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no', 'lib', 'native'], (s) => (s.trim() ? ' + uncommitted changes in lib/ or native/' : '')),
+    dirty: tryRun('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no', 'lib', 'native'], (s) =>
+      s.trim() ? ' + uncommitted changes in lib/ or native/' : '',
+    ),
   };
 }
 
@@ -163,7 +165,9 @@ async function runBenchmark(options) {
         log(`N=${n} round ${round}/${rounds}: ${m.title}`);
         const r = await measure(m, makeContainers(m.network, n), ctx, round === rounds);
         perMethod[m.key].push(r);
-        log(`  setup ${ms(r.setup.totalUs / n)} ms, teardown ${ms(r.teardown.totalUs / n)} ms per container; links gone after ${r.destroy.linksMs} ms, CPUs quiet after ${r.destroy.quietMs ?? '>5000'} ms`);
+        log(
+          `  setup ${ms(r.setup.totalUs / n)} ms, teardown ${ms(r.teardown.totalUs / n)} ms per container; links gone after ${r.destroy.linksMs} ms, CPUs quiet after ${r.destroy.quietMs ?? '>5000'} ms`,
+        );
       }
     }
     results[n] = Object.fromEntries(methods.map((m) => [m.key, summarize(perMethod[m.key])]));
@@ -209,7 +213,9 @@ async function runConcurrent(method, network, n) {
   const teardown = await method.teardownConcurrent(containers);
   const destroy = await waitForKernel();
   if (namespaces().length !== 0) throw new Error(`${method.title} concurrent: namespaces left after teardown: ${namespaces().slice(0, 5).join(', ')}`);
-  log(`  setup ${ms(setup.totalUs / n)}, teardown ${ms(teardown.totalUs / n)} ms per container; largest event-loop delay ${setup.loopDelay.histogramMaxMs.toFixed(2)} ms (histogram), ${setup.loopDelay.intervalMaxLagMs.toFixed(2)} ms (interval)`);
+  log(
+    `  setup ${ms(setup.totalUs / n)}, teardown ${ms(teardown.totalUs / n)} ms per container; largest event-loop delay ${setup.loopDelay.histogramMaxMs.toFixed(2)} ms (histogram), ${setup.loopDelay.intervalMaxLagMs.toFixed(2)} ms (interval)`,
+  );
   return { n, setup, teardown, destroy };
 }
 
@@ -226,7 +232,15 @@ function cnmVsAddon(cnm, addon, n) {
     // cnm's teardown waits until the kernel has destroyed the links, the addon's does not: its
     // reference is the C floor's drop-and-wait (the concurrent figures).
     const target = phase === 'setup' ? `<= ${CNM_TARGET}x` : '-';
-    return [phase, a ? ms(a / n) : '-', ms(c / n), a ? signedMs((c - a) / n) : '-', times(ratio), target, a && phase === 'setup' ? verdict(ratio <= CNM_TARGET) : '-'];
+    return [
+      phase,
+      a ? ms(a / n) : '-',
+      ms(c / n),
+      a ? signedMs((c - a) / n) : '-',
+      times(ratio),
+      target,
+      a && phase === 'setup' ? verdict(ratio <= CNM_TARGET) : '-',
+    ];
   });
   const text = table(['cnm vs addon', 'addon ms', 'cnm ms', 'cnm - addon ms', 'cnm/addon', 'target', ''], rows);
   const note = "(teardown: cnm's sandbox.delete resolves once the kernel has destroyed the links, the addon's teardownContainer when the namespace is dropped)";
@@ -244,7 +258,10 @@ function cnmSteps(results, counts) {
   const col = (fn) => counts.map((n) => fn(results[n], n));
   const hasAddon = counts.every((n) => results[n].addon);
   const rows = [];
-  for (const [phase, steps, addonLabel] of [['setup', SETUP_STEPS, 'setupContainer'], ['teardown', TEARDOWN_STEPS, 'teardownContainer']]) {
+  for (const [phase, steps, addonLabel] of [
+    ['setup', SETUP_STEPS, 'setupContainer'],
+    ['teardown', TEARDOWN_STEPS, 'teardownContainer'],
+  ]) {
     for (const step of steps) rows.push([phase, step, ...col((r, n) => ms(cnmStepUs(r.cnm, phase, step) / n))]);
     rows.push([phase, '= cnm, whole', ...col((r, n) => ms(r.cnm[`${phase}Us`] / n))]);
     if (hasAddon) {
@@ -252,10 +269,9 @@ function cnmSteps(results, counts) {
       rows.push([phase, 'cnm - addon', ...col((r, n) => signedMs((r.cnm[`${phase}Us`] - r.addon[`${phase}Us`]) / n))]);
     }
   }
-  return [
-    `cnm, each step timed on its own (mean per container, medians over rounds):`,
-    table(['phase', 'step', ...counts.map((n) => `N=${n} ms`)], rows),
-  ].join('\n');
+  return [`cnm, each step timed on its own (mean per container, medians over rounds):`, table(['phase', 'step', ...counts.map((n) => `N=${n} ms`)], rows)].join(
+    '\n',
+  );
 }
 
 /** cnm's per-step cost growth at the largest count, setup and teardown, beside the addon's teardown. */
@@ -303,23 +319,26 @@ function cnmTraceReport(trace, cnmResult, maxN) {
     f1(b[step].last.bytes),
   ]);
   out.push(
-    table(
-      ['step', `requests N=${small}`, `N=${large}`, `N=${large} last 10%`, 'dumps', `bytes in N=${small}`, `N=${large}`, `N=${large} last 10%`],
-      rows,
-    ),
+    table(['step', `requests N=${small}`, `N=${large}`, `N=${large} last 10%`, 'dumps', `bytes in N=${small}`, `N=${large}`, `N=${large} last 10%`], rows),
   );
   const join = (r) => r.join;
-  const mix = Object.entries(join(b).types).map(([t, v]) => `${t} x${f1(v)}`).join(', ');
+  const mix = Object.entries(join(b).types)
+    .map(([t, v]) => `${t} x${f1(v)}`)
+    .join(', ');
   out.push(`join's requests (N=${large}, per container): ${mix || 'none'}`);
   const flat =
     join(b).all.messages <= join(a).all.messages + 0.05 &&
     join(b).last.messages <= join(a).all.messages + 0.05 &&
     join(b).all.dumps === 0 &&
     join(b).last.bytes <= join(a).all.bytes * GROWTH_FLAT;
-  out.push(`netlink requests per join ${flat ? 'do not grow' : 'GROW'} with N (requests, dumps and bytes received per join at N=${large}, also its last 10%, vs N=${small}): ${flat ? 'ok' : 'MISSED'}`);
+  out.push(
+    `netlink requests per join ${flat ? 'do not grow' : 'GROW'} with N (requests, dumps and bytes received per join at N=${large}, also its last 10%, vs N=${small}): ${flat ? 'ok' : 'MISSED'}`,
+  );
   if (cnmResult?.setup.stepsPerContainerUs) {
     const g = growth(cnmResult.setup.stepsPerContainerUs.join);
-    out.push(`join's time, N = ${maxN}: first 10% ${ms(g.firstUs)} ms, last 10% ${ms(g.lastUs)} ms (${times(g.ratio)}, ${g.ratio <= GROWTH_FLAT ? 'flat' : 'GROWS'})`);
+    out.push(
+      `join's time, N = ${maxN}: first 10% ${ms(g.firstUs)} ms, last 10% ${ms(g.lastUs)} ms (${times(g.ratio)}, ${g.ratio <= GROWTH_FLAT ? 'flat' : 'GROWS'})`,
+    );
   }
   out.push('(requests = netlink messages sent, from sendto/sendmsg; dumps = GET requests with NLM_F_DUMP; bytes in = recvfrom/recvmsg');
   out.push(' results, acks included. Counted in a separate process under strace; the timed runs above are not traced.)');
@@ -331,13 +350,16 @@ function portsReport(p) {
   const g = p.growth;
   const lines = [
     `== Published ports: ${p.containers} containers x ${p.portsEach} ports (one bridge network; host ports picked by the kernel) ==`,
-    table(['', 'ms'], [
-      ['join, no ports (median)', ms(p.plainJoinUs)],
-      [`join with ${p.portsEach} ports (median)`, ms(p.portsJoinUs)],
-      ['= one published port (hold the host port + a DNAT map element)', ms(p.perPortUs)],
-      ...(p.cliPerPortUs !== null ? [['one `nft add element` process per port (the CLI way)', ms(p.cliPerPortUs)]] : []),
-    ]),
-    `per-port cost, first 10% of containers ${ms(g.firstUs)} ms vs last 10% ${ms(g.lastUs)} ms: ${times(g.ratio)} (${g.ratio <= GROWTH_FLAT ? 'flat' : 'GROWS'}; ports ${p.containers * p.portsEach / 10 * 9 + 1} to ${p.containers * p.portsEach} beside 1 to ${p.containers * p.portsEach / 10})`,
+    table(
+      ['', 'ms'],
+      [
+        ['join, no ports (median)', ms(p.plainJoinUs)],
+        [`join with ${p.portsEach} ports (median)`, ms(p.portsJoinUs)],
+        ['= one published port (hold the host port + a DNAT map element)', ms(p.perPortUs)],
+        ...(p.cliPerPortUs !== null ? [['one `nft add element` process per port (the CLI way)', ms(p.cliPerPortUs)]] : []),
+      ],
+    ),
+    `per-port cost, first 10% of containers ${ms(g.firstUs)} ms vs last 10% ${ms(g.lastUs)} ms: ${times(g.ratio)} (${g.ratio <= GROWTH_FLAT ? 'flat' : 'GROWS'}; ports ${((p.containers * p.portsEach) / 10) * 9 + 1} to ${p.containers * p.portsEach} beside 1 to ${(p.containers * p.portsEach) / 10})`,
   ];
   if (p.cliPerPortUs !== null) lines.push(`cnm-ts is ${times(p.cliPerPortUs / p.perPortUs)} faster per port than one nft process per port`);
   const u = p.unpublish;
@@ -346,10 +368,13 @@ function portsReport(p) {
   lines.push(
     '',
     `One container with ${u.ports} published ports beside one without (its leave is the unpublish: one map transaction, one conntrack sweep):`,
-    table(['', 'join ms', 'leave ms'], [
-      ['no ports', ms(u.plain.joinUs), ms(u.plain.leaveUs)],
-      [`${u.ports} ports`, ms(u.many.joinUs), ms(u.many.leaveUs)],
-    ]),
+    table(
+      ['', 'join ms', 'leave ms'],
+      [
+        ['no ports', ms(u.plain.joinUs), ms(u.plain.leaveUs)],
+        [`${u.ports} ports`, ms(u.many.joinUs), ms(u.many.leaveUs)],
+      ],
+    ),
     `publish ${u.ports} ports ${ms(publishUs)} ms, unpublish them ${ms(unpublishUs)} ms: ${times(unpublishUs / publishUs)} (target <= ${UNPUBLISH_TARGET}x ${verdict(unpublishUs <= publishUs * UNPUBLISH_TARGET)})`,
   );
   return lines.join('\n');
@@ -361,11 +386,14 @@ function leaveReport(l) {
   const perLeaveMs = l.concurrent.perLeaveUs / 1000;
   return [
     `== Leave: endpoint.leave(sandbox), one bridge network, one endpoint per sandbox ==`,
-    table(['', 'ms per leave'], [
-      [`sequential, ${l.sequential.count} (median)`, ms(l.sequential.leaveUs)],
-      [`sequential leave + endpoint.delete (median)`, ms(l.sequential.leaveDeleteUs)],
-      [`concurrent, ${l.concurrent.n} at once (total / ${l.concurrent.n})`, ms(l.concurrent.perLeaveUs)],
-    ]),
+    table(
+      ['', 'ms per leave'],
+      [
+        [`sequential, ${l.sequential.count} (median)`, ms(l.sequential.leaveUs)],
+        [`sequential leave + endpoint.delete (median)`, ms(l.sequential.leaveDeleteUs)],
+        [`concurrent, ${l.concurrent.n} at once (total / ${l.concurrent.n})`, ms(l.concurrent.perLeaveUs)],
+      ],
+    ),
     `concurrent leave vs Docker's disconnect (${DOCKER_DISCONNECT_MS}-53 ms, quoted from issue 9's run against dockerd 20.10, not measured here): ${times(DOCKER_DISCONNECT_MS / perLeaveMs)} faster ` +
       `(target >= ${LEAVE_TARGET}x, <= ${target.toFixed(1)} ms per leave: ${verdict(perLeaveMs <= target)})`,
   ].join('\n');
@@ -377,7 +405,7 @@ function restoreReport(r) {
   return [
     `== Restart: a new controller restores ${r.endpoints} endpoints, each joined to its own sandbox, on ${r.networks} networks ==`,
     `NetworkController.create on the state directory, median of ${r.restarts.length}: ${ms(r.medianUs)} ms ` +
-      `(${(per).toFixed(1)} us per endpoint; runs ${r.restarts.map((us) => ms(us)).join(', ')} ms) ` +
+      `(${per.toFixed(1)} us per endpoint; runs ${r.restarts.map((us) => ms(us)).join(', ')} ms) ` +
       `(target < ${RESTORE_TARGET_MS} ms: ${verdict(r.medianUs / 1000 < RESTORE_TARGET_MS)})`,
     '(reads every record, rebuilds IPAM, checks each namespace (netnsInfo) and every veth and bridge in one',
     ' link dump, and looks for orphans; the checks found every object in place, as they must)',
@@ -409,7 +437,7 @@ function report(run) {
   out.push('Times are per container (total / N), in ms; process-based methods are driven by bash. Each count');
   out.push(`runs ${counts.map((n) => `${roundsFor(options, n)} round(s) at N=${n}`).join(', ')}, methods interleaved; medians reported.`);
   out.push('"C floor" is a reference, not a competitor: bench/floor/floor.c does the addon\'s work with the');
-  out.push('same end state from one C thread, one netlink message per step, no lookups (the kernel\'s own cost).');
+  out.push("same end state from one C thread, one netlink message per step, no lookups (the kernel's own cost).");
   out.push('"cnm" is the full CNM path on one NetworkController (no predefined networks) with one bridge network');
   out.push('(10.205.0.0/16, bridge made by cnm-ts): controller.newSandbox(id) + network.createEndpoint(name) +');
   out.push('endpoint.join(sandbox) per container; the library picks namespace names and addresses (IPAM), and the');
@@ -440,7 +468,13 @@ function report(run) {
           const s = r[m.key].setupUs / a.setupUs;
           const t = r[m.key].teardownUs / a.teardownUs;
           const target = TARGETS[m.key];
-          return [`addon vs ${m.title}`, times(s), target ? `>= ${target}x ${verdict(s >= target)}` : '-', times(t), target ? `>= ${target}x ${verdict(t >= target)}` : '-'];
+          return [
+            `addon vs ${m.title}`,
+            times(s),
+            target ? `>= ${target}x ${verdict(s >= target)}` : '-',
+            times(t),
+            target ? `>= ${target}x ${verdict(t >= target)}` : '-',
+          ];
         });
       if (rows.length) out.push('', table(['addon is faster by', 'setup', 'target', 'teardown', 'target'], rows));
       if (has('floor')) {
@@ -466,7 +500,14 @@ function report(run) {
       const c = concurrent[k];
       const seq = results[c.n]?.[k];
       rows.push([`${k} concurrent`, ms(c.setup.totalUs / c.n), ms(c.teardown.totalUs / c.n), String(c.destroy.linksMs), String(c.destroy.quietMs ?? '>5000')]);
-      if (seq) rows.push([`${k} sequential (above)`, ms(seq.setupUs / c.n), ms(seq.teardownUs / c.n), String(seq.destroy.linksMs), String(seq.destroy.quietMs ?? '>5000')]);
+      if (seq)
+        rows.push([
+          `${k} sequential (above)`,
+          ms(seq.setupUs / c.n),
+          ms(seq.teardownUs / c.n),
+          String(seq.destroy.linksMs),
+          String(seq.destroy.quietMs ?? '>5000'),
+        ]);
     }
     out.push(table(['', 'setup ms', 'teardown ms', 'links gone after ms', 'CPUs quiet after ms'], rows));
     if (concurrent.addon && results[c0.n]?.batch) {
@@ -475,7 +516,9 @@ function report(run) {
     if (concurrent.addon && concurrent.cnm) {
       const s = concurrent.cnm.setup.totalUs / concurrent.addon.setup.totalUs;
       const t = concurrent.cnm.teardown.totalUs / concurrent.addon.teardown.totalUs;
-      out.push(`concurrent cnm / addon: setup ${times(s)} (target <= ${CNM_TARGET}x ${verdict(s <= CNM_TARGET)}), teardown ${times(t)} (cnm's waits for the kernel, the addon's does not; see the C floor below)`);
+      out.push(
+        `concurrent cnm / addon: setup ${times(s)} (target <= ${CNM_TARGET}x ${verdict(s <= CNM_TARGET)}), teardown ${times(t)} (cnm's waits for the kernel, the addon's does not; see the C floor below)`,
+      );
     }
     const floor = results[c0.n]?.floor;
     if (concurrent.cnm && floor) {
@@ -492,7 +535,12 @@ function report(run) {
     for (const k of conc) {
       const d = concurrent[k].setup.loopDelay;
       delayRows.push(
-        [`${k}: monitorEventLoopDelay (1 ms resolution)`, d.histogramMaxMs.toFixed(2), `< ${LOOP_DELAY_TARGET_MS} ms`, verdict(d.histogramMaxMs < LOOP_DELAY_TARGET_MS)],
+        [
+          `${k}: monitorEventLoopDelay (1 ms resolution)`,
+          d.histogramMaxMs.toFixed(2),
+          `< ${LOOP_DELAY_TARGET_MS} ms`,
+          verdict(d.histogramMaxMs < LOOP_DELAY_TARGET_MS),
+        ],
         [`${k}: setInterval(1 ms) lateness`, d.intervalMaxLagMs.toFixed(2), `< ${LOOP_DELAY_TARGET_MS} ms`, verdict(d.intervalMaxLagMs < LOOP_DELAY_TARGET_MS)],
       );
     }
@@ -500,7 +548,9 @@ function report(run) {
     for (const k of conc) {
       const d = concurrent[k].setup.loopDelay;
       const calls = k === 'addon' ? 'setupContainer() calls' : 'newSandbox() chains';
-      out.push(`(${k}: monitorEventLoopDelay p99 ${d.histogramP99Ms.toFixed(2)} ms; the ${c0.n} ${calls} themselves took ${d.syncCallMs.toFixed(1)} ms of the JS thread before the first await)`);
+      out.push(
+        `(${k}: monitorEventLoopDelay p99 ${d.histogramP99Ms.toFixed(2)} ms; the ${c0.n} ${calls} themselves took ${d.syncCallMs.toFixed(1)} ms of the JS thread before the first await)`,
+      );
     }
   }
 

@@ -31,7 +31,11 @@ runExample(async ({ controller, tmp }) => {
   await endpoint.join(sandbox);
   const [eth0] = await kernel.addressList({ netns: sandbox.key, name: 'eth0', family: 4 });
   const route = /** @type {kernel.RouteInfo} */ ((await kernel.routeList({ netns: sandbox.key, family: 4 })).find((r) => r.destination === 'default'));
-  const c1 = /** @type {string} */ (readFileSync(hosts, 'utf8').split('\n').find((line) => line.endsWith('\tc1')));
+  const c1 = /** @type {string} */ (
+    readFileSync(hosts, 'utf8')
+      .split('\n')
+      .find((line) => line.endsWith('\tc1'))
+  );
   console.log(`5. join: eth0 ${eth0.address}/${eth0.prefixLength}, default via ${route.gateway} dev ${route.dev}, hosts "${c1.replace('\t', ' ')}"`);
 
   await endpoint.leave(sandbox);
@@ -46,5 +50,10 @@ runExample(async ({ controller, tmp }) => {
 
   await network.delete();
   const bridgeLeft = (await kernel.linkList()).some((l) => l.name === bridge);
-  console.log(`9. network delete: bridge ${bridge} exists: ${bridgeLeft}, networks ${controller.networks().map((n) => n.name).join(', ')}`);
+  console.log(
+    `9. network delete: bridge ${bridge} exists: ${bridgeLeft}, networks ${controller
+      .networks()
+      .map((n) => n.name)
+      .join(', ')}`,
+  );
 });

@@ -56,9 +56,16 @@ export function checkSandboxOptions(value: unknown): SandboxOptions {
 
 // Keyed by event so that an event added to ControllerEvents but not here is a type error.
 const EVENTS = Object.keys({
-  'network:create': true, 'network:destroy': true, 'endpoint:create': true, 'endpoint:delete': true,
-  'network:connect': true, 'network:disconnect': true, 'sandbox:create': true, 'sandbox:destroy': true,
-  'endpoint:ports-unavailable': true, 'state:warning': true,
+  'network:create': true,
+  'network:destroy': true,
+  'endpoint:create': true,
+  'endpoint:delete': true,
+  'network:connect': true,
+  'network:disconnect': true,
+  'sandbox:create': true,
+  'sandbox:destroy': true,
+  'endpoint:ports-unavailable': true,
+  'state:warning': true,
 } satisfies Record<keyof ControllerEvents, true>);
 
 /**
@@ -67,7 +74,14 @@ const EVENTS = Object.keys({
  */
 export function checkControllerOptions(value: unknown): ControllerOptions {
   const o = plainObject(value, 'controller options', [
-    'stateDir', 'netnsDir', 'etcNetnsDir', 'hostResolvConf', 'predefinedNetworks', 'defaultBridgeName', 'liveRestore', 'listeners',
+    'stateDir',
+    'netnsDir',
+    'etcNetnsDir',
+    'hostResolvConf',
+    'predefinedNetworks',
+    'defaultBridgeName',
+    'liveRestore',
+    'listeners',
   ]);
   const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
   for (const [event, listener] of Object.entries(listeners ?? {})) {

@@ -85,7 +85,11 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   private constructor(options: ControllerOptions) {
     super();
-    const folders = { stateDir: options.stateDir ?? '/var/lib/cnm-ts', netnsDir: options.netnsDir ?? '/run/netns', etcNetnsDir: options.etcNetnsDir ?? '/etc/netns' };
+    const folders = {
+      stateDir: options.stateDir ?? '/var/lib/cnm-ts',
+      netnsDir: options.netnsDir ?? '/run/netns',
+      etcNetnsDir: options.etcNetnsDir ?? '/etc/netns',
+    };
     this.layout = new StateLayout(folders, '');
     this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
     this.defaultBridgeName = options.defaultBridgeName ?? 'cnm0';
@@ -114,7 +118,10 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     await prepareStateDir(folders);
     controller.lockFd = await lockStateDir(folders.stateDir);
     try {
-      const mark = createHash('sha256').update(await realpath(folders.stateDir)).digest('hex').slice(0, 8);
+      const mark = createHash('sha256')
+        .update(await realpath(folders.stateDir))
+        .digest('hex')
+        .slice(0, 8);
       controller.layout = new StateLayout(folders, mark);
       const restored = await restoreState(controller);
       controller.adopt(restored);
@@ -290,7 +297,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     if (options.useDefaultSandbox && options.shareWith) throw invalidArgument('a sandbox is host mode or container mode, not both');
     const shared = options.shareWith;
     if (shared && (shared.controller !== this || !this.sandboxesById.has(shared.id))) {
-      throw new CnmError('NOT_FOUND', 'the sandbox to share is not one of this controller\'s');
+      throw new CnmError('NOT_FOUND', "the sandbox to share is not one of this controller's");
     }
     if (shared?.mode === 'container') throw new CnmError('FORBIDDEN', 'a container-mode sandbox cannot be shared');
     // Sharing waits for the other sandbox's operations under way, and its delete waits for this.
@@ -414,13 +421,15 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     for (const sandbox of sandboxes()) await attempt(sandbox.remove());
     for (const network of [...this.networksById.values()]) {
       for (const endpoint of network.members.values()) await attempt(endpoint.remove({ force: true }));
-      await attempt(this.networkLock.run(async () => {
-        await batch([this.store.removeOp('network', network.id)]);
-        await network.driver.deleteNetwork(network.id);
-        network.releasePools();
-        this.networksById.delete(network.id);
-        this.emit('network:destroy', network);
-      }));
+      await attempt(
+        this.networkLock.run(async () => {
+          await batch([this.store.removeOp('network', network.id)]);
+          await network.driver.deleteNetwork(network.id);
+          network.releasePools();
+          this.networksById.delete(network.id);
+          this.emit('network:destroy', network);
+        }),
+      );
     }
     if (errors.length > 0) throw new AggregateError(errors, `stop: ${errors.length} object(s) could not be removed`);
   }

@@ -142,7 +142,10 @@ export class Endpoint {
 
   private async joinNow(sandbox: Sandbox, priority: number | undefined): Promise<void> {
     if (this.state !== 'idle') {
-      throw new CnmError(this.state === 'deleted' ? 'NOT_FOUND' : 'CONFLICT', `endpoint ${this.name} is ${this.state === 'deleted' ? 'deleted' : 'already joined'}`);
+      throw new CnmError(
+        this.state === 'deleted' ? 'NOT_FOUND' : 'CONFLICT',
+        `endpoint ${this.name} is ${this.state === 'deleted' ? 'deleted' : 'already joined'}`,
+      );
     }
     this.phase = 'joining';
     try {

@@ -1,14 +1,6 @@
 /** Stable error codes to branch on (`err.code === 'CONFLICT'`). */
 export type CnmErrorCode =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'CONFLICT'
-  | 'EXHAUSTED'
-  | 'FORBIDDEN'
-  | 'PERMISSION'
-  | 'STATE_LOCKED'
-  | 'STOPPED'
-  | 'NATIVE_UNAVAILABLE';
+  'INVALID_ARGUMENT' | 'NOT_FOUND' | 'CONFLICT' | 'EXHAUSTED' | 'FORBIDDEN' | 'PERMISSION' | 'STATE_LOCKED' | 'STOPPED' | 'NATIVE_UNAVAILABLE';
 
 /** The base class of every error cnm-ts raises on its own (kernel errors are `NetlinkError`). */
 export class CnmError extends Error {

@@ -7,18 +7,7 @@ import { validateMac } from './native/validate';
 import { ipBytes, parseCidr, validateIp, type Family, type ParsedCidr } from './util/ip';
 import type { EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding } from './options';
 import type { SandboxDnsConfig } from './sandbox-files';
-import {
-  checkBoolean,
-  checkInteger,
-  checkList,
-  checkString,
-  checkStringMap,
-  compact,
-  CONTROL,
-  optional,
-  plainObject,
-  show,
-} from './util/checks';
+import { checkBoolean, checkInteger, checkList, checkString, checkStringMap, compact, CONTROL, optional, plainObject, show } from './util/checks';
 
 /** Ranges no network may overlap: they mean something else to every host (RFC 6890, RFC 4291). */
 const RESERVED: { prefix: string; why: string }[] = [

@@ -58,7 +58,15 @@ export async function restoreState(controller: NetworkController): Promise<Resto
   const started = performance.now();
   const state = await controller.store.load();
   const report: RestoreReport = {
-    networks: 0, endpoints: 0, sandboxes: 0, warnings: [], removedSandboxes: [], lostEndpoints: [], orphans: [], errors: [], milliseconds: 0,
+    networks: 0,
+    endpoints: 0,
+    sandboxes: 0,
+    warnings: [],
+    removedSandboxes: [],
+    lostEndpoints: [],
+    orphans: [],
+    errors: [],
+    milliseconds: 0,
   };
   const warn = (warning: StateWarning) => {
     debug('skipped %s: %s', warning.file, warning.reason);
@@ -71,8 +79,12 @@ export async function restoreState(controller: NetworkController): Promise<Resto
   const { networks, skipped } = restoreNetworks(controller, state.networks, (id, reason) => warn({ file: controller.store.file('network', id), reason }));
   // Sandbox records skipped as naming something this controller did not make: left alone, like unreadable ones.
   const leftAlone = [...state.unreadable.sandbox];
-  const sandboxes = await restoreSandboxes(controller, state.sandboxes, report, fixes, leftAlone, (id, reason) => warn({ file: controller.store.file('sandbox', id), reason }));
-  const endpoints = restoreEndpoints(controller, networks, state.endpoints, fixes, (id, reason) => warn({ file: controller.store.file('endpoint', id), reason }));
+  const sandboxes = await restoreSandboxes(controller, state.sandboxes, report, fixes, leftAlone, (id, reason) =>
+    warn({ file: controller.store.file('sandbox', id), reason }),
+  );
+  const endpoints = restoreEndpoints(controller, networks, state.endpoints, fixes, (id, reason) =>
+    warn({ file: controller.store.file('endpoint', id), reason }),
+  );
   attachJoins(sandboxes, endpoints);
 
   // Each driver takes its networks and endpoints back and says which joined interfaces are gone.
@@ -91,7 +103,12 @@ export async function restoreState(controller: NetworkController): Promise<Resto
         joined: e.target,
         published: e.attachment?.published ?? [],
       }));
-    const result = await driver.restore({ owner: controller.owner, networks: restoredNetworks, endpoints: restoredEndpoints, unreadable: [...state.unreadable.network, ...skipped] });
+    const result = await driver.restore({
+      owner: controller.owner,
+      networks: restoredNetworks,
+      endpoints: restoredEndpoints,
+      unreadable: [...state.unreadable.network, ...skipped],
+    });
     report.errors.push(...result.errors);
     report.orphans.push(...result.removed);
     for (const w of result.warnings ?? []) warn({ file: controller.store.file('network', w.networkId), reason: w.reason });
@@ -171,7 +188,18 @@ function restoreNetworks(controller: NetworkController, records: NetworkRecord[]
       skip(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
       continue;
     }
-    const network = new Network(record.id, record.name, record.type, controller, driver, controller.ipam, record.options, pools, record.predefined, new Date(record.created));
+    const network = new Network(
+      record.id,
+      record.name,
+      record.type,
+      controller,
+      driver,
+      controller.ipam,
+      record.options,
+      pools,
+      record.predefined,
+      new Date(record.created),
+    );
     names.add(record.name);
     networks.set(record.id, { network, record });
   }
@@ -196,7 +224,8 @@ type NamespaceStatus =
 async function namespaceStatus(key: string): Promise<NamespaceStatus> {
   try {
     const found = await lstat(key);
-    if (!found.isFile()) return { is: 'foreign', why: `${key} is a ${found.isSymbolicLink() ? 'symlink' : 'folder or special file'}, not a namespace file this controller made` };
+    if (!found.isFile())
+      return { is: 'foreign', why: `${key} is a ${found.isSymbolicLink() ? 'symlink' : 'folder or special file'}, not a namespace file this controller made` };
     const info = await netnsInfo(key);
     return { is: info.isHost ? 'host' : info.isNetns ? 'alive' : 'stale' };
   } catch (err) {
@@ -229,9 +258,11 @@ async function restoreSandboxes(
     return why === null;
   });
   const status = new Map<string, NamespaceStatus>();
-  await Promise.all([...new Set(checked.filter((r) => r.mode !== 'host').map((r) => r.key))].map(async (key) => {
-    status.set(key, await namespaceStatus(key));
-  }));
+  await Promise.all(
+    [...new Set(checked.filter((r) => r.mode !== 'host').map((r) => r.key))].map(async (key) => {
+      status.set(key, await namespaceStatus(key));
+    }),
+  );
   const host = hostNamespace();
   const handles = new Map<string, NamespaceHandle>();
   const sandboxes = new Map<string, RestoredSandboxEntry>();

@@ -29,7 +29,8 @@ export class Gateway {
 
   /** The joined endpoints that can be the gateway, best first. */
   candidates(): Attachment[] {
-    return this.host.attachments()
+    return this.host
+      .attachments()
       .filter((a) => a.endpoint.joinInfo?.gateway || a.endpoint.joinInfo?.gatewayIPv6)
       .sort((a, b) => b.priority - a.priority || a.order - b.order);
   }
@@ -93,12 +94,19 @@ export class Gateway {
    * other steps go on.
    */
   async repair(errors: unknown[]): Promise<void> {
-    const attempt = (step: () => Promise<unknown>) => step().then(() => true, (err: unknown) => (errors.push(err), false));
+    const attempt = (step: () => Promise<unknown>) =>
+      step().then(
+        () => true,
+        (err: unknown) => (errors.push(err), false),
+      );
     const candidates = this.candidates();
     this.endpoint = candidates[0]?.endpoint ?? null;
     if (candidates.length > 1) await attempt(() => this.routeThrough(candidates[0]));
     const gateway = this.endpoint;
-    for (const e of this.host.attachments().map((a) => a.endpoint).filter((x) => x !== gateway && x.published)) {
+    for (const e of this.host
+      .attachments()
+      .map((a) => a.endpoint)
+      .filter((x) => x !== gateway && x.published)) {
       if (await attempt(() => e.network.driver.revokeExternalConnectivity?.(e.network.id, e.id) ?? Promise.resolve())) e.setPublished(null);
     }
     if (gateway && !gateway.published && (gateway.options.portMapping?.length ?? 0) > 0) {

@@ -99,8 +99,13 @@ export class Sandbox {
 
   /** @internal The operations that write hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
   writeFilesOps(): NativeOp[] {
-    const addresses = this.joined().flatMap((e) => [e.iface.address, e.iface.addressIPv6]).filter((a): a is string => !!a);
-    const hosts = hostsFile(this.config, addresses.map((a) => a.split('/')[0]));
+    const addresses = this.joined()
+      .flatMap((e) => [e.iface.address, e.iface.addressIPv6])
+      .filter((a): a is string => !!a);
+    const hosts = hostsFile(
+      this.config,
+      addresses.map((a) => a.split('/')[0]),
+    );
     // The namespace's folder is written by the sandbox that made the namespace, not by those sharing it.
     const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
     const folders = shared ? [this.ownFolder(), shared] : [this.ownFolder()];
@@ -220,9 +225,12 @@ export class Sandbox {
     }
     const hostNetwork = endpoint.network.type === 'host';
     if ((this.mode === 'host') !== hostNetwork) {
-      throw new CnmError('FORBIDDEN', hostNetwork
-        ? `only a host-mode sandbox can join the host network ${endpoint.network.name}`
-        : `a host-mode sandbox cannot join ${endpoint.network.type} network ${endpoint.network.name}`);
+      throw new CnmError(
+        'FORBIDDEN',
+        hostNetwork
+          ? `only a host-mode sandbox can join the host network ${endpoint.network.name}`
+          : `a host-mode sandbox cannot join ${endpoint.network.type} network ${endpoint.network.name}`,
+      );
     }
     if (endpoint.network.controller !== this.controller) throw new CnmError('FORBIDDEN', 'endpoint and sandbox belong to different controllers');
   }
@@ -333,7 +341,9 @@ export class Sandbox {
   }
 
   private async readStatistics(): Promise<Record<string, LinkStats>> {
-    const names = this.attachments().filter((a) => a.endpoint.joinInfo?.ifname).map((a) => a.ifname);
+    const names = this.attachments()
+      .filter((a) => a.endpoint.joinInfo?.ifname)
+      .map((a) => a.ifname);
     if (names.length === 0) return {};
     const links = (await batch(names.map((name) => ({ op: 'linkGet' as const, name, netns: this.key })))) as LinkInfo[];
     return Object.fromEntries(links.map((l) => [l.name, l.stats]));
@@ -357,30 +367,32 @@ export class Sandbox {
     const rejoin = this.attachments();
     const endpoints = rejoin.map((a) => a.endpoint);
     const old = this.config;
-    await this.whileMoving(endpoints, () => withUndo(async (undo) => {
-      const left: Attachment[] = [];
-      undo.push(async () => {
-        for (const a of left) await this.attachLocked(a.endpoint, a.priority, a);
-      });
-      for (const a of rejoin) {
-        await this.detachLocked(a.endpoint);
-        left.push(a);
-      }
-      this.config = dns;
-      undo.push(() => {
-        this.config = old;
-        return this.writeFiles();
-      });
-      await this.writeFiles();
-      const joined: Endpoint[] = [];
-      undo.push(async () => {
-        for (const e of joined.reverse()) await this.detachLocked(e);
-      });
-      for (const a of rejoin) {
-        await this.attachLocked(a.endpoint, a.priority, a);
-        joined.push(a.endpoint);
-      }
-    }));
+    await this.whileMoving(endpoints, () =>
+      withUndo(async (undo) => {
+        const left: Attachment[] = [];
+        undo.push(async () => {
+          for (const a of left) await this.attachLocked(a.endpoint, a.priority, a);
+        });
+        for (const a of rejoin) {
+          await this.detachLocked(a.endpoint);
+          left.push(a);
+        }
+        this.config = dns;
+        undo.push(() => {
+          this.config = old;
+          return this.writeFiles();
+        });
+        await this.writeFiles();
+        const joined: Endpoint[] = [];
+        undo.push(async () => {
+          for (const e of joined.reverse()) await this.detachLocked(e);
+        });
+        for (const a of rejoin) {
+          await this.attachLocked(a.endpoint, a.priority, a);
+          joined.push(a.endpoint);
+        }
+      }),
+    );
     return rejoin;
   }
 
@@ -418,10 +430,7 @@ export class Sandbox {
       const store = this.controller.store;
       // The record goes before the files and the namespace: after a crash in between, they are
       // orphans that the next start removes, not a restored sandbox with half of it missing.
-      const ops = [
-        store.removeOp('sandbox', this.id),
-        ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser }),
-      ];
+      const ops = [store.removeOp('sandbox', this.id), ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser })];
       errors.push(...(await bestEffortTogether(ops)).filter((err) => !isGoneNamespace(err)));
       return { errors, hostLinks };
     });

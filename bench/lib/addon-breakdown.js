@@ -8,7 +8,6 @@ const { NETWORKS, makeContainers } = require('./network');
 const { waitForKernel } = require('./kernel');
 const { median, nowUs } = require('./stats');
 
-
 /** The matching step of the C floor (methods/floor.js), to put the two side by side. */
 function floorStep(op) {
   if (op.op === 'netnsCreate') return 'netns';

@@ -39,11 +39,13 @@ function parseArgs(argv) {
     if (flag === '--help' || flag === '-h') {
       options.help = true;
     } else if (flag === '--n') {
-      options.counts = value().split(',').map((s) => {
-        const n = Number(s);
-        if (!Number.isInteger(n) || n < 1 || n > 5000) throw new Error(`--n: '${s}' is not a count from 1 to 5000`);
-        return n;
-      });
+      options.counts = value()
+        .split(',')
+        .map((s) => {
+          const n = Number(s);
+          if (!Number.isInteger(n) || n < 1 || n > 5000) throw new Error(`--n: '${s}' is not a count from 1 to 5000`);
+          return n;
+        });
       options.counts = [...new Set(options.counts)].sort((a, b) => a - b);
     } else if (flag === '--rounds') {
       const r = Number(value());
@@ -54,7 +56,10 @@ function parseArgs(argv) {
       if (!Number.isInteger(n) || n < 0 || n > 5000) throw new Error('--restore: give a count from 0 to 5000');
       options.restore = n;
     } else if (flag === '--only') {
-      const chosen = value().split(',').map((s) => s.trim()).filter(Boolean);
+      const chosen = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = chosen.filter((m) => !METHODS.includes(m));
       if (unknown.length) throw new Error(`--only: unknown method(s) ${unknown.join(', ')}; choose from ${METHODS.join(', ')}`);
       options.methods = METHODS.filter((m) => chosen.includes(m));

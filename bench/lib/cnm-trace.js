@@ -17,16 +17,35 @@ const MARK = /"\/cnm-bench-mark\/([^"]+)"/;
 
 // rtnetlink message types, for the requests strace cannot name (sockets in another namespace).
 const RTM = {
-  16: 'RTM_NEWLINK', 17: 'RTM_DELLINK', 18: 'RTM_GETLINK', 19: 'RTM_SETLINK',
-  20: 'RTM_NEWADDR', 21: 'RTM_DELADDR', 22: 'RTM_GETADDR',
-  24: 'RTM_NEWROUTE', 25: 'RTM_DELROUTE', 26: 'RTM_GETROUTE',
-  28: 'RTM_NEWNEIGH', 29: 'RTM_DELNEIGH', 30: 'RTM_GETNEIGH',
-  88: 'RTM_NEWNSID', 90: 'RTM_GETNSID',
+  16: 'RTM_NEWLINK',
+  17: 'RTM_DELLINK',
+  18: 'RTM_GETLINK',
+  19: 'RTM_SETLINK',
+  20: 'RTM_NEWADDR',
+  21: 'RTM_DELADDR',
+  22: 'RTM_GETADDR',
+  24: 'RTM_NEWROUTE',
+  25: 'RTM_DELROUTE',
+  26: 'RTM_GETROUTE',
+  28: 'RTM_NEWNEIGH',
+  29: 'RTM_DELNEIGH',
+  30: 'RTM_GETNEIGH',
+  88: 'RTM_NEWNSID',
+  90: 'RTM_GETNSID',
 };
 const FLAGS = {
-  NLM_F_REQUEST: 0x1, NLM_F_MULTI: 0x2, NLM_F_ACK: 0x4, NLM_F_ECHO: 0x8,
-  NLM_F_ROOT: 0x100, NLM_F_MATCH: 0x200, NLM_F_ATOMIC: 0x400, NLM_F_DUMP: 0x300,
-  NLM_F_REPLACE: 0x100, NLM_F_EXCL: 0x200, NLM_F_CREATE: 0x400, NLM_F_APPEND: 0x800,
+  NLM_F_REQUEST: 0x1,
+  NLM_F_MULTI: 0x2,
+  NLM_F_ACK: 0x4,
+  NLM_F_ECHO: 0x8,
+  NLM_F_ROOT: 0x100,
+  NLM_F_MATCH: 0x200,
+  NLM_F_ATOMIC: 0x400,
+  NLM_F_DUMP: 0x300,
+  NLM_F_REPLACE: 0x100,
+  NLM_F_EXCL: 0x200,
+  NLM_F_CREATE: 0x400,
+  NLM_F_APPEND: 0x800,
 };
 
 function typeName(token) {
@@ -120,10 +139,21 @@ function summarizeSteps(steps) {
 function runChild(n, workDir) {
   const file = path.join(workDir, `cnm-trace-${n}.txt`);
   const args = [
-    '-f', '-qq', '--seccomp-bpf', '-e', 'signal=none', '-s', '64',
-    '-e', 'trace=/^(sendto|sendmsg|recvfrom|recvmsg|access|faccessat2?)$',
-    '-o', file,
-    process.execPath, CHILD, String(n), path.join(workDir, `cnm-trace-${n}`),
+    '-f',
+    '-qq',
+    '--seccomp-bpf',
+    '-e',
+    'signal=none',
+    '-s',
+    '64',
+    '-e',
+    'trace=/^(sendto|sendmsg|recvfrom|recvmsg|access|faccessat2?)$',
+    '-o',
+    file,
+    process.execPath,
+    CHILD,
+    String(n),
+    path.join(workDir, `cnm-trace-${n}`),
   ];
   return new Promise((resolve, reject) => {
     const child = track(spawn('strace', args, { stdio: ['ignore', 'ignore', 'pipe'] }));

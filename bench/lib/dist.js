@@ -62,7 +62,8 @@ function warnIfAddonStale(log) {
     }
   };
   walk(path.join(root, 'native'));
-  if (newer.length) log(`WARNING: ${newer.slice(0, 3).join(', ')} newer than ${path.relative(root, addon)}: measuring an addon older than its sources (npm run build:native)`);
+  if (newer.length)
+    log(`WARNING: ${newer.slice(0, 3).join(', ')} newer than ${path.relative(root, addon)}: measuring an addon older than its sources (npm run build:native)`);
 }
 
 /** The compiled library, as a user would load it: `cnm-ts`, or `cnm-ts/kernel` with 'kernel'. */

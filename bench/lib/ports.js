@@ -35,7 +35,10 @@ async function timedJoin(controller, network, name, ports) {
  */
 async function timedPublishUnpublish(controller, network, ports) {
   const times = {};
-  for (const [kind, count] of [['plain', 0], ['many', ports]]) {
+  for (const [kind, count] of [
+    ['plain', 0],
+    ['many', ports],
+  ]) {
     const portMapping = Array.from({ length: count }, (_, k) => ({ proto: 'tcp', port: 8000 + k }));
     const sandbox = await controller.newSandbox(`unpublish-${kind}`);
     const endpoint = await network.createEndpoint(`unpublish-${kind}`, { portMapping });
@@ -104,7 +107,16 @@ async function measurePorts(workDir, containers, portsEach, log) {
     for (const s of controller.sandboxes()) await s.delete();
     for (const e of network.endpoints()) await e.delete();
     await network.delete();
-    return { containers, portsEach, plainJoinUs: median(plain), portsJoinUs: median(published), perPortUs: median(perPort), growth: growth(perPort), cliPerPortUs: cli ? median(cli) : null, unpublish };
+    return {
+      containers,
+      portsEach,
+      plainJoinUs: median(plain),
+      portsJoinUs: median(published),
+      perPortUs: median(perPort),
+      growth: growth(perPort),
+      cliPerPortUs: cli ? median(cli) : null,
+      unpublish,
+    };
   } finally {
     await controller.stop({ removeAll: true });
   }

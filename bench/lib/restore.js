@@ -24,19 +24,23 @@ async function measureRestore(workDir, endpoints, log) {
     const networks = [];
     for (let k = 0; k < 5; k++) {
       const spec = NETWORKS[`restore${k}`];
-      networks.push(await controller.newNetwork('bridge', `restore${k}`, {
-        driverOptions: { [BRIDGE_NAME]: spec.bridge },
-        ipam: { config: [{ subnet: `10.${spec.octet}.0.0/16` }] },
-      }));
+      networks.push(
+        await controller.newNetwork('bridge', `restore${k}`, {
+          driverOptions: { [BRIDGE_NAME]: spec.bridge },
+          ipam: { config: [{ subnet: `10.${spec.octet}.0.0/16` }] },
+        }),
+      );
     }
     for (let start = 0; start < endpoints; start += AT_ONCE) {
       const batch = [];
       for (let i = start; i < Math.min(endpoints, start + AT_ONCE); i++) {
-        batch.push((async () => {
-          const sandbox = await controller.newSandbox(`restore-${i}`);
-          const endpoint = await networks[i % 5].createEndpoint(`e${i}`);
-          await endpoint.join(sandbox);
-        })());
+        batch.push(
+          (async () => {
+            const sandbox = await controller.newSandbox(`restore-${i}`);
+            const endpoint = await networks[i % 5].createEndpoint(`e${i}`);
+            await endpoint.join(sandbox);
+          })(),
+        );
       }
       await Promise.all(batch);
     }
@@ -48,10 +52,15 @@ async function measureRestore(workDir, endpoints, log) {
       controller = await NetworkController.create(options);
       times.push(nowUs() - t0);
       report = controller.restoreReport();
-      const joined = controller.networks().flatMap((n) => n.endpoints()).filter((e) => e.info().sandboxId !== null).length;
+      const joined = controller
+        .networks()
+        .flatMap((n) => n.endpoints())
+        .filter((e) => e.info().sandboxId !== null).length;
       if (report.endpoints !== endpoints || report.sandboxes !== endpoints || joined !== endpoints || report.orphans.length || report.lostEndpoints.length) {
-        throw new Error(`restart ${r + 1}: restored ${report.endpoints} endpoints (${joined} joined), ${report.sandboxes} sandboxes, ` +
-          `${report.orphans.length} orphans, ${report.lostEndpoints.length} lost; expected ${endpoints} of each and none`);
+        throw new Error(
+          `restart ${r + 1}: restored ${report.endpoints} endpoints (${joined} joined), ${report.sandboxes} sandboxes, ` +
+            `${report.orphans.length} orphans, ${report.lostEndpoints.length} lost; expected ${endpoints} of each and none`,
+        );
       }
       log(`  restart ${r + 1}: ${(times[r] / 1000).toFixed(1)} ms (restore itself ${report.milliseconds.toFixed(1)} ms)`);
     }

@@ -9,7 +9,7 @@ const path = require('node:path');
 const { track } = require('./children');
 
 /** The script's preamble: strict mode and `mark LABEL`, which prints "@ LABEL SECONDS.MICROS". */
-const PREAMBLE = ['set -eu', 'export LC_ALL=C', "mark() { printf '@ %s %s\\n' \"$1\" \"$EPOCHREALTIME\"; }", ''].join('\n');
+const PREAMBLE = ['set -eu', 'export LC_ALL=C', 'mark() { printf \'@ %s %s\\n\' "$1" "$EPOCHREALTIME"; }', ''].join('\n');
 
 /** Shell-quotes one word. */
 function q(word) {

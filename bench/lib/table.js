@@ -20,7 +20,11 @@ function table(headers, rows) {
   const all = [headers, ...rows].map((r) => r.map((cell) => String(cell)));
   const widths = headers.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
   const right = headers.map((_, i) => rows.every((r) => /^[-\d.,<>=x%/ na]*$/.test(String(r[i] ?? ''))));
-  const line = (r) => r.map((cell, i) => (right[i] && i > 0 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (r) =>
+    r
+      .map((cell, i) => (right[i] && i > 0 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(all[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
 }
 

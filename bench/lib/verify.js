@@ -35,7 +35,8 @@ function verifyContainer(c) {
   const eth0Addrs = addrs.find((a) => a.ifname === 'eth0')?.addr_info ?? [];
   const v4 = eth0Addrs.filter((a) => a.family === 'inet');
   const expected = v4.find((a) => a.local === c.ip && a.prefixlen === 16);
-  if (v4.length !== 1 || !expected) problems.push(`eth0 IPv4 addresses are ${v4.map((a) => `${a.local}/${a.prefixlen}`).join(', ') || 'none'}, expected ${c.address}`);
+  if (v4.length !== 1 || !expected)
+    problems.push(`eth0 IPv4 addresses are ${v4.map((a) => `${a.local}/${a.prefixlen}`).join(', ') || 'none'}, expected ${c.address}`);
   else if (!expected.broadcast) problems.push(`${c.address} has no broadcast address`);
   const routes = ipJson(['route', 'show', 'default'], c.netns);
   if (routes.length !== 1 || routes[0].gateway !== c.gateway || routes[0].dev !== 'eth0') {

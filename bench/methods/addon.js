@@ -7,7 +7,6 @@ const { NETWORKS } = require('../lib/network');
 const { ownBridge } = require('../lib/kernel');
 const { measureLoopDelay } = require('../lib/loop-delay');
 
-
 function specOf(c) {
   return { netnsDir: '/run/netns', name: c.netns, bridge: c.bridge, hostIfname: c.hostIfname, address: c.address, gateway: c.gateway };
 }

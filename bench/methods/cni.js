@@ -35,8 +35,10 @@ module.exports = {
       }
     });
     if (missing.length) {
-      return `CNI plugins not installed (${missing.map((p) => path.join(CNI_PATH, p)).join(', ')} missing); ` +
-        'they are not a project dependency: `apt-get install containernetworking-plugins` to measure this column';
+      return (
+        `CNI plugins not installed (${missing.map((p) => path.join(CNI_PATH, p)).join(', ')} missing); ` +
+        'they are not a project dependency: `apt-get install containernetworking-plugins` to measure this column'
+      );
     }
     const tools = ['nsenter', 'sysctl'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
     if (tools.length) return `${tools.join(' and ')} not found (the runtime's IPv6-off step needs them)`;
@@ -53,16 +55,19 @@ module.exports = {
     this.bridgeConf = path.join(this.dir, 'bridge.json');
     this.loConf = path.join(this.dir, 'loopback.json');
     this.ipamDir = path.join(this.dir, 'ipam');
-    fs.writeFileSync(this.bridgeConf, JSON.stringify({
-      cniVersion: '1.0.0',
-      name: 'cnmbench',
-      type: 'bridge',
-      bridge: this.network.bridge,
-      isGateway: true,
-      isDefaultGateway: true, // isGateway alone puts the gateway on the bridge but adds no default route
-      ipMasq: false,
-      ipam: { type: 'host-local', ranges: [[{ subnet, gateway }]], dataDir: this.ipamDir },
-    }));
+    fs.writeFileSync(
+      this.bridgeConf,
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'cnmbench',
+        type: 'bridge',
+        bridge: this.network.bridge,
+        isGateway: true,
+        isDefaultGateway: true, // isGateway alone puts the gateway on the bridge but adds no default route
+        ipMasq: false,
+        ipam: { type: 'host-local', ranges: [[{ subnet, gateway }]], dataDir: this.ipamDir },
+      }),
+    );
     fs.writeFileSync(this.loConf, JSON.stringify({ cniVersion: '1.0.0', name: 'cnmbench-lo', type: 'loopback' }));
   },
 

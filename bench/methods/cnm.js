@@ -12,7 +12,6 @@ const path = require('node:path');
 const { NETWORKS, gatewayOf } = require('../lib/network');
 const { measureLoopDelay } = require('../lib/loop-delay');
 
-
 const SETUP_STEPS = ['newSandbox', 'createEndpoint', 'join'];
 const TEARDOWN_STEPS = ['sandbox.delete', 'endpoint.delete'];
 

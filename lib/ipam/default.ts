@@ -3,23 +3,10 @@
 import createDebug from 'debug';
 import { CnmError, invalidArgument } from '../errors';
 import { AddressPool } from './pool';
-import {
-  DEFAULT_GLOBAL_POOLS,
-  DEFAULT_LOCAL_POOLS,
-  firstFreePool,
-  parsePredefined,
-  type PredefinedSpec,
-  type SplitNetwork,
-} from './predefined';
+import { DEFAULT_GLOBAL_POOLS, DEFAULT_LOCAL_POOLS, firstFreePool, parsePredefined, type PredefinedSpec, type SplitNetwork } from './predefined';
 import { containsPrefix, formatPrefix, overlaps, parseAddressOrPrefix, parsePrefix, type Prefix } from './prefix';
 import { checkIpamState, type IpamState } from './state';
-import {
-  GLOBAL_DEFAULT_ADDRESS_SPACE,
-  LOCAL_DEFAULT_ADDRESS_SPACE,
-  type Ipam,
-  type PoolRequest,
-  type PoolResult,
-} from './types';
+import { GLOBAL_DEFAULT_ADDRESS_SPACE, LOCAL_DEFAULT_ADDRESS_SPACE, type Ipam, type PoolRequest, type PoolResult } from './types';
 
 const debug = createDebug('cnm:ipam');
 
@@ -77,8 +64,7 @@ export class DefaultIpam implements Ipam {
     if (subPool !== undefined && cidr === undefined) {
       throw invalidArgument(`subPool ${subPool} needs a pool to lie in`);
     }
-    const pool =
-      cidr === undefined ? this.predefinedPool(space, request.v6 === true) : this.explicitPool(space, cidr, subPool, request.v6);
+    const pool = cidr === undefined ? this.predefinedPool(space, request.v6 === true) : this.explicitPool(space, cidr, subPool, request.v6);
     this.pools.set(pool.id, pool);
     debug('requestPool %o -> %s', request, pool.id);
     return { poolId: pool.id, pool: pool.cidr, meta: {} };
@@ -184,10 +170,7 @@ export class DefaultIpam implements Ipam {
     const taken = [...this.poolsIn(space).map((pool) => pool.prefix), ...reserved];
     const prefix = firstFreePool(networks, family, taken);
     if (!prefix) {
-      throw new CnmError(
-        'EXHAUSTED',
-        `no predefined IPv${family} pool of address space ${space} is free: all are allocated or overlap a host network`,
-      );
+      throw new CnmError('EXHAUSTED', `no predefined IPv${family} pool of address space ${space} is free: all are allocated or overlap a host network`);
     }
     return new AddressPool(space, prefix);
   }

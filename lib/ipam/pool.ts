@@ -3,15 +3,7 @@ import { CnmError, invalidArgument } from '../errors';
 import { parseCidr } from '../util/ip';
 import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './types';
 import { SparseBitmap } from './bitmap';
-import {
-  containsAddress,
-  formatAddress,
-  formatPrefix,
-  lastAddress,
-  parseAddress,
-  prefixSize,
-  type Prefix,
-} from './prefix';
+import { containsAddress, formatAddress, formatPrefix, lastAddress, parseAddress, prefixSize, type Prefix } from './prefix';
 
 /** One pool as plain data (see DefaultIpam.toJSON). */
 export interface PoolState {

@@ -44,9 +44,7 @@ export function parsePredefined(specs: readonly PredefinedSpec[]): SplitNetwork[
     const base = parsePrefix(entry?.base, 'predefined pool');
     const size = entry.size ?? base.bits;
     if (!Number.isInteger(size) || size < base.bits || size > addressBits(base.family)) {
-      throw invalidArgument(
-        `predefined pool ${entry.base}: size ${JSON.stringify(size)} must be an integer from ${base.bits} to ${addressBits(base.family)}`,
-      );
+      throw invalidArgument(`predefined pool ${entry.base}: size ${JSON.stringify(size)} must be an integer from ${base.bits} to ${addressBits(base.family)}`);
     }
     return { base, size };
   });

@@ -83,7 +83,7 @@ export function formatAddress(value: bigint, family: Family): string {
   const words = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - i * 16)) & 0xffffn));
   // The first longest run of two or more zero words becomes "::".
   let best = { start: -1, length: 1 };
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i;
     while (j < 8 && words[j] === 0) j++;
     if (j - i > best.length) best = { start: i, length: j - i };

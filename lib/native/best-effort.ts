@@ -61,6 +61,9 @@ async function runPending(): Promise<void> {
   pending = [];
   const ownerOf = calls.flatMap((call, k) => call.ops.map(() => k));
   const errors: unknown[][] = calls.map(() => []);
-  await runPastFailures(calls.flatMap((call) => call.ops), (index, err) => errors[ownerOf[index]].push(err));
+  await runPastFailures(
+    calls.flatMap((call) => call.ops),
+    (index, err) => errors[ownerOf[index]].push(err),
+  );
   calls.forEach((call, k) => call.resolve(errors[k]));
 }

@@ -7,13 +7,4 @@ export { validateNftName } from './nft-validate';
 export { NetlinkError, type NativeErrorInfo } from './netlink-error';
 export { loadBinding } from './loader';
 export { failOperation, faultPending, clearFault } from './faults';
-export {
-  MAX_IFNAME_BYTES,
-  validateIfname,
-  validateNetnsName,
-  validateSysctlKey,
-  validateIp,
-  validateMac,
-  parseCidr,
-  type ParsedCidr,
-} from './validate';
+export { MAX_IFNAME_BYTES, validateIfname, validateNetnsName, validateSysctlKey, validateIp, validateMac, parseCidr, type ParsedCidr } from './validate';

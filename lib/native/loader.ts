@@ -41,7 +41,6 @@ export function loadBinding(): NativeBinding {
   }
   throw new CnmError(
     'NATIVE_UNAVAILABLE',
-    `cannot load the cnm-ts addon; tried:\n${failures.join('\n')}\n` +
-      'Build it with `npm run build:native` (needs python3, make and g++).',
+    `cannot load the cnm-ts addon; tried:\n${failures.join('\n')}\n` + 'Build it with `npm run build:native` (needs python3, make and g++).',
   );
 }

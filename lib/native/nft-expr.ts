@@ -172,7 +172,10 @@ export const nftExpr = {
   masquerade: (flags?: NftNatFlag[]): NftExpr => ({ expr: 'masq', ...(flags ? { flags } : {}) }),
   /** `snat ip to ADDRESS` (IPv4). */
   snat(address: string): NftExpr[] {
-    return [{ expr: 'immediate', dreg: 0, data: nftValue.ipv4(address) }, { expr: 'nat', type: 'snat', family: 'ip', addr: 0 }];
+    return [
+      { expr: 'immediate', dreg: 0, data: nftValue.ipv4(address) },
+      { expr: 'nat', type: 'snat', family: 'ip', addr: 0 },
+    ];
   },
   /** `dnat ip to ADDRESS[:PORT]` (IPv4). */
   dnat(address: string, port?: number): NftExpr[] {
@@ -185,11 +188,7 @@ export const nftExpr = {
    * (ipv4_addr . inet_service), one element per published port.
    */
   dnatByMap(map: string, protocol: NftProtocol): NftExpr[] {
-    return [
-      ...loadDaddrPort(protocol),
-      { expr: 'lookup', set: map, sreg: 0, dreg: 0 },
-      { expr: 'nat', type: 'dnat', family: 'ip', addr: 0, port: 1 },
-    ];
+    return [...loadDaddrPort(protocol), { expr: 'lookup', set: map, sreg: 0, dreg: 0 }, { expr: 'nat', type: 'dnat', family: 'ip', addr: 0, port: 1 }];
   },
 };
 

@@ -27,8 +27,7 @@ export type NftNatFlag = (typeof words.NFT_NAT_FLAGS)[number];
 
 /** A verdict: end the chain's evaluation (accept, drop, return), go on, or enter another chain. */
 export type NftVerdict =
-  | { verdict: (typeof words.NFT_PLAIN_VERDICTS)[number]; chain?: undefined }
-  | { verdict: (typeof words.NFT_CHAIN_VERDICTS)[number]; chain: string };
+  { verdict: (typeof words.NFT_PLAIN_VERDICTS)[number]; chain?: undefined } | { verdict: (typeof words.NFT_CHAIN_VERDICTS)[number]; chain: string };
 
 /** One nf_tables expression of a rule, run in order; a failed comparison ends the rule. */
 export type NftExpr =

@@ -103,7 +103,7 @@ export function validateNftExpr(e: NftExpr, what: string): void {
   switch (e.expr) {
     case 'meta':
       oneOf(e.key, NFT_META_KEYS, `${what} key`);
-      if (('dreg' in e) === ('sreg' in e)) throw invalidArgument(`${what} needs a dreg (load) or an sreg (set), not both`);
+      if ('dreg' in e === 'sreg' in e) throw invalidArgument(`${what} needs a dreg (load) or an sreg (set), not both`);
       if ('dreg' in e) register(e.dreg, what, e.key === 'iifname' || e.key === 'oifname' ? 16 : 4);
       else register(e.sreg, what);
       return;

@@ -1,16 +1,7 @@
 import type { Family } from '../util/ip';
 import type { NativeErrorInfo } from './netlink-error';
 import type { ADDR_GEN_MODES, LINK_KINDS, MACVLAN_MODES, PORT_PROTOCOLS, ROUTE_SCOPES } from './vocabulary';
-import type {
-  ConntrackFilter,
-  NftChainInfo,
-  NftCommand,
-  NftElementInfo,
-  NftFamily,
-  NftRuleInfo,
-  NftSetInfo,
-  NftTableInfo,
-} from './nft-types';
+import type { ConntrackFilter, NftChainInfo, NftCommand, NftElementInfo, NftFamily, NftRuleInfo, NftSetInfo, NftTableInfo } from './nft-types';
 
 export * from './nft-types';
 

@@ -142,8 +142,7 @@ function validateLinkChange(name: string, change: LinkChange): void {
 
 function validateRoute(route: RouteSpec): void {
   if (typeof route !== 'object' || route === null) throw invalidArgument('route must be an object');
-  const family =
-    route.destination === 'default' ? route.family : parseCidr(route.destination, 'route destination', true).family;
+  const family = route.destination === 'default' ? route.family : parseCidr(route.destination, 'route destination', true).family;
   if (route.gateway !== undefined) {
     const gatewayFamily = validateIp(route.gateway, 'gateway');
     if (family !== undefined && family !== gatewayFamily) {

@@ -14,12 +14,39 @@ export const NFT_POLICIES = ['accept', 'drop'] as const;
 export const NFT_SET_TYPES = ['ipv4_addr', 'ipv6_addr', 'ether_addr', 'inet_proto', 'inet_service', 'mark', 'ifname'] as const;
 export const NFT_SET_FLAGS = ['interval', 'constant', 'timeout'] as const;
 export const NFT_META_KEYS = [
-  'len', 'protocol', 'mark', 'iif', 'oif', 'iifname', 'oifname', 'iiftype', 'oiftype',
-  'nfproto', 'l4proto', 'pkttype', 'skuid', 'skgid', 'priority',
+  'len',
+  'protocol',
+  'mark',
+  'iif',
+  'oif',
+  'iifname',
+  'oifname',
+  'iiftype',
+  'oiftype',
+  'nfproto',
+  'l4proto',
+  'pkttype',
+  'skuid',
+  'skgid',
+  'priority',
 ] as const;
 export const NFT_CT_KEYS = [
-  'state', 'direction', 'status', 'mark', 'expiration', 'l3proto', 'protocol', 'src', 'dst',
-  'proto-src', 'proto-dst', 'saddr-ip', 'daddr-ip', 'saddr-ip6', 'daddr-ip6', 'zone',
+  'state',
+  'direction',
+  'status',
+  'mark',
+  'expiration',
+  'l3proto',
+  'protocol',
+  'src',
+  'dst',
+  'proto-src',
+  'proto-dst',
+  'saddr-ip',
+  'daddr-ip',
+  'saddr-ip6',
+  'daddr-ip6',
+  'zone',
 ] as const;
 export const NFT_CMP_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte'] as const;
 export const NFT_PAYLOAD_BASES = ['link', 'network', 'transport'] as const;

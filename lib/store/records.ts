@@ -87,9 +87,16 @@ function checkPool(p: unknown): boolean {
 }
 
 function checkAttachment(a: unknown): boolean {
-  return isObject(a) && isString(a.endpointId) && ID.test(a.endpointId) && isString(a.ifname) &&
-    passes(() => checkPriority(a.priority)) && typeof a.order === 'number' && isObject(a.info) &&
-    (a.published === null || passes(() => checkPortMapping(a.published)));
+  return (
+    isObject(a) &&
+    isString(a.endpointId) &&
+    ID.test(a.endpointId) &&
+    isString(a.ifname) &&
+    passes(() => checkPriority(a.priority)) &&
+    typeof a.order === 'number' &&
+    isObject(a.info) &&
+    (a.published === null || passes(() => checkPortMapping(a.published)))
+  );
 }
 
 /** Whether `check` accepts (the same checks as the public API's, so what it took loads again). */

@@ -72,18 +72,24 @@ export class StateStore {
    */
   async load(): Promise<LoadedState> {
     const state: LoadedState = { networks: [], endpoints: [], sandboxes: [], warnings: [], unreadable: { network: [], endpoint: [], sandbox: [] } };
-    await Promise.all(KINDS.map(async (kind) => {
-      const where = this.folder(kind);
-      const folder = await openFolderBeneath(this.stateDir, ['store', LIST[kind]]).catch((err: NodeJS.ErrnoException) => {
-        throw new CnmError('PERMISSION', `state folder ${where} is not a plain folder (${err.code}: a symlink or a file below ${this.stateDir}); refusing to use it`, { cause: err });
-      });
-      if (!folder) return;
-      try {
-        await Promise.all((await listFolder(folder)).map((name) => this.loadFile(state, kind, folder, name)));
-      } finally {
-        await folder.close();
-      }
-    }));
+    await Promise.all(
+      KINDS.map(async (kind) => {
+        const where = this.folder(kind);
+        const folder = await openFolderBeneath(this.stateDir, ['store', LIST[kind]]).catch((err: NodeJS.ErrnoException) => {
+          throw new CnmError(
+            'PERMISSION',
+            `state folder ${where} is not a plain folder (${err.code}: a symlink or a file below ${this.stateDir}); refusing to use it`,
+            { cause: err },
+          );
+        });
+        if (!folder) return;
+        try {
+          await Promise.all((await listFolder(folder)).map((name) => this.loadFile(state, kind, folder, name)));
+        } finally {
+          await folder.close();
+        }
+      }),
+    );
     return state;
   }
 

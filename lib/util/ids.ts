@@ -20,5 +20,7 @@ export function newId(): string {
 
 /** `n` random hex digits (interface name suffixes). */
 export function randomHex(n: number): string {
-  return random(Math.ceil(n / 2)).toString('hex').slice(0, n);
+  return random(Math.ceil(n / 2))
+    .toString('hex')
+    .slice(0, n);
 }

@@ -38,9 +38,7 @@ export function ipBytes(address: string, family: Family): number[] {
   if (family === 4) return address.split('.').map(Number);
   // Each 16-bit word is two bytes; an embedded IPv4 tail ("::ffff:1.2.3.4") is four.
   const toBytes = (part: string): number[] =>
-    (part ? part.split(':') : []).flatMap((w) =>
-      w.includes('.') ? ipBytes(w, 4) : [parseInt(w, 16) >> 8, parseInt(w, 16) & 0xff],
-    );
+    (part ? part.split(':') : []).flatMap((w) => (w.includes('.') ? ipBytes(w, 4) : [parseInt(w, 16) >> 8, parseInt(w, 16) & 0xff]));
   const [head, tail] = address.includes('::') ? address.split('::') : [address, ''];
   const left = toBytes(head);
   const right = toBytes(tail);

@@ -29,8 +29,7 @@ namespace {
 class BatchWorker : public Napi::AsyncWorker {
  public:
   BatchWorker(Napi::Env env, std::vector<Op> ops, AddonData* data)
-      : Napi::AsyncWorker(env, "cnm:batch"), deferred_(Napi::Promise::Deferred::New(env)),
-        ops_(std::move(ops)), data_(data) {}
+      : Napi::AsyncWorker(env, "cnm:batch"), deferred_(Napi::Promise::Deferred::New(env)), ops_(std::move(ops)), data_(data) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
 

@@ -32,7 +32,8 @@ void settle(Napi::Env env, Napi::Function, PendingWait* wait) {
 Napi::Value WaitLinksGone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* data = static_cast<AddonData*>(info.Data());
-  if (!info[0].IsArray() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "waitLinksGone(names, timeoutMs): names must be an array, timeoutMs a number");
+  if (!info[0].IsArray() || !info[1].IsNumber())
+    throw Napi::TypeError::New(env, "waitLinksGone(names, timeoutMs): names must be an array, timeoutMs a number");
   Napi::Array list = info[0].As<Napi::Array>();
   std::vector<std::string> names;
   for (uint32_t i = 0; i < list.Length(); i++) {
@@ -57,13 +58,14 @@ Napi::Value WaitLinksGone(const Napi::CallbackInfo& info) {
     return promise;
   }
   wait->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "cnm:waitLinksGone", 0, 1);
-  data->linkWatcher->wait(std::move(names), std::chrono::milliseconds(static_cast<int64_t>(timeout)), [wait](std::optional<KernelError> error) {
-    wait->error = std::move(error);
-    Napi::ThreadSafeFunction tsfn = wait->tsfn;
-    // If the environment is going away the call is refused and the promise is never settled.
-    if (tsfn.BlockingCall(wait, settle) != napi_ok) delete wait;
-    tsfn.Release();
-  });
+  data->linkWatcher->wait(std::move(names), std::chrono::milliseconds(static_cast<int64_t>(timeout)),
+                          [wait](std::optional<KernelError> error) {
+                            wait->error = std::move(error);
+                            Napi::ThreadSafeFunction tsfn = wait->tsfn;
+                            // If the environment is going away the call is refused and the promise is never settled.
+                            if (tsfn.BlockingCall(wait, settle) != napi_ok) delete wait;
+                            tsfn.Release();
+                          });
   return promise;
 }
 

@@ -15,13 +15,14 @@ namespace cnm {
 namespace {
 
 const std::map<std::string, uint8_t>& families() {
-  static const std::map<std::string, uint8_t> f = {{"inet", NFPROTO_INET}, {"ip", NFPROTO_IPV4}, {"ip6", NFPROTO_IPV6}, {"bridge", NFPROTO_BRIDGE}};
+  static const std::map<std::string, uint8_t> f = {
+      {"inet", NFPROTO_INET}, {"ip", NFPROTO_IPV4}, {"ip6", NFPROTO_IPV6}, {"bridge", NFPROTO_BRIDGE}};
   return f;
 }
 
 const std::map<std::string, uint32_t>& hooks() {
   static const std::map<std::string, uint32_t> h = {
-      {"prerouting", NF_INET_PRE_ROUTING}, {"input", NF_INET_LOCAL_IN},         {"forward", NF_INET_FORWARD},
+      {"prerouting", NF_INET_PRE_ROUTING}, {"input", NF_INET_LOCAL_IN},           {"forward", NF_INET_FORWARD},
       {"output", NF_INET_LOCAL_OUT},       {"postrouting", NF_INET_POST_ROUTING},
   };
   return h;
@@ -34,12 +35,18 @@ const std::map<std::string, uint32_t>& policies() {
 
 const std::map<std::string, NftCmdKind>& commandKinds() {
   static const std::map<std::string, NftCmdKind> k = {
-      {"addTable", NftCmdKind::AddTable},       {"deleteTable", NftCmdKind::DeleteTable},
-      {"flushTable", NftCmdKind::FlushTable},   {"addChain", NftCmdKind::AddChain},
-      {"deleteChain", NftCmdKind::DeleteChain}, {"flushChain", NftCmdKind::FlushChain},
-      {"addRule", NftCmdKind::AddRule},         {"deleteRule", NftCmdKind::DeleteRule},
-      {"addSet", NftCmdKind::AddSet},           {"deleteSet", NftCmdKind::DeleteSet},
-      {"flushSet", NftCmdKind::FlushSet},       {"addElements", NftCmdKind::AddElements},
+      {"addTable", NftCmdKind::AddTable},
+      {"deleteTable", NftCmdKind::DeleteTable},
+      {"flushTable", NftCmdKind::FlushTable},
+      {"addChain", NftCmdKind::AddChain},
+      {"deleteChain", NftCmdKind::DeleteChain},
+      {"flushChain", NftCmdKind::FlushChain},
+      {"addRule", NftCmdKind::AddRule},
+      {"deleteRule", NftCmdKind::DeleteRule},
+      {"addSet", NftCmdKind::AddSet},
+      {"deleteSet", NftCmdKind::DeleteSet},
+      {"flushSet", NftCmdKind::FlushSet},
+      {"addElements", NftCmdKind::AddElements},
       {"deleteElements", NftCmdKind::DeleteElements},
   };
   return k;
@@ -47,11 +54,11 @@ const std::map<std::string, NftCmdKind>& commandKinds() {
 
 const std::map<std::string, NftExprKind>& exprKinds() {
   static const std::map<std::string, NftExprKind> k = {
-      {"meta", NftExprKind::Meta},     {"payload", NftExprKind::Payload},     {"cmp", NftExprKind::Cmp},
-      {"bitwise", NftExprKind::Bitwise}, {"lookup", NftExprKind::Lookup},     {"immediate", NftExprKind::Immediate},
-      {"ct", NftExprKind::Ct},         {"fib", NftExprKind::Fib},             {"nat", NftExprKind::Nat},             {"masq", NftExprKind::Masq},
-      {"redir", NftExprKind::Redir},   {"counter", NftExprKind::Counter},     {"notrack", NftExprKind::Notrack},
-      {"reject", NftExprKind::Reject},
+      {"meta", NftExprKind::Meta},       {"payload", NftExprKind::Payload}, {"cmp", NftExprKind::Cmp},
+      {"bitwise", NftExprKind::Bitwise}, {"lookup", NftExprKind::Lookup},   {"immediate", NftExprKind::Immediate},
+      {"ct", NftExprKind::Ct},           {"fib", NftExprKind::Fib},         {"nat", NftExprKind::Nat},
+      {"masq", NftExprKind::Masq},       {"redir", NftExprKind::Redir},     {"counter", NftExprKind::Counter},
+      {"notrack", NftExprKind::Notrack}, {"reject", NftExprKind::Reject},
   };
   return k;
 }
@@ -184,8 +191,7 @@ NftExpr exprFrom(const Reader& r) {
       e.icmpCode = static_cast<uint8_t>(r.integer("code", 0, 255).value_or(NFT_REJECT_ICMPX_PORT_UNREACH));
       break;
     case NftExprKind::Counter:
-    case NftExprKind::Notrack:
-      break;
+    case NftExprKind::Notrack: break;
   }
   return e;
 }
@@ -248,8 +254,7 @@ NftCommand commandFrom(const Reader& r) {
   switch (c.kind) {
     case NftCmdKind::AddTable:
     case NftCmdKind::DeleteTable:
-    case NftCmdKind::FlushTable:
-      break;
+    case NftCmdKind::FlushTable: break;
     case NftCmdKind::AddChain:
       c.chain = r.string("chain", true);
       if (r.has("hook")) {
@@ -261,9 +266,7 @@ NftCommand commandFrom(const Reader& r) {
       }
       break;
     case NftCmdKind::DeleteChain:
-    case NftCmdKind::FlushChain:
-      c.chain = r.string("chain", true);
-      break;
+    case NftCmdKind::FlushChain: c.chain = r.string("chain", true); break;
     case NftCmdKind::AddRule: {
       c.chain = r.string("chain", true);
       Napi::Array exprs = r.array("exprs");
@@ -284,9 +287,7 @@ NftCommand commandFrom(const Reader& r) {
       c.setSpec = setSpecFrom(r);
       break;
     case NftCmdKind::DeleteSet:
-    case NftCmdKind::FlushSet:
-      c.set = r.string("set", true);
-      break;
+    case NftCmdKind::FlushSet: c.set = r.string("set", true); break;
     case NftCmdKind::AddElements:
     case NftCmdKind::DeleteElements: {
       c.set = r.string("set", true);

@@ -178,9 +178,7 @@ struct Batch::Runner {
   OpResult operator()(const op::NftListChains& o) const { return nftListChains(netfilter(), o.family, o.table); }
   OpResult operator()(const op::NftListRules& o) const { return nftListRules(netfilter(), o.family, o.table, o.chain); }
   OpResult operator()(const op::NftListSets& o) const { return nftListSets(netfilter(), o.family, o.table); }
-  OpResult operator()(const op::NftListElements& o) const {
-    return nftListElements(netfilter(), o.family, o.table, o.set);
-  }
+  OpResult operator()(const op::NftListElements& o) const { return nftListElements(netfilter(), o.family, o.table, o.set); }
   OpResult operator()(const op::ConntrackDelete& o) const { return conntrackDelete(netfilter(), o.filters); }
 };
 

@@ -12,9 +12,9 @@ namespace cnm {
 
 // Which entries to delete: by their original direction (what the client sent to).
 struct ConntrackFilter {
-  int family = 0;                  // AF_INET or AF_INET6
-  uint8_t protocol = 0;            // IPPROTO_TCP, IPPROTO_UDP, ...
-  std::vector<uint8_t> dst;        // destination address (4 or 16 bytes); empty: any
+  int family = 0;                   // AF_INET or AF_INET6
+  uint8_t protocol = 0;             // IPPROTO_TCP, IPPROTO_UDP, ...
+  std::vector<uint8_t> dst;         // destination address (4 or 16 bytes); empty: any
   std::optional<uint16_t> dstPort;  // destination port; absent: any
 };
 

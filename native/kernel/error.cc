@@ -5,9 +5,7 @@
 
 namespace cnm {
 
-void throwErrno(const std::string& syscall, const std::string& object) {
-  throw KernelError(errno, syscall, object);
-}
+void throwErrno(const std::string& syscall, const std::string& object) { throw KernelError(errno, syscall, object); }
 
 std::vector<ErrnoName> errnoNames() {
   std::vector<ErrnoName> names;

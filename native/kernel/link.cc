@@ -218,8 +218,7 @@ void setGroup(NlSocket& sock, const std::string& name, uint32_t group) {
 
 }  // namespace
 
-std::vector<std::string> linkDeleteGroup(NlSocket& sock, const std::vector<std::string>& names,
-                                         std::optional<uint32_t> chosen) {
+std::vector<std::string> linkDeleteGroup(NlSocket& sock, const std::vector<std::string>& names, std::optional<uint32_t> chosen) {
   std::vector<std::string> gone;
   auto deleteOne = [&](const std::string& name) {
     try {

@@ -23,17 +23,17 @@ struct LinkSpec {
   std::optional<uint32_t> mtu;
   std::string mac;
   bool up = false;
-  std::string master;  // enslave to this bridge on creation
-  std::string netns;   // create the link directly in this namespace (path); empty: the socket's
-  std::optional<VethPeerSpec> peer;   // veth
-  std::string parent;                 // macvlan, vxlan: the lower device
-  std::string macvlanMode;            // "private", "vepa", "bridge", "passthru"
-  std::optional<uint32_t> vni;        // vxlan
-  std::optional<uint16_t> dstPort;    // vxlan, host order
-  std::string group;                  // vxlan multicast group
-  std::string remote;                 // vxlan unicast remote
-  std::string local;                  // vxlan source address
-  std::optional<bool> learning;       // vxlan
+  std::string master;                // enslave to this bridge on creation
+  std::string netns;                 // create the link directly in this namespace (path); empty: the socket's
+  std::optional<VethPeerSpec> peer;  // veth
+  std::string parent;                // macvlan, vxlan: the lower device
+  std::string macvlanMode;           // "private", "vepa", "bridge", "passthru"
+  std::optional<uint32_t> vni;       // vxlan
+  std::optional<uint16_t> dstPort;   // vxlan, host order
+  std::string group;                 // vxlan multicast group
+  std::string remote;                // vxlan unicast remote
+  std::string local;                 // vxlan source address
+  std::optional<bool> learning;      // vxlan
 };
 
 struct LinkChange {

@@ -178,7 +178,8 @@ void LinkWatcher::finishGoneAndExpired() {
     } else if (now >= it->deadline) {
       std::string names;
       for (const Link& link : it->links) names += (names.empty() ? "" : ", ") + link.name;
-      it->done(KernelError(ETIMEDOUT, "RTM_DELLINK", "links " + names + " still there after " + std::to_string(it->timeout.count()) + " ms"));
+      it->done(
+          KernelError(ETIMEDOUT, "RTM_DELLINK", "links " + names + " still there after " + std::to_string(it->timeout.count()) + " ms"));
     } else {
       ++it;
       continue;

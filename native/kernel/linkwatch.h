@@ -59,8 +59,8 @@ class LinkWatcher {
   int pollTimeoutMs() const;
 
   std::optional<NlSocket> events_;  // subscribed to RTNLGRP_LINK while waits are pending; only read
-  NlSocket query_;   // lookups by name and index
-  Fd wake_;          // eventfd: new waiters, or stop
+  NlSocket query_;                  // lookups by name and index
+  Fd wake_;                         // eventfd: new waiters, or stop
   std::mutex mutex_;
   std::list<Waiter> incoming_;  // guarded by mutex_
   bool stopping_ = false;       // guarded by mutex_

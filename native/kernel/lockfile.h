@@ -7,8 +7,8 @@
 namespace cnm {
 
 struct LockResult {
-  int fd = -1;           // the descriptor that holds the lock, or -1 if someone else holds it
-  std::string holder;    // what the holder wrote in the file (its pid), when the lock is taken
+  int fd = -1;         // the descriptor that holds the lock, or -1 if someone else holds it
+  std::string holder;  // what the holder wrote in the file (its pid), when the lock is taken
 };
 
 // Opens (creating, 0600) and locks `path` without waiting; on success writes `owner` into it.

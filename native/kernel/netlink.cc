@@ -61,9 +61,7 @@ NlAttrs::NlAttrs(const void* data, size_t len) {
   }
 }
 
-const rtattr* NlAttrs::get(uint16_t type) const {
-  return type < byType_.size() ? byType_[type] : nullptr;
-}
+const rtattr* NlAttrs::get(uint16_t type) const { return type < byType_.size() ? byType_[type] : nullptr; }
 
 uint8_t NlAttrs::u8(uint16_t type, uint8_t def) const {
   const rtattr* a = get(type);
@@ -143,8 +141,7 @@ std::string nlExtack(const nlmsghdr* h) {
   return attrs.str(NLMSGERR_ATTR_MSG);
 }
 
-void NlSocket::receive(uint32_t seq, const NlRequest& req, const std::string& object,
-                       const std::function<void(const nlmsghdr*)>& each) {
+void NlSocket::receive(uint32_t seq, const NlRequest& req, const std::string& object, const std::function<void(const nlmsghdr*)>& each) {
   if (rxbuf_.empty()) rxbuf_.resize(64 * 1024);
   for (;;) {
     ssize_t n = ::recv(fd_.get(), rxbuf_.data(), rxbuf_.size(), MSG_TRUNC);
@@ -176,8 +173,7 @@ std::optional<uint32_t> NlSocket::knownIndex(const std::string& name) const {
   return it->second;
 }
 
-void NlSocket::request(NlRequest& req, const std::string& object,
-                       const std::function<void(const nlmsghdr*)>& reply) {
+void NlSocket::request(NlRequest& req, const std::string& object, const std::function<void(const nlmsghdr*)>& reply) {
   if (req.type() == RTM_NEWLINK || req.type() == RTM_DELLINK || req.type() == RTM_SETLINK) forgetIndexes();
   req.hdr()->nlmsg_flags |= NLM_F_ACK;
   send(req);

@@ -83,8 +83,7 @@ class NlSocket {
 
   // Sends a request with NLM_F_ACK and waits for the kernel's answer. Throws KernelError naming
   // `object` on failure. `reply`, if given, receives every data message of the answer.
-  void request(NlRequest& req, const std::string& object,
-               const std::function<void(const nlmsghdr*)>& reply = nullptr);
+  void request(NlRequest& req, const std::string& object, const std::function<void(const nlmsghdr*)>& reply = nullptr);
 
   // Sends a dump request and calls `each` for every message of the answer.
   void dump(NlRequest& req, const std::function<void(const nlmsghdr*)>& each);
@@ -108,8 +107,7 @@ class NlSocket {
   explicit NlSocket(Fd fd) : fd_(std::move(fd)) {}
   void send(NlRequest& req);
   // Reads the answers to `seq` until the ACK (or NLMSG_DONE of a dump).
-  void receive(uint32_t seq, const NlRequest& req, const std::string& object,
-               const std::function<void(const nlmsghdr*)>& each);
+  void receive(uint32_t seq, const NlRequest& req, const std::string& object, const std::function<void(const nlmsghdr*)>& each);
 
   Fd fd_;
   uint32_t seq_ = 0;

@@ -43,7 +43,8 @@ NetnsInfo netnsInfo(const std::string& path) {
   if (static_cast<unsigned long>(fs.f_type) != NSFS_MAGIC || ::ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) {
     return info;
   }
-  struct stat target {}, host {};
+  struct stat target {
+  }, host{};
   if (::fstat(fd.get(), &target) < 0) throwErrno("fstat", path);
   if (::stat("/proc/self/ns/net", &host) < 0) throwErrno("stat", "/proc/self/ns/net");
   info.isNetns = true;
@@ -125,7 +126,8 @@ void netnsDelete(const std::string& path) {
   // Refuses anything that is not a network namespace file, and a symlink to one (ELOOP): only the
   // mount at `path` itself is removed, never one a symlink points at.
   Fd ns = openNetns(path, O_NOFOLLOW);
-  struct stat target {}, host {};
+  struct stat target {
+  }, host{};
   if (::fstat(ns.get(), &target) < 0) throwErrno("fstat", path);
   if (::stat("/proc/self/ns/net", &host) < 0) throwErrno("stat", "/proc/self/ns/net");
   if (target.st_dev == host.st_dev && target.st_ino == host.st_ino) {

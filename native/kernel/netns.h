@@ -36,8 +36,7 @@ NlSocket openSocketIn(const std::string& path, int protocol = NETLINK_ROUTE);
 // Creates the named namespace `dir/name`: makes `dir` a shared mount (once per process), creates
 // the file with O_EXCL, and bind-mounts a fresh namespace on it from a helper thread. `inNew`, if
 // given, runs on that thread while it is inside the new namespace. Returns the path.
-std::string netnsCreate(const std::string& dir, const std::string& name,
-                        const std::function<void()>& inNew = nullptr);
+std::string netnsCreate(const std::string& dir, const std::string& name, const std::function<void()>& inNew = nullptr);
 
 // Deletes a named namespace: unmounts it (MNT_DETACH) and removes the file. The kernel destroys
 // the namespace and its interfaces once nothing else holds it, without this call waiting. A file

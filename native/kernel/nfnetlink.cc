@@ -31,14 +31,13 @@ NlRequest nfMessage(uint16_t type, uint16_t flags, uint8_t family, uint16_t resI
 
 // Every name up to NFT_MSG_DESTROYSETELEM (30, kernel 6.3), by message number.
 const char* const kNftNames[] = {
-    "NFT_MSG_NEWTABLE",      "NFT_MSG_GETTABLE",     "NFT_MSG_DELTABLE",      "NFT_MSG_NEWCHAIN",
-    "NFT_MSG_GETCHAIN",      "NFT_MSG_DELCHAIN",     "NFT_MSG_NEWRULE",       "NFT_MSG_GETRULE",
-    "NFT_MSG_DELRULE",       "NFT_MSG_NEWSET",       "NFT_MSG_GETSET",        "NFT_MSG_DELSET",
-    "NFT_MSG_NEWSETELEM",    "NFT_MSG_GETSETELEM",   "NFT_MSG_DELSETELEM",    "NFT_MSG_NEWGEN",
-    "NFT_MSG_GETGEN",        "NFT_MSG_TRACE",        "NFT_MSG_NEWOBJ",        "NFT_MSG_GETOBJ",
-    "NFT_MSG_DELOBJ",        "NFT_MSG_GETOBJ_RESET", "NFT_MSG_NEWFLOWTABLE",  "NFT_MSG_GETFLOWTABLE",
-    "NFT_MSG_DELFLOWTABLE",  "NFT_MSG_GETRULE_RESET", "NFT_MSG_DESTROYTABLE", "NFT_MSG_DESTROYCHAIN",
-    "NFT_MSG_DESTROYRULE",   "NFT_MSG_DESTROYSET",   "NFT_MSG_DESTROYSETELEM",
+    "NFT_MSG_NEWTABLE",       "NFT_MSG_GETTABLE",     "NFT_MSG_DELTABLE",     "NFT_MSG_NEWCHAIN",     "NFT_MSG_GETCHAIN",
+    "NFT_MSG_DELCHAIN",       "NFT_MSG_NEWRULE",      "NFT_MSG_GETRULE",      "NFT_MSG_DELRULE",      "NFT_MSG_NEWSET",
+    "NFT_MSG_GETSET",         "NFT_MSG_DELSET",       "NFT_MSG_NEWSETELEM",   "NFT_MSG_GETSETELEM",   "NFT_MSG_DELSETELEM",
+    "NFT_MSG_NEWGEN",         "NFT_MSG_GETGEN",       "NFT_MSG_TRACE",        "NFT_MSG_NEWOBJ",       "NFT_MSG_GETOBJ",
+    "NFT_MSG_DELOBJ",         "NFT_MSG_GETOBJ_RESET", "NFT_MSG_NEWFLOWTABLE", "NFT_MSG_GETFLOWTABLE", "NFT_MSG_DELFLOWTABLE",
+    "NFT_MSG_GETRULE_RESET",  "NFT_MSG_DESTROYTABLE", "NFT_MSG_DESTROYCHAIN", "NFT_MSG_DESTROYRULE",  "NFT_MSG_DESTROYSET",
+    "NFT_MSG_DESTROYSETELEM",
 };
 
 // Reads the answers queued on the socket without waiting, until none is left.
@@ -173,7 +172,7 @@ void nfTransaction(NlSocket& socket, std::vector<NlRequest>& msgs, const std::ve
       acked++;
       return;
     }
-    if (failure) return;  // answers come in message order: the first refusal is the one to report
+    if (failure) return;                                       // answers come in message order: the first refusal is the one to report
     long index = static_cast<long>(h->nlmsg_seq - first) - 1;  // -1: the batch itself
     bool inBatch = index >= 0 && static_cast<size_t>(index) < msgs.size();
     failure.emplace(-e->error, inBatch ? nfMessageName(msgs[index].type()) : "NFNL_MSG_BATCH_BEGIN",
@@ -182,8 +181,8 @@ void nfTransaction(NlSocket& socket, std::vector<NlRequest>& msgs, const std::ve
   });
   if (failure) throw *failure;
   if (acked != msgs.size()) {
-    throw KernelError(EPROTO, "NFNL_MSG_BATCH_END", "nf_tables batch (" + std::to_string(acked) + " of " +
-                                                        std::to_string(msgs.size()) + " messages acknowledged)");
+    throw KernelError(EPROTO, "NFNL_MSG_BATCH_END",
+                      "nf_tables batch (" + std::to_string(acked) + " of " + std::to_string(msgs.size()) + " messages acknowledged)");
   }
 }
 

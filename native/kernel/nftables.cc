@@ -32,16 +32,17 @@ constexpr uint32_t kVerdictType = NFT_DATA_VERDICT;
 std::string where(const NftCommand& c) {
   std::string at = std::string(nftFamilyName(c.family)) + " " + c.table;
   switch (c.kind) {
-    case NftCmdKind::AddTable: case NftCmdKind::DeleteTable: case NftCmdKind::FlushTable:
-      return "table " + at;
-    case NftCmdKind::AddChain: case NftCmdKind::DeleteChain: case NftCmdKind::FlushChain:
-      return "chain " + at + " " + c.chain;
-    case NftCmdKind::AddRule: case NftCmdKind::DeleteRule:
-      return "rule in chain " + at + " " + c.chain;
-    case NftCmdKind::AddSet: case NftCmdKind::DeleteSet:
-      return "set " + at + " " + c.set;
-    default:
-      return "elements of set " + at + " " + c.set;
+    case NftCmdKind::AddTable:
+    case NftCmdKind::DeleteTable:
+    case NftCmdKind::FlushTable: return "table " + at;
+    case NftCmdKind::AddChain:
+    case NftCmdKind::DeleteChain:
+    case NftCmdKind::FlushChain: return "chain " + at + " " + c.chain;
+    case NftCmdKind::AddRule:
+    case NftCmdKind::DeleteRule: return "rule in chain " + at + " " + c.chain;
+    case NftCmdKind::AddSet:
+    case NftCmdKind::DeleteSet: return "set " + at + " " + c.set;
+    default: return "elements of set " + at + " " + c.set;
   }
 }
 
@@ -238,8 +239,7 @@ NlRequest messageFor(const NftCommand& c, uint32_t setId) {
     case NftCmdKind::AddElements:
     case NftCmdKind::DeleteElements: {
       // An element delete without elements flushes the set.
-      NlRequest req = c.kind == NftCmdKind::AddElements ? msg(NFT_MSG_NEWSETELEM, NLM_F_CREATE)
-                                                        : msg(NFT_MSG_DELSETELEM, 0);
+      NlRequest req = c.kind == NftCmdKind::AddElements ? msg(NFT_MSG_NEWSETELEM, NLM_F_CREATE) : msg(NFT_MSG_DELSETELEM, 0);
       req.putString(NFTA_SET_ELEM_LIST_TABLE, c.table);
       req.putString(NFTA_SET_ELEM_LIST_SET, c.set);
       if (c.kind != NftCmdKind::FlushSet) putElements(req, c.elements);
@@ -254,7 +254,7 @@ NlRequest messageFor(const NftCommand& c, uint32_t setId) {
 const std::map<std::string, NftType>& nftTypes() {
   // nft's own type ids (its datatype enum), so that `nft list` shows the sets we make by name.
   static const std::map<std::string, NftType> types = {
-      {"ipv4_addr", {7, 4}},     {"ipv6_addr", {8, 16}}, {"ether_addr", {9, 6}}, {"inet_proto", {12, 1}},
+      {"ipv4_addr", {7, 4}},     {"ipv6_addr", {8, 16}},  {"ether_addr", {9, 6}},     {"inet_proto", {12, 1}},
       {"inet_service", {13, 2}}, {"mark", {19, 4, true}}, {"ifname", {41, 16, true}},
   };
   return types;

@@ -14,15 +14,24 @@
 namespace cnm {
 
 enum class NftCmdKind {
-  AddTable, DeleteTable, FlushTable,
-  AddChain, DeleteChain, FlushChain,
-  AddRule, DeleteRule,
-  AddSet, DeleteSet, FlushSet, AddElements, DeleteElements,
+  AddTable,
+  DeleteTable,
+  FlushTable,
+  AddChain,
+  DeleteChain,
+  FlushChain,
+  AddRule,
+  DeleteRule,
+  AddSet,
+  DeleteSet,
+  FlushSet,
+  AddElements,
+  DeleteElements,
 };
 
 // What makes a chain a base chain: where it hooks into the stack.
 struct NftBaseChain {
-  std::string type;  // "filter", "nat", "route"
+  std::string type;   // "filter", "nat", "route"
   uint32_t hook = 0;  // NF_INET_PRE_ROUTING ...
   int32_t priority = 0;
   std::optional<uint32_t> policy;  // NF_ACCEPT / NF_DROP
@@ -53,16 +62,16 @@ struct NftCommand {
   NftCmdKind kind = NftCmdKind::AddTable;
   uint8_t family = 0;  // NFPROTO_INET, NFPROTO_IPV4, NFPROTO_IPV6, NFPROTO_BRIDGE
   std::string table, chain, set;
-  bool exclusive = false;  // add table / set: fail with EEXIST if it exists
-  bool ifExists = false;   // delete: no error if it is missing (NFT_MSG_DESTROY*, kernel 6.3)
-  std::optional<NftBaseChain> base;         // AddChain
-  std::vector<NftExpr> exprs;               // AddRule
-  std::string comment;                      // AddRule: stored as nft's rule comment
-  std::optional<uint64_t> position;         // AddRule: after (or, with insert, before) this handle
-  bool insert = false;                      // AddRule: prepend instead of append
-  uint64_t handle = 0;                      // DeleteRule
-  NftSetSpec setSpec;                       // AddSet
-  std::vector<NftElement> elements;         // AddElements, DeleteElements
+  bool exclusive = false;            // add table / set: fail with EEXIST if it exists
+  bool ifExists = false;             // delete: no error if it is missing (NFT_MSG_DESTROY*, kernel 6.3)
+  std::optional<NftBaseChain> base;  // AddChain
+  std::vector<NftExpr> exprs;        // AddRule
+  std::string comment;               // AddRule: stored as nft's rule comment
+  std::optional<uint64_t> position;  // AddRule: after (or, with insert, before) this handle
+  bool insert = false;               // AddRule: prepend instead of append
+  uint64_t handle = 0;               // DeleteRule
+  NftSetSpec setSpec;                // AddSet
+  std::vector<NftElement> elements;  // AddElements, DeleteElements
 };
 
 // nft's data types for set keys and values: its type id (shown by `nft list`), length, and

@@ -87,16 +87,10 @@ const char* putBody(NlRequest& req, const NftExpr& e) {
       putOptionalReg(req, NFTA_NAT_REG_PROTO_MAX, e.protoMax);
       if (e.flags) putBe32(req, NFTA_NAT_FLAGS, e.flags);
       return "nat";
-    case NftExprKind::Masq:
-      putPortRange(req, e, NFTA_MASQ_FLAGS, NFTA_MASQ_REG_PROTO_MIN, NFTA_MASQ_REG_PROTO_MAX);
-      return "masq";
-    case NftExprKind::Redir:
-      putPortRange(req, e, NFTA_REDIR_FLAGS, NFTA_REDIR_REG_PROTO_MIN, NFTA_REDIR_REG_PROTO_MAX);
-      return "redir";
-    case NftExprKind::Counter:
-      return "counter";
-    case NftExprKind::Notrack:
-      return "notrack";
+    case NftExprKind::Masq: putPortRange(req, e, NFTA_MASQ_FLAGS, NFTA_MASQ_REG_PROTO_MIN, NFTA_MASQ_REG_PROTO_MAX); return "masq";
+    case NftExprKind::Redir: putPortRange(req, e, NFTA_REDIR_FLAGS, NFTA_REDIR_REG_PROTO_MIN, NFTA_REDIR_REG_PROTO_MAX); return "redir";
+    case NftExprKind::Counter: return "counter";
+    case NftExprKind::Notrack: return "notrack";
     case NftExprKind::Reject:
       putBe32(req, NFTA_REJECT_TYPE, e.rejectType);
       if (e.rejectType != NFT_REJECT_TCP_RST) req.putU8(NFTA_REJECT_ICMP_CODE, e.icmpCode);
@@ -137,10 +131,9 @@ void putExpressions(NlRequest& req, const std::vector<NftExpr>& exprs) {
 
 const std::map<std::string, uint32_t>& nftMetaKeys() {
   static const std::map<std::string, uint32_t> keys = {
-      {"len", NFT_META_LEN},         {"protocol", NFT_META_PROTOCOL}, {"mark", NFT_META_MARK},
-      {"iif", NFT_META_IIF},         {"oif", NFT_META_OIF},           {"iifname", NFT_META_IIFNAME},
-      {"oifname", NFT_META_OIFNAME}, {"iiftype", NFT_META_IIFTYPE},   {"oiftype", NFT_META_OIFTYPE},
-      {"nfproto", NFT_META_NFPROTO}, {"l4proto", NFT_META_L4PROTO},   {"pkttype", NFT_META_PKTTYPE},
+      {"len", NFT_META_LEN},         {"protocol", NFT_META_PROTOCOL}, {"mark", NFT_META_MARK},         {"iif", NFT_META_IIF},
+      {"oif", NFT_META_OIF},         {"iifname", NFT_META_IIFNAME},   {"oifname", NFT_META_OIFNAME},   {"iiftype", NFT_META_IIFTYPE},
+      {"oiftype", NFT_META_OIFTYPE}, {"nfproto", NFT_META_NFPROTO},   {"l4proto", NFT_META_L4PROTO},   {"pkttype", NFT_META_PKTTYPE},
       {"skuid", NFT_META_SKUID},     {"skgid", NFT_META_SKGID},       {"priority", NFT_META_PRIORITY},
   };
   return keys;
@@ -153,19 +146,31 @@ const std::map<std::string, uint32_t>& nftFibResults() {
 }
 
 const std::map<std::string, uint32_t>& nftFibFlags() {
-  static const std::map<std::string, uint32_t> flags = {
-      {"saddr", NFTA_FIB_F_SADDR}, {"daddr", NFTA_FIB_F_DADDR}, {"mark", NFTA_FIB_F_MARK},
-      {"iif", NFTA_FIB_F_IIF},     {"oif", NFTA_FIB_F_OIF}};
+  static const std::map<std::string, uint32_t> flags = {{"saddr", NFTA_FIB_F_SADDR},
+                                                        {"daddr", NFTA_FIB_F_DADDR},
+                                                        {"mark", NFTA_FIB_F_MARK},
+                                                        {"iif", NFTA_FIB_F_IIF},
+                                                        {"oif", NFTA_FIB_F_OIF}};
   return flags;
 }
 
 const std::map<std::string, uint32_t>& nftCtKeys() {
   static const std::map<std::string, uint32_t> keys = {
-      {"state", NFT_CT_STATE},         {"direction", NFT_CT_DIRECTION}, {"status", NFT_CT_STATUS},
-      {"mark", NFT_CT_MARK},           {"expiration", NFT_CT_EXPIRATION}, {"l3proto", NFT_CT_L3PROTOCOL},
-      {"protocol", NFT_CT_PROTOCOL},   {"src", NFT_CT_SRC},             {"dst", NFT_CT_DST},
-      {"proto-src", NFT_CT_PROTO_SRC}, {"proto-dst", NFT_CT_PROTO_DST}, {"saddr-ip", NFT_CT_SRC_IP},
-      {"daddr-ip", NFT_CT_DST_IP},     {"saddr-ip6", NFT_CT_SRC_IP6},   {"daddr-ip6", NFT_CT_DST_IP6},
+      {"state", NFT_CT_STATE},
+      {"direction", NFT_CT_DIRECTION},
+      {"status", NFT_CT_STATUS},
+      {"mark", NFT_CT_MARK},
+      {"expiration", NFT_CT_EXPIRATION},
+      {"l3proto", NFT_CT_L3PROTOCOL},
+      {"protocol", NFT_CT_PROTOCOL},
+      {"src", NFT_CT_SRC},
+      {"dst", NFT_CT_DST},
+      {"proto-src", NFT_CT_PROTO_SRC},
+      {"proto-dst", NFT_CT_PROTO_DST},
+      {"saddr-ip", NFT_CT_SRC_IP},
+      {"daddr-ip", NFT_CT_DST_IP},
+      {"saddr-ip6", NFT_CT_SRC_IP6},
+      {"daddr-ip6", NFT_CT_DST_IP6},
       {"zone", NFT_CT_ZONE},
   };
   return keys;
@@ -173,23 +178,23 @@ const std::map<std::string, uint32_t>& nftCtKeys() {
 
 const std::map<std::string, uint32_t>& nftCmpOps() {
   static const std::map<std::string, uint32_t> ops = {
-      {"eq", NFT_CMP_EQ}, {"neq", NFT_CMP_NEQ}, {"lt", NFT_CMP_LT},
-      {"lte", NFT_CMP_LTE}, {"gt", NFT_CMP_GT}, {"gte", NFT_CMP_GTE},
+      {"eq", NFT_CMP_EQ}, {"neq", NFT_CMP_NEQ}, {"lt", NFT_CMP_LT}, {"lte", NFT_CMP_LTE}, {"gt", NFT_CMP_GT}, {"gte", NFT_CMP_GTE},
   };
   return ops;
 }
 
 const std::map<std::string, uint32_t>& nftPayloadBases() {
   static const std::map<std::string, uint32_t> bases = {
-      {"link", NFT_PAYLOAD_LL_HEADER}, {"network", NFT_PAYLOAD_NETWORK_HEADER}, {"transport", NFT_PAYLOAD_TRANSPORT_HEADER},
+      {"link", NFT_PAYLOAD_LL_HEADER},
+      {"network", NFT_PAYLOAD_NETWORK_HEADER},
+      {"transport", NFT_PAYLOAD_TRANSPORT_HEADER},
   };
   return bases;
 }
 
 const std::map<std::string, int32_t>& nftVerdictCodes() {
   static const std::map<std::string, int32_t> codes = {
-      {"accept", NF_ACCEPT}, {"drop", NF_DROP},   {"return", NFT_RETURN},
-      {"continue", NFT_CONTINUE}, {"jump", NFT_JUMP}, {"goto", NFT_GOTO},
+      {"accept", NF_ACCEPT}, {"drop", NF_DROP}, {"return", NFT_RETURN}, {"continue", NFT_CONTINUE}, {"jump", NFT_JUMP}, {"goto", NFT_GOTO},
   };
   return codes;
 }
@@ -212,7 +217,9 @@ const std::map<std::string, uint32_t>& nftNatFlags() {
 
 const std::map<std::string, uint32_t>& nftRejectTypes() {
   static const std::map<std::string, uint32_t> types = {
-      {"icmp", NFT_REJECT_ICMP_UNREACH}, {"tcp-reset", NFT_REJECT_TCP_RST}, {"icmpx", NFT_REJECT_ICMPX_UNREACH},
+      {"icmp", NFT_REJECT_ICMP_UNREACH},
+      {"tcp-reset", NFT_REJECT_TCP_RST},
+      {"icmpx", NFT_REJECT_ICMPX_UNREACH},
   };
   return types;
 }

@@ -38,7 +38,8 @@ std::string ruleComment(const std::vector<uint8_t>& udata) {
   for (size_t i = 0; i + 2 <= udata.size();) {
     uint8_t type = udata[i], len = udata[i + 1];
     if (i + 2 + len > udata.size()) break;
-    if (type == 0 && len > 0) return std::string(reinterpret_cast<const char*>(&udata[i + 2]), strnlen(reinterpret_cast<const char*>(&udata[i + 2]), len));
+    if (type == 0 && len > 0)
+      return std::string(reinterpret_cast<const char*>(&udata[i + 2]), strnlen(reinterpret_cast<const char*>(&udata[i + 2]), len));
     i += 2 + len;
   }
   return "";
@@ -111,9 +112,8 @@ std::vector<NftSetInfo> nftListSets(NlSocket& socket, uint8_t family, const std:
   std::vector<NftSetInfo> out;
   dumpObjects(socket, NFT_MSG_NEWSET, std::move(req), [&](uint8_t f, const NlAttrs& a) {
     if (a.str(NFTA_SET_TABLE) != table) return;
-    out.push_back({f, table, a.str(NFTA_SET_NAME), be64(a, NFTA_SET_HANDLE), be32(a, NFTA_SET_FLAGS),
-                   be32(a, NFTA_SET_KEY_TYPE), be32(a, NFTA_SET_KEY_LEN), be32(a, NFTA_SET_DATA_TYPE),
-                   be32(a, NFTA_SET_DATA_LEN), be64(a, NFTA_SET_TIMEOUT)});
+    out.push_back({f, table, a.str(NFTA_SET_NAME), be64(a, NFTA_SET_HANDLE), be32(a, NFTA_SET_FLAGS), be32(a, NFTA_SET_KEY_TYPE),
+                   be32(a, NFTA_SET_KEY_LEN), be32(a, NFTA_SET_DATA_TYPE), be32(a, NFTA_SET_DATA_LEN), be64(a, NFTA_SET_TIMEOUT)});
   });
   return out;
 }

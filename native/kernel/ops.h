@@ -23,8 +23,8 @@ namespace op {
 
 struct NetnsCreate {
   static constexpr std::string_view name = "netnsCreate";
-  std::string dir;        // the namespace directory
-  std::string fileName;   // the namespace file in it
+  std::string dir;                                           // the namespace directory
+  std::string fileName;                                      // the namespace file in it
   std::vector<std::pair<std::string, std::string>> sysctls;  // set inside the new namespace
 };
 struct NetnsDelete {
@@ -169,13 +169,11 @@ struct ConntrackDelete {
 
 }  // namespace op
 
-using OpBody = std::variant<op::NetnsCreate, op::NetnsDelete, op::NetnsInfo, op::LinkAdd, op::LinkDelete,
-                            op::LinkDeleteGroup, op::LinkSet, op::LinkGet, op::LinkList, op::AddressAdd,
-                            op::AddressDelete, op::AddressList, op::RouteAdd, op::RouteReplace, op::RouteDelete,
-                            op::RouteList, op::SysctlGet, op::SysctlSet, op::LockFile, op::UnlockFile,
-                            op::PortReserve, op::PortRelease, op::RemovePaths, op::WriteFiles, op::NftTransaction,
-                            op::NftListTables, op::NftListChains, op::NftListRules, op::NftListSets,
-                            op::NftListElements, op::ConntrackDelete>;
+using OpBody = std::variant<op::NetnsCreate, op::NetnsDelete, op::NetnsInfo, op::LinkAdd, op::LinkDelete, op::LinkDeleteGroup, op::LinkSet,
+                            op::LinkGet, op::LinkList, op::AddressAdd, op::AddressDelete, op::AddressList, op::RouteAdd, op::RouteReplace,
+                            op::RouteDelete, op::RouteList, op::SysctlGet, op::SysctlSet, op::LockFile, op::UnlockFile, op::PortReserve,
+                            op::PortRelease, op::RemovePaths, op::WriteFiles, op::NftTransaction, op::NftListTables, op::NftListChains,
+                            op::NftListRules, op::NftListSets, op::NftListElements, op::ConntrackDelete>;
 
 // One op of a batch: where it acts and what it does.
 struct Op {

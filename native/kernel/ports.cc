@@ -20,7 +20,8 @@ namespace {
 int socketFor(int family, const std::string& protocol, const std::string& what) {
   int type = protocol == "udp" ? SOCK_DGRAM : SOCK_STREAM;
   int proto = protocol == "udp" ? IPPROTO_UDP : protocol == "sctp" ? IPPROTO_SCTP : IPPROTO_TCP;
-  if (protocol != "tcp" && protocol != "udp" && protocol != "sctp") throw KernelError(EINVAL, "socket", what + " (protocol is not tcp, udp or sctp)");
+  if (protocol != "tcp" && protocol != "udp" && protocol != "sctp")
+    throw KernelError(EINVAL, "socket", what + " (protocol is not tcp, udp or sctp)");
   int fd = ::socket(family, type | SOCK_CLOEXEC, proto);
   if (fd < 0) throwErrno("socket", what);
   return fd;

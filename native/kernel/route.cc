@@ -32,8 +32,8 @@ std::string protocolName(uint8_t p) {
 }
 
 std::string typeName(uint8_t t) {
-  static const char* names[] = {"unspec", "unicast", "local", "broadcast", "anycast", "multicast",
-                                "blackhole", "unreachable", "prohibit", "throw", "nat", "xresolve"};
+  static const char* names[] = {"unspec",    "unicast",     "local",    "broadcast", "anycast", "multicast",
+                                "blackhole", "unreachable", "prohibit", "throw",     "nat",     "xresolve"};
   return t < sizeof names / sizeof *names ? names[t] : std::to_string(t);
 }
 

@@ -16,7 +16,7 @@ struct RouteSpec {
   std::string gateway;
   std::string dev;
   std::optional<uint32_t> metric;
-  std::optional<uint32_t> table;  // default: main (254)
+  std::optional<uint32_t> table;     // default: main (254)
   std::optional<std::string> scope;  // "global", "link", "host"; default as `ip route` picks it
 };
 

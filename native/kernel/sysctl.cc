@@ -19,8 +19,7 @@ std::string sysctlPath(const std::string& key) {
     }
   }
   bool bad = rel.empty() || rel.front() == '/' || rel.back() == '/' ||
-             rel.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./@") !=
-                 std::string::npos;
+             rel.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./@") != std::string::npos;
   // No path component may be "." or ".." or empty.
   for (size_t start = 0; !bad && start <= rel.size();) {
     size_t end = rel.find('/', start);

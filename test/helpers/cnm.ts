@@ -162,9 +162,16 @@ export function world(f: CnmFixture): {
   const c = f.controller;
   const objects = [
     ...c.networks().flatMap((n) => [`network ${n.name}`, ...n.endpoints().map((e) => `endpoint ${n.name}/${e.name} ${e.info().sandboxId ?? '-'}`)]),
-    ...c.sandboxes().map((s) => `sandbox ${s.containerId} ${s.endpoints().map((e) => e.name).join(',')}`),
+    ...c.sandboxes().map(
+      (s) =>
+        `sandbox ${s.containerId} ${s
+          .endpoints()
+          .map((e) => e.name)
+          .join(',')}`,
+    ),
     // Inside each sandbox (not the host's): its interfaces and addresses.
-    ...c.sandboxes()
+    ...c
+      .sandboxes()
       .filter((s) => s.mode !== 'host')
       .flatMap((s) => nsAddrs(s.key).map((l) => `in ${s.containerId}: ${l.ifname} ${l.addr_info.map((a) => a.local).join(' ')}`)),
   ].sort();
@@ -211,12 +218,16 @@ export function nsRoutes(netns: string, family: 4 | 6 = 4): { dst: string; gatew
 
 /** Names of the links whose master is `bridge` (`ip -j link show master BRIDGE`). */
 export function bridgePorts(bridge: string): string[] {
-  return ipJson<{ ifname: string }[]>(['link', 'show', 'master', bridge]).map((l) => l.ifname).sort();
+  return ipJson<{ ifname: string }[]>(['link', 'show', 'master', bridge])
+    .map((l) => l.ifname)
+    .sort();
 }
 
 /** Names of the links of kind bridge in the test's namespace (`ip -j link show type bridge`). */
 export function hostBridges(): string[] {
-  return ipJson<{ ifname: string }[]>(['link', 'show', 'type', 'bridge']).map((l) => l.ifname).sort();
+  return ipJson<{ ifname: string }[]>(['link', 'show', 'type', 'bridge'])
+    .map((l) => l.ifname)
+    .sort();
 }
 
 /** An address without its prefix length. */

@@ -33,9 +33,7 @@ export function ipJson<T = Record<string, unknown>[]>(args: string[], netns?: st
 
 /** Runs `ip ARGS` for setup or teardown done independently of the library. */
 export function ip(args: string[], netns?: string): string {
-  return netns
-    ? execFileSync('nsenter', [`--net=${netns}`, 'ip', ...args], { encoding: 'utf8' })
-    : execFileSync('ip', args, { encoding: 'utf8' });
+  return netns ? execFileSync('nsenter', [`--net=${netns}`, 'ip', ...args], { encoding: 'utf8' }) : execFileSync('ip', args, { encoding: 'utf8' });
 }
 
 /** True if the host has a link of that name (per `ip`). */
@@ -51,7 +49,9 @@ export interface KernelSnapshot {
 
 /** The host's links, the namespace files and the mounts under the namespace directory. */
 export function snapshot(): KernelSnapshot {
-  const links = ipJson<{ ifname: string }[]>(['link', 'show']).map((l) => l.ifname).sort();
+  const links = ipJson<{ ifname: string }[]>(['link', 'show'])
+    .map((l) => l.ifname)
+    .sort();
   const namespaces = readdirSync(NETNS_DIR).sort();
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -303,8 +303,9 @@ export async function expectInvalidArgument(promise: Promise<unknown>, mentions?
 
 /** Whether another process can bind address:port with `protocol` (Node's own bind, SO_REUSEADDR on for TCP). */
 export function othersCanBind(protocol: 'tcp' | 'udp', address: string, port: number): boolean {
-  const code = protocol === 'tcp'
-    ? `require('net').createServer().on('error', () => process.exit(1)).listen(${port}, '${address}', () => process.exit(0))`
-    : `require('dgram').createSocket('udp4').on('error', () => process.exit(1)).bind(${port}, '${address}', () => process.exit(0))`;
+  const code =
+    protocol === 'tcp'
+      ? `require('net').createServer().on('error', () => process.exit(1)).listen(${port}, '${address}', () => process.exit(0))`
+      : `require('dgram').createSocket('udp4').on('error', () => process.exit(1)).bind(${port}, '${address}', () => process.exit(0))`;
   return spawnSync(process.execPath, ['-e', code]).status === 0;
 }

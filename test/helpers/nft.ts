@@ -6,17 +6,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 /** Runs `nft -j ARGS` (in a namespace, by path, if given) and returns its `nftables` array. */
 export function nftJson(args: string[], netns?: string): Record<string, unknown>[] {
   const argv = ['-j', ...args];
-  const out = netns
-    ? execFileSync('nsenter', [`--net=${netns}`, 'nft', ...argv], { encoding: 'utf8' })
-    : execFileSync('nft', argv, { encoding: 'utf8' });
+  const out = netns ? execFileSync('nsenter', [`--net=${netns}`, 'nft', ...argv], { encoding: 'utf8' }) : execFileSync('nft', argv, { encoding: 'utf8' });
   return (JSON.parse(out || '{"nftables":[]}') as { nftables: Record<string, unknown>[] }).nftables;
 }
 
 /** Runs `nft ARGS` for setup made independently of the library. */
 export function nft(args: string[], netns?: string): string {
-  return netns
-    ? execFileSync('nsenter', [`--net=${netns}`, 'nft', ...args], { encoding: 'utf8' })
-    : execFileSync('nft', args, { encoding: 'utf8' });
+  return netns ? execFileSync('nsenter', [`--net=${netns}`, 'nft', ...args], { encoding: 'utf8' }) : execFileSync('nft', args, { encoding: 'utf8' });
 }
 
 /** The whole rule set as `nft -j list ruleset` prints it, without the metainfo header. */
@@ -68,10 +64,12 @@ export class PeerAddressServer {
  * or 'refused' / 'timeout' (a dropped SYN) / the error code when no connection was made.
  */
 export function tcpClientScript(host: string, port: number, timeoutMs: number): string {
-  return `const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port} }, () => s.end('hello'));` +
+  return (
+    `const s = require('net').connect({ host: ${JSON.stringify(host)}, port: ${port} }, () => s.end('hello'));` +
     `s.setTimeout(${timeoutMs}, () => { process.stdout.write('timeout'); process.exit(0); });` +
     `let d = ''; s.on('data', (x) => (d += x)); s.on('end', () => { process.stdout.write(d); process.exit(0); });` +
-    `s.on('error', (e) => { process.stdout.write(e.code === 'ECONNREFUSED' ? 'refused' : String(e.code)); process.exit(0); });`;
+    `s.on('error', (e) => { process.stdout.write(e.code === 'ECONNREFUSED' ? 'refused' : String(e.code)); process.exit(0); });`
+  );
 }
 
 /** tcpClientScript run from a namespace, waited for. */

@@ -49,7 +49,10 @@ export class Builder {
   private readonly fields: Record<string, unknown> = {};
   bad = false;
 
-  constructor(private readonly r: Random, private readonly badRate = 0.08) {}
+  constructor(
+    private readonly r: Random,
+    private readonly badRate = 0.08,
+  ) {}
 
   /** Adds the field: absent (pAbsent), one of `invalid` or JUNK (badRate), else valid(). */
   field(name: string, valid: () => unknown, invalid: readonly unknown[] = [], pAbsent = 0.5): this {
@@ -135,24 +138,36 @@ export function randomNetworkOptions(r: Random, octet: number): Generated<Record
     // An empty entry: a pool from the predefined ones.
     if (r.chance(0.15)) return { value: {}, bad: false };
     const b = new Builder(r)
-      .field('subnet', () => oneOf(r, [v4], ['0.0.0.0/0', '127.0.0.0/8', '224.0.0.0/4', '169.254.0.0/16', '240.0.0.0/4', '10.1.0.1/24', '10.0.0.0/33', 'nope', `10.${octet}.0.0`]), [], 0)
+      .field(
+        'subnet',
+        () =>
+          oneOf(r, [v4], ['0.0.0.0/0', '127.0.0.0/8', '224.0.0.0/4', '169.254.0.0/16', '240.0.0.0/4', '10.1.0.1/24', '10.0.0.0/33', 'nope', `10.${octet}.0.0`]),
+        [],
+        0,
+      )
       .field('gateway', () => `10.${octet}.0.${r.pick([1, 254, 77])}`, ['fd00::1', '10.0.0.300', 'x'], 0.6)
       .field('ipRange', () => `10.${octet}.0.${r.pick([0, 128])}/25`, ['10.0.0.1/25', '::/0'], 0.8)
       .field('auxAddresses', () => ({ value: { router: `10.${octet}.0.${r.pick([200, 201])}` }, bad: false }), [{ router: 'x' }, { router: 5 }], 0.8)
       .stranger('gatway');
     return b.done();
   };
-  const v6pool = (): Generated => oneOf(r, [{ subnet: `fd00:${octet.toString(16)}::/64` }], [{ subnet: '::/0' }, { subnet: '::1/128' }, { subnet: 'ff00::/8' }, { subnet: 'fe80::/64' }]);
+  const v6pool = (): Generated =>
+    oneOf(r, [{ subnet: `fd00:${octet.toString(16)}::/64` }], [{ subnet: '::/0' }, { subnet: '::1/128' }, { subnet: 'ff00::/8' }, { subnet: 'fe80::/64' }]);
   const enableIPv6 = r.chance(0.2);
   const b = new Builder(r)
     .field('labels', () => labels(r), [[], 'a=b'])
     .field('internal', () => r.chance(0.5), ['true', 1, 0])
     .field('driverOptions', () => bridgeOptions(r), [{ 'com.docker.network.bridge.name': 'br%d' }, { 'com.docker.network.driver.mtu': '15OO' }], 0.7)
-    .field('ipam', () => {
-      const config = list(r, 1, pool);
-      const v6 = enableIPv6 ? [v6pool()] : [];
-      return { value: { config: [...config.value, ...v6.map((p) => p.value)] }, bad: config.bad || v6.some((p) => p.bad) };
-    }, [{ config: {} }, { config: 'x' }, { driver: 5 }], 0.2)
+    .field(
+      'ipam',
+      () => {
+        const config = list(r, 1, pool);
+        const v6 = enableIPv6 ? [v6pool()] : [];
+        return { value: { config: [...config.value, ...v6.map((p) => p.value)] }, bad: config.bad || v6.some((p) => p.bad) };
+      },
+      [{ config: {} }, { config: 'x' }, { driver: 5 }],
+      0.2,
+    )
     .stranger('enableIpv6');
   const made = b.done();
   if (enableIPv6) made.value.enableIPv6 = true;
@@ -164,14 +179,16 @@ const BAD_MACS = ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01',
 
 function portBinding(r: Random): Generated {
   const hostPort = r.pick([0, 20000 + r.int(20000)]);
-  return new Builder(r)
-    // Not sctp: publishing it needs the kernel's sctp module, which test machines may lack.
-    .field('proto', () => r.pick(['tcp', 'udp']), ['TCP', 'icmp'], 0)
-    .field('port', () => 1 + r.int(65535), [0, 65536, '80'], 0)
-    .field('hostIP', () => r.pick(['127.0.0.1', '0.0.0.0']), ['::1', '::', '224.0.0.1', '255.255.255.255', '1.2.3'], 0.5)
-    .field('hostPort', () => hostPort, [-1, 65536, '8080'], 0.5)
-    .stranger('hostport')
-    .done();
+  return (
+    new Builder(r)
+      // Not sctp: publishing it needs the kernel's sctp module, which test machines may lack.
+      .field('proto', () => r.pick(['tcp', 'udp']), ['TCP', 'icmp'], 0)
+      .field('port', () => 1 + r.int(65535), [0, 65536, '80'], 0)
+      .field('hostIP', () => r.pick(['127.0.0.1', '0.0.0.0']), ['::1', '::', '224.0.0.1', '255.255.255.255', '1.2.3'], 0.5)
+      .field('hostPort', () => hostPort, [-1, 65536, '8080'], 0.5)
+      .stranger('hostport')
+      .done()
+  );
 }
 
 /** Endpoint options; a static address is `<base>.<host>` (base: the first three bytes of the network's subnet). */
@@ -179,7 +196,21 @@ export function randomEndpointOptions(r: Random, base: string, host: number): Ge
   return new Builder(r)
     .field('ipv4Address', () => `${base}.${host}`, ['fd00::2', '10.0.0', '10.0.0.2/24'], 0.7)
     .field('macAddress', () => randomMac(r), BAD_MACS)
-    .field('exposedPorts', () => list(r, 2, () => oneOf(r, [{ proto: 'tcp', port: 80 }, { proto: 'udp', port: 53 }], [{ proto: 'tcp', port: 0 }, { proto: 'x', port: 1 }, { port: 1 }])), ['80/tcp'])
+    .field(
+      'exposedPorts',
+      () =>
+        list(r, 2, () =>
+          oneOf(
+            r,
+            [
+              { proto: 'tcp', port: 80 },
+              { proto: 'udp', port: 53 },
+            ],
+            [{ proto: 'tcp', port: 0 }, { proto: 'x', port: 1 }, { port: 1 }],
+          ),
+        ),
+      ['80/tcp'],
+    )
     .field('portMapping', () => list(r, 2, () => portBinding(r)), [{}])
     .field('dnsNames', () => list(r, 2, () => oneOf(r, ['web', 'db.local'], ['', 'a b', 'a\nb'])), ['web'])
     .stranger('mac')
@@ -197,7 +228,11 @@ export function randomSandboxOptions(r: Random): Generated<Record<string, unknow
     .field('dns', () => list(r, 2, () => oneOf(r, ['10.0.0.53', '1.1.1.1', 'fd00::53'], ['dns.example', '10.0.0.53\nnameserver 6.6.6.6'])), ['8.8.8.8'])
     .field('dnsSearch', () => list(r, 2, () => oneOf(r, DNS_NAMES, BAD_DNS_NAMES)), ['example.com'])
     .field('dnsOptions', () => list(r, 2, () => oneOf(r, ['ndots:2', 'edns0', 'timeout:1'], ['a b', 'x\nnameserver 6.6.6.6', ''])), ['ndots:2'])
-    .field('extraHosts', () => list(r, 2, () => oneOf(r, ['db:10.0.0.9', 'v6:fd00::9', 'a.b:1.2.3.4'], ['db', ':1.2.3.4', 'evil\n6.6.6.6 x:1.2.3.4', 'a b:1.2.3.4', 'db:nope'])), ['db:10.0.0.9'])
+    .field(
+      'extraHosts',
+      () => list(r, 2, () => oneOf(r, ['db:10.0.0.9', 'v6:fd00::9', 'a.b:1.2.3.4'], ['db', ':1.2.3.4', 'evil\n6.6.6.6 x:1.2.3.4', 'a b:1.2.3.4', 'db:nope'])),
+      ['db:10.0.0.9'],
+    )
     .field('labels', () => labels(r), [['x']])
     .stranger('dnsServers')
     .done();

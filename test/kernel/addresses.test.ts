@@ -57,7 +57,9 @@ describeKernel('addresses', () => {
     ])('adds %s with broadcast %s', async (cidr, broadcast) => {
       await addressAdd(link, cidr);
       const [address, prefix] = cidr.split('/');
-      expect(ipAddrs(link)).toEqual([expect.objectContaining<Partial<IpAddr>>({ family: 'inet', local: address, prefixlen: Number(prefix), broadcast, scope: 'global' })]);
+      expect(ipAddrs(link)).toEqual([
+        expect.objectContaining<Partial<IpAddr>>({ family: 'inet', local: address, prefixlen: Number(prefix), broadcast, scope: 'global' }),
+      ]);
       expect(await addressList({ name: link })).toEqual([
         { ifname: link, index: ipLink(link)!.ifindex, family: 4, address, prefixLength: Number(prefix), scope: 'global' },
       ]);

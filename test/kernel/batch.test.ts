@@ -54,7 +54,11 @@ describeKernel('batch', () => {
     expect(ipLink(host)).toMatchObject({ master: br });
     expect(ipLink(host)!.flags).toContain('UP');
     expect(peerOracle.flags).toContain('UP');
-    expect(ipAddrs(peer, ns).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).toEqual(['10.70.0.2/24']);
+    expect(
+      ipAddrs(peer, ns)
+        .filter((a) => a.family === 'inet')
+        .map((a) => `${a.local}/${a.prefixlen}`),
+    ).toEqual(['10.70.0.2/24']);
     expect(ipJson(['route', 'show', 'default'], ns)).toEqual([expect.objectContaining({ gateway: '10.70.0.1', dev: peer })]);
   });
 

@@ -30,12 +30,14 @@ describeKernel('the ports of one bridge', () => {
     const bridge = `br-${network.id.slice(0, 12)}`;
     sandboxes.push(...(await Promise.all(Array.from({ length: SANDBOXES }, (_, i) => c.newSandbox(`full-${i}`)))));
     // Joins to one sandbox are serialised; the sandboxes go in parallel.
-    await Promise.all(sandboxes.map(async (sandbox, s) => {
-      for (let i = 0; i < PER_SANDBOX; i++) {
-        const endpoint: Endpoint = await network.createEndpoint(`ep-${s}-${i}`);
-        await endpoint.join(sandbox);
-      }
-    }));
+    await Promise.all(
+      sandboxes.map(async (sandbox, s) => {
+        for (let i = 0; i < PER_SANDBOX; i++) {
+          const endpoint: Endpoint = await network.createEndpoint(`ep-${s}-${i}`);
+          await endpoint.join(sandbox);
+        }
+      }),
+    );
     expect(bridgePorts(bridge)).toHaveLength(MAX_BRIDGE_PORTS);
 
     const extra = await network.createEndpoint('one-too-many');

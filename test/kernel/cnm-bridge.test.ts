@@ -76,7 +76,13 @@ describeKernel('bridge driver', () => {
       expect.objectContaining({ family: 'inet', local: bare(address), prefixlen: 24 }),
     ]);
     // Without a static one, the MAC is derived from the IPv4 address like Docker's (02:42:a:66:...).
-    const mac = ['02', '42', ...bare(address).split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+    const mac = [
+      '02',
+      '42',
+      ...bare(address)
+        .split('.')
+        .map((b) => Number(b).toString(16).padStart(2, '0')),
+    ].join(':');
     expect(eth0.address).toBe(mac);
     expect(endpoint.info().interface.macAddress).toBe(mac);
 
@@ -89,8 +95,7 @@ describeKernel('bridge driver', () => {
     const [a, b, cNet] = [await net(), await net(), await net()];
     const [epA, epB, epC] = [await a.createEndpoint('a'), await b.createEndpoint('b'), await cNet.createEndpoint('c')];
     const sandbox = await c.newSandbox(uniqueName('ctr'));
-    const ifOf = (address: string | null) =>
-      nsAddrs(sandbox.key).find((l) => l.addr_info.some((x) => x.local === bare(address)))?.ifname;
+    const ifOf = (address: string | null) => nsAddrs(sandbox.key).find((l) => l.addr_info.some((x) => x.local === bare(address)))?.ifname;
     await epA.join(sandbox);
     await epB.join(sandbox);
     expect(ifOf(epA.info().interface.address)).toBe('eth0');
@@ -100,7 +105,11 @@ describeKernel('bridge driver', () => {
     expect(ifOf(epC.info().interface.address)).toBe('eth0');
     expect(ifOf(epB.info().interface.address)).toBe('eth1');
     expect(epC.info().interface.name).toBe('eth0');
-    expect(nsAddrs(sandbox.key).map((l) => l.ifname).sort()).toEqual(['eth0', 'eth1', 'lo']);
+    expect(
+      nsAddrs(sandbox.key)
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['eth0', 'eth1', 'lo']);
   });
 
   it('sets the MTU option on the bridge and on both veth ends', async () => {
@@ -116,7 +125,7 @@ describeKernel('bridge driver', () => {
     expect(ipLink(bridge)?.mtu).toBe(1400);
   });
 
-  it('joins a network whose MTU is below IPv6\'s minimum (1200), and carries traffic', async () => {
+  it("joins a network whose MTU is below IPv6's minimum (1200), and carries traffic", async () => {
     const network = await net({ driverOptions: { 'com.docker.network.driver.mtu': '1200' } });
     const bridge = `br-${network.id.slice(0, 12)}`;
     const [e1, e2] = [await network.createEndpoint('a'), await network.createEndpoint('b')];
@@ -180,9 +189,7 @@ describeKernel('bridge driver', () => {
     const endpoint = await network.createEndpoint('ep');
     const sandbox = await c.newSandbox(uniqueName('ctr'));
     await endpoint.join(sandbox);
-    expect(nsRoutes(sandbox.key).filter((r) => r.dst === 'default')).toEqual([
-      expect.objectContaining({ gateway: `10.102.${subnetCounter}.1`, dev: 'eth0' }),
-    ]);
+    expect(nsRoutes(sandbox.key).filter((r) => r.dst === 'default')).toEqual([expect.objectContaining({ gateway: `10.102.${subnetCounter}.1`, dev: 'eth0' })]);
     expect(endpoint.info().gateway).toBe(`10.102.${subnetCounter}.1`);
   });
 
@@ -198,10 +205,7 @@ describeKernel('bridge driver', () => {
     expect(eth0.addr_info.map((a) => a.family)).toEqual(['inet']);
     const lo = addrs.find((l) => l.ifname === 'lo')!;
     expect(lo.addr_info).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ family: 'inet', local: '127.0.0.1' }),
-        expect.objectContaining({ family: 'inet6', local: '::1' }),
-      ]),
+      expect.arrayContaining([expect.objectContaining({ family: 'inet', local: '127.0.0.1' }), expect.objectContaining({ family: 'inet6', local: '::1' })]),
     );
     expect(nsRoutes(sandbox.key, 6).filter((r) => r.dev === 'eth0')).toEqual([]);
     // The host end made no IPv6 link-local address either.
@@ -233,12 +237,8 @@ describeKernel('bridge driver', () => {
         expect.objectContaining({ family: 'inet6', local: bare(v6), prefixlen: 64, scope: 'global' }),
       ]),
     );
-    expect(nsRoutes(sandbox.key, 6).filter((r) => r.dst === 'default')).toEqual([
-      expect.objectContaining({ gateway: 'fd00:102::1', dev: 'eth0' }),
-    ]);
-    expect(nsRoutes(sandbox.key).filter((r) => r.dst === 'default')).toEqual([
-      expect.objectContaining({ gateway: `10.102.${subnetCounter}.1`, dev: 'eth0' }),
-    ]);
+    expect(nsRoutes(sandbox.key, 6).filter((r) => r.dst === 'default')).toEqual([expect.objectContaining({ gateway: 'fd00:102::1', dev: 'eth0' })]);
+    expect(nsRoutes(sandbox.key).filter((r) => r.dst === 'default')).toEqual([expect.objectContaining({ gateway: `10.102.${subnetCounter}.1`, dev: 'eth0' })]);
     expect(endpoint.info().gatewayIPv6).toBe('fd00:102::1');
     await sandbox.delete();
     await endpoint.delete();

@@ -41,12 +41,18 @@ const namesIn = (folder: string): string[] => (existsSync(folder) ? readdirSync(
 function expectConsistent(c: NetworkController, dirs: { stateDir: string; etcNetnsDir: string }): number {
   const mark = `cnm-${c.owner}-`;
   const sandboxes = c.sandboxes();
-  expect(readdirSync(NETNS_DIR).filter((n) => n.startsWith(mark)).sort()).toEqual(sandboxes.map((s) => path.basename(s.key)).sort());
+  expect(
+    readdirSync(NETNS_DIR)
+      .filter((n) => n.startsWith(mark))
+      .sort(),
+  ).toEqual(sandboxes.map((s) => path.basename(s.key)).sort());
   expect(namesIn(dirs.etcNetnsDir)).toEqual(sandboxes.map((s) => path.basename(s.key)).sort());
   expect(namesIn(path.join(dirs.stateDir, 'sandboxes'))).toEqual(sandboxes.map((s) => s.id).sort());
   expect(Object.keys(fileTree(path.join(dirs.stateDir, 'store'))).filter((p) => p.endsWith('.tmp'))).toEqual([]);
 
-  const ours = ipJson<{ ifname: string; ifalias?: string }[]>(['-d', 'link', 'show', 'type', 'bridge']).filter((l) => l.ifalias?.startsWith(`cnm-ts:${c.owner}:`));
+  const ours = ipJson<{ ifname: string; ifalias?: string }[]>(['-d', 'link', 'show', 'type', 'bridge']).filter((l) =>
+    l.ifalias?.startsWith(`cnm-ts:${c.owner}:`),
+  );
   const network = c.networkByName('crash');
   expect(ours.map((l) => l.ifname)).toEqual(network ? [`br-${network.id.slice(0, 12)}`] : []);
   const endpoints = network?.endpoints() ?? [];
@@ -62,7 +68,15 @@ function expectConsistent(c: NetworkController, dirs: { stateDir: string; etcNet
   for (const port of published.slice(0, 3)) expect(othersCanBind('tcp', '0.0.0.0', port)).toBe(false);
   if (network) expect(bridgePorts(`br-${network.id.slice(0, 12)}`)).toHaveLength(joined.length);
   for (const sandbox of sandboxes) {
-    const inside = nsAddrs(sandbox.key).filter((l) => l.ifname !== 'lo').map((l) => `${l.ifname} ${l.addr_info.filter((a) => a.family === 'inet').map((a) => a.local).join(' ')}`);
+    const inside = nsAddrs(sandbox.key)
+      .filter((l) => l.ifname !== 'lo')
+      .map(
+        (l) =>
+          `${l.ifname} ${l.addr_info
+            .filter((a) => a.family === 'inet')
+            .map((a) => a.local)
+            .join(' ')}`,
+      );
     const listed = sandbox.endpoints().map((e) => `${e.info().interface.name} ${bare(e.info().interface.address)}`);
     expect(inside.sort()).toEqual(listed.sort());
   }

@@ -37,7 +37,11 @@ async function joinMany(f: CnmFixture, network: Network, prefix: string, count: 
  * (spawning `ip` takes long enough for the kernel to finish in the background).
  */
 function procNetDev(): string[] {
-  return readFileSync('/proc/net/dev', 'utf8').split('\n').slice(2).map((line) => line.split(':')[0].trim()).filter(Boolean);
+  return readFileSync('/proc/net/dev', 'utf8')
+    .split('\n')
+    .slice(2)
+    .map((line) => line.split(':')[0].trim())
+    .filter(Boolean);
 }
 
 /** Which of `names` are still links now (/proc/net/dev). */

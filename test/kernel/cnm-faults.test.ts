@@ -7,14 +7,14 @@ import { bridgePorts, fileTree, nsRoutes, restart, useControllers, world, type C
 import { describeKernel, ipJson, othersCanBind, rejection } from '../helpers/kernel';
 import { nftRuleset } from '../helpers/nft';
 
-
 /** world() plus what it leaves out: link details, routes in every sandbox, IPAM's allocations. */
 function fullWorld(f: CnmFixture) {
   const c = f.controller;
   const links = ipJson<{ ifname: string; flags: string[]; master?: string; ifalias?: string; mtu: number }[]>(['-d', 'link', 'show'])
     .map((l) => `${l.ifname} ${l.flags.includes('UP') ? 'up' : 'down'} mtu ${l.mtu} master ${l.master ?? '-'} alias ${l.ifalias ?? '-'}`)
     .sort();
-  const routes = c.sandboxes()
+  const routes = c
+    .sandboxes()
     .filter((s) => s.mode === 'namespace')
     .flatMap((s) => [...nsRoutes(s.key), ...nsRoutes(s.key, 6)].map((r) => `${s.containerId}: ${r.dst} ${r.gateway ?? '-'} ${r.dev}`))
     .sort();
@@ -77,21 +77,27 @@ describeKernel('a failure at any step', () => {
     });
     expect(steps).toBeGreaterThanOrEqual(5);
     // With an IPv6 pool too, and a subnet picked from the predefined pools (a route read first).
-    expect(await everyStepFails(f, async () => {
-      blue = await f.controller.newNetwork('bridge', 'blue', { enableIPv6: true, ipam: { config: [{}, { subnet: 'fd71::/64' }] } });
-    })).toBeGreaterThanOrEqual(6);
+    expect(
+      await everyStepFails(f, async () => {
+        blue = await f.controller.newNetwork('bridge', 'blue', { enableIPv6: true, ipam: { config: [{}, { subnet: 'fd71::/64' }] } });
+      }),
+    ).toBeGreaterThanOrEqual(6);
   });
 
   it('of newSandbox leaves no namespace, files or record', async () => {
-    expect(await everyStepFails(f, async () => {
-      sandbox = await f.controller.newSandbox('box', { hostname: 'box' });
-    })).toBe(5);
+    expect(
+      await everyStepFails(f, async () => {
+        sandbox = await f.controller.newSandbox('box', { hostname: 'box' });
+      }),
+    ).toBe(5);
   });
 
   it('of createEndpoint leaves no address taken and no record', async () => {
-    expect(await everyStepFails(f, async () => {
-      a = await red.createEndpoint('a');
-    })).toBe(1);
+    expect(
+      await everyStepFails(f, async () => {
+        a = await red.createEndpoint('a');
+      }),
+    ).toBe(1);
     b = await blue.createEndpoint('b');
     c = await red.createEndpoint('c');
   });
@@ -110,7 +116,12 @@ describeKernel('a failure at any step', () => {
       driverOptions: { 'com.docker.network.bridge.enable_icc': 'false' },
       ipam: { config: [{ subnet: '10.173.0.0/24' }] },
     });
-    const e = await net.createEndpoint('p', { portMapping: [{ proto: 'tcp', port: 80, hostPort: 18500 }, { proto: 'udp', port: 53, hostPort: 18501 }] });
+    const e = await net.createEndpoint('p', {
+      portMapping: [
+        { proto: 'tcp', port: 80, hostPort: 18500 },
+        { proto: 'udp', port: 53, hostPort: 18501 },
+      ],
+    });
     const box = await f.controller.newSandbox('pub');
     const portsFree = () => {
       expect(othersCanBind('tcp', '0.0.0.0', 18500)).toBe(true);

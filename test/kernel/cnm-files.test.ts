@@ -55,7 +55,7 @@ describeKernel('sandbox files', () => {
     for (const folder of folders(sandbox)) expect(existsSync(folder)).toBe(false);
   });
 
-  it('without dns, uses the host\'s non-loopback nameservers only', async () => {
+  it("without dns, uses the host's non-loopback nameservers only", async () => {
     const sandbox = await c.newSandbox(uniqueName('ctr'));
     for (const folder of folders(sandbox)) {
       const resolv = lines(read(folder, 'resolv.conf'));
@@ -67,7 +67,7 @@ describeKernel('sandbox files', () => {
     for (const folder of folders(sandbox)) expect(existsSync(folder)).toBe(false);
   });
 
-  it('writes the hostname under each of the sandbox\'s addresses, and drops an address when its endpoint leaves', async () => {
+  it("writes the hostname under each of the sandbox's addresses, and drops an address when its endpoint leaves", async () => {
     const other = await c.newNetwork('bridge', 'files2', { ipam: { config: [{ subnet: '10.107.1.0/24' }] } });
     const sandbox = await c.newSandbox(uniqueName('ctr'), { hostname: 'multi' });
     const [e1, e2] = [await network.createEndpoint('m1'), await other.createEndpoint('m2')];
@@ -139,7 +139,7 @@ describeKernel('sandbox files', () => {
     expect([fileTree(f.stateDir), fileTree(f.etcNetnsDir)]).toEqual(before);
   });
 
-  it('keeps a container-mode sandbox\'s files in its own state folder, and the shared etc folder until both go', async () => {
+  it("keeps a container-mode sandbox's files in its own state folder, and the shared etc folder until both go", async () => {
     const main = await c.newSandbox(uniqueName('ctr'), { dns: ['10.107.0.7'] });
     const sharer = await c.newSandbox(uniqueName('ctr'), { shareWith: main, dns: ['10.107.0.8'] });
     const sharerState = path.join(f.stateDir, 'sandboxes', sharer.id);

@@ -48,19 +48,20 @@ async function expectBlocked(host: string, port: number, netns: string | null): 
 
 /** A UDP client in `netns`: sends `message` from `sourcePort` (0: any) and returns the first reply, or 'timeout'. */
 function udp(host: string, port: number, netns: string | null, message: string, sourcePort = 0, timeoutMs = WORKS_MS): Promise<string> {
-  return nodeIn(netns,
+  return nodeIn(
+    netns,
     `const s = require('dgram').createSocket('udp4');` +
-    `s.on('message', (m) => { process.stdout.write(String(m)); process.exit(0); });` +
-    `s.on('error', (e) => { process.stdout.write(String(e.code)); process.exit(0); });` +
-    `setTimeout(() => { process.stdout.write('timeout'); process.exit(0); }, ${timeoutMs});` +
-    `s.bind(${sourcePort}, () => s.send(${JSON.stringify(message)}, ${port}, ${JSON.stringify(host)}));`);
+      `s.on('message', (m) => { process.stdout.write(String(m)); process.exit(0); });` +
+      `s.on('error', (e) => { process.stdout.write(String(e.code)); process.exit(0); });` +
+      `setTimeout(() => { process.stdout.write('timeout'); process.exit(0); }, ${timeoutMs});` +
+      `s.bind(${sourcePort}, () => s.send(${JSON.stringify(message)}, ${port}, ${JSON.stringify(host)}));`,
+  );
 }
 
 /** Server programs: each prints "ready" once it listens. */
 const servers = {
   /** TCP echo. */
-  echo: (host: string, port: number) =>
-    `require('net').createServer((s) => s.pipe(s)).listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
+  echo: (host: string, port: number) => `require('net').createServer((s) => s.pipe(s)).listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
   /** TCP: answers each connection with the peer's address ("who connected"). */
   peer: (host: string, port: number) =>
     `require('net').createServer((s) => s.end(s.remoteAddress)).listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
@@ -76,10 +77,13 @@ const servers = {
 const conntrack = () => readFileSync('/proc/net/nf_conntrack', 'utf8').split('\n').filter(Boolean);
 
 /** "family name" of every nf_tables table of the host. */
-const nftTables = () => nftJson(['list', 'tables']).filter((o) => 'table' in o).map((o) => {
-  const t = o.table as { family: string; name: string };
-  return `${t.family} ${t.name}`;
-});
+const nftTables = () =>
+  nftJson(['list', 'tables'])
+    .filter((o) => 'table' in o)
+    .map((o) => {
+      const t = o.table as { family: string; name: string };
+      return `${t.family} ${t.name}`;
+    });
 const ownTables = (owner: string) => nftTables().filter((t) => t.endsWith(` cnm-ts-${owner}`));
 
 /** The JSON objects (rules, sets, maps, chains) of the controller's inet table. */
@@ -97,7 +101,11 @@ class Scope {
   }
 
   async network(c: NetworkController, name: string, subnet: string, options: { internal?: boolean; driverOptions?: Record<string, string> } = {}) {
-    const network = await c.newNetwork('bridge', name, { internal: options.internal, driverOptions: options.driverOptions ?? {}, ipam: { config: [{ subnet }] } });
+    const network = await c.newNetwork('bridge', name, {
+      internal: options.internal,
+      driverOptions: options.driverOptions ?? {},
+      ipam: { config: [{ subnet }] },
+    });
     this.defer(() => network.delete());
     return { network, bridge: `br-${network.id.slice(0, 12)}`, gateway: subnet.replace(/0\/24$/, '1') };
   }
@@ -336,7 +344,10 @@ describeKernel('bridge firewall', () => {
     await scope.server(null, servers.holder(18111));
     const ports = bridgePorts(bridge);
     const full = await scope.unjoined(c, network, 'full', { portMapping: [{ proto: 'tcp', port: 80, hostPort: 18110, hostPortEnd: 18111 }] });
-    const err = await full.endpoint.join(full.sandbox).then(() => null, (e: unknown) => e as CnmError);
+    const err = await full.endpoint.join(full.sandbox).then(
+      () => null,
+      (e: unknown) => e as CnmError,
+    );
     expect(err).toBeInstanceOf(CnmError);
     expect(err!.code).toBe('CONFLICT');
     expect(err!.message).toMatch(/1811[01]/);
@@ -345,7 +356,9 @@ describeKernel('bridge firewall', () => {
     expect(nsAddrs(full.sandbox.key).map((l) => l.ifname)).toEqual(['lo']);
     await eventually(() => bridgePorts(bridge), ports);
     const address = bare(full.endpoint.info().interface.address);
-    const maps = ownTable(c.owner).filter((o) => 'map' in o || 'set' in o).map((o) => JSON.stringify(o));
+    const maps = ownTable(c.owner)
+      .filter((o) => 'map' in o || 'set' in o)
+      .map((o) => JSON.stringify(o));
     expect(maps.filter((m) => /\b1811[01]\b/.test(m) || (address !== '' && m.includes(`"${address}"`)))).toEqual([]);
 
     // Nothing was reserved either: once the holders are gone, the same join works.
@@ -415,10 +428,11 @@ describeKernel('bridge firewall', () => {
     const otherBefore = other();
     expect(ownTables(owner)).toEqual([]);
 
-    const masqueradeFor = (subnet: string) => ownTable(owner)
-      .filter((o) => 'rule' in o)
-      .map((o) => JSON.stringify(o.rule))
-      .filter((r) => r.includes('"masquerade"') && r.includes(`"${subnet}"`));
+    const masqueradeFor = (subnet: string) =>
+      ownTable(owner)
+        .filter((o) => 'rule' in o)
+        .map((o) => JSON.stringify(o.rule))
+        .filter((r) => r.includes('"masquerade"') && r.includes(`"${subnet}"`));
 
     const n1 = await f.controller.newNetwork('bridge', 'life1', { ipam: { config: [{ subnet: '10.158.1.0/24' }] } });
     expect(nftTables()).toContain(`inet cnm-ts-${owner}`);
@@ -426,13 +440,25 @@ describeKernel('bridge firewall', () => {
     // Loopback addresses come only from lo (CVE-2020-8558): one drop rule ahead of every NAT.
     const raw = ownTable(owner).filter((o) => 'chain' in o && (o.chain as { name: string }).name === 'raw');
     expect(raw).toEqual([{ chain: expect.objectContaining({ hook: 'prerouting', prio: -300, type: 'filter' }) }]);
-    const loopbackDrop = ownTable(owner).filter((o) => 'rule' in o && (o.rule as { chain: string }).chain === 'raw').map((o) => JSON.stringify(o.rule));
-    expect(loopbackDrop).toEqual([expect.stringMatching(/"op":"!=","left":\{"meta":\{"key":"iifname"\}\},"right":"lo".*"addr":"127\.0\.0\.0","len":8.*"drop"/)]);
+    const loopbackDrop = ownTable(owner)
+      .filter((o) => 'rule' in o && (o.rule as { chain: string }).chain === 'raw')
+      .map((o) => JSON.stringify(o.rule));
+    expect(loopbackDrop).toEqual([
+      expect.stringMatching(/"op":"!=","left":\{"meta":\{"key":"iifname"\}\},"right":"lo".*"addr":"127\.0\.0\.0","len":8.*"drop"/),
+    ]);
     const n2 = await f.controller.newNetwork('bridge', 'life2', { ipam: { config: [{ subnet: '10.158.2.0/24' }] } });
     expect(masqueradeFor('10.158.2.0')).toHaveLength(1);
     // A published port is one map element, gone with its endpoint: the maps are empty again.
-    const elements = () => ownTable(owner).filter((o) => 'map' in o).flatMap((o) => (o.map as { elem?: unknown[] }).elem ?? []);
-    const web = await n2.createEndpoint('web', { portMapping: [{ proto: 'tcp', port: 80 }, { proto: 'udp', port: 53, hostIP: '127.0.0.1' }] });
+    const elements = () =>
+      ownTable(owner)
+        .filter((o) => 'map' in o)
+        .flatMap((o) => (o.map as { elem?: unknown[] }).elem ?? []);
+    const web = await n2.createEndpoint('web', {
+      portMapping: [
+        { proto: 'tcp', port: 80 },
+        { proto: 'udp', port: 53, hostIP: '127.0.0.1' },
+      ],
+    });
     const box = await f.controller.newSandbox(uniqueName('fw'));
     await web.join(box);
     expect(elements()).toHaveLength(2);

@@ -51,12 +51,22 @@ describeKernel('gateway endpoint leave with a host port in use', () => {
     await preferred.leave(sandbox);
 
     // The leave is done: its interface is gone, the other endpoint gives the default route.
-    expect(nsAddrs(sandbox.key).map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
-    expect(nsRoutes(sandbox.key).filter((r) => r.dst === 'default').map((r) => `${r.gateway} ${r.dev}`)).toEqual(['10.113.1.1 eth0']);
+    expect(
+      nsAddrs(sandbox.key)
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['eth0', 'lo']);
+    expect(
+      nsRoutes(sandbox.key)
+        .filter((r) => r.dst === 'default')
+        .map((r) => `${r.gateway} ${r.dev}`),
+    ).toEqual(['10.113.1.1 eth0']);
     expect(preferred.info().sandboxId).toBeNull();
     expect(sandbox.endpoints()).toEqual([published]);
     // The port that could not be published is reported.
-    expect(reported.map(([e, err]) => [e, (err as { code?: string }).code, err.message])).toEqual([[published, 'CONFLICT', expect.stringContaining(String(PORT))]]);
+    expect(reported.map(([e, err]) => [e, (err as { code?: string }).code, err.message])).toEqual([
+      [published, 'CONFLICT', expect.stringContaining(String(PORT))],
+    ]);
     expect(published.info().unpublished).toEqual({ portMapping: [{ proto: 'tcp', port: 80, hostPort: PORT }], reason: expect.stringContaining(String(PORT)) });
 
     // The endpoint can join and leave again as usual.
@@ -81,8 +91,15 @@ describeKernel('gateway endpoint leave with a host port in use', () => {
     expect(c.restoreReport()).toMatchObject({ sandboxes: 1, removedSandboxes: [], lostEndpoints: [] });
     expect(c.restoreReport().errors).toContainEqual(expect.objectContaining({ code: 'CONFLICT', message: expect.stringContaining(String(PORT + 1)) }));
     expect(reported.map(([e, err]) => [e, err instanceof CnmError && err.code])).toEqual([[restored, 'CONFLICT']]);
-    expect(restored.info()).toMatchObject({ sandboxId: sandbox.id, unpublished: { portMapping: [{ proto: 'tcp', port: 80, hostPort: PORT + 1 }], reason: expect.stringContaining(String(PORT + 1)) } });
-    expect(nsAddrs(sandbox.key).map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
+    expect(restored.info()).toMatchObject({
+      sandboxId: sandbox.id,
+      unpublished: { portMapping: [{ proto: 'tcp', port: 80, hostPort: PORT + 1 }], reason: expect.stringContaining(String(PORT + 1)) },
+    });
+    expect(
+      nsAddrs(sandbox.key)
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['eth0', 'lo']);
     await c.sandboxById(sandbox.id)!.delete();
     await restored.delete();
     await c.networkByName('gwp-restart')!.delete();

@@ -166,7 +166,10 @@ describeKernel('info, inspect and statistics', () => {
       Scope: 'local',
       EnableIPv6: false,
       Internal: false,
-      IPAM: { Driver: 'default', Config: [{ Subnet: '10.108.0.0/24', IPRange: '10.108.0.128/25', Gateway: '10.108.0.1', AuxiliaryAddresses: { router: '10.108.0.2' } }] },
+      IPAM: {
+        Driver: 'default',
+        Config: [{ Subnet: '10.108.0.0/24', IPRange: '10.108.0.128/25', Gateway: '10.108.0.1', AuxiliaryAddresses: { router: '10.108.0.2' } }],
+      },
       Options: { 'com.docker.network.driver.mtu': '1450' },
       Labels: { team: 'net' },
     });

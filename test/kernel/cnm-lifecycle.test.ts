@@ -10,7 +10,17 @@ const outside = (f: CnmFixture) => ({ kernel: snapshot(), state: fileTree(f.stat
 
 /** Per sandbox of `c`: "containerId: eth0 eth1 ..." from `ip -j addr` inside its namespace. */
 const interfaces = (c: NetworkController) =>
-  c.sandboxes().map((s) => `${s.containerId}: ${nsAddrs(s.key).map((l) => l.ifname).filter((n) => n !== 'lo').sort().join(' ')}`).sort();
+  c
+    .sandboxes()
+    .map(
+      (s) =>
+        `${s.containerId}: ${nsAddrs(s.key)
+          .map((l) => l.ifname)
+          .filter((n) => n !== 'lo')
+          .sort()
+          .join(' ')}`,
+    )
+    .sort();
 
 describeKernel('a stopped controller', () => {
   const env = useControllers();
@@ -90,7 +100,13 @@ describeKernel('a stopped controller', () => {
     await old.stop({ removeAll: true });
     expect(outside(f)).toEqual(before);
     expect(interfaces(newer)).toEqual([`${sandbox.containerId}: eth0`]);
-    expect(newer.networkByName('life')!.endpoints().map((e) => e.name).sort()).toEqual(['idle', 'joined']);
+    expect(
+      newer
+        .networkByName('life')!
+        .endpoints()
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(['idle', 'joined']);
   });
 });
 
@@ -107,7 +123,11 @@ describeKernel('stop() with operations under way', () => {
     // Half of them joined before: those leave or go with their sandbox; the others join.
     for (let i = 0; i < COUNT / 2; i++) await endpoints[i].join(sandboxes[i]);
     const finished: string[] = [];
-    const op = (name: string, p: Promise<unknown>) => p.then(() => finished.push(name), (err: Error) => finished.push(`${name} failed: ${err.message}`));
+    const op = (name: string, p: Promise<unknown>) =>
+      p.then(
+        () => finished.push(name),
+        (err: Error) => finished.push(`${name} failed: ${err.message}`),
+      );
     const ops = [
       op('leave 0', endpoints[0].leave(sandboxes[0])),
       op('delete sandbox 1', sandboxes[1].delete()),
@@ -123,6 +143,12 @@ describeKernel('stop() with operations under way', () => {
     expect(next.restoreReport()).toMatchObject({ removedSandboxes: [], lostEndpoints: [], orphans: [], warnings: [], errors: [] });
     const expected = [0, 2, 3, 4, 5].map((i) => `${sandboxes[i].containerId}: ${i >= COUNT / 2 ? 'eth0' : ''}`);
     expect(interfaces(next)).toEqual(expected.sort());
-    expect(next.networkByName('busy')!.endpoints().map((e) => e.name).sort()).toEqual(['ep0', 'ep1', 'ep3', 'ep4', 'ep5']);
+    expect(
+      next
+        .networkByName('busy')!
+        .endpoints()
+        .map((e) => e.name)
+        .sort(),
+    ).toEqual(['ep0', 'ep1', 'ep3', 'ep4', 'ep5']);
   });
 });

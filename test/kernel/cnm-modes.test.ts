@@ -68,7 +68,7 @@ describeKernel('network modes', () => {
     expect(snapshot().namespaces).not.toContain(sandbox.key.split('/').pop());
   });
 
-  it('host: the sandbox key is the host\'s own namespace and sees the host\'s links', async () => {
+  it("host: the sandbox key is the host's own namespace and sees the host's links", async () => {
     const sandbox = await c.newSandbox(uniqueName('ctr'), { useDefaultSandbox: true });
     const ep = await c.networkByName('host')!.createEndpoint('h');
     await ep.join(sandbox);
@@ -77,7 +77,10 @@ describeKernel('network modes', () => {
     expect(inodeOf(sandbox.key)).toBe(inodeOf('/proc/self/ns/net'));
     const info = await netnsInfo(sandbox.key);
     expect(info).toMatchObject({ isNetns: true, isHost: true, inode: inodeOf('/proc/self/ns/net') });
-    const names = (netns?: string) => ipJson<{ ifname: string }[]>(['link', 'show'], netns).map((l) => l.ifname).sort();
+    const names = (netns?: string) =>
+      ipJson<{ ifname: string }[]>(['link', 'show'], netns)
+        .map((l) => l.ifname)
+        .sort();
     expect(names(sandbox.key)).toEqual(names());
     expect(names()).toContain('cnmmodes0');
     // Deleting it leaves the host's namespace alone.

@@ -25,9 +25,17 @@ const CONTEXT_CODES = ['CONFLICT'];
 /** Everything the public API shows of the controller's objects. */
 function everything(c: NetworkController) {
   return {
-    networks: c.networks().map((n) => n.info()).sort((a, b) => a.id.localeCompare(b.id)),
-    endpoints: c.networks().flatMap((n) => n.endpoints().map((e) => e.info())).sort((a, b) => a.id.localeCompare(b.id)),
-    sandboxes: c.sandboxes().map((s) => ({ id: s.id, containerId: s.containerId, key: s.key, mode: s.mode, labels: s.labels, endpoints: s.endpoints().map((e) => e.id) }))
+    networks: c
+      .networks()
+      .map((n) => n.info())
+      .sort((a, b) => a.id.localeCompare(b.id)),
+    endpoints: c
+      .networks()
+      .flatMap((n) => n.endpoints().map((e) => e.info()))
+      .sort((a, b) => a.id.localeCompare(b.id)),
+    sandboxes: c
+      .sandboxes()
+      .map((s) => ({ id: s.id, containerId: s.containerId, key: s.key, mode: s.mode, labels: s.labels, endpoints: s.endpoints().map((e) => e.id) }))
       .sort((a, b) => a.id.localeCompare(b.id)),
   };
 }
@@ -101,7 +109,12 @@ describeKernel('random options through the public API', () => {
         const name = randomName(r, `n${i}`);
         const options = randomNetworkOptions(r, octet);
         const input = { value: options.value, bad: options.bad || name.bad };
-        const network = await attempt(i, input, () => c.newNetwork('bridge', name.value as string, options.value), (n) => n.info());
+        const network = await attempt(
+          i,
+          input,
+          () => c.newNetwork('bridge', name.value as string, options.value),
+          (n) => n.info(),
+        );
         // Static addresses go in the subnet the network got (its own or a predefined one).
         if (network) networks.push({ network, base: network.info().ipam.allocated[0].pool.split('.').slice(0, 3).join('.') });
       } else if (roll < 0.45) {
@@ -109,13 +122,23 @@ describeKernel('random options through the public API', () => {
         const name = randomName(r, `e${i}`);
         const options = randomEndpointOptions(r, base, 2 + r.int(250));
         const input = { value: options.value, bad: options.bad || name.bad };
-        const endpoint = await attempt(i, input, () => network.createEndpoint(name.value as string, options.value), (e) => e.info());
+        const endpoint = await attempt(
+          i,
+          input,
+          () => network.createEndpoint(name.value as string, options.value),
+          (e) => e.info(),
+        );
         if (endpoint) endpoints.push(endpoint);
       } else if (roll < 0.7 || sandboxes.length === 0) {
         const id = randomName(r, `c${i}`);
         const options = randomSandboxOptions(r);
         const input = { value: options.value, bad: options.bad || id.bad };
-        const sandbox = await attempt(i, input, () => c.newSandbox(id.value as string, options.value), (s) => fileTree(`${f.stateDir}/sandboxes/${s.id}`));
+        const sandbox = await attempt(
+          i,
+          input,
+          () => c.newSandbox(id.value as string, options.value),
+          (s) => fileTree(`${f.stateDir}/sandboxes/${s.id}`),
+        );
         if (sandbox) sandboxes.push(sandbox);
       } else {
         const idle = endpoints.filter((e) => e.info().sandboxId === null);
@@ -123,7 +146,13 @@ describeKernel('random options through the public API', () => {
         const endpoint = r.pick(idle);
         const sandbox = r.pick(sandboxes);
         const options = randomJoinOptions(r);
-        await attempt(i, options, () => endpoint.join(sandbox, options.value), () => endpoint.info(), sandbox);
+        await attempt(
+          i,
+          options,
+          () => endpoint.join(sandbox, options.value),
+          () => endpoint.info(),
+          sandbox,
+        );
       }
     }
     // Every side was exercised.

@@ -8,11 +8,21 @@ const BRIDGE_NAME = 'com.docker.network.bridge.name';
 
 /** What anyone could change on a device: kind, alias, master, flags, MTU, addresses, ports (`ip -d -j addr`). */
 function device(name: string) {
-  const [link] = ipJson<{ ifname: string; flags: string[]; mtu: number; master?: string; ifalias?: string; linkinfo?: { info_kind?: string }; addr_info: { local: string }[] }[]>(['-d', 'addr', 'show', 'dev', name]);
-  return { kind: link.linkinfo?.info_kind, alias: link.ifalias, master: link.master, flags: link.flags, mtu: link.mtu, addresses: link.addr_info.map((a) => a.local), ports: bridgePorts(name) };
+  const [link] = ipJson<
+    { ifname: string; flags: string[]; mtu: number; master?: string; ifalias?: string; linkinfo?: { info_kind?: string }; addr_info: { local: string }[] }[]
+  >(['-d', 'addr', 'show', 'dev', name]);
+  return {
+    kind: link.linkinfo?.info_kind,
+    alias: link.ifalias,
+    master: link.master,
+    flags: link.flags,
+    mtu: link.mtu,
+    addresses: link.addr_info.map((a) => a.local),
+    ports: bridgePorts(name),
+  };
 }
 
-describeKernel('devices that are not this controller\'s', () => {
+describeKernel("devices that are not this controller's", () => {
   const env = useControllers();
   /** Makes a device by hand (`ip link add NAME ...`), removed after the file. */
   const handMade = (name: string, ...spec: string[]) => {
@@ -31,7 +41,7 @@ describeKernel('devices that are not this controller\'s', () => {
 
   it.each([
     ['a bridge without a cnm-ts mark', 'cnmown1', () => foreignBridge('cnmown1'), '(bridge)'],
-    ['another controller\'s bridge', 'cnmown2', () => foreignBridge('cnmown2', `cnm-ts:0badc0de:${'ab'.repeat(32)}`), 'alias cnm-ts:0badc0de:'],
+    ["another controller's bridge", 'cnmown2', () => foreignBridge('cnmown2', `cnm-ts:0badc0de:${'ab'.repeat(32)}`), 'alias cnm-ts:0badc0de:'],
     ['a link that is no bridge', 'cnmown3', () => handMade('cnmown3', 'type', 'veth', 'peer', 'name', 'cnmown3p'), '(veth)'],
   ])('refuses a network whose bridge name %s holds (CONFLICT naming it) and leaves the device alone', async (_what, name, make, kind) => {
     const { controller: c } = await env.make({ predefinedNetworks: false });
@@ -65,7 +75,10 @@ describeKernel('devices that are not this controller\'s', () => {
     ['a link that is no bridge', 'cnmown7', () => handMade('cnmown7', 'type', 'veth', 'peer', 'name', 'cnmown7p')],
   ])('keeps at restore a network whose bridge name %s took over, with a warning, and never touches the device', async (_what, name, take) => {
     const f = await env.make({ predefinedNetworks: false });
-    const network = await f.controller.newNetwork('bridge', 'lost-bridge', { driverOptions: { [BRIDGE_NAME]: name }, ipam: { config: [{ subnet: '10.114.1.0/24' }] } });
+    const network = await f.controller.newNetwork('bridge', 'lost-bridge', {
+      driverOptions: { [BRIDGE_NAME]: name },
+      ipam: { config: [{ subnet: '10.114.1.0/24' }] },
+    });
     const sandbox = await f.controller.newSandbox(uniqueName('ctr'));
     const ep = await network.createEndpoint('ep');
     await ep.join(sandbox);
@@ -91,7 +104,7 @@ describeKernel('devices that are not this controller\'s', () => {
     expect(device(name)).toEqual(before);
   });
 
-  it('leaves alone, at network delete, a device that replaced the network\'s bridge while it ran', async () => {
+  it("leaves alone, at network delete, a device that replaced the network's bridge while it ran", async () => {
     const { controller: c } = await env.make({ predefinedNetworks: false });
     const network = await c.newNetwork('bridge', 'replaced', { driverOptions: { [BRIDGE_NAME]: 'cnmown8' } });
     ip(['link', 'del', 'cnmown8']);

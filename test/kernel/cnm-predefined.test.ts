@@ -87,11 +87,15 @@ describeKernel('predefined networks', () => {
     expect(ipAddrs('tmpbr').filter((a) => a.family === 'inet')).toEqual([expect.objectContaining({ local: '172.17.5.1', prefixlen: 24 })]);
   });
 
-  it('skips a predefined pool that holds one of the host\'s nameservers', async () => {
+  it("skips a predefined pool that holds one of the host's nameservers", async () => {
     // 172.17 and 172.18 are taken by tmpbr's route and cnm1; the host's resolver is in 172.19.
     const f = await env.make({ defaultBridgeName: 'cnm6' }, 'nameserver 172.19.0.53\nnameserver 127.0.0.53\n');
     expect(f.controller.networkByName('bridge')!.info().ipam.allocated[0].pool).toBe('172.20.0.0/16');
-    expect(ipAddrs('cnm6').filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).toEqual(['172.20.0.1/16']);
+    expect(
+      ipAddrs('cnm6')
+        .filter((a) => a.family === 'inet')
+        .map((a) => `${a.local}/${a.prefixlen}`),
+    ).toEqual(['172.20.0.1/16']);
     // And a sandbox's resolv.conf gets that nameserver, not the loopback one.
     const sandbox = await f.controller.newSandbox(uniqueName('ctr'));
     expect(readFileSync(`${f.stateDir}/sandboxes/${sandbox.id}/resolv.conf`, 'utf8').trim()).toBe('nameserver 172.19.0.53');
@@ -117,7 +121,12 @@ describeKernel('predefined networks', () => {
     const before = world(f);
     await expectCode(c.newNetwork('null', 'none2'), 'FORBIDDEN');
     await expectCode(c.newNetwork('host', 'host2'), 'FORBIDDEN');
-    expect(c.networks().map((n) => n.name).sort()).toEqual(['bridge', 'host', 'none']);
+    expect(
+      c
+        .networks()
+        .map((n) => n.name)
+        .sort(),
+    ).toEqual(['bridge', 'host', 'none']);
     expectSameWorld(world(f), before);
     const other = await c.newNetwork('bridge', 'bridge2', { ipam: { config: [{ subnet: '10.101.0.0/24' }] } });
     expect(hostBridges()).toContain(`br-${other.id.slice(0, 12)}`);
@@ -204,9 +213,7 @@ describeKernel('predefined networks', () => {
     driver.calls.length = 0;
 
     const endpoint = await network.createEndpoint('ep');
-    expect(driver.calls).toEqual([
-      { method: 'createEndpoint', args: [network.id, endpoint.id, expect.objectContaining({ address: '10.101.1.2/24' }), {}] },
-    ]);
+    expect(driver.calls).toEqual([{ method: 'createEndpoint', args: [network.id, endpoint.id, expect.objectContaining({ address: '10.101.1.2/24' }), {}] }]);
     // The driver set the MAC address.
     expect(endpoint.info().interface.macAddress).toBe('02:00:00:00:00:42');
 

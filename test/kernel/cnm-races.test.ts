@@ -58,21 +58,24 @@ describeKernel('races on one sandbox', () => {
     await (await c.newSandbox(side)).delete();
   });
 
-  it.each(['sandbox first', 'endpoint first'])('sandbox.delete() and endpoint.delete({ force }) at once (%s): both gone, no record rewritten', async (order) => {
-    const sb = await c.newSandbox(uniqueName('ctr'));
-    const ep = await network.createEndpoint(uniqueName('ep'));
-    await ep.join(sb);
-    expect(bridgePorts('cnmraces')).toHaveLength(1);
-    const calls = [() => sb.delete(), () => ep.delete({ force: true })];
-    if (order === 'endpoint first') calls.reverse();
-    const results = await Promise.allSettled(calls.map((call) => call()));
-    expect(outcomes(results)).toEqual(['fulfilled', 'fulfilled']);
-    expect(existsSync(record('sandboxes', sb.id))).toBe(false);
-    expect(existsSync(record('endpoints', ep.id))).toBe(false);
-    expect(isNamespace(sb.key)).toBe(false);
-    expect(network.endpoints()).toEqual([]);
-    await eventually(() => bridgePorts('cnmraces'), []);
-  });
+  it.each(['sandbox first', 'endpoint first'])(
+    'sandbox.delete() and endpoint.delete({ force }) at once (%s): both gone, no record rewritten',
+    async (order) => {
+      const sb = await c.newSandbox(uniqueName('ctr'));
+      const ep = await network.createEndpoint(uniqueName('ep'));
+      await ep.join(sb);
+      expect(bridgePorts('cnmraces')).toHaveLength(1);
+      const calls = [() => sb.delete(), () => ep.delete({ force: true })];
+      if (order === 'endpoint first') calls.reverse();
+      const results = await Promise.allSettled(calls.map((call) => call()));
+      expect(outcomes(results)).toEqual(['fulfilled', 'fulfilled']);
+      expect(existsSync(record('sandboxes', sb.id))).toBe(false);
+      expect(existsSync(record('endpoints', ep.id))).toBe(false);
+      expect(isNamespace(sb.key)).toBe(false);
+      expect(network.endpoints()).toEqual([]);
+      await eventually(() => bridgePorts('cnmraces'), []);
+    },
+  );
 
   it('refresh() started before delete(): the refresh completes, then the delete removes every file', async () => {
     const sb = await c.newSandbox(uniqueName('ctr'), { hostname: 'before' });
@@ -98,7 +101,9 @@ describeKernel('races on one sandbox', () => {
     const view = () => {
       const { objects, etc, state } = world(f);
       const files = Object.fromEntries(Object.entries(state).filter(([name]) => !name.startsWith('store/sandboxes/')));
-      const routes = nsRoutes(sb.key).map((r) => `${r.dst} ${r.gateway ?? '-'} ${r.dev}`).sort();
+      const routes = nsRoutes(sb.key)
+        .map((r) => `${r.dst} ${r.gateway ?? '-'} ${r.dev}`)
+        .sort();
       const joins = [a, b].map((e) => `${e.name} ${e.info().interface.name} ${e.info().interface.address}`);
       return { objects, etc, files, routes, joins, ports: bridgePorts('cnmraces').length };
     };
@@ -106,7 +111,10 @@ describeKernel('races on one sandbox', () => {
     for (let n = 1; n < 60; n++) {
       const before = view();
       failOperation(n);
-      const result = await sb.refresh({ hostname: 'after', dns: ['10.112.0.54'] }).then(() => null, (err: Error) => err);
+      const result = await sb.refresh({ hostname: 'after', dns: ['10.112.0.54'] }).then(
+        () => null,
+        (err: Error) => err,
+      );
       if (faultPending()) {
         clearFault();
         expect(result).toBeNull();

@@ -80,7 +80,12 @@ describeKernel('cleanup at start', () => {
     const c = await restart(f);
     expect(nsRoutes(sandbox.key).find((r) => r.dst === 'default')).toMatchObject({ gateway: '10.201.0.1', dev: 'eth0' });
     expect(readFileSync(hostsFile, 'utf8')).toBe(hosts);
-    expect(c.sandboxById(sandbox.id)!.endpoints().map((e) => e.id)).toContain(endpoint.id);
+    expect(
+      c
+        .sandboxById(sandbox.id)!
+        .endpoints()
+        .map((e) => e.id),
+    ).toContain(endpoint.id);
   });
 
   it('makes a bridge that vanished again, with its gateway, and drops the veths it left', async () => {
@@ -91,7 +96,11 @@ describeKernel('cleanup at start', () => {
     const c = await restart(f);
     const e = c.networkByName('brgone')!.endpointByName('brgone-ep')!;
     expect(c.restoreReport()).toMatchObject({ lostEndpoints: [e.id], orphans: [veth], errors: [] });
-    expect(ipAddrs(bridge).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).toEqual(['10.193.0.1/24']);
+    expect(
+      ipAddrs(bridge)
+        .filter((a) => a.family === 'inet')
+        .map((a) => `${a.local}/${a.prefixlen}`),
+    ).toEqual(['10.193.0.1/24']);
     expect(ipLink(bridge)?.flags).toContain('UP');
     expect(hostHasLink(veth)).toBe(false);
     expect(nsAddrs(sandbox.key).map((l) => l.ifname)).toEqual(['lo']);
@@ -114,7 +123,7 @@ describeKernel('cleanup at start', () => {
     expect(nsAddrs(c.sandboxById(sandbox.id)!.key).map((l) => l.ifname)).toEqual(['lo']);
   });
 
-  it('removes links, namespaces and folders marked as its own that no record has, and nobody else\'s', async () => {
+  it("removes links, namespaces and folders marked as its own that no record has, and nobody else's", async () => {
     const f = await env.make({ predefinedNetworks: false });
     const { bridge } = await joined(f, 'orphans', '10.195.0.0/24');
     const owner = f.controller.owner;
@@ -138,12 +147,9 @@ describeKernel('cleanup at start', () => {
     undo.push(['link', 'delete', 'br-0123456789ab'], ['link', 'delete', 'br-other'], ['netns', 'delete', 'cnm-00000000-0123456789ab']);
 
     const c = await restart(f);
-    expect(c.restoreReport().orphans.sort()).toEqual([
-      'br-orphan',
-      'vethorphan',
-      `${NETNS_DIR}/cnm-${owner}-0123456789ab`,
-      path.join(f.stateDir, 'sandboxes', FAKE_ID),
-    ].sort());
+    expect(c.restoreReport().orphans.sort()).toEqual(
+      ['br-orphan', 'vethorphan', `${NETNS_DIR}/cnm-${owner}-0123456789ab`, path.join(f.stateDir, 'sandboxes', FAKE_ID)].sort(),
+    );
     for (const gone of ['br-orphan', 'vethorphan', 'vethorphan2']) expect(hostHasLink(gone)).toBe(false);
     expect(existsSync(path.join(f.etcNetnsDir, `cnm-${owner}-0123456789ab`))).toBe(false);
     expect(existsSync(path.join(f.stateDir, 'sandboxes', FAKE_ID))).toBe(false);
@@ -205,7 +211,7 @@ describeKernel('cleanup at start', () => {
     undo.push(['link', 'delete', `br-${kept.id.slice(0, 12)}`]);
   });
 
-  it('never tears down a namespace path that is the host\'s own namespace', async () => {
+  it("never tears down a namespace path that is the host's own namespace", async () => {
     const f = await env.make({ predefinedNetworks: false });
     const sandbox = await f.controller.newSandbox('hostile');
     await f.controller.stop();
@@ -215,9 +221,7 @@ describeKernel('cleanup at start', () => {
     execFileSync('mount', ['--bind', '/proc/self/ns/net', sandbox.key]);
     try {
       const c = await restart(f);
-      expect(c.restoreReport().warnings).toEqual([
-        { file: recordFile(f, 'sandboxes', sandbox.id), reason: expect.stringContaining("is the host's own") },
-      ]);
+      expect(c.restoreReport().warnings).toEqual([{ file: recordFile(f, 'sandboxes', sandbox.id), reason: expect.stringContaining("is the host's own") }]);
       expect(c.sandboxes()).toEqual([]);
       expect(isMountPoint(sandbox.key)).toBe(true);
       expect(hostHasLink('lo')).toBe(true);

@@ -35,7 +35,9 @@ describeKernel('a restarted controller', () => {
       enableIPv6: true,
       labels: { team: 'x' },
       driverOptions: { 'com.docker.network.driver.mtu': '1400' },
-      ipam: { config: [{ subnet: '10.181.0.0/24', ipRange: '10.181.0.128/25', gateway: '10.181.0.1', auxAddresses: { r: '10.181.0.200' } }, { subnet: 'fd81::/64' }] },
+      ipam: {
+        config: [{ subnet: '10.181.0.0/24', ipRange: '10.181.0.128/25', gateway: '10.181.0.1', auxAddresses: { r: '10.181.0.200' } }, { subnet: 'fd81::/64' }],
+      },
     });
     const inside = await c1.newNetwork('bridge', 'inside', { internal: true, ipam: { config: [{ subnet: '10.182.0.0/24' }] } });
     const sb1 = await c1.newSandbox('one', { hostname: 'one', dns: ['10.0.0.9'] });
@@ -61,7 +63,16 @@ describeKernel('a restarted controller', () => {
     const after = view(c2);
     expect(byId(after.networks)).toEqual(byId(before.networks));
     expect(byId(after.sandboxes)).toEqual(byId(before.sandboxes));
-    expect(c2.restoreReport()).toMatchObject({ networks: 6, endpoints: 6, sandboxes: 4, warnings: [], removedSandboxes: [], lostEndpoints: [], orphans: [], errors: [] });
+    expect(c2.restoreReport()).toMatchObject({
+      networks: 6,
+      endpoints: 6,
+      sandboxes: 4,
+      warnings: [],
+      removedSandboxes: [],
+      lostEndpoints: [],
+      orphans: [],
+      errors: [],
+    });
     expect(fileTree(f.stateDir)).toEqual(files);
     expect(c2.networkByName('bridge')!.info().driverOptions['com.docker.network.bridge.name']).toBe('cnmrs0');
 
@@ -100,11 +111,13 @@ describeKernel('a restarted controller', () => {
     const networks: Network[] = [];
     for (let k = 0; k < 5; k++) networks.push(await f.controller.newNetwork('bridge', `scale${k}`, { ipam: { config: [{ subnet: `10.${185 + k}.0.0/24` }] } }));
     for (let start = 0; start < 500; start += 50) {
-      await Promise.all(Array.from({ length: 50 }, async (_, j) => {
-        const i = start + j;
-        const sandbox = await f.controller.newSandbox(`scale-${i}`);
-        await (await networks[i % 5].createEndpoint(`e${i}`)).join(sandbox);
-      }));
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, j) => {
+          const i = start + j;
+          const sandbox = await f.controller.newSandbox(`scale-${i}`);
+          await (await networks[i % 5].createEndpoint(`e${i}`)).join(sandbox);
+        }),
+      );
     }
     const before = new Map(f.controller.networks().flatMap((n) => n.endpoints().map((e) => [e.id, JSON.stringify(e.info())])));
     const c = await restart(f);

@@ -26,7 +26,7 @@ describeKernel('rules: networks', () => {
     await first.delete();
   });
 
-  it('refuses a subnet that overlaps another network\'s (CONFLICT)', async () => {
+  it("refuses a subnet that overlaps another network's (CONFLICT)", async () => {
     const first = await c.newNetwork('bridge', 'ov1', subnet(3));
     for (const overlapping of ['10.104.3.0/24', '10.104.0.0/16', '10.104.3.128/25', '10.0.0.0/8']) {
       const err = await failsCleanly(f, () => c.newNetwork('bridge', 'ov2', { ipam: { config: [{ subnet: overlapping }] } }), 'CONFLICT');
@@ -58,7 +58,11 @@ describeKernel('rules: networks', () => {
       expect([why, err.message.length > 0]).toEqual([why, true]);
     }
     // An IPv6 subnet needs enableIPv6, and enableIPv6 needs an IPv6 subnet.
-    await failsCleanly(f, () => c.newNetwork('bridge', 'v6-off', { ipam: { config: [{ subnet: '10.104.4.0/24' }, { subnet: 'fd00:104::/64' }] } }), 'INVALID_ARGUMENT');
+    await failsCleanly(
+      f,
+      () => c.newNetwork('bridge', 'v6-off', { ipam: { config: [{ subnet: '10.104.4.0/24' }, { subnet: 'fd00:104::/64' }] } }),
+      'INVALID_ARGUMENT',
+    );
     await failsCleanly(f, () => c.newNetwork('bridge', 'v6-none', { enableIPv6: true, ipam: { config: [{ subnet: '10.104.4.0/24' }] } }), 'INVALID_ARGUMENT');
     await failsCleanly(f, () => c.newNetwork('bridge', 'bad-mtu', { driverOptions: { 'com.docker.network.driver.mtu': '60' } }), 'INVALID_ARGUMENT');
     // Nothing of the failed attempts stayed reserved: the subnet, gateway and range work now.
@@ -77,11 +81,7 @@ describeKernel('rules: networks', () => {
     const taken = uniqueName('tk');
     ip(['link', 'add', taken, 'type', 'bridge']);
     env.later(() => ip(['link', 'del', taken]));
-    await failsCleanly(
-      f,
-      () => c.newNetwork('bridge', 'taken', { ...subnet(6), driverOptions: { 'com.docker.network.bridge.name': taken } }),
-      'CONFLICT',
-    );
+    await failsCleanly(f, () => c.newNetwork('bridge', 'taken', { ...subnet(6), driverOptions: { 'com.docker.network.bridge.name': taken } }), 'CONFLICT');
     expect(ip(['-o', 'addr', 'show', 'dev', taken])).not.toContain('10.104.6.');
     const ok = await c.newNetwork('bridge', 'taken', subnet(6));
     await ok.delete();
@@ -171,7 +171,11 @@ describeKernel('rules: endpoints and sandboxes', () => {
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFLICT' });
     const joined = ep.info().sandboxKey!;
     const other = joined === s1.key ? s2 : s1;
-    expect(nsAddrs(joined).map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
+    expect(
+      nsAddrs(joined)
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['eth0', 'lo']);
     expect(nsAddrs(other.key).map((l) => l.ifname)).toEqual(['lo']);
     await s1.delete();
     await s2.delete();
@@ -233,7 +237,11 @@ describeKernel('rules: endpoints and sandboxes', () => {
     await first.delete();
     const second = await c.newSandbox(uniqueName('ctr'));
     await ep.join(second);
-    expect(nsAddrs(second.key).find((l) => l.ifname === 'eth0')?.addr_info.map((a) => a.local)).toEqual(['10.104.24.2']);
+    expect(
+      nsAddrs(second.key)
+        .find((l) => l.ifname === 'eth0')
+        ?.addr_info.map((a) => a.local),
+    ).toEqual(['10.104.24.2']);
     // Once the kernel has destroyed the first namespace, exactly one port is left on the bridge.
     const deadline = Date.now() + 10000;
     while (bridgePorts(bridge).length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -258,7 +266,11 @@ describeKernel('rules: endpoints and sandboxes', () => {
     // The endpoint is still usable.
     const other = await c.newSandbox(uniqueName('ctr'));
     await ep.join(other);
-    expect(nsAddrs(other.key).find((l) => l.ifname === 'eth0')?.addr_info.map((a) => a.local)).toEqual(['10.104.27.2']);
+    expect(
+      nsAddrs(other.key)
+        .find((l) => l.ifname === 'eth0')
+        ?.addr_info.map((a) => a.local),
+    ).toEqual(['10.104.27.2']);
     await other.delete();
     await sandbox.delete();
     await ep.delete();

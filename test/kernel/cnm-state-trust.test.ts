@@ -4,7 +4,20 @@
 // make. Every decoy here is a file or namespace the test made itself.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { NetworkController, type StateWarning } from '../../lib';
@@ -31,9 +44,19 @@ const decoyIntact = (decoy: string) => {
 function plantSandbox(f: CnmFixture, fields: Record<string, unknown>): string {
   const id = (fields.id as string | undefined) ?? newId();
   const record = {
-    version: 1, kind: 'sandbox', id, containerId: `planted-${id.slice(0, 8)}`, mode: 'namespace',
-    key: `${NETNS_DIR}/cnm-${f.controller.owner}-${id.slice(0, 12)}`, namespaceName: `cnm-${f.controller.owner}-${id.slice(0, 12)}`,
-    owned: true, config: {}, labels: {}, hostServers: [], attachments: [], ...fields,
+    version: 1,
+    kind: 'sandbox',
+    id,
+    containerId: `planted-${id.slice(0, 8)}`,
+    mode: 'namespace',
+    key: `${NETNS_DIR}/cnm-${f.controller.owner}-${id.slice(0, 12)}`,
+    namespaceName: `cnm-${f.controller.owner}-${id.slice(0, 12)}`,
+    owned: true,
+    config: {},
+    labels: {},
+    hostServers: [],
+    attachments: [],
+    ...fields,
   };
   const folder = path.join(f.stateDir, 'store', 'sandboxes');
   mkdirSync(folder, { recursive: true });
@@ -90,7 +113,16 @@ describeKernel('the state directory as a trust boundary', () => {
     it('skips a record whose interface name is not ethN', async () => {
       const f = await env.make({ predefinedNetworks: false });
       const id = plantSandbox(f, {
-        attachments: [{ endpointId: newId(), ifname: '../eth0', priority: 0, order: 0, info: { ifname: '../eth0', gateway: null, gatewayIPv6: null, staticRoutes: [] }, published: null }],
+        attachments: [
+          {
+            endpointId: newId(),
+            ifname: '../eth0',
+            priority: 0,
+            order: 0,
+            info: { ifname: '../eth0', gateway: null, gatewayIPv6: null, staticRoutes: [] },
+            published: null,
+          },
+        ],
       });
       const { warnings } = await restartWatching(f);
       expect(warningFor(warnings, id)).toMatch(/interface name "..\/eth0" is not ethN/);
@@ -236,7 +268,12 @@ describeKernel('the state directory as a trust boundary', () => {
       f.controller = c;
       expect(isMountPoint(sandbox.key)).toBe(true);
       expect(bridgePorts(bridge)).toEqual(veths);
-      expect(c.sandboxById(sandbox.id)?.endpoints().map((e) => e.name)).toEqual(['trust-eio-ep']);
+      expect(
+        c
+          .sandboxById(sandbox.id)
+          ?.endpoints()
+          .map((e) => e.name),
+      ).toEqual(['trust-eio-ep']);
       expect(c.restoreReport().removedSandboxes).toEqual([]);
       expect(warningFor(warnings, sandbox.id)).toMatch(/could not be checked \(.*netnsInfo.*\): the sandbox is kept/);
     });

@@ -76,7 +76,10 @@ describeKernel('examples', () => {
     const before = snapshot();
     const out = run('container-mode');
     const keys = [...out.matchAll(/^[AB] \(mode (\w+)\) key: (\S+)$/gm)].map((m) => [m[1], m[2]]);
-    expect(keys).toEqual([['namespace', keys[0][1]], ['container', keys[0][1]]]);
+    expect(keys).toEqual([
+      ['namespace', keys[0][1]],
+      ['container', keys[0][1]],
+    ]);
     expect(out).toContain('same key: true');
     expect(out).toMatch(/addresses in B: lo 127\.0\.0\.1\/8, eth0 \d+\.\d+\.\d+\.\d+\/\d+/);
     expect(out).toContain('same addresses: true');

@@ -45,8 +45,11 @@ describeKernel('writeFiles and removePaths', () => {
   it('never writes into a folder below the base that is a symlink (ELOOP), in place or atomically', async () => {
     symlinkSync(decoy, path.join(dir, 'sandbox'));
     for (const atomic of [false, true]) {
-      await expect(batch([{ op: 'writeFiles', base: dir, atomic, files: [{ path: 'sandbox/hosts', content: 'x' }] }]))
-        .rejects.toMatchObject({ code: 'ELOOP', syscall: 'open', message: expect.stringContaining(path.join(dir, 'sandbox')) });
+      await expect(batch([{ op: 'writeFiles', base: dir, atomic, files: [{ path: 'sandbox/hosts', content: 'x' }] }])).rejects.toMatchObject({
+        code: 'ELOOP',
+        syscall: 'open',
+        message: expect.stringContaining(path.join(dir, 'sandbox')),
+      });
     }
     expect(readdirSync(decoy)).toEqual(['hosts']);
     expect(readFileSync(path.join(decoy, 'hosts'), 'utf8')).toBe('decoy');
@@ -79,7 +82,7 @@ describeKernel('writeFiles and removePaths', () => {
     expect(readFileSync(path.join(decoy, 'hosts'), 'utf8')).toBe('decoy');
   });
 
-  it('leaves a folder that still holds someone else\'s file', async () => {
+  it("leaves a folder that still holds someone else's file", async () => {
     const folder = path.join(dir, 'b');
     mkdirSync(folder);
     writeFileSync(path.join(folder, 'theirs'), 'x');

@@ -24,7 +24,16 @@ import {
 } from '../helpers/kernel';
 
 /** The IFF_* bits `ip` prints by name. */
-const IFF: Record<string, number> = { UP: 0x1, BROADCAST: 0x2, LOOPBACK: 0x8, POINTOPOINT: 0x10, NOARP: 0x80, PROMISC: 0x100, MULTICAST: 0x1000, LOWER_UP: 0x10000 };
+const IFF: Record<string, number> = {
+  UP: 0x1,
+  BROADCAST: 0x2,
+  LOOPBACK: 0x8,
+  POINTOPOINT: 0x10,
+  NOARP: 0x80,
+  PROMISC: 0x100,
+  MULTICAST: 0x1000,
+  LOWER_UP: 0x10000,
+};
 
 /** The fields both views of a link have, in one shape. */
 const fromLib = (l: LinkInfo) => ({
@@ -114,7 +123,11 @@ describeKernel('links', () => {
       expect(hostHasLink(peer)).toBe(false);
       const peerOracle = ipLink(peer, ns)!;
       expect(peerOracle).toMatchObject({ address: '02:42:ac:11:00:02', mtu: 1450, linkinfo: { info_kind: 'veth' } });
-      expect(ipLinks(ns).map((l) => l.ifname).sort()).toEqual(['lo', peer].sort());
+      expect(
+        ipLinks(ns)
+          .map((l) => l.ifname)
+          .sort(),
+      ).toEqual(['lo', peer].sort());
       // Each end's IFLA_LINK is the other's index (in the other namespace).
       expect(hostOracle.link_index).toBe(peerOracle.ifindex);
 
@@ -260,7 +273,10 @@ describeKernel('links', () => {
         await linkSet(b, { up: true });
         await linkSet(a, { up: true, addrGenMode: 'none' });
       }
-      const linkLocal = (name: string) => ipAddrs(name).filter((x) => x.family === 'inet6').map((x) => x.scope);
+      const linkLocal = (name: string) =>
+        ipAddrs(name)
+          .filter((x) => x.family === 'inet6')
+          .map((x) => x.scope);
       for (const [a, b] of pairs) {
         // The other end, brought up the ordinary way, gets its link-local address ...
         await eventually(() => linkLocal(b), ['link']);
@@ -317,11 +333,17 @@ describeKernel('links', () => {
       expect(lib1.txBytes - before.stats.txBytes).toBeGreaterThan(reply.length);
       expect(lib1.rxBytes - before.stats.rxBytes).toBeGreaterThan(reply.length);
       // ip read between two library reads: the counters may only have grown in between.
-      for (const [dir, key] of [['tx', 'txPackets'], ['rx', 'rxPackets']] as const) {
+      for (const [dir, key] of [
+        ['tx', 'txPackets'],
+        ['rx', 'rxPackets'],
+      ] as const) {
         expect(oracle[dir].packets).toBeGreaterThanOrEqual(lib1[key]);
         expect(oracle[dir].packets).toBeLessThanOrEqual(lib2[key]);
       }
-      for (const [dir, key] of [['tx', 'txBytes'], ['rx', 'rxBytes']] as const) {
+      for (const [dir, key] of [
+        ['tx', 'txBytes'],
+        ['rx', 'rxBytes'],
+      ] as const) {
         expect(oracle[dir].bytes).toBeGreaterThanOrEqual(lib1[key]);
         expect(oracle[dir].bytes).toBeLessThanOrEqual(lib2[key]);
       }
@@ -409,7 +431,11 @@ describeKernel('links', () => {
       const missing = `${NETNS_DIR}/${uniqueName('none')}`;
       const before = snapshot();
 
-      await expectNetlinkError(linkAdd({ kind: 'veth', name: host, peer: { name: peer, netns: missing } }), { code: 'ENOENT', syscall: 'open', object: missing });
+      await expectNetlinkError(linkAdd({ kind: 'veth', name: host, peer: { name: peer, netns: missing } }), {
+        code: 'ENOENT',
+        syscall: 'open',
+        object: missing,
+      });
       await expectNetlinkError(linkAdd({ kind: 'veth', name: host, peer: { name: peer, netns: file } }), { code: 'EINVAL', syscall: 'open', object: file });
       await expectNetlinkError(linkList({ netns: missing }), { code: 'ENOENT', syscall: 'open', object: missing });
 

@@ -20,8 +20,7 @@ import {
 const ipNetnsList = (): string[] => ipJson<{ name: string }[]>(['netns', 'list']).map((n) => n.name);
 
 /** Runs a command inside a namespace with nsenter and returns its trimmed output. */
-const inNetns = (netns: string, ...argv: string[]): string =>
-  execFileSync('nsenter', [`--net=${netns}`, ...argv], { encoding: 'utf8' }).trim();
+const inNetns = (netns: string, ...argv: string[]): string => execFileSync('nsenter', [`--net=${netns}`, ...argv], { encoding: 'utf8' }).trim();
 
 /** A regular file in /tmp that the test removes afterwards. */
 function regularFile(made: { later(step: () => unknown): void }): string {

@@ -49,7 +49,13 @@ describeKernel('nftables', () => {
       { cmd: 'addSet', ...T, set: 'ports', key: ['ipv4_addr', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
       { cmd: 'addElements', ...T, set: 'published', elements: [{ key: [v.ipv4('172.30.0.2'), v.protocol('tcp'), v.port(80)] }] },
       { cmd: 'addElements', ...T, set: 'ports', elements: [{ key: [v.ipv4('10.0.0.1'), v.port(8080)], data: [v.ipv4('172.30.0.2'), v.port(80)] }] },
-      { cmd: 'addRule', ...T, chain: 'postrouting', comment: 'masq br-x', exprs: [...x.saddr('172.30.0.0/16'), ...x.oifname('br-x', { negate: true }), x.counter(), x.masquerade()] },
+      {
+        cmd: 'addRule',
+        ...T,
+        chain: 'postrouting',
+        comment: 'masq br-x',
+        exprs: [...x.saddr('172.30.0.0/16'), ...x.oifname('br-x', { negate: true }), x.counter(), x.masquerade()],
+      },
       { cmd: 'addRule', ...T, chain: 'prerouting', comment: 'dnat', exprs: x.dnatByMap('ports', 'tcp') },
       { cmd: 'addRule', ...T, chain: 'forward', exprs: [...x.ctState(['established', 'related']), x.accept()] },
       { cmd: 'addRule', ...T, chain: 'forward', comment: 'icc', exprs: [...x.iifname('br-x'), ...x.oifname('br-x'), x.drop()] },
@@ -67,26 +73,55 @@ describeKernel('nftables', () => {
     ]);
     const rules = nftRules(T.family, T.table);
     expect(rules.map((r) => [r.chain, r.comment, r.expr])).toEqual([
-      ['postrouting', 'masq br-x', [
-        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '172.30.0.0', len: 16 } } } },
-        { match: { op: '!=', left: { meta: { key: 'oifname' } }, right: 'br-x' } },
-        { counter: { packets: 0, bytes: 0 } },
-        { masquerade: null },
-      ]],
-      ['prerouting', 'dnat', [
-        { dnat: { family: 'ip', addr: { map: { key: { concat: [{ payload: { protocol: 'ip', field: 'daddr' } }, { payload: { protocol: 'tcp', field: 'dport' } }] }, data: '@ports' } } } },
-      ]],
+      [
+        'postrouting',
+        'masq br-x',
+        [
+          { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: { prefix: { addr: '172.30.0.0', len: 16 } } } },
+          { match: { op: '!=', left: { meta: { key: 'oifname' } }, right: 'br-x' } },
+          { counter: { packets: 0, bytes: 0 } },
+          { masquerade: null },
+        ],
+      ],
+      [
+        'prerouting',
+        'dnat',
+        [
+          {
+            dnat: {
+              family: 'ip',
+              addr: {
+                map: { key: { concat: [{ payload: { protocol: 'ip', field: 'daddr' } }, { payload: { protocol: 'tcp', field: 'dport' } }] }, data: '@ports' },
+              },
+            },
+          },
+        ],
+      ],
       ['forward', undefined, [{ match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } }, { accept: null }]],
-      ['forward', 'icc', [
-        { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'br-x' } },
-        { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'br-x' } },
-        { drop: null },
-      ]],
-      ['forward', undefined, [
-        { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'br-x' } },
-        { match: { op: '==', left: { concat: [{ payload: { protocol: 'ip', field: 'daddr' } }, { payload: { protocol: 'tcp', field: 'dport' } }] }, right: '@open' } },
-        { accept: null },
-      ]],
+      [
+        'forward',
+        'icc',
+        [
+          { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'br-x' } },
+          { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'br-x' } },
+          { drop: null },
+        ],
+      ],
+      [
+        'forward',
+        undefined,
+        [
+          { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'br-x' } },
+          {
+            match: {
+              op: '==',
+              left: { concat: [{ payload: { protocol: 'ip', field: 'daddr' } }, { payload: { protocol: 'tcp', field: 'dport' } }] },
+              right: '@open',
+            },
+          },
+          { accept: null },
+        ],
+      ],
       ['forward', undefined, [{ match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'br-*' } }, { jump: { target: 'isolation' } }]],
     ]);
     expect(ofKind(listing, 'set')).toEqual([
@@ -94,21 +129,37 @@ describeKernel('nftables', () => {
       expect.objectContaining({ name: 'open', type: ['ipv4_addr', 'inet_service'] }),
     ]);
     expect(ofKind(listing, 'map')).toEqual([
-      expect.objectContaining({ name: 'ports', type: ['ipv4_addr', 'inet_service'], map: 'ipv4_addr . inet_service', elem: [[{ concat: ['10.0.0.1', 8080] }, { concat: ['172.30.0.2', 80] }]] }),
+      expect.objectContaining({
+        name: 'ports',
+        type: ['ipv4_addr', 'inet_service'],
+        map: 'ipv4_addr . inet_service',
+        elem: [[{ concat: ['10.0.0.1', 8080] }, { concat: ['172.30.0.2', 80] }]],
+      }),
     ]);
 
     // The library's read-back agrees with nft, handles included.
     expect(await nftListTables({ family: 'inet' })).toEqual([expect.objectContaining({ family: 'inet', name: T.table })]);
     const chains = await nftListChains(T.family, T.table);
     expect(chains.map((c) => [c.name, c.type, c.hook, c.priority, c.policy, c.handle])).toEqual(
-      ofKind<{ name: string; type?: string; hook?: string; prio?: number; policy?: string; handle: number }>(listing, 'chain').map((c) => [c.name, c.type, c.hook, c.prio, c.policy, c.handle]),
+      ofKind<{ name: string; type?: string; hook?: string; prio?: number; policy?: string; handle: number }>(listing, 'chain').map((c) => [
+        c.name,
+        c.type,
+        c.hook,
+        c.prio,
+        c.policy,
+        c.handle,
+      ]),
     );
     const listed = await nftListRules(T.family, T.table);
     expect(listed.map((r) => [r.chain, r.handle, r.comment ?? undefined])).toEqual(rules.map((r) => [r.chain, r.handle, r.comment]));
     expect(listed[0].exprs).toEqual(['meta', 'cmp', 'payload', 'bitwise', 'cmp', 'meta', 'cmp', 'counter', 'masq']);
     expect((await nftListRules(T.family, T.table, { chain: 'forward' })).map((r) => r.exprs.length)).toEqual([4, 5, 10, 3]);
     const sets = await nftListSets(T.family, T.table);
-    expect(sets.map((s) => [s.name, s.map, s.keyLen, s.dataLen])).toEqual([['published', false, 12, 0], ['open', false, 8, 0], ['ports', true, 8, 8]]);
+    expect(sets.map((s) => [s.name, s.map, s.keyLen, s.dataLen])).toEqual([
+      ['published', false, 12, 0],
+      ['open', false, 8, 0],
+      ['ports', true, 8, 8],
+    ]);
   });
 
   it('appends, inserts, positions and deletes rules by handle; flushes chains and tables', async () => {
@@ -129,18 +180,28 @@ describeKernel('nftables', () => {
     await expectNetlinkError(nftTransaction([{ cmd: 'deleteRule', ...T, chain: 'c', handle: 99999 }]), { code: 'ENOENT', syscall: 'NFT_MSG_DELRULE' });
     await nftTransaction([{ cmd: 'deleteRule', ...T, chain: 'c', handle: 99999, ifExists: true }]);
 
-    await nftTransaction([{ cmd: 'addChain', ...T, chain: 'd' }, { cmd: 'addRule', ...T, chain: 'd', exprs: [x.accept()] }, { cmd: 'flushChain', ...T, chain: 'c' }]);
+    await nftTransaction([
+      { cmd: 'addChain', ...T, chain: 'd' },
+      { cmd: 'addRule', ...T, chain: 'd', exprs: [x.accept()] },
+      { cmd: 'flushChain', ...T, chain: 'c' },
+    ]);
     expect(nftRules(T.family, T.table).map((r) => r.chain)).toEqual(['d']);
     await nftTransaction([{ cmd: 'flushTable', ...T }]);
     expect(nftRules(T.family, T.table)).toEqual([]);
     expect(ofKind(nftJson(['list', 'table', 'ip', T.table]), 'chain').map((c) => (c as { name: string }).name)).toEqual(['c', 'd']);
-    await nftTransaction([{ cmd: 'deleteChain', ...T, chain: 'd' }, { cmd: 'deleteChain', ...T, chain: 'gone', ifExists: true }]);
+    await nftTransaction([
+      { cmd: 'deleteChain', ...T, chain: 'd' },
+      { cmd: 'deleteChain', ...T, chain: 'gone', ifExists: true },
+    ]);
     expect(ofKind(nftJson(['list', 'table', 'ip', T.table]), 'chain').map((c) => (c as { name: string }).name)).toEqual(['c']);
   });
 
   it('leaves nothing when a transaction fails in the middle, and names the failed command', async () => {
     const T = ownTable();
-    await nftTransaction([{ cmd: 'addTable', ...T }, { cmd: 'addChain', ...T, chain: 'keep' }]);
+    await nftTransaction([
+      { cmd: 'addTable', ...T },
+      { cmd: 'addChain', ...T, chain: 'keep' },
+    ]);
     const before = nftRuleset();
 
     const jump = await expectNetlinkError(
@@ -159,7 +220,10 @@ describeKernel('nftables', () => {
     expect(nftRuleset()).toEqual(before);
 
     const exclusive = await expectNetlinkError(
-      nftTransaction([{ cmd: 'addChain', ...T, chain: 'other' }, { cmd: 'addTable', ...T, exclusive: true }]),
+      nftTransaction([
+        { cmd: 'addChain', ...T, chain: 'other' },
+        { cmd: 'addTable', ...T, exclusive: true },
+      ]),
       { code: 'EEXIST', syscall: 'NFT_MSG_NEWTABLE', object: `table inet ${T.table}` },
     );
     expect(exclusive.command).toBe(1);
@@ -180,13 +244,23 @@ describeKernel('nftables', () => {
       { cmd: 'addElements', ...T, set: 'ports', elements: [{ key: v.port(80) }, { key: '01bb' }, { key: v.port(8080) }] },
       { cmd: 'addElements', ...T, set: 'nets', elements: [nftPrefixElement('10.0.0.0/8'), nftPrefixElement('192.168.1.7/32')] },
       {
-        cmd: 'addElements', ...T, set: 'portmap',
+        cmd: 'addElements',
+        ...T,
+        set: 'portmap',
         elements: [
           { key: [v.ipv4('10.0.0.1'), v.port(8080)], data: [v.ipv4('172.30.0.2'), v.port(80)] },
           { key: [v.ipv4('10.0.0.1'), v.port(8443)], data: [v.ipv4('172.30.0.3'), v.port(443)] },
         ],
       },
-      { cmd: 'addElements', ...T, set: 'jumps', elements: [{ key: v.ifname('br-a'), verdict: 'jump', chain: 'target' }, { key: v.ifname('br-b'), verdict: 'drop' }] },
+      {
+        cmd: 'addElements',
+        ...T,
+        set: 'jumps',
+        elements: [
+          { key: v.ifname('br-a'), verdict: 'jump', chain: 'target' },
+          { key: v.ifname('br-b'), verdict: 'drop' },
+        ],
+      },
     ]);
     const elems = (set: string) => {
       const kind = set === 'portmap' || set === 'jumps' ? 'map' : 'set';
@@ -194,10 +268,22 @@ describeKernel('nftables', () => {
     };
     expect(elems('ports')).toEqual(expect.arrayContaining([80, 443, 8080]));
     expect(elems('nets')).toEqual([{ prefix: { addr: '10.0.0.0', len: 8 } }, '192.168.1.7']);
-    expect(elems('portmap')).toEqual(expect.arrayContaining([[{ concat: ['10.0.0.1', 8080] }, { concat: ['172.30.0.2', 80] }], [{ concat: ['10.0.0.1', 8443] }, { concat: ['172.30.0.3', 443] }]]));
-    expect(elems('jumps')).toEqual(expect.arrayContaining([['br-a', { jump: { target: 'target' } }], ['br-b', { drop: null }]]));
+    expect(elems('portmap')).toEqual(
+      expect.arrayContaining([
+        [{ concat: ['10.0.0.1', 8080] }, { concat: ['172.30.0.2', 80] }],
+        [{ concat: ['10.0.0.1', 8443] }, { concat: ['172.30.0.3', 443] }],
+      ]),
+    );
+    expect(elems('jumps')).toEqual(
+      expect.arrayContaining([
+        ['br-a', { jump: { target: 'target' } }],
+        ['br-b', { drop: null }],
+      ]),
+    );
     expect((await nftListElements(T.family, T.table, 'ports')).map((e) => e.key).sort()).toEqual(['0050', '01bb', '1f90']);
-    expect(await nftListElements(T.family, T.table, 'portmap')).toEqual(expect.arrayContaining([expect.objectContaining({ key: '0a0000011f900000', data: 'ac1e00020050' + '0000' })]));
+    expect(await nftListElements(T.family, T.table, 'portmap')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ key: '0a0000011f900000', data: 'ac1e00020050' + '0000' })]),
+    );
     expect(await nftListElements(T.family, T.table, 'jumps')).toEqual(expect.arrayContaining([expect.objectContaining({ verdict: 'jump', chain: 'target' })]));
 
     await nftTransaction([
@@ -209,9 +295,16 @@ describeKernel('nftables', () => {
     expect(elems('ports')).toHaveLength(2);
     expect(elems('nets')).toEqual(['192.168.1.7']);
     expect(elems('portmap')).toEqual([[{ concat: ['10.0.0.1', 8443] }, { concat: ['172.30.0.3', 443] }]]);
-    await expectNetlinkError(nftTransaction([{ cmd: 'deleteElements', ...T, set: 'ports', elements: [{ key: v.port(443) }] }]), { code: 'ENOENT', syscall: 'NFT_MSG_DELSETELEM' });
+    await expectNetlinkError(nftTransaction([{ cmd: 'deleteElements', ...T, set: 'ports', elements: [{ key: v.port(443) }] }]), {
+      code: 'ENOENT',
+      syscall: 'NFT_MSG_DELSETELEM',
+    });
 
-    await nftTransaction([{ cmd: 'flushSet', ...T, set: 'ports' }, { cmd: 'deleteSet', ...T, set: 'nets' }, { cmd: 'deleteSet', ...T, set: 'gone', ifExists: true }]);
+    await nftTransaction([
+      { cmd: 'flushSet', ...T, set: 'ports' },
+      { cmd: 'deleteSet', ...T, set: 'nets' },
+      { cmd: 'deleteSet', ...T, set: 'gone', ifExists: true },
+    ]);
     expect(elems('ports')).toEqual([]);
     expect(await nftListElements(T.family, T.table, 'ports')).toEqual([]);
     expect((await nftListSets(T.family, T.table)).map((s) => s.name).sort()).toEqual(['jumps', 'portmap', 'ports']);
@@ -244,7 +337,13 @@ describeKernel('nftables', () => {
   it('acts inside a namespace and leaves the caller’s own rule set alone', async () => {
     const ns = await each.namespace();
     const T = ownTable('inet', { netns: ns });
-    await nftTransaction([{ cmd: 'addTable', ...T }, { cmd: 'addChain', ...T, chain: 'c' }], { netns: ns });
+    await nftTransaction(
+      [
+        { cmd: 'addTable', ...T },
+        { cmd: 'addChain', ...T, chain: 'c' },
+      ],
+      { netns: ns },
+    );
     expect(ofKind(nftRuleset(ns), 'table')).toEqual([expect.objectContaining({ family: 'inet', name: T.table })]);
     expect(nftRuleset()).toEqual([]);
     expect(await nftListTables({ netns: ns })).toEqual([expect.objectContaining({ name: T.table })]);
@@ -277,11 +376,14 @@ describeKernel('nftables', () => {
       const [open, blocked] = [await EchoServer.start('10.61.2.2', 7000, server), await EchoServer.start('10.61.2.2', 7001, server)];
       try {
         expect(tcpAttempt('10.61.2.2', 7001, client)).toBe('hello');
-        await nftTransaction([
-          { cmd: 'addTable', ...T },
-          { cmd: 'addChain', ...T, chain: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
-          { cmd: 'addRule', ...T, chain: 'forward', exprs: [...x.dport('tcp', 7001), x.counter(), x.drop()] },
-        ], R());
+        await nftTransaction(
+          [
+            { cmd: 'addTable', ...T },
+            { cmd: 'addChain', ...T, chain: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
+            { cmd: 'addRule', ...T, chain: 'forward', exprs: [...x.dport('tcp', 7001), x.counter(), x.drop()] },
+          ],
+          R(),
+        );
         expect(tcpAttempt('10.61.2.2', 7000, client)).toBe('hello');
         expect(tcpAttempt('10.61.2.2', 7001, client)).toBe('timeout');
         const [rule] = nftRules(T.family, T.table, router);
@@ -298,11 +400,14 @@ describeKernel('nftables', () => {
       const who = await PeerAddressServer.start('10.61.2.2', 7002, server);
       try {
         expect(tcpAttempt('10.61.2.2', 7002, client)).toBe('10.61.1.2');
-        await nftTransaction([
-          { cmd: 'addTable', ...T },
-          { cmd: 'addChain', ...T, chain: 'postrouting', type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
-          { cmd: 'addRule', ...T, chain: 'postrouting', exprs: [...x.saddr('10.61.1.0/24'), ...x.oifname('r2'), x.masquerade()] },
-        ], R());
+        await nftTransaction(
+          [
+            { cmd: 'addTable', ...T },
+            { cmd: 'addChain', ...T, chain: 'postrouting', type: 'nat', hook: 'postrouting', priority: 100, policy: 'accept' },
+            { cmd: 'addRule', ...T, chain: 'postrouting', exprs: [...x.saddr('10.61.1.0/24'), ...x.oifname('r2'), x.masquerade()] },
+          ],
+          R(),
+        );
         expect(tcpAttempt('10.61.2.2', 7002, client)).toBe('10.61.2.1');
         expect(nftRules(T.family, T.table, router)[0].expr).toContainEqual({ masquerade: null });
       } finally {
@@ -314,13 +419,21 @@ describeKernel('nftables', () => {
       const T = ownTable('inet', R());
       const echo = await EchoServer.start('10.61.2.2', 7003, server);
       try {
-        await nftTransaction([
-          { cmd: 'addTable', ...T },
-          { cmd: 'addChain', ...T, chain: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
-          { cmd: 'addSet', ...T, set: 'ports', key: ['ipv4_addr', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
-          { cmd: 'addRule', ...T, chain: 'prerouting', comment: 'published ports', exprs: x.dnatByMap('ports', 'tcp') },
-          { cmd: 'addElements', ...T, set: 'ports', elements: [8080, 8081].map((port) => ({ key: [v.ipv4('10.61.1.1'), v.port(port)], data: [v.ipv4('10.61.2.2'), v.port(7003)] })) },
-        ], R());
+        await nftTransaction(
+          [
+            { cmd: 'addTable', ...T },
+            { cmd: 'addChain', ...T, chain: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
+            { cmd: 'addSet', ...T, set: 'ports', key: ['ipv4_addr', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
+            { cmd: 'addRule', ...T, chain: 'prerouting', comment: 'published ports', exprs: x.dnatByMap('ports', 'tcp') },
+            {
+              cmd: 'addElements',
+              ...T,
+              set: 'ports',
+              elements: [8080, 8081].map((port) => ({ key: [v.ipv4('10.61.1.1'), v.port(port)], data: [v.ipv4('10.61.2.2'), v.port(7003)] })),
+            },
+          ],
+          R(),
+        );
         expect(tcpAttempt('10.61.1.1', 8080, client)).toBe('hello');
         expect(tcpAttempt('10.61.1.1', 8081, client)).toBe('hello');
 
@@ -334,7 +447,10 @@ describeKernel('nftables', () => {
         expect([...flows(8080), ...flows(8081)]).toEqual([]);
 
         // Unpublished: the router itself has nothing on 8080 and refuses.
-        await nftTransaction([{ cmd: 'deleteElements', ...T, set: 'ports', elements: [8080, 8081].map((port) => ({ key: [v.ipv4('10.61.1.1'), v.port(port)] })) }], R());
+        await nftTransaction(
+          [{ cmd: 'deleteElements', ...T, set: 'ports', elements: [8080, 8081].map((port) => ({ key: [v.ipv4('10.61.1.1'), v.port(port)] })) }],
+          R(),
+        );
         expect(tcpAttempt('10.61.1.1', 8080, client)).toBe('refused');
       } finally {
         echo.stop();
@@ -383,7 +499,11 @@ describeKernel('nftables', () => {
       ['a flushed set name', { cmd: 'flushSet', ...T, set: '' }, 'set name'],
       ['no elements', { cmd: 'addElements', ...T, set: 's', elements: [] }, 'non-empty array'],
       ['an element key', { cmd: 'deleteElements', ...T, set: 's', elements: [{ key: 'zz' }] }, 'key'],
-      ['an element with data and a verdict', { cmd: 'addElements', ...T, set: 's', elements: [{ key: '00', data: '00', verdict: 'drop' }] }, 'both data and a verdict'],
+      [
+        'an element with data and a verdict',
+        { cmd: 'addElements', ...T, set: 's', elements: [{ key: '00', data: '00', verdict: 'drop' }] },
+        'both data and a verdict',
+      ],
     ];
 
     it.each(cases)('refuses %s', async (_, command, mentions) => {
@@ -413,7 +533,14 @@ describeKernel('nftables', () => {
       expect(err).toBeInstanceOf(NetlinkError);
       expect(err).toMatchObject({ code: 'EINVAL', command: 0 });
       const typeErr = await Promise.resolve()
-        .then(() => loadBinding().execute([{ op: 'nftTransaction', commands: [{ cmd: 'addRule', family: 'inet', table: 't', chain: 'c', exprs: [{ expr: 'cmp', op: 'eq', sreg: 0, data: 'xyz' }] }] }]))
+        .then(() =>
+          loadBinding().execute([
+            {
+              op: 'nftTransaction',
+              commands: [{ cmd: 'addRule', family: 'inet', table: 't', chain: 'c', exprs: [{ expr: 'cmp', op: 'eq', sreg: 0, data: 'xyz' }] }],
+            },
+          ]),
+        )
         .catch((e: unknown) => e);
       expect((typeErr as Error).name).toBe('TypeError'); // from the addon's realm, not jest's
       expect((typeErr as Error).message).toContain('commands[0].exprs[0].data');

@@ -22,7 +22,11 @@ describeKernel('port reservations', () => {
     const next = await portReserve('127.0.0.1', 'tcp', first.port, first.port + 1).catch(() => null);
     try {
       expect(next?.port).toBe(first.port + 1);
-      await expectNetlinkError(portReserve('0.0.0.0', 'tcp', first.port, first.port + 1), { code: 'EADDRINUSE', syscall: 'bind', object: `${first.port}-${first.port + 1}` });
+      await expectNetlinkError(portReserve('0.0.0.0', 'tcp', first.port, first.port + 1), {
+        code: 'EADDRINUSE',
+        syscall: 'bind',
+        object: `${first.port}-${first.port + 1}`,
+      });
     } finally {
       await portRelease(first.fd);
       if (next) await portRelease(next.fd);

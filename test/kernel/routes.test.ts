@@ -1,15 +1,6 @@
 // Routes: add, replace, delete, list in main and other tables, IPv4 and IPv6; checked with `ip -j route`.
 import { routeAdd, routeDelete, routeList, routeReplace, type RouteInfo, type RouteSpec } from '../../lib/kernel';
-import {
-  NETNS_DIR,
-  describeKernel,
-  expectInvalidArgument,
-  expectNetlinkError,
-  ip,
-  ipJson,
-  trackKernelObjects,
-  uniqueName,
-} from '../helpers/kernel';
+import { NETNS_DIR, describeKernel, expectInvalidArgument, expectNetlinkError, ip, ipJson, trackKernelObjects, uniqueName } from '../helpers/kernel';
 
 interface IpRoute {
   dst: string;
@@ -33,9 +24,7 @@ describeKernel('routes', () => {
   const allRoutes = () => [...ipRoutes(['table', 'all'], 4), ...ipRoutes(['table', 'all'], 6)];
   /** The library's routes as "dst via gw dev" lines, like ip's. */
   const lines = (routes: (RouteInfo | IpRoute)[]) =>
-    routes
-      .map((r) => ('destination' in r ? [r.destination, r.gateway, r.dev] : [r.dst, r.gateway, r.dev]).map((x) => x ?? '-').join(' '))
-      .sort();
+    routes.map((r) => ('destination' in r ? [r.destination, r.gateway, r.dev] : [r.dst, r.gateway, r.dev]).map((x) => x ?? '-').join(' ')).sort();
 
   beforeAll(async () => {
     ns = await all.namespace({ 'net.ipv6.conf.all.disable_ipv6': '0' });
@@ -56,14 +45,24 @@ describeKernel('routes', () => {
     expect(ipRoutes(['default'])).toEqual([expect.objectContaining({ dst: 'default', gateway: '10.50.0.254', dev: a })]);
     const listed = await routeList({ ...where(), family: 4 });
     expect(listed).toContainEqual({
-      family: 4, destination: 'default', gateway: '10.50.0.254', dev: a, metric: 0, table: 254, scope: 'global', protocol: 'boot', type: 'unicast',
+      family: 4,
+      destination: 'default',
+      gateway: '10.50.0.254',
+      dev: a,
+      metric: 0,
+      table: 254,
+      scope: 'global',
+      protocol: 'boot',
+      type: 'unicast',
     });
   });
 
   it('adds a route on a device with a metric, scope link', async () => {
     await routeAdd({ destination: '10.51.0.0/16', dev: a, metric: 100 }, where());
     expect(ipRoutes(['10.51.0.0/16'])).toEqual([expect.objectContaining({ dst: '10.51.0.0/16', dev: a, metric: 100, scope: 'link' })]);
-    expect(await routeList(where())).toContainEqual(expect.objectContaining({ destination: '10.51.0.0/16', gateway: null, dev: a, metric: 100, scope: 'link' }));
+    expect(await routeList(where())).toContainEqual(
+      expect.objectContaining({ destination: '10.51.0.0/16', gateway: null, dev: a, metric: 100, scope: 'link' }),
+    );
   });
 
   it('adds a route via a gateway on a given device with an explicit scope', async () => {
@@ -171,7 +170,11 @@ describeKernel('routes', () => {
     });
 
     it('refuses to delete a route that is not there with ESRCH', async () => {
-      await expectNetlinkError(routeDelete({ destination: '10.61.0.0/16', dev: a }, where()), { code: 'ESRCH', syscall: 'RTM_DELROUTE', object: '10.61.0.0/16' });
+      await expectNetlinkError(routeDelete({ destination: '10.61.0.0/16', dev: a }, where()), {
+        code: 'ESRCH',
+        syscall: 'RTM_DELROUTE',
+        object: '10.61.0.0/16',
+      });
     });
 
     it('refuses a device that does not exist with ENODEV', async () => {
@@ -180,7 +183,11 @@ describeKernel('routes', () => {
     });
 
     it('refuses a gateway that is not on any link with ENETUNREACH', async () => {
-      await expectNetlinkError(routeAdd({ destination: '10.63.0.0/16', gateway: '10.99.0.1' }, where()), { code: 'ENETUNREACH', syscall: 'RTM_NEWROUTE', object: '10.99.0.1' });
+      await expectNetlinkError(routeAdd({ destination: '10.63.0.0/16', gateway: '10.99.0.1' }, where()), {
+        code: 'ENETUNREACH',
+        syscall: 'RTM_NEWROUTE',
+        object: '10.99.0.1',
+      });
     });
 
     it('refuses a namespace that does not exist with ENOENT', async () => {

@@ -4,16 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { sysctlGet, sysctlSet } from '../../lib/kernel';
 import { loadBinding } from '../../lib/native';
-import {
-  NETNS_DIR,
-  describeKernel,
-  expectInvalidArgument,
-  expectNetlinkError,
-  ip,
-  rejection,
-  trackKernelObjects,
-  uniqueName,
-} from '../helpers/kernel';
+import { NETNS_DIR, describeKernel, expectInvalidArgument, expectNetlinkError, ip, rejection, trackKernelObjects, uniqueName } from '../helpers/kernel';
 
 const FORWARD = '/proc/sys/net/ipv4/ip_forward';
 /** ip_forward of the test's own namespace, read directly. */

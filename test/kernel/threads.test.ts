@@ -26,9 +26,7 @@ describeKernel('threads stay in the host namespace', () => {
   });
 
   it('keeps every thread home through thousands of namespace operations', async () => {
-    const namespaces = await Promise.all(
-      Array.from({ length: 8 }, () => netnsCreate(NETNS_DIR, uniqueName('thr'))),
-    );
+    const namespaces = await Promise.all(Array.from({ length: 8 }, () => netnsCreate(NETNS_DIR, uniqueName('thr'))));
     made.push(...namespaces);
     let failures = 0;
     const rounds = 60;
@@ -51,7 +49,9 @@ describeKernel('threads stay in the host namespace', () => {
   });
 
   it('still runs host operations in the host afterwards, on every pool thread', async () => {
-    const hostLinks = ipJson<{ ifname: string }[]>(['link', 'show']).map((l) => l.ifname).sort();
+    const hostLinks = ipJson<{ ifname: string }[]>(['link', 'show'])
+      .map((l) => l.ifname)
+      .sort();
     const answers = await Promise.all(Array.from({ length: 32 }, () => linkList()));
     for (const links of answers) expect(links.map((l) => l.name).sort()).toEqual(hostLinks);
     // Forwarding on in the host (the test's own namespace) and off in every namespace made above:

@@ -57,7 +57,12 @@ describe('the import graph of lib/', () => {
 
   it('keeps drivers, IPAM, the store, options and utilities below the CNM objects', () => {
     const below = [...files].filter((f) => /^(drivers|ipam|store|util)\//.test(f) || f === 'options.ts');
-    const upward = below.flatMap((f) => graph.get(f)!.filter((to) => CNM_OBJECTS.includes(to)).map((to) => `${f} -> ${to}`));
+    const upward = below.flatMap((f) =>
+      graph
+        .get(f)!
+        .filter((to) => CNM_OBJECTS.includes(to))
+        .map((to) => `${f} -> ${to}`),
+    );
     expect(upward).toEqual([]);
   });
 });

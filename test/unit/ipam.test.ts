@@ -10,8 +10,7 @@ const cnmError = (code: string, ...fragments: string[]) =>
     message: expect.stringMatching(new RegExp(fragments.map((f) => `(?=[\\s\\S]*${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')})`).join(''))),
   });
 
-const pools = (ipam: Ipam, n: number, addressSpace?: string): string[] =>
-  Array.from({ length: n }, () => ipam.requestPool({ addressSpace }).pool);
+const pools = (ipam: Ipam, n: number, addressSpace?: string): string[] => Array.from({ length: n }, () => ipam.requestPool({ addressSpace }).pool);
 
 const the15 = Array.from({ length: 15 }, (_, i) => `172.${17 + i}.0.0/16`);
 const the16 = Array.from({ length: 16 }, (_, i) => `192.168.${i * 16}.0/20`);
@@ -22,9 +21,7 @@ describe('DefaultIpam address spaces', () => {
   });
 
   it('refuses an unknown address space', () => {
-    expect(() => new DefaultIpam().requestPool({ addressSpace: 'Elsewhere', pool: '10.0.0.0/8' })).toThrow(
-      cnmError('INVALID_ARGUMENT', 'Elsewhere'),
-    );
+    expect(() => new DefaultIpam().requestPool({ addressSpace: 'Elsewhere', pool: '10.0.0.0/8' })).toThrow(cnmError('INVALID_ARGUMENT', 'Elsewhere'));
     expect(() => new DefaultIpam().requestPool({ addressSpace: 'toString' })).toThrow(cnmError('INVALID_ARGUMENT', 'toString'));
   });
 

@@ -45,9 +45,7 @@ describe('NetlinkError', () => {
   });
 
   it('names the syscall, the object and the extended ack in its message', () => {
-    const err = new NetlinkError(
-      info({ errno: -13, syscall: 'RTM_NEWADDR', object: 'fd00::1/64 on eth0', extack: 'ipv6: IPv6 is disabled on this device' }),
-    );
+    const err = new NetlinkError(info({ errno: -13, syscall: 'RTM_NEWADDR', object: 'fd00::1/64 on eth0', extack: 'ipv6: IPv6 is disabled on this device' }));
     expect(err.message).toContain('EACCES');
     expect(err.message).toContain('RTM_NEWADDR');
     expect(err.message).toContain('fd00::1/64 on eth0');
@@ -71,7 +69,7 @@ describe('NetlinkError', () => {
   });
 });
 
-describe('NetlinkError names every errno (the addon gives the C library\'s names)', () => {
+describe("NetlinkError names every errno (the addon gives the C library's names)", () => {
   // Linux assigns every errno from 1 to 133 but 41 and 58.
   const UNASSIGNED = new Set([41, 58]);
   const assigned = Array.from({ length: 133 }, (_, i) => i + 1).filter((n) => !UNASSIGNED.has(n));
@@ -94,7 +92,7 @@ describe('NetlinkError names every errno (the addon gives the C library\'s names
     expect(err.message).not.toContain('unknown error');
   });
 
-  it('keeps Node\'s code where Node has one, so it matches Node\'s own system errors', () => {
+  it("keeps Node's code where Node has one, so it matches Node's own system errors", () => {
     expect(new NetlinkError(info({ errno: -95 })).code).toBe(getSystemErrorMap().get(-95)![0]);
   });
 });

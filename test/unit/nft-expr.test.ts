@@ -6,8 +6,7 @@ import { validateNftExpr } from '../../lib/native/nft-validate';
 
 const hex = (b: unknown) => (b instanceof Uint8Array ? Buffer.from(b).toString('hex') : b);
 /** The expressions with their byte fields as hex, for readable comparisons. */
-const shown = (exprs: NftExpr[]) =>
-  exprs.map((e) => Object.fromEntries(Object.entries(e).map(([k, val]) => [k, hex(val)])));
+const shown = (exprs: NftExpr[]) => exprs.map((e) => Object.fromEntries(Object.entries(e).map(([k, val]) => [k, hex(val)])));
 
 describe('nftValue', () => {
   it('encodes addresses, ports, protocols, interface names and marks', () => {

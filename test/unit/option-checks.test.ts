@@ -4,13 +4,7 @@
 import { CnmError, type NetworkOptions } from '../../lib';
 import { parseBridgeOptions } from '../../lib/drivers/bridge/options';
 import { checkControllerOptions, checkSandboxOptions } from '../../lib/controller-options';
-import {
-  checkDeleteOptions,
-  checkEndpointOptions,
-  checkJoinOptions,
-  checkNetworkOptions,
-  checkRefreshOptions,
-} from '../../lib/option-checks';
+import { checkDeleteOptions, checkEndpointOptions, checkJoinOptions, checkNetworkOptions, checkRefreshOptions } from '../../lib/option-checks';
 import { parseRecord, STATE_VERSION, type RecordKind } from '../../lib/store/records';
 import {
   mutateDeeply,
@@ -44,8 +38,15 @@ function recordWith(kind: RecordKind, options: Record<string, unknown>, priority
     network: { ...base, name: 'n', type: 'bridge', created: new Date(0).toISOString(), predefined: false, options, pools: { v4: [], v6: [] } },
     endpoint: { ...base, name: 'e', networkId: OTHER_ID, iface: {}, options },
     sandbox: {
-      ...base, containerId: 'c', mode: 'namespace', key: '/run/netns/x', namespaceName: 'x', owned: true,
-      config: (({ labels: _l, ...dns }) => dns)(options), labels: options.labels ?? {}, hostServers: [],
+      ...base,
+      containerId: 'c',
+      mode: 'namespace',
+      key: '/run/netns/x',
+      namespaceName: 'x',
+      owned: true,
+      config: (({ labels: _l, ...dns }) => dns)(options),
+      labels: options.labels ?? {},
+      hostServers: [],
       attachments: [{ endpointId: OTHER_ID, ifname: 'eth0', priority, order: 0, info: {}, published: null }],
     },
   };
@@ -91,7 +92,11 @@ describe('what the option checks refuse', () => {
     ['a gateway outside the subnet', () => checkNetworkOptions({ ipam: { config: [{ subnet: '10.1.0.0/24', gateway: '10.2.0.1' }] } }), 'gateway'],
     ['an IPv6 gateway for an IPv4 subnet', () => checkNetworkOptions({ ipam: { config: [{ subnet: '10.1.0.0/24', gateway: 'fd00::1' }] } }), 'gateway'],
     ['an ipRange outside the subnet', () => checkNetworkOptions({ ipam: { config: [{ subnet: '10.1.0.0/24', ipRange: '10.1.1.0/25' }] } }), 'ipRange'],
-    ['an aux address outside the subnet', () => checkNetworkOptions({ ipam: { config: [{ subnet: '10.1.0.0/24', auxAddresses: { r: '10.9.0.1' } }] } }), 'auxAddresses.r'],
+    [
+      'an aux address outside the subnet',
+      () => checkNetworkOptions({ ipam: { config: [{ subnet: '10.1.0.0/24', auxAddresses: { r: '10.9.0.1' } }] } }),
+      'auxAddresses.r',
+    ],
     ['a gateway without a subnet', () => checkNetworkOptions({ ipam: { config: [{ gateway: '10.1.0.1' }] } }), 'needs a subnet'],
     ['internal "true"', () => checkNetworkOptions({ internal: 'true' }), 'internal'],
     ['ipam.config that is not an array', () => checkNetworkOptions({ ipam: { config: {} } }), 'ipam.config'],

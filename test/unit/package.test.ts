@@ -49,7 +49,7 @@ const CONSUMER = [
   'export const errors = [CnmError, NetlinkError];',
   '// @ts-expect-error: linkGet takes a name',
   'void linkGet(42);',
-  '// @ts-expect-error: the controller\'s internals do not ship',
+  "// @ts-expect-error: the controller's internals do not ship",
   'export const hidden = (c: NetworkController) => c.store;',
   '',
 ].join('\n');

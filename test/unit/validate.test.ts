@@ -127,12 +127,22 @@ describe('validateSysctlKey', () => {
     },
   );
 
-  it.each(['', '.', 'net..ipv4', '.net.ipv4', 'net.ipv4.', '../../etc/passwd', 'net/../../etc/passwd', '/net/ipv4/ip_forward', 'net/ipv4/', 'net.ipv4.ip forward', 'net.ipv4.ip_forward\n', 5])(
-    'refuses %j',
-    (key) => {
-      expect(thrown(() => validateSysctlKey(key)).code).toBe('INVALID_ARGUMENT');
-    },
-  );
+  it.each([
+    '',
+    '.',
+    'net..ipv4',
+    '.net.ipv4',
+    'net.ipv4.',
+    '../../etc/passwd',
+    'net/../../etc/passwd',
+    '/net/ipv4/ip_forward',
+    'net/ipv4/',
+    'net.ipv4.ip forward',
+    'net.ipv4.ip_forward\n',
+    5,
+  ])('refuses %j', (key) => {
+    expect(thrown(() => validateSysctlKey(key)).code).toBe('INVALID_ARGUMENT');
+  });
 });
 
 describe('validateOp', () => {

@@ -38,9 +38,7 @@ const withoutPrefix = (cidr: string): string => cidr.split('/')[0];
 
 /** A MAC address derived from the IPv4 address, as Docker does (02:42:ac:11:00:02), else random. */
 function macFor(address: string | undefined): string {
-  const bytes = address
-    ? [0x02, 0x42, ...withoutPrefix(address).split('.').map(Number)]
-    : [0x02, ...Array.from(Buffer.from(randomHex(10), 'hex'))];
+  const bytes = address ? [0x02, 0x42, ...withoutPrefix(address).split('.').map(Number)] : [0x02, ...Array.from(Buffer.from(randomHex(10), 'hex'))];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
@@ -178,18 +176,26 @@ export class BridgeDriver implements Driver {
       if (e.hostIfname && !this.networks.get(e.networkId)?.config.enableIcc) noIcc.push(e.hostIfname);
     }
     // Someone else's device under a network's bridge name gets no rules.
-    const networks = [...this.networks.values()].filter((n) => !n.foreign).map((n) => ({
-      bridge: n.config.bridgeName,
-      subnet: n.subnet,
-      internal: n.internal,
-      masquerade: n.config.enableIpMasquerade,
-    }));
+    const networks = [...this.networks.values()]
+      .filter((n) => !n.foreign)
+      .map((n) => ({
+        bridge: n.config.bridgeName,
+        subnet: n.subnet,
+        internal: n.internal,
+        masquerade: n.config.enableIpMasquerade,
+      }));
     return { op: 'nftTransaction', commands: rebuildCommands(this.owner, networks, ports, noIcc) };
   }
 
   private firewallPorts(endpoint: BridgeEndpoint): FirewallPort[] {
     const containerIP = withoutPrefix(endpoint.iface.address ?? '');
-    return endpoint.ports.map(({ binding }) => ({ proto: binding.proto, hostIP: binding.hostIP, hostPort: binding.hostPort, containerIP, containerPort: binding.port }));
+    return endpoint.ports.map(({ binding }) => ({
+      proto: binding.proto,
+      hostIP: binding.hostIP,
+      hostPort: binding.hostPort,
+      containerIP,
+      containerPort: binding.port,
+    }));
   }
 
   /** Inter-container communication off: the operation that adds or removes the endpoint's bridge port. */
@@ -258,7 +264,8 @@ export class BridgeDriver implements Driver {
     try {
       await this.inFirewallOrder(ops, !network.config.enableIcc);
     } catch (err) {
-      if (err instanceof NetlinkError && err.index > 0) await undo([...this.iccOps(endpoint, 'deleteElements'), { op: 'linkDelete', name: endpoint.hostIfname }]);
+      if (err instanceof NetlinkError && err.index > 0)
+        await undo([...this.iccOps(endpoint, 'deleteElements'), { op: 'linkDelete', name: endpoint.hostIfname }]);
       endpoint.hostIfname = '';
       throw bridgeFull(err, bridgeName) ?? err;
     }
@@ -316,7 +323,11 @@ export class BridgeDriver implements Driver {
       await releasePorts(held);
       throw err;
     }
-    debug('endpoint %s published %o', endpointId.slice(0, 12), held.map((h) => h.binding));
+    debug(
+      'endpoint %s published %o',
+      endpointId.slice(0, 12),
+      held.map((h) => h.binding),
+    );
     return held.map((h) => ({ ...h.binding }));
   }
 

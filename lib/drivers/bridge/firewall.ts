@@ -120,12 +120,18 @@ export function iccCommands(owner: string, cmd: 'addElements' | 'deleteElements'
 
 /** `oifname @SET`, loading into registers 8..11 so that it can follow other matches. */
 function oifnameIn(set: string): NftExpr[] {
-  return [{ expr: 'meta', key: 'oifname', dreg: 8 }, { expr: 'lookup', set, sreg: 8 }];
+  return [
+    { expr: 'meta', key: 'oifname', dreg: 8 },
+    { expr: 'lookup', set, sreg: 8 },
+  ];
 }
 
 /** `REG0 & BITS != 0`, for a 32-bit value in host order (ct status). */
 function bitSet(bits: number): NftExpr[] {
-  return [{ expr: 'bitwise', sreg: 0, dreg: 0, mask: v.mark(bits), xor: v.mark(0) }, { expr: 'cmp', op: 'neq', sreg: 0, data: v.mark(0) }];
+  return [
+    { expr: 'bitwise', sreg: 0, dreg: 0, mask: v.mark(bits), xor: v.mark(0) },
+    { expr: 'cmp', op: 'neq', sreg: 0, data: v.mark(0) },
+  ];
 }
 
 /** `fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @hostports`. */

@@ -23,7 +23,9 @@ export async function holdPorts(bindings: PortBinding[], defaultHostIP: string):
     for (const b of bindings) {
       const hostIP = b.hostIP ?? defaultHostIP;
       const first = b.hostPort ?? 0;
-      const [result] = (await batch([{ op: 'portReserve', address: hostIP, protocol: b.proto, port: first, portEnd: b.hostPortEnd ?? first }])) as PortReservation[];
+      const [result] = (await batch([
+        { op: 'portReserve', address: hostIP, protocol: b.proto, port: first, portEnd: b.hostPortEnd ?? first },
+      ])) as PortReservation[];
       held.push({ binding: { proto: b.proto, port: b.port, hostIP, hostPort: result.port }, fd: result.fd });
     }
     return held;
