@@ -13,7 +13,7 @@ import { Network } from './network';
 import { allocatePools, type NetworkPools } from './network-pools';
 import type { BuiltinNetworkType, NetworkOptions, NetworkType } from './options';
 import { hostNamespace, StateLayout, type NamespaceHandle } from './layout';
-import { Sandbox } from './sandbox';
+import { removeSandboxes, Sandbox } from './sandbox';
 import { hostNameservers } from './sandbox-files';
 import { checkNetworkOptions } from './option-checks';
 import { checkControllerOptions, checkSandboxOptions, type ControllerOptions, type SandboxOptions } from './controller-options';
@@ -414,11 +414,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /** Deletes every sandbox, endpoint and network, going on past failures and reporting them all. */
   private async removeAll(): Promise<void> {
-    const errors: unknown[] = [];
+    const errors = await removeSandboxes([...this.sandboxesById.values()]);
     const attempt = (p: Promise<unknown>) => p.catch((e: unknown) => errors.push(e));
-    const sandboxes = () => [...this.sandboxesById.values()];
-    for (const sandbox of sandboxes().filter((s) => s.mode === 'container')) await attempt(sandbox.remove());
-    for (const sandbox of sandboxes()) await attempt(sandbox.remove());
     for (const network of [...this.networksById.values()]) {
       for (const endpoint of network.members.values()) await attempt(endpoint.remove({ force: true }));
       await attempt(

@@ -11,7 +11,7 @@ import { bestEffort, netnsInfo, type NativeOp } from './native';
 import { Network } from './network';
 import { reclaimEndpointAddresses, reclaimPools, type NetworkPools } from './network-pools';
 import { hostNamespace, type NamespaceHandle } from './layout';
-import { Sandbox } from './sandbox';
+import { removeSandboxes, Sandbox } from './sandbox';
 import { removeSandboxFilesOps, type FilesFolder } from './sandbox-files';
 import type { PortBinding } from './options';
 import type { AttachmentRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
@@ -424,10 +424,8 @@ async function removeOrphans(
 
 /** liveRestore off: every restored sandbox goes (container-mode ones first); endpoints stay. */
 async function removeEverySandbox(controller: NetworkController, report: RestoreReport): Promise<void> {
-  const all = controller.sandboxes().sort((a, b) => Number(b.mode === 'container') - Number(a.mode === 'container'));
-  for (const sandbox of all) {
-    await sandbox.delete().catch((err: unknown) => report.errors.push(err));
-    report.removedSandboxes.push(sandbox.id);
-  }
+  const all = controller.sandboxes();
+  report.errors.push(...(await removeSandboxes(all)));
+  report.removedSandboxes.push(...all.map((s) => s.id));
   report.sandboxes = 0;
 }

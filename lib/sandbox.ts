@@ -502,3 +502,16 @@ async function hostLinksGone(names: string[]): Promise<void> {
 function isGoneNamespace(err: unknown): boolean {
   return err instanceof NetlinkError && err.syscall === 'open' && err.code === 'ENOENT';
 }
+
+/**
+ * Removes sandboxes as `stop({ removeAll })` and a restore without live restore do: the
+ * container-mode ones first (they share the others' namespaces), each group all at once so that the
+ * kernel destroys the namespaces in one cleanup run, going on past failures. Resolves with them.
+ */
+export async function removeSandboxes(sandboxes: Sandbox[]): Promise<unknown[]> {
+  const errors: unknown[] = [];
+  const removeAll = (group: Sandbox[]) => Promise.all(group.map((s) => s.remove().catch((err: unknown) => errors.push(err))));
+  await removeAll(sandboxes.filter((s) => s.mode === 'container'));
+  await removeAll(sandboxes.filter((s) => s.mode !== 'container'));
+  return errors;
+}
