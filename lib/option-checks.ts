@@ -3,8 +3,10 @@
 // records at restart: whatever was accepted loads again.
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
+import { containsPrefix, overlaps, parseAddressOrPrefix, parsePrefix } from './ipam/prefix';
 import { validateMac } from './native/validate';
-import { ipBytes, parseCidr, validateIp, type Family, type ParsedCidr } from './util/ip';
+import { isOneOf, orList, PORT_PROTOCOLS } from './native/vocabulary';
+import { validateIp, type Family } from './util/ip';
 import type { EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding } from './options';
 import type { SandboxDnsConfig } from './sandbox-files';
 import { checkBoolean, checkInteger, checkList, checkString, checkStringMap, compact, CONTROL, optional, plainObject, show } from './util/checks';
@@ -23,21 +25,10 @@ const RESERVED: { prefix: string; why: string }[] = [
   { prefix: 'ff00::/8', why: 'multicast' },
 ];
 
-/** Two prefixes overlap when their first min(length) bits are the same. */
-function overlaps(a: ParsedCidr, b: ParsedCidr): boolean {
-  if (a.family !== b.family) return false;
-  const [x, y] = [ipBytes(a.address, a.family), ipBytes(b.address, b.family)];
-  const bits = Math.min(a.prefixLength, b.prefixLength);
-  return x.every((byte, i) => {
-    const mask = 0xff & ~(0xff >> Math.max(0, Math.min(8, bits - i * 8)));
-    return (byte & mask) === (y[i] & mask);
-  });
-}
-
 /** A network's subnet: a network address (no host bits) that overlaps no reserved range. */
 function checkSubnet(value: unknown, what: string): string {
-  const subnet = parseCidr(value, what, true);
-  const reserved = RESERVED.find((r) => overlaps(subnet, parseCidr(r.prefix)));
+  const subnet = parsePrefix(value, what);
+  const reserved = RESERVED.find((r) => overlaps(subnet, parsePrefix(r.prefix)));
   if (reserved) throw invalidArgument(`${what} ${show(value)} overlaps ${reserved.prefix}, which is ${reserved.why}`);
   return value as string;
 }
@@ -47,31 +38,26 @@ function checkIp(value: unknown, what: string): string {
   return value as string;
 }
 
-/** `inner` (an address/len or an address as /32 or /128) lies inside `outer`. */
-function inside(inner: ParsedCidr, outer: ParsedCidr): boolean {
-  return inner.prefixLength >= outer.prefixLength && overlaps(inner, outer);
-}
-
-const asPrefix = (address: string) => parseCidr(`${address}/${isIP(address) === 4 ? 32 : 128}`);
-
 /** A pool: its subnet, and a range, gateway and aux addresses inside it (libnetwork's ValidateIPAM). */
 function checkPoolConfig(value: unknown, what: string): IpamPoolConfig {
   const c = plainObject(value, what, ['subnet', 'ipRange', 'gateway', 'auxAddresses']);
   const pool: IpamPoolConfig = compact({
     subnet: optional(c.subnet, (v) => checkSubnet(v, `${what}.subnet`)),
-    ipRange: optional(c.ipRange, (v) => (parseCidr(v, `${what}.ipRange`, true), v as string)),
+    ipRange: optional(c.ipRange, (v) => (parsePrefix(v, `${what}.ipRange`), v as string)),
     gateway: optional(c.gateway, (v) => checkIp(v, `${what}.gateway`)),
     auxAddresses: optional(c.auxAddresses, (v) => checkStringMap(v, `${what}.auxAddresses`, checkIp)),
   });
-  const within: [string, string | undefined, (v: string) => ParsedCidr][] = [
-    ['ipRange', pool.ipRange, (v) => parseCidr(v)],
-    ['gateway', pool.gateway, asPrefix],
-    ...Object.entries(pool.auxAddresses ?? {}).map(([name, address]): [string, string, typeof asPrefix] => [`auxAddresses.${name}`, address, asPrefix]),
+  // An address is a /32 or /128 prefix here (parseAddressOrPrefix).
+  const within: [string, string | undefined][] = [
+    ['ipRange', pool.ipRange],
+    ['gateway', pool.gateway],
+    ...Object.entries(pool.auxAddresses ?? {}).map(([name, address]): [string, string] => [`auxAddresses.${name}`, address]),
   ];
-  for (const [field, v, parse] of within) {
+  for (const [field, v] of within) {
     if (v === undefined) continue;
     if (pool.subnet === undefined) throw invalidArgument(`${what}.${field} ${show(v)} needs a subnet to lie in`);
-    if (!inside(parse(v), parseCidr(pool.subnet))) throw invalidArgument(`${what}.${field} ${show(v)} is not inside subnet ${pool.subnet}`);
+    if (!containsPrefix(parsePrefix(pool.subnet), parseAddressOrPrefix(v, `${what}.${field}`)))
+      throw invalidArgument(`${what}.${field} ${show(v)} is not inside subnet ${pool.subnet}`);
   }
   return pool;
 }
@@ -101,11 +87,9 @@ export function checkLabels(value: unknown): Record<string, string> {
   return checkStringMap(value, 'labels');
 }
 
-const PROTOS = ['tcp', 'udp', 'sctp'] as const;
-
 function checkProto(value: unknown, what: string): ExposedPort['proto'] {
-  if (!PROTOS.includes(value as ExposedPort['proto'])) throw invalidArgument(`${what} must be tcp, udp or sctp, got ${show(value)}`);
-  return value as ExposedPort['proto'];
+  if (!isOneOf(PORT_PROTOCOLS, value)) throw invalidArgument(`${what} must be ${orList(PORT_PROTOCOLS)}, got ${show(value)}`);
+  return value;
 }
 
 function checkExposedPort(value: unknown, what: string): ExposedPort {
@@ -116,7 +100,7 @@ function checkExposedPort(value: unknown, what: string): ExposedPort {
 /** A host address to publish on: ports are published for the container's IPv4 address only. */
 function checkHostIP(value: unknown, what: string): string {
   if (validateIp(value, what) !== 4) throw invalidArgument(`${what} ${show(value)} is IPv6: ports are published on IPv4 host addresses`);
-  if (inside(asPrefix(value as string), parseCidr('224.0.0.0/3'))) {
+  if (containsPrefix(parsePrefix('224.0.0.0/3'), parseAddressOrPrefix(value, what))) {
     throw invalidArgument(`${what} ${show(value)} is a multicast, reserved or broadcast address`);
   }
   return value as string;

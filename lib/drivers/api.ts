@@ -1,13 +1,15 @@
 // The network driver API: libnetwork's classic driverapi.Driver in TypeScript. A driver does the
 // kernel work for its networks; the controller does naming, IPAM, bookkeeping and events.
 
+import type { PortProtocol } from '../native';
+
 /**
  * A published port (libnetwork's PortBinding): container `port`/`proto` on the host at
  * `hostIP` (default: the network's host_binding_ipv4, else 0.0.0.0) and `hostPort` (0 or absent:
  * a free one; with `hostPortEnd`, the first free one of the range).
  */
 export interface PortBinding {
-  proto: 'tcp' | 'udp' | 'sctp';
+  proto: PortProtocol;
   port: number;
   hostIP?: string;
   hostPort?: number;
@@ -15,7 +17,7 @@ export interface PortBinding {
 }
 
 export interface ExposedPort {
-  proto: 'tcp' | 'udp' | 'sctp';
+  proto: PortProtocol;
   port: number;
 }
 

@@ -1,5 +1,5 @@
 // Addresses and prefixes as BigInt, for the arithmetic IPAM needs (overlap, containment, the n-th
-// address of a pool). Parsing is lib/native/validate's; this file only converts and formats.
+// address of a pool). Parsing is lib/util/ip's; this file only converts and formats.
 import { invalidArgument } from '../errors';
 import { ipBytes, parseCidr, validateIp, type Family } from '../util/ip';
 
