@@ -1,6 +1,7 @@
 // The built-in drivers and the predefined networks, wired here so that the controller names no
 // driver and no driver option (libnetwork's drivers_linux.go and default_gateway_linux.go).
 import type { Driver, DriverOptions } from './drivers/api';
+import type { Kernel } from './native';
 import { BridgeDriver } from './drivers/bridge/driver';
 import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
 import { HostDriver } from './drivers/host';
@@ -13,9 +14,9 @@ export interface PredefinedNetwork {
   driverOptions?: DriverOptions;
 }
 
-/** A new instance of each built-in driver: each controller has its own. */
-export function builtinDrivers(): Driver[] {
-  return [new NullDriver(), new HostDriver(), new BridgeDriver()];
+/** A new instance of each built-in driver, on the controller's kernel: each controller has its own. */
+export function builtinDrivers(kernel: Kernel): Driver[] {
+  return [new NullDriver(), new HostDriver(), new BridgeDriver(kernel)];
 }
 
 /** The predefined networks, in the order they are made; the default bridge on `defaultBridgeName`. */

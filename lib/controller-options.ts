@@ -1,6 +1,7 @@
 // The options the controller takes (its own and newSandbox's) and their checks. They name the
 // controller's events and the Sandbox class, so they sit beside them, not in the leaf options.ts.
 import { invalidArgument } from './errors';
+import type { Kernel } from './native/handle';
 import { validateIfname, validatePath } from './native/validate';
 import { checkDnsConfig, checkLabels, SANDBOX_KEYS } from './option-checks';
 import type { ControllerEvents } from './controller';
@@ -32,6 +33,11 @@ export interface ControllerOptions {
   liveRestore?: boolean;
   /** Listeners attached before the controller starts, so that they hear what happens at restore. */
   listeners?: { [E in keyof ControllerEvents]?: (...args: ControllerEvents[E]) => void };
+  /**
+   * The kernel the controller, its drivers and its objects work on. Default: the addon. Tests pass
+   * a fake one (see the unit tests' FakeKernel) to run the controller's logic without root.
+   */
+  kernel?: Kernel;
 }
 
 /** A sandbox's options: hostname, DNS and extra hosts (see SandboxDnsConfig), and its mode. */
@@ -82,6 +88,7 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     'defaultBridgeName',
     'liveRestore',
     'listeners',
+    'kernel',
   ]);
   const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
   for (const [event, listener] of Object.entries(listeners ?? {})) {
@@ -96,5 +103,15 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
     liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
     listeners: listeners && { ...listeners },
+    kernel: optional(o.kernel, checkKernel),
   }) as ControllerOptions;
+}
+
+function checkKernel(value: unknown): Kernel {
+  const kernel = value as Partial<Kernel> | null;
+  const methods = ['batch', 'waitLinksGone', 'checkPrivileges'] as const;
+  if (typeof kernel !== 'object' || kernel === null || methods.some((m) => typeof kernel[m] !== 'function')) {
+    throw invalidArgument(`kernel must have the methods ${methods.join(', ')}, got ${show(value)}`);
+  }
+  return kernel as Kernel;
 }

@@ -7,7 +7,7 @@ import type { Driver } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import { DefaultIpam } from './ipam';
-import { batch, bestEffort, NetlinkError, routeList, type NativeOp } from './native';
+import { bestEffort, nativeKernel, NetlinkError, runOne, type Kernel, type NativeOp } from './native';
 import { parseCidr } from './util/ip';
 import { Network } from './network';
 import { allocatePools, type NetworkPools } from './network-pools';
@@ -18,7 +18,6 @@ import { hostNameservers } from './sandbox-files';
 import { checkNetworkOptions } from './option-checks';
 import { checkControllerOptions, checkSandboxOptions, type ControllerOptions, type SandboxOptions } from './controller-options';
 import { checkName } from './util/checks';
-import { checkPrivileges } from './privileges';
 import { restoreState, type RestoredState, type RestoreReport } from './restore';
 import { prepareStateDir } from './state-dir';
 import { lockStateDir, unlockStateDir } from './state-lock';
@@ -70,6 +69,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private reserved: string[] = [];
   /** @internal */ readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
   /** @internal */ readonly store: StateStore;
+  /** @internal What every kernel operation of the controller, its drivers and its objects goes through. */ readonly kernel: Kernel;
   /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
   /** @internal The mark on the kernel objects this controller's state directory owns. */
   get owner(): string {
@@ -83,8 +83,9 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private readonly inflight = new Set<Promise<unknown>>();
   private lockFd: number | null = null;
 
-  private constructor(options: ControllerOptions) {
+  private constructor(options: ControllerOptions, kernel: Kernel) {
     super();
+    this.kernel = kernel;
     const folders = {
       stateDir: options.stateDir ?? '/var/lib/cnm-ts',
       netnsDir: options.netnsDir ?? '/run/netns',
@@ -98,7 +99,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
-    for (const driver of builtinDrivers()) this.drivers.set(driver.type, driver);
+    for (const driver of builtinDrivers(kernel)) this.drivers.set(driver.type, driver);
     // Only the built-ins are registered at this point (builtins.ts makes one per BuiltinNetworkType).
     this.builtinTypes = [...this.drivers.keys()] as BuiltinNetworkType[];
   }
@@ -112,11 +113,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    */
   static async create(given: ControllerOptions = {}): Promise<NetworkController> {
     const options = checkControllerOptions(given);
-    await checkPrivileges();
-    const controller = new NetworkController(options);
+    const kernel = options.kernel ?? nativeKernel;
+    await kernel.checkPrivileges();
+    const controller = new NetworkController(options, kernel);
     const { folders } = controller.layout;
     await prepareStateDir(folders);
-    controller.lockFd = await lockStateDir(folders.stateDir);
+    controller.lockFd = await lockStateDir(kernel, folders.stateDir);
     try {
       const mark = createHash('sha256')
         .update(await realpath(folders.stateDir))
@@ -214,7 +216,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
         undo.push(() => network.releasePools());
         await driver.createNetwork(network.createInfo(this.owner));
         undo.push(() => driver.deleteNetwork(id));
-        await batch([this.store.writeOp(network.toRecord())]);
+        await this.kernel.batch([this.store.writeOp(network.toRecord())]);
       });
       this.networksById.set(id, network);
       debug('network %s (%s) %s', name, type, pools.v4.map((p) => p.pool).join(' '));
@@ -237,7 +239,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
 
   /** The host's routes and nameservers: predefined pools that overlap them are skipped. */
   private async hostNetworks(): Promise<string[]> {
-    const routes = await routeList({ family: 4 });
+    const routes = await runOne(this.kernel, { op: 'routeList', family: 4 });
     const destinations = routes.map((r) => r.destination).filter((d) => d !== 'default');
     return [...destinations, ...(await hostNameservers(this.hostResolvConf))];
   }
@@ -321,12 +323,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];
       const files = sandbox.writeFilesOps();
       try {
-        await batch([...files, ...newNamespace, this.store.writeOp(sandbox.toRecord())]);
+        await this.kernel.batch([...files, ...newNamespace, this.store.writeOp(sandbox.toRecord())]);
       } catch (err) {
         // Undo what was made: the files if they were written, a new namespace once it exists.
         const failedAt = err instanceof NetlinkError ? err.index : 0;
         const ops = sandbox.removeOps({ namespaceFolder: newNamespace.length > 0, namespace: newNamespace.length > 0 && failedAt > files.length });
-        if (failedAt > 0) for (const e of await bestEffort(ops)) debug('undo of sandbox %s: %s', id.slice(0, 12), (e as Error).message);
+        if (failedAt > 0) for (const e of await bestEffort(this.kernel, ops)) debug('undo of sandbox %s: %s', id.slice(0, 12), (e as Error).message);
         throw err;
       }
       namespace.users += 1;
@@ -407,7 +409,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     } finally {
       // What the process holds (published ports) goes; the kernel objects stay for the next controller.
       for (const driver of this.drivers.values()) await driver.stop?.().catch((err: unknown) => debug('stop: %s', (err as Error).message));
-      if (this.lockFd !== null) await unlockStateDir(this.lockFd);
+      if (this.lockFd !== null) await unlockStateDir(this.kernel, this.lockFd);
       this.lockFd = null;
     }
   }
@@ -420,7 +422,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       for (const endpoint of network.members.values()) await attempt(endpoint.remove({ force: true }));
       await attempt(
         this.networkLock.run(async () => {
-          await batch([this.store.removeOp('network', network.id)]);
+          await this.kernel.batch([this.store.removeOp('network', network.id)]);
           await network.driver.deleteNetwork(network.id);
           network.releasePools();
           this.networksById.delete(network.id);

@@ -44,3 +44,4 @@ export { CnmError, type CnmErrorCode } from './errors';
 // What CNM methods reject with when the kernel refuses, and what Sandbox.statistics() returns.
 export { NetlinkError } from './native/netlink-error';
 export type { LinkStats } from './native/types';
+export type { Kernel } from './native/handle';

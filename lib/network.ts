@@ -5,7 +5,6 @@ import type { Driver, DriverOptions, InterfaceInfo, NetworkCreateInfo } from './
 import { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import type { Ipam } from './ipam';
-import { batch } from './native';
 import { releaseEndpointAddresses, releasePools, reserveEndpointAddresses, type AllocatedPool, type NetworkPools } from './network-pools';
 import { checkEndpointOptions } from './option-checks';
 import type { EndpointOptions, IpamPoolConfig, NetworkOptions, NetworkType } from './options';
@@ -76,7 +75,7 @@ export class Network {
         await this.driver.createEndpoint(this.id, id, iface, {});
         undo.push(() => this.driver.deleteEndpoint(this.id, id));
         const made = new Endpoint(id, name, this, iface, options);
-        await batch([this.controller.store.writeOp(made.toRecord())]);
+        await this.controller.kernel.batch([this.controller.store.writeOp(made.toRecord())]);
         return made;
       });
     } finally {
@@ -108,8 +107,8 @@ export class Network {
   async removeEndpoint(endpoint: Endpoint): Promise<void> {
     const store = this.controller.store;
     await withUndo(async (undo) => {
-      await batch([store.removeOp('endpoint', endpoint.id)]);
-      undo.push(() => batch([store.writeOp(endpoint.toRecord())]));
+      await this.controller.kernel.batch([store.removeOp('endpoint', endpoint.id)]);
+      undo.push(() => this.controller.kernel.batch([store.writeOp(endpoint.toRecord())]));
       await this.driver.deleteEndpoint(this.id, endpoint.id);
     });
     this.forget(endpoint);
@@ -118,7 +117,7 @@ export class Network {
   /** @internal The same, best effort: goes on past failures and returns them. */
   async removeEndpointAnyway(endpoint: Endpoint): Promise<unknown[]> {
     const errors: unknown[] = [];
-    await batch([this.controller.store.removeOp('endpoint', endpoint.id)]).catch((err: unknown) => errors.push(err));
+    await this.controller.kernel.batch([this.controller.store.removeOp('endpoint', endpoint.id)]).catch((err: unknown) => errors.push(err));
     await this.driver.deleteEndpoint(this.id, endpoint.id).catch((err: unknown) => errors.push(err));
     this.forget(endpoint);
     return errors;
@@ -173,8 +172,8 @@ export class Network {
     try {
       // The record goes first: after a crash, a bridge without one is removed at start.
       await withUndo(async (undo) => {
-        await batch([store.removeOp('network', this.id)]);
-        undo.push(() => batch([store.writeOp(this.toRecord())]));
+        await this.controller.kernel.batch([store.removeOp('network', this.id)]);
+        undo.push(() => this.controller.kernel.batch([store.writeOp(this.toRecord())]));
         await this.driver.deleteNetwork(this.id);
       });
     } catch (err) {

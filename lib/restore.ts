@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { NetworkController } from './controller';
 import type { RestoredEndpoint, RestoredNetwork } from './drivers/api';
 import { Endpoint } from './endpoint';
-import { bestEffort, netnsInfo, type NativeOp } from './native';
+import { bestEffort, runOne, type Kernel, type NativeOp } from './native';
 import { Network } from './network';
 import { reclaimEndpointAddresses, reclaimPools, type NetworkPools } from './network-pools';
 import { hostNamespace, type NamespaceHandle } from './layout';
@@ -135,11 +135,16 @@ export async function restoreState(controller: NetworkController): Promise<Resto
   }
 
   const cleanUp = async (options: { liveRestore: boolean }) => {
-    report.errors.push(...(await bestEffort(fixes)));
+    report.errors.push(...(await bestEffort(controller.kernel, fixes)));
     for (const { sandbox } of sandboxes.values()) report.errors.push(...(await sandbox.repair()));
     // A sandbox record says what its joins are: rewritten where restore changed them.
     const changed = [...sandboxes.values()].filter(({ sandbox, record }) => JSON.stringify(sandbox.toRecord()) !== JSON.stringify(record));
-    report.errors.push(...(await bestEffort(changed.map(({ sandbox }) => controller.store.writeOp(sandbox.toRecord())))));
+    report.errors.push(
+      ...(await bestEffort(
+        controller.kernel,
+        changed.map(({ sandbox }) => controller.store.writeOp(sandbox.toRecord())),
+      )),
+    );
     await removeOrphans(controller, sandboxes, leftAlone, report);
     report.networks = networks.size;
     report.endpoints = endpoints.size;
@@ -221,12 +226,12 @@ type NamespaceStatus =
   /** An error other than ENOENT: the namespace may well be alive, so it is kept. */
   | { is: 'unknown'; why: string };
 
-async function namespaceStatus(key: string): Promise<NamespaceStatus> {
+async function namespaceStatus(kernel: Kernel, key: string): Promise<NamespaceStatus> {
   try {
     const found = await lstat(key);
     if (!found.isFile())
       return { is: 'foreign', why: `${key} is a ${found.isSymbolicLink() ? 'symlink' : 'folder or special file'}, not a namespace file this controller made` };
-    const info = await netnsInfo(key);
+    const info = await runOne(kernel, { op: 'netnsInfo', path: key });
     return { is: info.isHost ? 'host' : info.isNetns ? 'alive' : 'stale' };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { is: 'gone' };
@@ -260,7 +265,7 @@ async function restoreSandboxes(
   const status = new Map<string, NamespaceStatus>();
   await Promise.all(
     [...new Set(checked.filter((r) => r.mode !== 'host').map((r) => r.key))].map(async (key) => {
-      status.set(key, await namespaceStatus(key));
+      status.set(key, await namespaceStatus(controller.kernel, key));
     }),
   );
   const host = hostNamespace();
@@ -401,7 +406,7 @@ async function removeOrphans(
   for (const name of (await listBeneath(netnsDir, [])).filter(isOrphan)) {
     const key = layout.namespaceKey(name);
     // Only a namespace mount or the empty file of one: a symlink, or what could not be checked, stays.
-    const found = await namespaceStatus(key);
+    const found = await namespaceStatus(controller.kernel, key);
     if (found.is === 'alive') ops.push({ op: 'netnsDelete', path: key });
     else if (found.is === 'stale') ops.push({ op: 'removePaths', base: netnsDir, paths: [name] });
     else continue;
@@ -418,7 +423,7 @@ async function removeOrphans(
     ops.push(...removeSandboxFilesOps([folder]));
     report.orphans.push(path.join(folder.base, folder.folder));
   }
-  report.errors.push(...(await bestEffort(ops)));
+  report.errors.push(...(await bestEffort(controller.kernel, ops)));
   if (ops.length > 0) debug('removed %d orphans', report.orphans.length);
 }
 

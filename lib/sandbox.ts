@@ -3,7 +3,7 @@ import type { NetworkController } from './controller';
 import type { JoinInfo, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
-import { batch, bestEffortTogether, NetlinkError, waitLinksGone, type LinkInfo, type LinkStats, type NativeOp } from './native';
+import { bestEffortTogether, NetlinkError, type Kernel, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './controller-options';
 import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
 import { hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
@@ -113,7 +113,7 @@ export class Sandbox {
   }
 
   private async writeFiles(): Promise<void> {
-    await batch(this.writeFilesOps());
+    await this.controller.kernel.batch(this.writeFilesOps());
   }
 
   /**
@@ -301,7 +301,7 @@ export class Sandbox {
     return this.lock.run(async () => {
       const errors = await this.teardownLocked(endpoint, false);
       // A sandbox deleted meanwhile took the endpoint with it, and has no record left to rewrite.
-      if (!this.deleted) await batch([this.controller.store.writeOp(this.toRecord())]).catch((err: unknown) => errors.push(err));
+      if (!this.deleted) await this.controller.kernel.batch([this.controller.store.writeOp(this.toRecord())]).catch((err: unknown) => errors.push(err));
       return errors;
     });
   }
@@ -331,8 +331,8 @@ export class Sandbox {
    */
   private async saveRecord(before: SandboxRecord, undo: { push(step: () => unknown): void }): Promise<void> {
     const store = this.controller.store;
-    undo.push(() => batch([store.writeOp(before)]));
-    await batch([store.writeOp(this.toRecord())]);
+    undo.push(() => this.controller.kernel.batch([store.writeOp(before)]));
+    await this.controller.kernel.batch([store.writeOp(this.toRecord())]);
   }
 
   /** Per-interface counters of the joined endpoints' interfaces, by interface name (`ip -s link`). */
@@ -345,7 +345,7 @@ export class Sandbox {
       .filter((a) => a.endpoint.joinInfo?.ifname)
       .map((a) => a.ifname);
     if (names.length === 0) return {};
-    const links = (await batch(names.map((name) => ({ op: 'linkGet' as const, name, netns: this.key })))) as LinkInfo[];
+    const links = (await this.controller.kernel.batch(names.map((name) => ({ op: 'linkGet' as const, name, netns: this.key })))) as LinkInfo[];
     return Object.fromEntries(links.map((l) => [l.name, l.stats]));
   }
 
@@ -431,13 +431,13 @@ export class Sandbox {
       // The record goes before the files and the namespace: after a crash in between, they are
       // orphans that the next start removes, not a restored sandbox with half of it missing.
       const ops = [store.removeOp('sandbox', this.id), ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser })];
-      errors.push(...(await bestEffortTogether(ops)).filter((err) => !isGoneNamespace(err)));
+      errors.push(...(await bestEffortTogether(this.controller.kernel, ops)).filter((err) => !isGoneNamespace(err)));
       return { errors, hostLinks };
     });
     // Outside the lock (nothing else happens to a deleted sandbox); not after a failed step, which
     // may have kept the namespace and so the links.
     if (options.wait !== false && errors.length === 0 && hostLinks.length > 0) {
-      await hostLinksGone(hostLinks).catch((err: unknown) => errors.push(err));
+      await hostLinksGone(this.controller.kernel, hostLinks).catch((err: unknown) => errors.push(err));
     }
     this.controller.forgetSandbox(this);
     this.controller.emit('sandbox:destroy', this);
@@ -488,13 +488,13 @@ const DROP_WAIT_MS = 1000;
  * the background (one listener waits for every delete's); a namespace that outlives its drop
  * would keep them on the bridge for good, so they are then deleted (`ip link del`) as a leave does.
  */
-async function hostLinksGone(names: string[]): Promise<void> {
+async function hostLinksGone(kernel: Kernel, names: string[]): Promise<void> {
   try {
-    await waitLinksGone(names, { timeoutMs: DROP_WAIT_MS });
+    await kernel.waitLinksGone(names, DROP_WAIT_MS);
   } catch (err) {
     if (!(err instanceof NetlinkError && err.code === 'ETIMEDOUT')) throw err;
     debug('namespace still held after its drop: deleting %s', names.join(', '));
-    await batch([{ op: 'linkDeleteGroup', names }]);
+    await kernel.batch([{ op: 'linkDeleteGroup', names }]);
   }
 }
 

@@ -1,23 +1,23 @@
 // Running operations past failures (undo and teardown paths), alone or together with the other
 // calls made in the same turn of the event loop.
+import type { Kernel } from './handle';
 import { NetlinkError } from './netlink-error';
-import { batch } from './operations';
 import type { NativeOp } from './types';
 
 /**
  * Runs the operations in order, going on past failures, and reports each failure with the
  * position of the operation that failed. One trip when nothing fails.
  */
-async function runPastFailures(ops: NativeOp[], failed: (index: number, err: unknown) => void): Promise<void> {
+async function runPastFailures(kernel: Kernel, ops: NativeOp[], failed: (index: number, err: unknown) => void): Promise<void> {
   let start = 0;
   while (start < ops.length) {
     try {
-      await batch(ops.slice(start));
+      await kernel.batch(ops.slice(start));
       return;
     } catch (err) {
       // A batch refused before it ran (bad input) says nothing of which op: run them one by one.
       if (!(err instanceof NetlinkError)) {
-        for (let i = start; i < ops.length; i++) await batch([ops[i]]).catch((e: unknown) => failed(i, e));
+        for (let i = start; i < ops.length; i++) await kernel.batch([ops[i]]).catch((e: unknown) => failed(i, e));
         return;
       }
       failed(start + err.index, err);
@@ -30,9 +30,9 @@ async function runPastFailures(ops: NativeOp[], failed: (index: number, err: unk
  * Runs the operations in order, going on past failures (undo and teardown paths), and resolves
  * with the errors, in order; none is thrown. One trip when nothing fails.
  */
-export async function bestEffort(ops: NativeOp[]): Promise<unknown[]> {
+export async function bestEffort(kernel: Kernel, ops: NativeOp[]): Promise<unknown[]> {
   const errors: unknown[] = [];
-  await runPastFailures(ops, (_index, err) => errors.push(err));
+  await runPastFailures(kernel, ops, (_index, err) => errors.push(err));
   return errors;
 }
 
@@ -41,7 +41,8 @@ interface PendingCall {
   resolve: (errors: unknown[]) => void;
 }
 
-let pending: PendingCall[] = [];
+/** The calls of this turn of the event loop, per kernel. */
+const pendingOf = new WeakMap<Kernel, PendingCall[]>();
 
 /**
  * bestEffort(ops), in one batch with the other calls made in the same turn of the event loop:
@@ -49,19 +50,22 @@ let pending: PendingCall[] = [];
  * microseconds of each other, so the kernel destroys them in one cleanup run instead of several.
  * Each call resolves with its own errors; one call's failure does not stop the others' operations.
  */
-export function bestEffortTogether(ops: NativeOp[]): Promise<unknown[]> {
+export function bestEffortTogether(kernel: Kernel, ops: NativeOp[]): Promise<unknown[]> {
   return new Promise((resolve) => {
+    const pending = pendingOf.get(kernel) ?? [];
+    pendingOf.set(kernel, pending);
     pending.push({ ops, resolve });
-    if (pending.length === 1) setImmediate(() => void runPending());
+    if (pending.length === 1) setImmediate(() => void runPending(kernel));
   });
 }
 
-async function runPending(): Promise<void> {
-  const calls = pending;
-  pending = [];
+async function runPending(kernel: Kernel): Promise<void> {
+  const calls = pendingOf.get(kernel) ?? [];
+  pendingOf.delete(kernel);
   const ownerOf = calls.flatMap((call, k) => call.ops.map(() => k));
   const errors: unknown[][] = calls.map(() => []);
   await runPastFailures(
+    kernel,
     calls.flatMap((call) => call.ops),
     (index, err) => errors[ownerOf[index]].push(err),
   );

@@ -2,6 +2,7 @@
 import createDebug from 'debug';
 import { NetlinkError } from './netlink-error';
 import { bestEffort } from './best-effort';
+import { nativeKernel } from './handle';
 import { batch } from './operations';
 import { submit } from './submit';
 import type { NativeOp } from './types';
@@ -102,7 +103,7 @@ async function undoSetup(failedAt: number, hostIfname: string, netns: string): P
   const undo: NativeOp[] = [];
   if (failedAt > 1) undo.push({ op: 'linkDelete', name: hostIfname });
   if (failedAt > 0) undo.push({ op: 'netnsDelete', path: netns });
-  for (const err of await bestEffort(undo)) debug('undo of container setup: %s', (err as Error).message);
+  for (const err of await bestEffort(nativeKernel, undo)) debug('undo of container setup: %s', (err as Error).message);
 }
 
 /**

@@ -1,6 +1,8 @@
 export * from './types';
 export * from './operations';
 export { bestEffort, bestEffortTogether } from './best-effort';
+export { nativeKernel, runOne, type Kernel } from './handle';
+export { checkPrivileges } from './privileges';
 export * from './container';
 export { nftExpr, nftValue, nftPrefixElement, type NftProtocol, type NftCtState } from './nft-expr';
 export { validateNftName } from './nft-validate';

@@ -3,7 +3,7 @@
 // masquerade, published ports, internal networks, isolation, inter-container communication.
 import createDebug from 'debug';
 import { CnmError } from '../../errors';
-import { batch, bestEffort, linkList, NetlinkError, type NativeOp } from '../../native';
+import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp } from '../../native';
 import { randomHex } from '../../util/ids';
 import { Mutex } from '../../util/mutex';
 import type {
@@ -61,11 +61,6 @@ function unlessGone(err: unknown): void {
   if (!isGone(err)) throw err;
 }
 
-/** Removes what a failed step made, logging (not throwing) what could not be removed. */
-async function undo(ops: NativeOp[]): Promise<void> {
-  for (const err of await bestEffort(ops)) debug('undo: %s', (err as Error).message);
-}
-
 export class BridgeDriver implements Driver {
   readonly type = 'bridge';
   private readonly networks = new Map<string, BridgeNetwork>();
@@ -77,7 +72,17 @@ export class BridgeDriver implements Driver {
    * added or removed by a concurrent join or leave is never lost to a rebuild computed before it.
    */
   private readonly firewallLock = new Mutex();
-  private readonly reaper = new LinkReaper();
+  private readonly reaper: LinkReaper;
+
+  /** A driver whose every operation goes through `kernel`. */
+  constructor(private readonly kernel: Kernel) {
+    this.reaper = new LinkReaper(kernel);
+  }
+
+  /** Removes what a failed step made, logging (not throwing) what could not be removed. */
+  private async undo(ops: NativeOp[]): Promise<void> {
+    for (const err of await bestEffort(this.kernel, ops)) debug('undo: %s', (err as Error).message);
+  }
 
   /**
    * Creates the bridge, marks it as the controller's (its alias), puts the gateway addresses on it
@@ -90,7 +95,7 @@ export class BridgeDriver implements Driver {
     if (info.enableIPv6 && config.mtu !== undefined && config.mtu < IPV6_MIN_MTU) {
       throw new CnmError('INVALID_ARGUMENT', `network ${info.name}: IPv6 needs an MTU of at least ${IPV6_MIN_MTU}, got ${config.mtu}`);
     }
-    const existing = await linkNamed(config.bridgeName);
+    const existing = await linkNamed(this.kernel, config.bridgeName);
     if (existing) throw nameTaken(info.name, existing, config.defaultBridge);
     await this.makeBridge(info, config);
     this.networks.set(info.id, describe(info, config));
@@ -98,7 +103,7 @@ export class BridgeDriver implements Driver {
       await this.applyFirewall();
     } catch (err) {
       this.networks.delete(info.id);
-      await undo([{ op: 'linkDelete', name: config.bridgeName }]);
+      await this.undo([{ op: 'linkDelete', name: config.bridgeName }]);
       throw err;
     }
     debug('network %s: bridge %s', info.id.slice(0, 12), config.bridgeName);
@@ -119,9 +124,9 @@ export class BridgeDriver implements Driver {
     // Outside access and published ports need the host to route, as Docker makes it.
     if (!info.internal) ops.push({ op: 'sysctlSet', key: 'net/ipv4/ip_forward', value: '1' });
     try {
-      await batch(ops);
+      await this.kernel.batch(ops);
     } catch (err) {
-      if (err instanceof NetlinkError && err.index > 0) await undo([{ op: 'linkDelete', name }]);
+      if (err instanceof NetlinkError && err.index > 0) await this.undo([{ op: 'linkDelete', name }]);
       if (err instanceof NetlinkError && err.index === 0 && err.code === 'EEXIST') {
         throw new CnmError('CONFLICT', `bridge ${name} already exists`, { cause: err });
       }
@@ -149,22 +154,22 @@ export class BridgeDriver implements Driver {
 
   /** Deletes the bridge if it is the one made for the network; one removed out of band is already what this wants. */
   private async deleteOwnBridge(name: string, networkId: string): Promise<void> {
-    const link = await linkNamed(name);
+    const link = await linkNamed(this.kernel, name);
     if (link && !isOwnBridge(link, this.owner, networkId)) {
       debug('network %s: %s is not its bridge, left alone', networkId.slice(0, 12), describeDevice(link));
       return;
     }
-    if (link) await batch([{ op: 'linkDelete', name }]).catch(unlessGone);
+    if (link) await this.kernel.batch([{ op: 'linkDelete', name }]).catch(unlessGone);
   }
 
   /** Makes the firewall what the networks and endpoints need now (one transaction). */
   private applyFirewall(): Promise<unknown> {
-    return this.firewallLock.run(() => batch([this.firewallOp()]));
+    return this.firewallLock.run(() => this.kernel.batch([this.firewallOp()]));
   }
 
   /** Runs a batch under the firewall lock when it changes the firewall. */
   private inFirewallOrder(ops: NativeOp[], changesFirewall: boolean): Promise<unknown> {
-    return changesFirewall ? this.firewallLock.run(() => batch(ops)) : batch(ops);
+    return changesFirewall ? this.firewallLock.run(() => this.kernel.batch(ops)) : this.kernel.batch(ops);
   }
 
   /** The nf_tables transaction that makes the firewall what the networks and endpoints need now. */
@@ -265,7 +270,7 @@ export class BridgeDriver implements Driver {
       await this.inFirewallOrder(ops, !network.config.enableIcc);
     } catch (err) {
       if (err instanceof NetlinkError && err.index > 0)
-        await undo([...this.iccOps(endpoint, 'deleteElements'), { op: 'linkDelete', name: endpoint.hostIfname }]);
+        await this.undo([...this.iccOps(endpoint, 'deleteElements'), { op: 'linkDelete', name: endpoint.hostIfname }]);
       endpoint.hostIfname = '';
       throw bridgeFull(err, bridgeName) ?? err;
     }
@@ -290,7 +295,7 @@ export class BridgeDriver implements Driver {
       try {
         await this.reaper.delete(endpoint.hostIfname);
       } catch (err) {
-        await undo(this.iccOps(endpoint, 'addElements'));
+        await this.undo(this.iccOps(endpoint, 'addElements'));
         throw err;
       }
     }
@@ -312,15 +317,15 @@ export class BridgeDriver implements Driver {
     const endpoint = this.endpoint(endpointId);
     if (!endpoint.iface.address || options.portMapping.length === 0) return [];
     await this.unpublish(endpoint);
-    const held = await holdPorts(options.portMapping, network.config.hostBindingIpv4);
+    const held = await holdPorts(this.kernel, options.portMapping, network.config.hostBindingIpv4);
     try {
       await this.firewallLock.run(() => {
         endpoint.ports = held;
-        return batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'addElements', this.firewallPorts(endpoint)) }]);
+        return this.kernel.batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'addElements', this.firewallPorts(endpoint)) }]);
       });
     } catch (err) {
       endpoint.ports = [];
-      await releasePorts(held);
+      await releasePorts(this.kernel, held);
       throw err;
     }
     debug(
@@ -344,19 +349,21 @@ export class BridgeDriver implements Driver {
     if (held.length === 0) return;
     await this.firewallLock.run(async () => {
       // Elements already gone (the tables were flushed out of band) are what this call wants.
-      await batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'deleteElements', this.firewallPorts(endpoint)) }]).catch((err: unknown) => {
-        if (!(err instanceof NetlinkError && err.code === 'ENOENT')) throw err;
-      });
+      await this.kernel
+        .batch([{ op: 'nftTransaction', commands: portCommands(this.owner, 'deleteElements', this.firewallPorts(endpoint)) }])
+        .catch((err: unknown) => {
+          if (!(err instanceof NetlinkError && err.code === 'ENOENT')) throw err;
+        });
       endpoint.ports = [];
     });
-    await batch([forgetFlowsOp(held)]).catch((err: unknown) => debug('conntrack: %s', (err as Error).message));
-    await releasePorts(held);
+    await this.kernel.batch([forgetFlowsOp(held)]).catch((err: unknown) => debug('conntrack: %s', (err as Error).message));
+    await releasePorts(this.kernel, held);
   }
 
   /** Gives back the host ports this process holds; the rules stay for the next controller. */
   async stop(): Promise<void> {
     for (const endpoint of this.endpoints.values()) {
-      await releasePorts(endpoint.ports);
+      await releasePorts(this.kernel, endpoint.ports);
       endpoint.ports = [];
     }
   }
@@ -364,7 +371,7 @@ export class BridgeDriver implements Driver {
   /** Points the sandbox's default route(s) at this endpoint's gateway (`ip route replace default`). */
   async setDefaultRoute(networkId: string, _endpointId: string, target: JoinTarget): Promise<void> {
     const ops = this.defaultRouteOps(this.network(networkId), target);
-    if (ops.length > 0) await batch(ops);
+    if (ops.length > 0) await this.kernel.batch(ops);
   }
 
   private defaultRouteOps(network: BridgeNetwork, target: JoinTarget): NativeOp[] {
@@ -397,7 +404,7 @@ export class BridgeDriver implements Driver {
       const hostIfname = e.joined ? String((e.state as { hostIfname?: unknown } | undefined)?.hostIfname ?? '') : '';
       this.endpoints.set(e.endpointId, { networkId: e.networkId, hostIfname, iface: e.iface, ports: [] });
     }
-    const plan = planRestore(owner, await linkList(), this.networks, this.endpoints, new Set(unreadable));
+    const plan = planRestore(owner, await runOne(this.kernel, { op: 'linkList' }), this.networks, this.endpoints, new Set(unreadable));
     const warnings: RestoreWarning[] = [];
     for (const [id, link] of plan.foreign) {
       const device = describeDevice(link);
@@ -408,7 +415,10 @@ export class BridgeDriver implements Driver {
       const info = networks.find((n) => n.info.id === id)!.info;
       await this.makeBridge(info, this.network(id).config).catch((err: unknown) => errors.push(err));
     }
-    for (const err of await bestEffort(plan.remove.map((name) => ({ op: 'linkDelete', name })))) {
+    for (const err of await bestEffort(
+      this.kernel,
+      plan.remove.map((name) => ({ op: 'linkDelete', name })),
+    )) {
       if (!isGone(err)) errors.push(err);
     }
     // The ports published before, held again (this process holds none yet), then the firewall as the state says.
@@ -416,7 +426,7 @@ export class BridgeDriver implements Driver {
     for (const e of endpoints.filter((x) => x.joined && x.published.length > 0 && !plan.lost.includes(x.endpointId))) {
       try {
         const endpoint = this.endpoint(e.endpointId);
-        endpoint.ports = await holdPorts(e.published, this.network(e.networkId).config.hostBindingIpv4);
+        endpoint.ports = await holdPorts(this.kernel, e.published, this.network(e.networkId).config.hostBindingIpv4);
         published[e.endpointId] = endpoint.ports.map((h) => ({ ...h.binding }));
       } catch (err) {
         errors.push(err);

@@ -1,7 +1,7 @@
 // Veth pairs deleted together. The kernel makes each delete request wait for an RCU grace period
 // (about 30 ms), however many links it deletes, so the deletes asked for while one is under way
 // (or in the same turn of the event loop) go out as one group delete (native linkDeleteGroup).
-import { batch } from '../../native';
+import type { Kernel } from '../../native';
 
 interface PendingDelete {
   name: string;
@@ -12,6 +12,8 @@ interface PendingDelete {
 export class LinkReaper {
   private pending: PendingDelete[] = [];
   private running = false;
+
+  constructor(private readonly kernel: Kernel) {}
 
   /**
    * Deletes a link of the host namespace (`ip link del NAME`) together with the others asked for
@@ -32,7 +34,7 @@ export class LinkReaper {
       const together = this.pending;
       this.pending = [];
       try {
-        await batch([{ op: 'linkDeleteGroup', names: together.map((p) => p.name) }]);
+        await this.kernel.batch([{ op: 'linkDeleteGroup', names: together.map((p) => p.name) }]);
         for (const p of together) p.resolve();
       } catch (err) {
         for (const p of together) p.reject(err);

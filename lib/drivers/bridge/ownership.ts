@@ -3,7 +3,7 @@
 // an unmarked bridge too (unlike dockerd, which takes an existing docker0), is someone else's:
 // a CONFLICT at create, left alone at restore and delete.
 import { CnmError } from '../../errors';
-import { linkGet, NetlinkError, type LinkInfo } from '../../native';
+import { NetlinkError, runOne, type Kernel, type LinkInfo } from '../../native';
 
 export const ALIAS_PREFIX = 'cnm-ts:';
 
@@ -23,8 +23,8 @@ export function isOwnBridge(link: LinkInfo, owner: string, networkId: string): b
 }
 
 /** The link of that name, or null if there is none (`ip link show NAME`). */
-export async function linkNamed(name: string): Promise<LinkInfo | null> {
-  return linkGet(name).catch((err: unknown) => {
+export async function linkNamed(kernel: Kernel, name: string): Promise<LinkInfo | null> {
+  return runOne(kernel, { op: 'linkGet', name }).catch((err: unknown) => {
     if (err instanceof NetlinkError && err.code === 'ENODEV') return null;
     throw err;
   });

@@ -2,7 +2,7 @@
 // port allocator), one port at a time so that a failure knows exactly what to give back.
 import createDebug from 'debug';
 import { CnmError } from '../../errors';
-import { batch, bestEffort, NetlinkError, type NativeOp, type PortReservation } from '../../native';
+import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp } from '../../native';
 import type { PortBinding } from '../api';
 
 const debug = createDebug('cnm:bridge');
@@ -17,20 +17,18 @@ export interface HeldPort {
  * Holds the host port of each binding (a free one for port 0 or absent, the first free one of a
  * range); CONFLICT, holding nothing, if one is taken.
  */
-export async function holdPorts(bindings: PortBinding[], defaultHostIP: string): Promise<HeldPort[]> {
+export async function holdPorts(kernel: Kernel, bindings: PortBinding[], defaultHostIP: string): Promise<HeldPort[]> {
   const held: HeldPort[] = [];
   try {
     for (const b of bindings) {
       const hostIP = b.hostIP ?? defaultHostIP;
       const first = b.hostPort ?? 0;
-      const [result] = (await batch([
-        { op: 'portReserve', address: hostIP, protocol: b.proto, port: first, portEnd: b.hostPortEnd ?? first },
-      ])) as PortReservation[];
+      const result = await runOne(kernel, { op: 'portReserve', address: hostIP, protocol: b.proto, port: first, portEnd: b.hostPortEnd ?? first });
       held.push({ binding: { proto: b.proto, port: b.port, hostIP, hostPort: result.port }, fd: result.fd });
     }
     return held;
   } catch (err) {
-    await releasePorts(held);
+    await releasePorts(kernel, held);
     if (err instanceof NetlinkError && err.code === 'EADDRINUSE') {
       throw new CnmError('CONFLICT', `host port ${err.object} is already in use`, { cause: err });
     }
@@ -39,9 +37,9 @@ export async function holdPorts(bindings: PortBinding[], defaultHostIP: string):
 }
 
 /** Gives the host ports back; logs (does not throw) what fails. */
-export async function releasePorts(held: HeldPort[]): Promise<void> {
+export async function releasePorts(kernel: Kernel, held: HeldPort[]): Promise<void> {
   const ops: NativeOp[] = held.map((h) => ({ op: 'portRelease', fd: h.fd }));
-  for (const err of await bestEffort(ops)) debug('release of a host port: %s', (err as Error).message);
+  for (const err of await bestEffort(kernel, ops)) debug('release of a host port: %s', (err as Error).message);
 }
 
 /**

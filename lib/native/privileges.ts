@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CnmError } from './errors';
+import { CnmError } from '../errors';
 
 const CAP_NET_ADMIN = 12n;
 const CAP_SYS_ADMIN = 21n;

@@ -1,0 +1,32 @@
+// The kernel a controller works on, as one value passed down to everything that touches it
+// (netlink's Handle, netavark's sockets passed into setup): the addon by default, a fake in the
+// unit tests. Everything above lib/native reaches the kernel only through a Kernel.
+import { batch, waitLinksGone } from './operations';
+import { checkPrivileges } from './privileges';
+import type { NativeOp, NativeResult, NativeResultOf } from './types';
+
+/** What cnm-ts needs from the kernel: batches of operations, a wait for links to go, a privilege check. */
+export interface Kernel {
+  /**
+   * Runs the operations in order and resolves with one result each; rejects at the first failure
+   * with a NetlinkError whose `index` names the failed operation (the ones before it took effect).
+   */
+  batch(ops: NativeOp[]): Promise<NativeResult[]>;
+  /** Resolves once no link of the host namespace has any of these names (ETIMEDOUT after `timeoutMs`). */
+  waitLinksGone(names: string[], timeoutMs: number): Promise<void>;
+  /** Rejects with PERMISSION when the process may not make namespaces, links and mounts. */
+  checkPrivileges(): Promise<void>;
+}
+
+/** The kernel through the addon: the default of every controller. */
+export const nativeKernel: Kernel = {
+  batch,
+  waitLinksGone: (names, timeoutMs) => waitLinksGone(names, { timeoutMs }),
+  checkPrivileges,
+};
+
+/** Runs one operation on a kernel and resolves with its result. */
+export async function runOne<K extends NativeOp['op']>(kernel: Kernel, op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> {
+  const [result] = await kernel.batch([op]);
+  return result as NativeResultOf[K];
+}

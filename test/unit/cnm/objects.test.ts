@@ -1,0 +1,64 @@
+// Networks, endpoints and sandboxes on a fake kernel: what each call makes and removes.
+import { fakeWorld } from '../../helpers/fake-cnm';
+
+test('a bridge network: its bridge and gateway address come and go with it; a name or subnet in use is refused', async () => {
+  const world = fakeWorld();
+  const controller = await world.start();
+  const network = await controller.newNetwork('bridge', 'web', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+  const bridge = `br-${network.id.slice(0, 12)}`;
+  expect(world.kernel.link(bridge)).toMatchObject({ kind: 'bridge', up: true });
+  expect(world.kernel.ns(undefined).addresses.has(`${bridge} 10.9.0.1/24`)).toBe(true);
+  await expect(controller.newNetwork('bridge', 'web')).rejects.toMatchObject({ code: 'CONFLICT' });
+  await expect(controller.newNetwork('bridge', 'other', { ipam: { config: [{ subnet: '10.9.0.128/25' }] } })).rejects.toMatchObject({ code: 'CONFLICT' });
+  await network.delete();
+  expect(world.kernel.ns(undefined).links.has(bridge)).toBe(false);
+  expect(world.kernel.ns(undefined).addresses.has(`${bridge} 10.9.0.1/24`)).toBe(false);
+  await controller.stop({ removeAll: true });
+});
+
+test('a namespace sandbox gets lo up and its files; delete removes the namespace and the veth with it', async () => {
+  const world = fakeWorld();
+  const controller = await world.start();
+  const sandbox = await controller.newSandbox('c1', { hostname: 'web1', dns: ['10.0.0.9'] });
+  expect(world.kernel.link('lo', sandbox.key).up).toBe(true);
+  const files = world.files();
+  const resolv = Object.entries(files).find(([name]) => name.startsWith('etc-netns/') && name.endsWith('/resolv.conf'))!;
+  expect(resolv[1]).toBe('nameserver 10.0.0.9\n');
+  const endpoint = await controller.networkByName('bridge')!.createEndpoint('e1');
+  await endpoint.join(sandbox);
+  const hostEnd = world.kernel.link('eth0', sandbox.key).peer!;
+  expect(hostEnd.netns).toBe('');
+  await sandbox.delete();
+  expect(world.kernel.namespaces.has(sandbox.key)).toBe(false);
+  expect([...world.kernel.ns(undefined).links.values()].some((l) => l.kind === 'veth')).toBe(false);
+  expect(endpoint.info().sandboxId).toBeNull();
+  await controller.stop({ removeAll: true });
+});
+
+test('host mode makes no namespace; container mode shares one, which outlives its owner until the last user goes', async () => {
+  const world = fakeWorld();
+  const controller = await world.start();
+  const namespacesBefore = world.kernel.namespaces.size;
+  const host = await controller.newSandbox('h1', { useDefaultSandbox: true });
+  expect(world.kernel.namespaces.size).toBe(namespacesBefore);
+  expect(host.mode).toBe('host');
+  const owner = await controller.newSandbox('c1');
+  const sharer = await controller.newSandbox('c2', { shareWith: owner });
+  expect(sharer.key).toBe(owner.key);
+  await expect(controller.newSandbox('c3', { shareWith: sharer })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  await owner.delete();
+  expect(world.kernel.namespaces.has(owner.key)).toBe(true);
+  await sharer.delete();
+  expect(world.kernel.namespaces.has(owner.key)).toBe(false);
+  await controller.stop({ removeAll: true });
+});
+
+test('a second sandbox for one container is refused and makes nothing', async () => {
+  const world = fakeWorld();
+  const controller = await world.start();
+  await controller.newSandbox('c1');
+  const logged = world.kernel.log.length;
+  await expect(controller.newSandbox('c1')).rejects.toMatchObject({ code: 'CONFLICT' });
+  expect(world.kernel.log.length).toBe(logged);
+  await controller.stop({ removeAll: true });
+});
