@@ -1,0 +1,101 @@
+// writeFiles: folders made, content replaced, never through a symlink. removePaths: files, then
+// folders (kept while something else is in them); gone paths are fine. Both work beneath a base
+// folder and follow no symlink below it.
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { batch, removePaths, writeFiles } from '../../../lib/kernel';
+import { describeKernel, expectInvalidArgument } from '../../helpers/kernel';
+
+describeKernel('writeFiles and removePaths', () => {
+  let dir: string;
+  let decoy: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cnm-files-'));
+    decoy = mkdtempSync(path.join(tmpdir(), 'cnm-decoy-'));
+    writeFileSync(path.join(decoy, 'hosts'), 'decoy');
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(decoy, { recursive: true, force: true });
+  });
+
+  it('writes files, making their folders, and replaces what was there', async () => {
+    await writeFiles(dir, [{ path: 'x/y/hosts', content: 'first\n' }]);
+    await writeFiles(dir, [{ path: 'x/y/hosts', content: 'second\n' }]);
+    const file = path.join(dir, 'x', 'y', 'hosts');
+    expect(readFileSync(file, 'utf8')).toBe('second\n');
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+  });
+
+  it('makes a missing base folder', async () => {
+    await writeFiles(path.join(dir, 'new', 'base'), [{ path: 'hosts', content: 'x' }]);
+    expect(readFileSync(path.join(dir, 'new', 'base', 'hosts'), 'utf8')).toBe('x');
+  });
+
+  it('never writes through a symlink', async () => {
+    const target = path.join(dir, 'target');
+    writeFileSync(target, 'untouched');
+    symlinkSync(target, path.join(dir, 'link'));
+    await expect(writeFiles(dir, [{ path: 'link', content: 'x' }])).rejects.toMatchObject({ code: 'ELOOP', syscall: 'open' });
+    expect(readFileSync(target, 'utf8')).toBe('untouched');
+  });
+
+  it('never writes into a folder below the base that is a symlink (ELOOP), in place or atomically', async () => {
+    symlinkSync(decoy, path.join(dir, 'sandbox'));
+    for (const atomic of [false, true]) {
+      await expect(batch([{ op: 'writeFiles', base: dir, atomic, files: [{ path: 'sandbox/hosts', content: 'x' }] }])).rejects.toMatchObject({
+        code: 'ELOOP',
+        syscall: 'open',
+        message: expect.stringContaining(path.join(dir, 'sandbox')),
+      });
+    }
+    expect(readdirSync(decoy)).toEqual(['hosts']);
+    expect(readFileSync(path.join(decoy, 'hosts'), 'utf8')).toBe('decoy');
+  });
+
+  it('refuses to write over a FIFO without blocking, and over a folder', async () => {
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    mkdirSync(path.join(dir, 'folder'));
+    await expect(writeFiles(dir, [{ path: 'fifo', content: 'x' }])).rejects.toMatchObject({ code: 'ENXIO', syscall: 'open' });
+    await expect(writeFiles(dir, [{ path: 'folder', content: 'x' }])).rejects.toMatchObject({ code: 'EISDIR', syscall: 'open' });
+  });
+
+  it('removes files and then their emptied folder, and accepts paths already gone', async () => {
+    const folder = path.join(dir, 'a');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'hosts'), 'x');
+    await removePaths(dir, ['a/hosts', 'a/missing', 'a/', 'gone/', 'gone/hosts']);
+    expect(existsSync(folder)).toBe(false);
+    await removePaths(path.join(dir, 'no-base'), ['hosts']);
+  });
+
+  it('never removes through a folder below the base that is a symlink; a symlink named as a file goes itself', async () => {
+    symlinkSync(decoy, path.join(dir, 'sandbox'));
+    symlinkSync(path.join(decoy, 'hosts'), path.join(dir, 'hosts'));
+    await expect(removePaths(dir, ['sandbox/hosts'])).rejects.toMatchObject({ code: 'ELOOP', syscall: 'open' });
+    await expect(removePaths(dir, ['sandbox/'])).rejects.toMatchObject({ code: 'ENOTDIR', syscall: 'rmdir' });
+    await removePaths(dir, ['hosts']);
+    expect(existsSync(path.join(dir, 'hosts'))).toBe(false);
+    expect(lstatSync(path.join(dir, 'sandbox')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(path.join(decoy, 'hosts'), 'utf8')).toBe('decoy');
+  });
+
+  it("leaves a folder that still holds someone else's file", async () => {
+    const folder = path.join(dir, 'b');
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'theirs'), 'x');
+    await removePaths(dir, ['b/']);
+    expect(existsSync(path.join(folder, 'theirs'))).toBe(true);
+  });
+
+  it('refuses a relative base and paths that leave the base before touching anything', async () => {
+    await expectInvalidArgument(removePaths('relative', ['file']));
+    for (const bad of ['/abs', '../decoy/hosts', 'a/../../hosts', 'a//b', './hosts', '']) {
+      await expectInvalidArgument(removePaths(dir, [bad]));
+      await expectInvalidArgument(writeFiles(dir, [{ path: bad, content: 'x' }]));
+    }
+    expect(readFileSync(path.join(decoy, 'hosts'), 'utf8')).toBe('decoy');
+  });
+});

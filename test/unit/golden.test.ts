@@ -1,0 +1,291 @@
+// The pure plans against golden files (test/unit/golden/<name>.json): the bridge firewall's
+// nf_tables commands, the restore plan, a sandbox's hosts and resolv.conf, and the ops that set up
+// one container. Each case's input is here; its output is the file. No root, no kernel. Values the
+// kernel keeps in host order (fib type, ct status bits) are as a little-endian machine writes them.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { iccCommands, portCommands, rebuildCommands, type FirewallNetwork, type FirewallPort } from '../../lib/drivers/bridge/firewall';
+import { bridgeAlias } from '../../lib/drivers/bridge/ownership';
+import { planRestore } from '../../lib/drivers/bridge/restore';
+import type { BridgeEndpoint, BridgeNetwork } from '../../lib/drivers/bridge/types';
+import type { LinkInfo } from '../../lib/kernel';
+import { containerSetupOps, type ContainerSetup } from '../../lib/native/container';
+import { hostNameservers, hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type SandboxDnsConfig } from '../../lib/sandbox-files';
+import { expectGolden, goldenNames } from '../helpers/golden';
+
+const OWNER = '0123abcd';
+
+// ---- The bridge firewall ----
+
+const net = (bridge: string, subnet: string | null, flags: Partial<FirewallNetwork> = {}): FirewallNetwork => ({
+  bridge,
+  subnet,
+  internal: false,
+  masquerade: true,
+  ...flags,
+});
+const port = (proto: FirewallPort['proto'], hostIP: string, hostPort: number, containerIP: string, containerPort: number): FirewallPort => ({
+  proto,
+  hostIP,
+  hostPort,
+  containerIP,
+  containerPort,
+});
+const WEB = port('tcp', '0.0.0.0', 8080, '172.18.0.2', 80);
+
+/** One network with one joined endpoint (veth1111111, publishing 8080) in each mix of the three network knobs. */
+const oneNetwork = [false, true].flatMap((internal) =>
+  [true, false].flatMap((icc) =>
+    [true, false].map((masquerade): [string, () => unknown] => [
+      `firewall-${internal ? 'internal' : 'external'}-icc-${icc ? 'on' : 'off'}-masquerade-${masquerade ? 'on' : 'off'}`,
+      () => rebuildCommands(OWNER, [net('br-1111', '172.18.0.0/16', { internal, masquerade })], [WEB], icc ? [] : ['veth1111111']),
+    ]),
+  ),
+);
+
+/** Published ports of every kind: protocols, any address or one, a host port range (one binding per port, as Docker splits it). */
+const MIXED_PORTS = [
+  port('tcp', '0.0.0.0', 8080, '172.18.0.2', 80),
+  port('udp', '0.0.0.0', 5353, '172.18.0.2', 53),
+  port('sctp', '0.0.0.0', 9899, '172.18.0.2', 9899),
+  port('tcp', '192.0.2.10', 8443, '172.18.0.3', 443),
+  port('udp', '127.0.0.1', 5354, '172.18.0.3', 53),
+  ...[0, 1, 2].map((i) => port('tcp', '0.0.0.0', 9000 + i, '172.19.0.2', 7000 + i)),
+];
+
+const firewallCases: [string, () => unknown][] = [
+  ['firewall-no-networks', () => rebuildCommands(OWNER, [], [WEB], ['veth1111111'])],
+  ...oneNetwork,
+  ['firewall-no-subnet', () => rebuildCommands(OWNER, [net('br-1111', null)], [], [])],
+  [
+    'firewall-several-networks',
+    () =>
+      rebuildCommands(
+        OWNER,
+        [net('br-1111', '172.18.0.0/16'), net('br-2222', '172.19.0.0/16', { masquerade: false }), net('br-3333', '172.20.0.0/16', { internal: true })],
+        MIXED_PORTS,
+        ['veth2222222', 'veth2222223'],
+      ),
+  ],
+  ['ports-add-mixed', () => portCommands(OWNER, 'addElements', MIXED_PORTS)],
+  ['ports-delete-mixed', () => portCommands(OWNER, 'deleteElements', MIXED_PORTS)],
+  ['ports-add-any-address-only', () => portCommands(OWNER, 'addElements', [WEB])],
+  ['ports-add-one-address-only', () => portCommands(OWNER, 'addElements', [port('sctp', '10.0.0.1', 36412, '172.18.0.2', 36412)])],
+  ['ports-none', () => portCommands(OWNER, 'addElements', [])],
+  ['icc-add', () => iccCommands(OWNER, 'addElements', ['veth1111111', 'veth2222222'])],
+  ['icc-delete', () => iccCommands(OWNER, 'deleteElements', ['veth1111111'])],
+  ['icc-none', () => iccCommands(OWNER, 'deleteElements', [])],
+];
+
+// ---- The bridge driver's restore plan ----
+
+const ID = { a: 'a'.repeat(64), b: 'b'.repeat(64), c: 'c'.repeat(64) };
+const link = (name: string, kind: string | null, extra: Partial<LinkInfo> = {}): LinkInfo => ({
+  index: 0,
+  name,
+  kind,
+  flags: 0,
+  up: true,
+  mtu: 1500,
+  mac: '02:00:00:00:00:01',
+  master: null,
+  masterIndex: 0,
+  parentIndex: 0,
+  operstate: 'up',
+  alias: null,
+  stats: {} as LinkInfo['stats'],
+  ...extra,
+});
+const ownBridge = (name: string, networkId: string, owner = OWNER) => link(name, 'bridge', { alias: bridgeAlias(owner, networkId) });
+const veth = (name: string, master: string | null) => link(name, 'veth', { master });
+const network = (bridgeName: string): BridgeNetwork => ({
+  config: { bridgeName, enableIcc: true, enableIpMasquerade: true, hostBindingIpv4: '0.0.0.0', defaultBridge: false },
+  foreign: null,
+  internal: false,
+  subnet: '172.18.0.0/16',
+  gateway: '172.18.0.1',
+  gatewayIPv6: null,
+});
+const endpoint = (networkId: string, hostIfname: string): BridgeEndpoint => ({ networkId, hostIfname, iface: { address: '172.18.0.2/16' }, ports: [] });
+
+interface RestoreInput {
+  links: LinkInfo[];
+  networks: Record<string, BridgeNetwork>;
+  endpoints: Record<string, BridgeEndpoint>;
+  unreadable?: string[];
+}
+
+/** The plan (a foreign device by its name), and each endpoint's hostIfname after it (a lost endpoint's is cleared). */
+function restore({ links, networks, endpoints, unreadable = [] }: RestoreInput): unknown {
+  const eps = new Map(Object.entries(endpoints));
+  const { foreign, ...plan } = planRestore(OWNER, links, new Map(Object.entries(networks)), eps, new Set(unreadable));
+  const foreignNames = Object.fromEntries([...foreign].map(([id, l]) => [id, l.name]));
+  return { plan: { ...plan, foreign: foreignNames }, hostIfnames: Object.fromEntries([...eps].map(([id, e]) => [id, e.hostIfname])) };
+}
+
+const restoreCases: [string, () => unknown][] = [
+  [
+    'restore-own-bridge-kept',
+    () =>
+      restore({
+        links: [ownBridge('br-a', ID.a), veth('vetha000001', 'br-a')],
+        networks: { [ID.a]: network('br-a') },
+        endpoints: { e1: endpoint(ID.a, 'vetha000001') },
+      }),
+  ],
+  [
+    'restore-orphans-removed',
+    () =>
+      restore({
+        // A bridge of this owner without a network and its veth; on a kept bridge, a veth no endpoint
+        // has, one of an endpoint the records do not show joined, and one named by someone else.
+        links: [
+          ownBridge('br-a', ID.a),
+          veth('vetha000001', 'br-a'),
+          veth('vetha000002', 'br-a'),
+          veth('user-veth', 'br-a'),
+          ownBridge('br-b', ID.b),
+          veth('vethb000001', 'br-b'),
+        ],
+        networks: { [ID.a]: network('br-a') },
+        endpoints: { e2: endpoint(ID.a, '') },
+      }),
+  ],
+  [
+    'restore-unreadable-record-kept',
+    () => restore({ links: [ownBridge('br-b', ID.b), veth('vethb000001', 'br-b')], networks: {}, endpoints: {}, unreadable: [ID.b] }),
+  ],
+  [
+    'restore-foreign-left-alone',
+    () =>
+      restore({
+        // br-a is someone else's bridge now (no alias), br-c another controller's, docker0 Docker's.
+        links: [
+          link('br-a', 'bridge'),
+          veth('vetha000001', 'br-a'),
+          veth('vetha000002', 'br-a'),
+          ownBridge('br-c', ID.c, 'ffffffff'),
+          veth('vethc000001', 'br-c'),
+          link('docker0', 'bridge'),
+          veth('veth0000abc', 'docker0'),
+        ],
+        networks: { [ID.a]: network('br-a') },
+        endpoints: { e1: endpoint(ID.a, 'vetha000001') },
+      }),
+  ],
+  [
+    'restore-lost-endpoints',
+    () =>
+      restore({
+        // e1's veth is gone; e2's bridge is gone and its veth on no bridge; e3's record names a
+        // device the driver would not have made; e4's veth is on another bridge; e5 never joined.
+        links: [ownBridge('br-a', ID.a), veth('vethb000002', null), veth('eth0', null), link('br-x', 'bridge'), veth('vetha000004', 'br-x')],
+        networks: { [ID.a]: network('br-a'), [ID.b]: network('br-b') },
+        endpoints: {
+          e1: endpoint(ID.a, 'vetha000001'),
+          e2: endpoint(ID.b, 'vethb000002'),
+          e3: endpoint(ID.a, 'eth0'),
+          e4: endpoint(ID.a, 'vetha000004'),
+          e5: endpoint(ID.a, ''),
+        },
+      }),
+  ],
+];
+
+// ---- A sandbox's hosts and resolv.conf ----
+
+/** A text file as its lines, so that the golden file shows one line per line ("" last: it ends in a newline). */
+const lines = (text: string) => text.split('\n');
+const FULL: SandboxDnsConfig = {
+  hostname: 'web',
+  domainname: 'example.test',
+  dns: ['192.0.2.53', '2001:db8::53'],
+  dnsSearch: ['example.test', 'corp.test'],
+  dnsOptions: ['ndots:2', 'timeout:1'],
+  extraHosts: ['db:10.0.0.5', 'db6:fd00::5'],
+};
+const HOST_SERVERS = ['10.0.0.2', 'fd00::53'];
+/** A host's resolv.conf with loopback, odd and commented servers: which of them a sandbox gets. */
+const HOST_RESOLV_CONF = [
+  '# written by hand',
+  'nameserver 127.0.0.53',
+  'nameserver ::1',
+  'nameserver 10.0.0.2',
+  '  nameserver   fd00::53   # trailing comment',
+  'nameserver fe80::1%eth0',
+  'nameserver not-an-address',
+  '#nameserver 10.9.9.9',
+  'nameserver 0:0:0:0:0:0:0:1',
+  'nameserver ::ffff:127.0.0.1',
+  'search host.test',
+  'options edns0',
+].join('\n');
+
+async function filteredHostServers(): Promise<unknown> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cnm-golden-'));
+  try {
+    writeFileSync(path.join(dir, 'resolv.conf'), HOST_RESOLV_CONF);
+    const servers = await hostNameservers(path.join(dir, 'resolv.conf'));
+    return { servers, resolvConf: lines(resolvConf({}, servers)) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const fileCases: [string, () => unknown][] = [
+  ['hosts-minimal', () => lines(hostsFile({}, ['172.18.0.2']))],
+  ['hosts-full', () => lines(hostsFile(FULL, ['172.18.0.2', '2001:db8:1::2']))],
+  ['hosts-hostname-without-domain', () => lines(hostsFile({ hostname: 'web' }, ['172.18.0.2', '172.19.0.2']))],
+  ['hosts-hostname-no-addresses', () => lines(hostsFile({ hostname: 'web', extraHosts: ['gw:192.0.2.1'] }, []))],
+  ['resolv-full', () => lines(resolvConf(FULL, HOST_SERVERS))],
+  ['resolv-host-servers', () => lines(resolvConf({ dnsSearch: ['example.test'] }, HOST_SERVERS))],
+  ['resolv-empty-dns-means-host', () => lines(resolvConf({ dns: [], dnsOptions: ['ndots:0'] }, HOST_SERVERS))],
+  ['resolv-nothing', () => lines(resolvConf({}, []))],
+  ['resolv-host-servers-filtered', filteredHostServers],
+  [
+    'sandbox-files-ops',
+    () => {
+      const folders = [
+        { base: '/var/lib/cnm/sandboxes', folder: 'c0ffee' },
+        { base: '/etc/netns', folder: 'cnm-0123abcd-c0ffee000000' },
+      ];
+      return { write: writeSandboxFilesOps(folders, 'HOSTS\n', 'RESOLV\n'), remove: removeSandboxFilesOps(folders) };
+    },
+  ],
+];
+
+// ---- Setting up one container ----
+
+const SETUP: ContainerSetup = { netnsDir: '/run/netns', name: 'ctr1', bridge: 'br-1111', hostIfname: 'veth1111111', address: '172.18.0.2/16' };
+/** The ops, or the refusal. */
+function setupOps(change: Partial<ContainerSetup>): unknown {
+  try {
+    return containerSetupOps({ ...SETUP, ...change });
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+const containerCases: [string, () => unknown][] = [
+  ['container-ipv4-gateway', () => setupOps({ gateway: '172.18.0.1' })],
+  ['container-ipv4-no-gateway', () => setupOps({})],
+  ['container-ipv4-all-options', () => setupOps({ gateway: '172.18.0.1', ifname: 'eth1', mtu: 1400, mac: '02:42:ac:12:00:02', ipv6: true })],
+  ['container-ipv6', () => setupOps({ address: 'fd00:1::2/64', gateway: 'fd00:1::1' })],
+  ['container-ipv6-off-asked', () => setupOps({ address: 'fd00:1::2/64', ipv6: false })],
+  ['container-gateway-other-family', () => setupOps({ gateway: 'fd00:1::1' })],
+];
+
+const cases = [...firewallCases, ...restoreCases, ...fileCases, ...containerCases];
+
+describe('golden plans', () => {
+  it.each(cases)('%s', async (name, make) => {
+    expectGolden(name, await make());
+  });
+
+  it('has a case for every golden file and no two cases of one name', () => {
+    const names = cases.map(([name]) => name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(goldenNames().sort()).toEqual([...names].sort());
+  });
+});
