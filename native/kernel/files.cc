@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <set>
 
 #include "error.h"
@@ -40,23 +41,28 @@ std::string joined(const std::vector<std::string>& parts, size_t count) {
 // Opens the folder made of the first `count` components beneath `baseFd`, one component at a
 // time with O_NOFOLLOW (a symlink gives ELOOP). With `createMode` >= 0 missing folders are made
 // and the folders that received one are added to `touched`; without, a missing one returns an
-// invalid Fd with errno ENOENT.
+// invalid Fd with errno ENOENT. Folders are opened first and made only when missing: a write
+// into folders that exist costs no mkdir.
 Fd openFolder(int baseFd, const std::string& base, const std::vector<std::string>& parts, size_t count, int createMode,
               std::set<std::string>* touched = nullptr) {
   Fd at(::fcntl(baseFd, F_DUPFD_CLOEXEC, 3));
   if (!at.valid()) throwErrno("fcntl", base);
   for (size_t i = 0; i < count; i++) {
-    if (createMode >= 0 && ::mkdirat(at.get(), parts[i].c_str(), static_cast<mode_t>(createMode)) == 0) {
-      if (touched) touched->insert(joined(parts, i));
-    } else if (createMode >= 0 && errno != EEXIST) {
-      throwErrno("mkdir", base + "/" + joined(parts, i + 1));
+    const char* part = parts[i].c_str();
+    Fd next(::openat(at.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!next.valid() && errno == ENOENT && createMode >= 0) {
+      if (::mkdirat(at.get(), part, static_cast<mode_t>(createMode)) == 0) {
+        if (touched) touched->insert(joined(parts, i));
+      } else if (errno != EEXIST) {
+        throwErrno("mkdir", base + "/" + joined(parts, i + 1));
+      }
+      next = Fd(::openat(at.get(), part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     }
-    Fd next(::openat(at.get(), parts[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!next.valid()) {
       if (errno == ENOENT && createMode < 0) return Fd();
       // O_DIRECTORY | O_NOFOLLOW on a symlink gives ENOTDIR: say what it is.
       struct stat st {};
-      if (errno == ENOTDIR && ::fstatat(at.get(), parts[i].c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) errno = ELOOP;
+      if (errno == ENOTDIR && ::fstatat(at.get(), part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) errno = ELOOP;
       throwErrno("open", base + "/" + joined(parts, i + 1));
     }
     at = std::move(next);
@@ -77,7 +83,9 @@ void makeBase(const std::string& base, mode_t mode) {
 // caller's path: symlinks in it are the caller's choice.
 Fd openBase(const std::string& base, int createMode) {
   if (base.empty() || base.front() != '/') throw KernelError(EINVAL, "open", base + " (the base must be an absolute path)");
-  if (createMode >= 0) makeBase(base, static_cast<mode_t>(createMode));
+  Fd fd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.valid() || errno != ENOENT || createMode < 0) return fd;
+  makeBase(base, static_cast<mode_t>(createMode));
   return Fd(::open(base.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 }
 
@@ -119,10 +127,13 @@ void writeFiles(const std::string& base, const std::vector<FileContent>& files, 
   Fd baseFd = openBase(base, folderMode);
   if (!baseFd.valid()) throwErrno("open", base);
   std::set<std::string> touched;  // folders whose entries changed: flushed at the end when durable
+  std::map<std::string, Fd> opened;  // folders by relative path: files that share one open it once
   for (const FileContent& file : files) {
     std::vector<std::string> parts = componentsOf(base, file.path);
-    std::string shown = base + "/" + file.path, name = parts.back();
-    Fd dir = openFolder(baseFd.get(), base, parts, parts.size() - 1, folderMode, &touched);
+    std::string shown = base + "/" + file.path, name = parts.back(), folder = joined(parts, parts.size() - 1);
+    auto found = opened.find(folder);
+    if (found == opened.end()) found = opened.emplace(folder, openFolder(baseFd.get(), base, parts, parts.size() - 1, folderMode, &touched)).first;
+    const Fd& dir = found->second;
     if (mode == WriteMode::InPlace) {
       writeContent(dir.get(), name, shown, file, false);
       continue;
@@ -135,7 +146,7 @@ void writeFiles(const std::string& base, const std::vector<FileContent>& files, 
       ::unlinkat(dir.get(), temporary.c_str(), 0);
       throw;
     }
-    touched.insert(joined(parts, parts.size() - 1));
+    touched.insert(folder);
   }
   if (durable) syncFolders(baseFd.get(), base, touched);
 }
