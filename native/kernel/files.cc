@@ -126,13 +126,14 @@ void writeFiles(const std::string& base, const std::vector<FileContent>& files, 
   int folderMode = mode == WriteMode::InPlace ? 0755 : 0700;
   Fd baseFd = openBase(base, folderMode);
   if (!baseFd.valid()) throwErrno("open", base);
-  std::set<std::string> touched;  // folders whose entries changed: flushed at the end when durable
+  std::set<std::string> touched;     // folders whose entries changed: flushed at the end when durable
   std::map<std::string, Fd> opened;  // folders by relative path: files that share one open it once
   for (const FileContent& file : files) {
     std::vector<std::string> parts = componentsOf(base, file.path);
     std::string shown = base + "/" + file.path, name = parts.back(), folder = joined(parts, parts.size() - 1);
     auto found = opened.find(folder);
-    if (found == opened.end()) found = opened.emplace(folder, openFolder(baseFd.get(), base, parts, parts.size() - 1, folderMode, &touched)).first;
+    if (found == opened.end())
+      found = opened.emplace(folder, openFolder(baseFd.get(), base, parts, parts.size() - 1, folderMode, &touched)).first;
     const Fd& dir = found->second;
     if (mode == WriteMode::InPlace) {
       writeContent(dir.get(), name, shown, file, false);
