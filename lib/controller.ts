@@ -24,6 +24,7 @@ import { lockStateDir, unlockStateDir } from './state-lock';
 import { StateStore, type StateWarning } from './store/store';
 import { newId } from './util/ids';
 import { Mutex } from './util/mutex';
+import { TurnGate } from './util/turn-gate';
 import { withUndo } from './util/undo';
 
 const debug = createDebug('cnm:controller');
@@ -47,6 +48,9 @@ export interface ControllerEvents {
   /** A state file was skipped at start (truncated, not JSON, unknown version, leftover). */
   'state:warning': [StateWarning];
 }
+
+/** About 2 ms of JS at most before a burst of calls lets the event loop run (a setup's JS is ~50 µs). */
+const OPERATIONS_PER_TURN = 32;
 
 /** Networks without addresses: their drivers need no IPAM. */
 const NO_IPAM = new Set(['null', 'host']);
@@ -81,6 +85,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private stopping: Promise<void> | null = null;
   private readonly defaultBridgeName: string;
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Public calls made in one turn of the event loop start at most this many at a time (see TurnGate). */
+  private readonly turns = new TurnGate(OPERATIONS_PER_TURN);
   private lockFd: number | null = null;
 
   private constructor(options: ControllerOptions, kernel: Kernel) {
@@ -165,6 +171,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   operation<T>(work: () => Promise<T>): Promise<T> {
     const run = async () => {
       this.checkRunning();
+      await this.turns.enter();
       return work();
     };
     const operation = run();

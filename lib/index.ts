@@ -28,6 +28,7 @@ export type {
   InterfaceInfo,
   IpamData,
   JoinInfo,
+  JoinRecordOps,
   JoinTarget,
   NetworkCreateInfo,
   RestoreContext,

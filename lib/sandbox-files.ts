@@ -1,6 +1,7 @@
 // A sandbox's /etc/hosts and /etc/resolv.conf: written in its state folder, and for named
 // namespaces under /etc/netns/<name>/ so that `ip netns exec` bind-mounts them.
-import { readFile, stat } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { NativeOp } from './native';
 
@@ -53,13 +54,23 @@ export function hostNameservers(hostResolvConf: string): Promise<string[]> {
   return read;
 }
 
+// A stat on the JS thread, not a trip to libuv's pool: one system call on a local file costs less
+// than waking a pool thread, and every newSandbox asks (the file is read only when it changed).
 async function readNameservers(hostResolvConf: string): Promise<string[]> {
-  const now = await stat(hostResolvConf).catch(() => null);
+  const now = statOrNull(hostResolvConf);
   const cached = nameserverCache.get(hostResolvConf);
   if (now && cached && cached.mtimeMs === now.mtimeMs && cached.size === now.size) return cached.servers;
   const servers = parseNameservers(await readFile(hostResolvConf, 'utf8').catch(() => ''));
   if (now) nameserverCache.set(hostResolvConf, { mtimeMs: now.mtimeMs, size: now.size, servers });
   return servers;
+}
+
+function statOrNull(file: string): Stats | null {
+  try {
+    return statSync(file);
+  } catch {
+    return null;
+  }
 }
 
 function parseNameservers(text: string): string[] {

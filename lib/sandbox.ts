@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type { NetworkController } from './controller';
-import type { JoinInfo, JoinTarget } from './drivers/api';
+import type { JoinInfo, JoinRecordOps, JoinTarget, PortBinding } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { bestEffortTogether, NetlinkError, type Kernel, type LinkInfo, type LinkStats, type NativeOp } from './native';
@@ -9,7 +9,7 @@ import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
 import { hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
 import type { NamespaceHandle } from './layout';
 import { Gateway, type Attachment } from './sandbox-gateway';
-import { STATE_VERSION, type SandboxMode, type SandboxRecord } from './store/records';
+import { STATE_VERSION, type AttachmentRecord, type SandboxMode, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
 import { withUndo } from './util/undo';
 
@@ -139,11 +139,24 @@ export class Sandbox {
     // The gateway is the highest priority, the first joined on a tie (Gateway.candidates()).
     const becomesGateway = hasGateway && (!current || priority > current.priority || (priority === current.priority && order < current.order));
     const target = this.target(slot?.ifname ?? this.freeIfname(), becomesGateway);
+    const attachment = { endpoint, ifname: target.ifname, priority, order };
     const before = this.toRecord();
+    // When the join changes nothing else the record holds (no published ports move, no hosts file
+    // is rewritten), its record rides in the driver's batch: one trip per join.
+    let recorded = false;
+    const movesPorts = becomesGateway && (!!endpoint.options.portMapping?.length || !!current?.endpoint.published);
+    const recordOps: JoinRecordOps | undefined =
+      movesPorts || this.config.hostname
+        ? undefined
+        : (info) => {
+            recorded = true;
+            return [this.controller.store.writeOp(this.recordWith(attachment, info))];
+          };
     await withUndo(async (undo) => {
-      const info = await network.driver.join(network.id, endpoint.id, target);
+      const info = await network.driver.join(network.id, endpoint.id, target, recordOps);
       undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
-      this.link({ endpoint, ifname: target.ifname, priority, order }, info);
+      if (recorded) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
+      this.link(attachment, info);
       undo.push(() => this.unlink(endpoint));
       if (becomesGateway) {
         const previous = current ?? null;
@@ -152,7 +165,7 @@ export class Sandbox {
         await this.gateway.move(endpoint);
       }
       await this.rewriteHosts(undo, () => this.unlink(endpoint));
-      await this.saveRecord(before, undo);
+      if (!recorded) await this.saveRecord(before, undo);
     });
     if (!slot) this.joins += 1;
     debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
@@ -463,16 +476,15 @@ export class Sandbox {
       config: this.config,
       labels: this.ownLabels,
       hostServers: this.hostServers,
-      attachments: this.attachments().map(({ endpoint, ifname, priority, order }) => ({
-        endpointId: endpoint.id,
-        ifname,
-        priority,
-        order,
-        info: endpoint.joinInfo!,
-        published: endpoint.published,
-        driver: endpoint.network.driver.endpointState?.(endpoint.id),
-      })),
+      attachments: this.attachments().map((a) => attachmentRecord(a, a.endpoint.joinInfo!, a.endpoint.published)),
     };
+  }
+
+  /** The record once `attachment` has joined with `info` (publishing no ports): what a join writes. */
+  private recordWith(attachment: Attachment, info: JoinInfo): SandboxRecord {
+    const record = this.toRecord();
+    record.attachments = [...record.attachments, attachmentRecord(attachment, info, null)].sort((a, b) => a.order - b.order);
+    return record;
   }
 }
 
@@ -514,4 +526,9 @@ export async function removeSandboxes(sandboxes: Sandbox[]): Promise<unknown[]> 
   await removeAll(sandboxes.filter((s) => s.mode === 'container'));
   await removeAll(sandboxes.filter((s) => s.mode !== 'container'));
   return errors;
+}
+
+/** How the record keeps one join. */
+function attachmentRecord({ endpoint, ifname, priority, order }: Attachment, info: JoinInfo, published: PortBinding[] | null): AttachmentRecord {
+  return { endpointId: endpoint.id, ifname, priority, order, info, published, driver: endpoint.network.driver.endpointState?.(endpoint.id) };
 }

@@ -1,7 +1,7 @@
 // The network driver API: libnetwork's classic driverapi.Driver in TypeScript. A driver does the
 // kernel work for its networks; the controller does naming, IPAM, bookkeeping and events.
 
-import type { PortProtocol } from '../native';
+import type { NativeOp, PortProtocol } from '../native';
 
 /**
  * A published port (libnetwork's PortBinding): container `port`/`proto` on the host at
@@ -72,6 +72,14 @@ export interface JoinTarget {
   /** Route the sandbox's default traffic through this endpoint's gateway (replacing any other). */
   defaultRoute: boolean;
 }
+
+/**
+ * The operations that record a join (the sandbox's state record, given what the join sets up). A
+ * driver that does its kernel work in one batch appends them to it, so that a join is one trip to
+ * the kernel; a failure there is a failure of the join, undone as any other. A driver that never
+ * calls it leaves the sandbox to write the record after join() returns.
+ */
+export type JoinRecordOps = (info: JoinInfo) => NativeOp[];
 
 /** What a join set up, for the sandbox's bookkeeping (libnetwork's JoinInfo). */
 export interface JoinInfo {
@@ -150,7 +158,7 @@ export interface Driver {
   /** Forgets an endpoint (after it has left its sandbox). */
   deleteEndpoint(networkId: string, endpointId: string): Promise<void>;
   /** Attaches the endpoint to a sandbox: its interface, addresses and routes. */
-  join(networkId: string, endpointId: string, target: JoinTarget): Promise<JoinInfo>;
+  join(networkId: string, endpointId: string, target: JoinTarget, recordOps?: JoinRecordOps): Promise<JoinInfo>;
   /** Detaches it. `sandboxGoing` says the namespace is about to be dropped with everything in it. */
   leave(networkId: string, endpointId: string, target: JoinTarget, sandboxGoing: boolean): Promise<void>;
   /**

@@ -2,10 +2,13 @@
 // converting a batch happens when it is sent, not when it is asked for, so that thousands of
 // calls made in one tick cost the event loop almost nothing at once; and since the kernel
 // serialises most of this work, more batches in flight would only take CPU from the JS thread.
+import createDebug from 'debug';
 import { injectedError, takeFault } from './faults';
 import { loadBinding } from './loader';
 import type { NativeOp, NativeResult } from './types';
 import { validateOp } from './validate';
+
+const debug = createDebug('cnm:native');
 
 /** How many batches run on worker threads at once. */
 export const MAX_IN_FLIGHT = 2;
@@ -38,7 +41,31 @@ function pump(): void {
     running.then(job.resolve, job.reject).finally(() => {
       inFlight -= 1;
       pump();
+      if (inFlight === 0) dropKeptSocketsWhenIdle();
     });
+  }
+}
+
+/** How long the addon may keep a new namespace's socket (for its next batch) once batches stop. */
+const KEEP_IDLE_MS = 1000;
+let idleTimer: NodeJS.Timeout | null = null;
+
+/**
+ * A socket the addon keeps for a new namespace's next batch pins that namespace: once no batch
+ * has run for a while, they are all closed, so that a namespace deleted by someone else goes.
+ */
+function dropKeptSocketsWhenIdle(): void {
+  if (idleTimer) idleTimer.refresh();
+  else idleTimer = setTimeout(dropIfIdle, KEEP_IDLE_MS).unref();
+}
+
+function dropIfIdle(): void {
+  idleTimer = null;
+  if (inFlight > 0) return dropKeptSocketsWhenIdle();
+  try {
+    loadBinding().dropKeptSockets();
+  } catch (err) {
+    debug('dropping kept sockets: %s', (err as Error).message); // a timer must never throw
   }
 }
 

@@ -278,4 +278,6 @@ export interface NativeBinding {
   setErrorFactory(factory: (info: NativeErrorInfo) => Error): void;
   /** The C library's symbolic name and message of every errno it knows (empty without glibc >= 2.32). */
   errnoNames(): { errno: number; code: string; description: string }[];
+  /** Closes the netlink sockets kept open in namespaces made by recent batches (see submit.ts). */
+  dropKeptSockets(): void;
 }

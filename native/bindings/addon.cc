@@ -1,10 +1,12 @@
 // The addon's entry point: `execute(ops)` runs a batch off the JS thread and returns a Promise;
 // `waitLinksGone(names, timeoutMs)` resolves once host links are gone (linkwait.cc);
 // `setErrorFactory(fn)` hands over the JS function that builds NetlinkError objects;
-// `errnoNames()` lists the C library's name and message of every errno it knows.
+// `errnoNames()` lists the C library's name and message of every errno it knows;
+// `dropKeptSockets()` closes the sockets kept for new namespaces.
 #include <napi.h>
 
 #include "addon-data.h"
+#include "../kernel/kept-sockets.h"
 #include "convert.h"
 #include "linkwait.h"
 
@@ -76,6 +78,13 @@ Napi::Value Execute(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// Closes the netlink sockets kept for new namespaces (kept-sockets.h), so that none pins a
+// namespace that someone else deletes while no batch runs.
+Napi::Value DropKeptSockets(const Napi::CallbackInfo& info) {
+  keptSockets().dropAll();
+  return info.Env().Undefined();
+}
+
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorFactory(fn): fn must be a function");
   static_cast<AddonData*>(info.Data())->errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
@@ -106,6 +115,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitLinksGone", Napi::Function::New(env, WaitLinksGone, "waitLinksGone", data));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory", data));
   exports.Set("errnoNames", Napi::Function::New(env, ErrnoNames, "errnoNames"));
+  exports.Set("dropKeptSockets", Napi::Function::New(env, DropKeptSockets, "dropKeptSockets"));
   return exports;
 }
 

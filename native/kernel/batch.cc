@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "kept-sockets.h"
 #include "netns.h"
 #include "sysctl.h"
 
@@ -44,7 +45,8 @@ NlSocket& Batch::socketFor(const std::string& netns) {
     hostSocketUsed_ = true;
     return host;
   }
-  return sockets_.emplace(netns, openSocketIn(netns)).first->second;
+  std::optional<NlSocket> kept = keptSockets().take(netns);
+  return sockets_.emplace(netns, kept ? std::move(*kept) : openSocketIn(netns)).first->second;
 }
 
 NlSocket& Batch::netfilterSocketFor(const std::string& netns) {
@@ -76,9 +78,12 @@ struct Batch::Runner {
     });
     batch.sockets_.erase(path);
     batch.sockets_.emplace(path, std::move(*created));
+    batch.made_.insert(path);
     return path;
   }
   OpResult operator()(const op::NetnsDelete& o) const {
+    keptSockets().forget(o.path);
+    batch.made_.erase(o.path);
     batch.sockets_.erase(o.path);
     batch.netfilterSockets_.erase(o.path);
     netnsDelete(o.path);
@@ -192,6 +197,8 @@ std::vector<OpResult> Batch::execute(const std::vector<Op>& ops) {
       throw BatchError{i, std::move(e)};
     }
   }
+  // The sockets of namespaces made here are kept for their next batch (a join after newSandbox).
+  for (const std::string& path : made_) keptSockets().keep(path, std::move(sockets_.at(path)));
   return results;
 }
 

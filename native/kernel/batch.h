@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -43,6 +44,7 @@ class Batch {
   NlSocket& netfilterSocketFor(const std::string& netns);
   std::map<std::string, NlSocket> sockets_;  // by namespace path, opened in that namespace
   std::map<std::string, NlSocket> netfilterSockets_;
+  std::set<std::string> made_;  // namespaces this batch made: their sockets are kept (kept-sockets.h)
   bool hostSocketUsed_ = false;
 };
 

@@ -51,6 +51,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'IpamState',
       'JoinInfo',
       'JoinOptions',
+      'JoinRecordOps',
       'JoinTarget',
       'Kernel',
       'LinkStats',

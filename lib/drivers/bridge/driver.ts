@@ -12,6 +12,7 @@ import type {
   ExternalConnectivity,
   InterfaceInfo,
   JoinInfo,
+  JoinRecordOps,
   JoinTarget,
   NetworkCreateInfo,
   PortBinding,
@@ -226,9 +227,10 @@ export class BridgeDriver implements Driver {
   /**
    * One trip to the kernel: the veth pair with the container end created inside the sandbox, the
    * host end on the bridge, addresses, the interface up and, for the gateway endpoint, the default
-   * route (`ip link add ... type veth peer name ethN netns ...`, `ip addr add`, `ip route replace`).
+   * route (`ip link add ... type veth peer name ethN netns ...`, `ip addr add`, `ip route replace`),
+   * then the sandbox's record of the join (`recordOps`).
    */
-  async join(networkId: string, endpointId: string, target: JoinTarget): Promise<JoinInfo> {
+  async join(networkId: string, endpointId: string, target: JoinTarget, recordOps?: JoinRecordOps): Promise<JoinInfo> {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
     if (network.foreign) throw new CnmError('CONFLICT', nameTakenBy(network.config.bridgeName, network.foreign));
@@ -266,6 +268,13 @@ export class BridgeDriver implements Driver {
       ops.push({ op: 'addressAdd', netns, name: target.ifname, address: endpoint.iface.addressIPv6 });
     }
     if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, target));
+    const info: JoinInfo = {
+      ifname: target.ifname,
+      gateway: network.internal ? null : network.gateway,
+      gatewayIPv6: network.internal ? null : network.gatewayIPv6,
+      staticRoutes: [],
+    };
+    ops.push(...(recordOps?.(info) ?? []));
     try {
       await this.inFirewallOrder(ops, !network.config.enableIcc);
     } catch (err) {
@@ -274,12 +283,7 @@ export class BridgeDriver implements Driver {
       endpoint.hostIfname = '';
       throw bridgeFull(err, bridgeName) ?? err;
     }
-    return {
-      ifname: target.ifname,
-      gateway: network.internal ? null : network.gateway,
-      gatewayIPv6: network.internal ? null : network.gatewayIPv6,
-      staticRoutes: [],
-    };
+    return info;
   }
 
   /**

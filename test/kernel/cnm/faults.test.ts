@@ -53,6 +53,9 @@ async function everyStepFails(f: CnmFixture, operation: () => Promise<unknown>, 
   throw new Error('the operation never succeeded');
 }
 
+// Every step of a call checks the whole world through ip and nft: minutes on a busy machine.
+jest.setTimeout(300000);
+
 describeKernel('a failure at any step', () => {
   const env = useControllers();
   let f: CnmFixture;

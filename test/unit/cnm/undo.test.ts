@@ -37,6 +37,23 @@ const CASES: Case[] = [
   { name: 'createEndpoint', given: withNetwork, call: (c) => network(c).createEndpoint('e1', PORTS) },
   { name: 'join with published ports', given: withEndpoint, call: (c) => network(c).endpointByName('e1')!.join(sandbox(c)) },
   {
+    name: 'join without ports (its record in the driver batch)',
+    given: async (c) => {
+      await withSandbox(c);
+      await network(c).createEndpoint('e1');
+    },
+    call: (c) => network(c).endpointByName('e1')!.join(sandbox(c)),
+  },
+  {
+    name: 'join as a second, lower-priority endpoint',
+    given: async (c) => {
+      await withSandbox(c);
+      await (await network(c).createEndpoint('e1')).join(sandbox(c), { priority: 5 });
+      await (await c.newNetwork('bridge', 'db', { ipam: { config: [{ subnet: '10.8.0.0/24' }] } })).createEndpoint('e2');
+    },
+    call: (c) => c.networkByName('db')!.endpointByName('e2')!.join(sandbox(c)),
+  },
+  {
     name: 'join as a second, higher-priority gateway',
     given: async (c) => {
       await withEndpoint(c);
