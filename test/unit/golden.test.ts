@@ -265,6 +265,11 @@ const HOST_RESOLV_CONF = [
   '#nameserver 10.9.9.9',
   'nameserver 0:0:0:0:0:0:0:1',
   'nameserver ::ffff:127.0.0.1',
+  'nameserver ::FFFF:127.1.2.3',
+  'nameserver 0000::0001',
+  'nameserver 127.1.2.3',
+  'nameserver ::ffff:10.0.0.3',
+  'nameserver fd00::54%2',
   'search host.test',
   'options edns0',
 ].join('\n');
@@ -290,6 +295,8 @@ const fileCases: [string, () => unknown][] = [
   ['resolv-empty-dns-means-host', () => lines(resolvConf({ dns: [], dnsOptions: ['ndots:0'] }, HOST_SERVERS))],
   ['resolv-nothing', () => lines(resolvConf({}, []))],
   ['resolv-host-servers-filtered', filteredHostServers],
+  // Host servers from a sandbox record of an older version, which let these through.
+  ['resolv-recorded-host-servers-filtered', () => lines(resolvConf({}, ['10.0.0.2', 'fe80::1%eth0', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'fd00::53']))],
   [
     'sandbox-files-ops',
     () => {
