@@ -4,6 +4,7 @@ import { statSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { NativeOp } from './native';
+import { isLoopback, type Family } from './util/ip';
 
 /** What goes into a sandbox's hosts and resolv.conf (Docker's --hostname, --dns, --add-host ...). */
 export interface SandboxDnsConfig {
@@ -77,12 +78,24 @@ function parseNameservers(text: string): string[] {
   return text
     .split('\n')
     .map((line) => /^\s*nameserver\s+(\S+)/.exec(line)?.[1])
-    .filter((ns): ns is string => ns !== undefined && isIP(ns) !== 0 && !ns.startsWith('127.') && ns !== '::1');
+    .filter((ns): ns is string => ns !== undefined && usableInSandbox(ns));
 }
 
-/** resolv.conf: the given DNS servers, or the host's non-loopback ones; search and options. */
+/**
+ * Whether a host nameserver works from a sandbox: an address, not the host's loopback (in any
+ * spelling, see isLoopback), and without a zone (`fe80::1%eth0` names one of the host's links).
+ */
+function usableInSandbox(ns: string): boolean {
+  const family = isIP(ns);
+  return family !== 0 && !ns.includes('%') && !isLoopback(ns, family as Family);
+}
+
+/**
+ * resolv.conf: the given DNS servers, or the host's usable ones (filtered again: a record written
+ * by an older version may hold others); search and options.
+ */
 export function resolvConf(config: SandboxDnsConfig, hostServers: string[]): string {
-  const servers = config.dns && config.dns.length > 0 ? config.dns : hostServers;
+  const servers = config.dns && config.dns.length > 0 ? config.dns : hostServers.filter(usableInSandbox);
   const lines = servers.map((s) => `nameserver ${s}`);
   if (config.dnsSearch?.length) lines.push(`search ${config.dnsSearch.join(' ')}`);
   if (config.dnsOptions?.length) lines.push(`options ${config.dnsOptions.join(' ')}`);

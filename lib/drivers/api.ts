@@ -123,6 +123,11 @@ export interface RestoreContext {
    * neither restored nor removed.
    */
   unreadable: string[];
+  /**
+   * Ids of this controller's sandboxes whose records could not be read or were skipped: their
+   * namespaces are left alone, and so are the interfaces made for them.
+   */
+  unreadableSandboxes: string[];
 }
 
 /** What a driver found when it restored its networks and endpoints. */

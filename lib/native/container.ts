@@ -32,7 +32,7 @@ export interface ContainerSetup {
   /**
    * Keep IPv6 on for the container's interface. Off by default for an IPv4 address: it is switched
    * off before the interface exists, so a new container sends no DAD / router solicitation / MLD
-   * traffic (lo keeps ::1).
+   * traffic (lo keeps ::1). An IPv6 address needs it: false with one is INVALID_ARGUMENT.
    */
   ipv6?: boolean;
 }
@@ -44,6 +44,9 @@ export function containerSetupOps(spec: ContainerSetup): NativeOp[] {
   if (spec.gateway !== undefined && validateIp(spec.gateway, 'gateway') !== family) {
     throw invalidArgument(`gateway ${spec.gateway} and address ${spec.address} are of different families`);
   }
+  // The kernel would refuse the address on an interface without IPv6 ("IPv6 is disabled on this
+  // device") after the namespace and the veth pair were made.
+  if (family === 6 && spec.ipv6 === false) throw invalidArgument(`container address ${spec.address} is IPv6, and ipv6 is false`);
   const netns = `${spec.netnsDir}/${spec.name}`;
   const ipv6Off = !(spec.ipv6 ?? family === 6);
   const ops: NativeOp[] = [

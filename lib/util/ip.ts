@@ -45,6 +45,18 @@ export function ipBytes(address: string, family: Family): number[] {
   return [...left, ...new Array<number>(16 - left.length - right.length).fill(0), ...right];
 }
 
+/**
+ * Whether a valid address (no zone) is a loopback one in any spelling: 127.0.0.0/8, ::1
+ * (0:0:0:0:0:0:0:1 too) and IPv4-mapped 127.0.0.0/8 (::ffff:127.0.0.1).
+ */
+export function isLoopback(address: string, family: Family): boolean {
+  const bytes = ipBytes(address, family);
+  if (family === 4) return bytes[0] === 127;
+  const zeros = (n: number) => bytes.slice(0, n).every((b) => b === 0);
+  const mappedV4 = zeros(10) && bytes[10] === 0xff && bytes[11] === 0xff;
+  return (zeros(15) && bytes[15] === 1) || (mappedV4 && bytes[12] === 127);
+}
+
 function hasHostBits(address: string, family: Family, prefixLength: number): boolean {
   return ipBytes(address, family).some((byte, i) => {
     const bits = Math.max(0, Math.min(8, prefixLength - i * 8));

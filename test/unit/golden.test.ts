@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { iccCommands, portCommands, rebuildCommands, type FirewallNetwork, type FirewallPort } from '../../lib/drivers/bridge/firewall';
-import { bridgeAlias } from '../../lib/drivers/bridge/ownership';
+import { bridgeAlias, vethAlias } from '../../lib/drivers/bridge/ownership';
 import { planRestore } from '../../lib/drivers/bridge/restore';
 import type { BridgeEndpoint, BridgeNetwork } from '../../lib/drivers/bridge/types';
 import type { LinkInfo } from '../../lib/kernel';
@@ -81,6 +81,9 @@ const firewallCases: [string, () => unknown][] = [
 // ---- The bridge driver's restore plan ----
 
 const ID = { a: 'a'.repeat(64), b: 'b'.repeat(64), c: 'c'.repeat(64) };
+/** Endpoint and sandbox ids (the veth marks name them). */
+const EP = { e1: '1'.repeat(64), e2: '2'.repeat(64), e3: '3'.repeat(64), e4: '4'.repeat(64), e5: '5'.repeat(64) };
+const SB = { s1: 'd'.repeat(64), s2: 'e'.repeat(64) };
 const link = (name: string, kind: string | null, extra: Partial<LinkInfo> = {}): LinkInfo => ({
   index: 0,
   name,
@@ -98,7 +101,11 @@ const link = (name: string, kind: string | null, extra: Partial<LinkInfo> = {}):
   ...extra,
 });
 const ownBridge = (name: string, networkId: string, owner = OWNER) => link(name, 'bridge', { alias: bridgeAlias(owner, networkId) });
+/** A veth without an alias: made before cnm-ts marked its veths, or by someone else. */
 const veth = (name: string, master: string | null) => link(name, 'veth', { master });
+/** A veth cnm-ts made for endpoint `endpointId` joined to sandbox `sandboxId` (its mark). */
+const markedVeth = (name: string, master: string | null, endpointId: string, sandboxId = SB.s1, owner = OWNER) =>
+  link(name, 'veth', { master, alias: vethAlias(owner, endpointId, sandboxId) });
 const network = (bridgeName: string): BridgeNetwork => ({
   config: { bridgeName, enableIcc: true, enableIpMasquerade: true, hostBindingIpv4: '0.0.0.0', defaultBridge: false },
   foreign: null,
@@ -114,12 +121,14 @@ interface RestoreInput {
   networks: Record<string, BridgeNetwork>;
   endpoints: Record<string, BridgeEndpoint>;
   unreadable?: string[];
+  unreadableSandboxes?: string[];
 }
 
 /** The plan (a foreign device by its name), and each endpoint's hostIfname after it (a lost endpoint's is cleared). */
-function restore({ links, networks, endpoints, unreadable = [] }: RestoreInput): unknown {
+function restore({ links, networks, endpoints, unreadable = [], unreadableSandboxes = [] }: RestoreInput): unknown {
   const eps = new Map(Object.entries(endpoints));
-  const { foreign, ...plan } = planRestore(OWNER, links, new Map(Object.entries(networks)), eps, new Set(unreadable));
+  const leftAlone = { networks: new Set(unreadable), sandboxes: new Set(unreadableSandboxes) };
+  const { foreign, ...plan } = planRestore(OWNER, links, new Map(Object.entries(networks)), eps, leftAlone);
   const foreignNames = Object.fromEntries([...foreign].map(([id, l]) => [id, l.name]));
   return { plan: { ...plan, foreign: foreignNames }, hostIfnames: Object.fromEntries([...eps].map(([id, e]) => [id, e.hostIfname])) };
 }
@@ -129,65 +138,103 @@ const restoreCases: [string, () => unknown][] = [
     'restore-own-bridge-kept',
     () =>
       restore({
-        links: [ownBridge('br-a', ID.a), veth('vetha000001', 'br-a')],
+        links: [ownBridge('br-a', ID.a), markedVeth('vetha000001', 'br-a', EP.e1)],
         networks: { [ID.a]: network('br-a') },
-        endpoints: { e1: endpoint(ID.a, 'vetha000001') },
+        endpoints: { [EP.e1]: endpoint(ID.a, 'vetha000001') },
+      }),
+  ],
+  [
+    'restore-unmarked-veth-adopted',
+    () =>
+      restore({
+        // Made before veths were marked: kept (and to be marked) because e1's join names it; the
+        // unmarked one next to it, that nothing names, is left alone with a warning.
+        links: [ownBridge('br-a', ID.a), veth('vetha000001', 'br-a'), veth('vetha000002', 'br-a')],
+        networks: { [ID.a]: network('br-a') },
+        endpoints: { [EP.e1]: endpoint(ID.a, 'vetha000001') },
       }),
   ],
   [
     'restore-orphans-removed',
     () =>
       restore({
-        // A bridge of this owner without a network and its veth; on a kept bridge, a veth no endpoint
-        // has, one of an endpoint the records do not show joined, and one named by someone else.
+        // A bridge of this owner without a network and its marked veth; on a kept bridge, a marked
+        // veth of an endpoint the records do not have, one of an endpoint they do not show joined,
+        // one of a joined endpoint that names another veth, and an unmarked one (left alone); a
+        // marked veth on no bridge.
         links: [
           ownBridge('br-a', ID.a),
-          veth('vetha000001', 'br-a'),
-          veth('vetha000002', 'br-a'),
+          markedVeth('vetha000001', 'br-a', EP.e1),
+          markedVeth('vetha000002', 'br-a', EP.e2),
+          markedVeth('vetha000003', 'br-a', EP.e3),
+          markedVeth('vetha000004', 'br-a', EP.e3),
           veth('user-veth', 'br-a'),
           ownBridge('br-b', ID.b),
-          veth('vethb000001', 'br-b'),
+          markedVeth('vethb000001', 'br-b', EP.e4),
+          markedVeth('vethc000001', null, EP.e5),
         ],
         networks: { [ID.a]: network('br-a') },
-        endpoints: { e2: endpoint(ID.a, '') },
+        endpoints: { [EP.e2]: endpoint(ID.a, ''), [EP.e3]: endpoint(ID.a, 'vetha000004') },
       }),
   ],
   [
     'restore-unreadable-record-kept',
-    () => restore({ links: [ownBridge('br-b', ID.b), veth('vethb000001', 'br-b')], networks: {}, endpoints: {}, unreadable: [ID.b] }),
+    () => restore({ links: [ownBridge('br-b', ID.b), markedVeth('vethb000001', 'br-b', EP.e1)], networks: {}, endpoints: {}, unreadable: [ID.b] }),
+  ],
+  [
+    'restore-unreadable-sandbox-veth-kept',
+    () =>
+      restore({
+        // e1 was joined to s1, whose record could not be read (so e1 comes back not joined): its veth
+        // stays. e2's veth was made for s2, whose record was read and does not have the join: it goes.
+        links: [ownBridge('br-a', ID.a), markedVeth('vetha000001', 'br-a', EP.e1, SB.s1), markedVeth('vetha000002', 'br-a', EP.e2, SB.s2)],
+        networks: { [ID.a]: network('br-a') },
+        endpoints: { [EP.e1]: endpoint(ID.a, ''), [EP.e2]: endpoint(ID.a, '') },
+        unreadableSandboxes: [SB.s1],
+      }),
   ],
   [
     'restore-foreign-left-alone',
     () =>
       restore({
-        // br-a is someone else's bridge now (no alias), br-c another controller's, docker0 Docker's.
+        // br-a is someone else's bridge now (no alias), br-c another controller's, docker0 Docker's;
+        // a veth with another controller's mark on no bridge.
         links: [
           link('br-a', 'bridge'),
           veth('vetha000001', 'br-a'),
           veth('vetha000002', 'br-a'),
           ownBridge('br-c', ID.c, 'ffffffff'),
-          veth('vethc000001', 'br-c'),
+          markedVeth('vethc000001', 'br-c', EP.e2, SB.s1, 'ffffffff'),
+          markedVeth('vethc000002', null, EP.e3, SB.s1, 'ffffffff'),
           link('docker0', 'bridge'),
           veth('veth0000abc', 'docker0'),
         ],
         networks: { [ID.a]: network('br-a') },
-        endpoints: { e1: endpoint(ID.a, 'vetha000001') },
+        endpoints: { [EP.e1]: endpoint(ID.a, 'vetha000001') },
       }),
   ],
   [
     'restore-lost-endpoints',
     () =>
       restore({
-        // e1's veth is gone; e2's bridge is gone and its veth on no bridge; e3's record names a
-        // device the driver would not have made; e4's veth is on another bridge; e5 never joined.
-        links: [ownBridge('br-a', ID.a), veth('vethb000002', null), veth('eth0', null), link('br-x', 'bridge'), veth('vetha000004', 'br-x')],
+        // e1's veth is gone; e2's bridge is gone and its (unmarked, older) veth on no bridge, as is
+        // e5's (marked); e3's record names a device the driver would not have made; e4's veth is on
+        // another bridge.
+        links: [
+          ownBridge('br-a', ID.a),
+          veth('vethb000002', null),
+          markedVeth('vethb000005', null, EP.e5),
+          veth('eth0', null),
+          link('br-x', 'bridge'),
+          markedVeth('vetha000004', 'br-x', EP.e4),
+        ],
         networks: { [ID.a]: network('br-a'), [ID.b]: network('br-b') },
         endpoints: {
-          e1: endpoint(ID.a, 'vetha000001'),
-          e2: endpoint(ID.b, 'vethb000002'),
-          e3: endpoint(ID.a, 'eth0'),
-          e4: endpoint(ID.a, 'vetha000004'),
-          e5: endpoint(ID.a, ''),
+          [EP.e1]: endpoint(ID.a, 'vetha000001'),
+          [EP.e2]: endpoint(ID.b, 'vethb000002'),
+          [EP.e3]: endpoint(ID.a, 'eth0'),
+          [EP.e4]: endpoint(ID.a, 'vetha000004'),
+          [EP.e5]: endpoint(ID.b, 'vethb000005'),
         },
       }),
   ],
@@ -218,6 +265,11 @@ const HOST_RESOLV_CONF = [
   '#nameserver 10.9.9.9',
   'nameserver 0:0:0:0:0:0:0:1',
   'nameserver ::ffff:127.0.0.1',
+  'nameserver ::FFFF:127.1.2.3',
+  'nameserver 0000::0001',
+  'nameserver 127.1.2.3',
+  'nameserver ::ffff:10.0.0.3',
+  'nameserver fd00::54%2',
   'search host.test',
   'options edns0',
 ].join('\n');
@@ -243,6 +295,8 @@ const fileCases: [string, () => unknown][] = [
   ['resolv-empty-dns-means-host', () => lines(resolvConf({ dns: [], dnsOptions: ['ndots:0'] }, HOST_SERVERS))],
   ['resolv-nothing', () => lines(resolvConf({}, []))],
   ['resolv-host-servers-filtered', filteredHostServers],
+  // Host servers from a sandbox record of an older version, which let these through.
+  ['resolv-recorded-host-servers-filtered', () => lines(resolvConf({}, ['10.0.0.2', 'fe80::1%eth0', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'fd00::53']))],
   [
     'sandbox-files-ops',
     () => {

@@ -24,7 +24,7 @@ import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from '.
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
 import { forgetFlowsOp, holdPorts, releasePorts } from './ports';
-import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy } from './ownership';
+import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy, vethAlias } from './ownership';
 import { planRestore } from './restore';
 import type { BridgeEndpoint, BridgeNetwork } from './types';
 
@@ -251,6 +251,8 @@ export class BridgeDriver implements Driver {
           peer: { name: target.ifname, netns, mtu, mac: endpoint.iface.macAddress },
         },
       },
+      // The controller's mark, which restore goes by (the kernel ignores an alias given at creation).
+      { op: 'linkSet', name: endpoint.hostIfname, change: { alias: vethAlias(this.owner, endpointId, target.sandboxId) } },
       ...this.iccOps(endpoint, 'addElements'),
     ];
     // No carrier yet: switching IPv6 link-local off now keeps the new port silent on the bridge.
@@ -395,9 +397,10 @@ export class BridgeDriver implements Driver {
   /**
    * Takes back the networks and endpoints after a restart: remakes a bridge that vanished, reports
    * joined endpoints whose veth pair is gone, and deletes the bridges marked with the owner that no
-   * network has and the veths on them that no endpoint has (one link dump in all).
+   * network has and the veths marked with it that no join claims (one link dump in all; see
+   * restore.ts for what is left alone).
    */
-  async restore({ owner, networks, endpoints, unreadable }: RestoreContext): Promise<RestoreResult> {
+  async restore({ owner, networks, endpoints, unreadable, unreadableSandboxes }: RestoreContext): Promise<RestoreResult> {
     this.owner = owner;
     const errors: unknown[] = [];
     for (const { info } of networks) {
@@ -408,13 +411,21 @@ export class BridgeDriver implements Driver {
       const hostIfname = e.joined ? String((e.state as { hostIfname?: unknown } | undefined)?.hostIfname ?? '') : '';
       this.endpoints.set(e.endpointId, { networkId: e.networkId, hostIfname, iface: e.iface, ports: [] });
     }
-    const plan = planRestore(owner, await runOne(this.kernel, { op: 'linkList' }), this.networks, this.endpoints, new Set(unreadable));
+    const links = await runOne(this.kernel, { op: 'linkList' });
+    const plan = planRestore(owner, links, this.networks, this.endpoints, { networks: new Set(unreadable), sandboxes: new Set(unreadableSandboxes) });
     const warnings: RestoreWarning[] = [];
     for (const [id, link] of plan.foreign) {
       const device = describeDevice(link);
       this.network(id).foreign = device;
       warnings.push({ networkId: id, reason: `${nameTakenBy(link.name, device)}; the network is kept, the device left alone` });
     }
+    for (const { name, networkId } of plan.strays) {
+      warnings.push({ networkId, reason: `veth ${name} on the network's bridge has no mark of this controller and no endpoint names it: left alone` });
+    }
+    // Veths made before veths were marked, named by their endpoint's join: marked now.
+    const sandboxOf = new Map(endpoints.map((e) => [e.endpointId, e.joined?.sandboxId]));
+    const marks: NativeOp[] = [...plan.adopt].map(([name, id]) => ({ op: 'linkSet', name, change: { alias: vethAlias(owner, id, sandboxOf.get(id)!) } }));
+    errors.push(...(await bestEffort(this.kernel, marks)).filter((err) => !isGone(err)));
     for (const id of plan.missingBridges) {
       const info = networks.find((n) => n.info.id === id)!.info;
       await this.makeBridge(info, this.network(id).config).catch((err: unknown) => errors.push(err));

@@ -1,7 +1,8 @@
 // The bridge driver's firewall as nf_tables commands: a table of the controller's own in the inet
-// family (masquerade, published ports, internal networks, isolation between networks) and one in
-// the bridge family (inter-container communication off). Networks change the rules; endpoints only
-// add and remove set and map elements, so the k-th published port costs what the first did.
+// family (masquerade, published ports, no way into a bridge from outside but those, internal
+// networks, isolation between networks) and one in the bridge family (inter-container communication
+// off). Networks change the rules; endpoints only add and remove set and map elements, so the k-th
+// published port costs what the first did.
 import { nftExpr as x, nftValue as v, type NftCommand, type NftElement, type NftExpr, type PortProtocol } from '../../native';
 
 export interface FirewallNetwork {
@@ -81,6 +82,13 @@ export function rebuildCommands(owner: string, networks: FirewallNetwork[], port
     commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...oifnameIn(BRIDGES), x.drop()]));
     if (n.masquerade && n.subnet) commands.push(rule('postrouting', [...x.saddr(n.subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), x.masquerade()]));
   }
+  // Docker's nat mode: from any other interface (a LAN host with a route to the subnet through this
+  // host, forwarding being on), a bridge takes only replies and the published ports accepted above;
+  // unpublished container ports are not reachable from the network. Going out (masquerade or not)
+  // is untouched, and traffic between the ports of one bridge is bridged, not forwarded.
+  const external = networks.filter((net) => !net.internal);
+  if (external.length > 0) commands.push(rule('forward', [...x.ctState(['established', 'related']), x.accept()]));
+  for (const n of external) commands.push(rule('forward', [...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
   commands.push({ cmd: 'addElements', ...inet, set: BRIDGES, elements: networks.map((n) => ({ key: v.ifname(n.bridge) })) });
   commands.push(...portCommands(owner, 'addElements', ports));
 

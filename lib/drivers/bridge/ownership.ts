@@ -1,7 +1,8 @@
-// Whose device holds a bridge name. cnm-ts uses and removes only the bridges it made (marked with
-// the controller's mark and the network id, see bridgeAlias). Any other device under the name,
-// an unmarked bridge too (unlike dockerd, which takes an existing docker0), is someone else's:
-// a CONFLICT at create, left alone at restore and delete.
+// Whose device this is. cnm-ts uses and removes only the bridges it made (marked with the
+// controller's mark and the network id, see bridgeAlias) and the host ends of the veth pairs it
+// made (vethAlias). Any other device under a bridge name, an unmarked bridge too (unlike dockerd,
+// which takes an existing docker0), is someone else's: a CONFLICT at create, left alone at restore
+// and delete.
 import { CnmError } from '../../errors';
 import { NetlinkError, runOne, type Kernel, type LinkInfo } from '../../native';
 
@@ -10,6 +11,22 @@ export const ALIAS_PREFIX = 'cnm-ts:';
 /** The alias that marks a bridge as made by the controller `owner` for network `networkId`. */
 export function bridgeAlias(owner: string, networkId: string): string {
   return `${ALIAS_PREFIX}${owner}:${networkId}`;
+}
+
+/**
+ * The alias that marks the host end of a veth pair as made by the controller `owner` for an
+ * endpoint joined to a sandbox. The sandbox is in it so that a restore that could not read the
+ * sandbox's record can tell the veth is that sandbox's, and leave it alone.
+ */
+export function vethAlias(owner: string, endpointId: string, sandboxId: string): string {
+  return `${ALIAS_PREFIX}${owner}:${endpointId}:${sandboxId}`;
+}
+
+/** The endpoint and sandbox of a veth alias made by vethAlias for `owner`; null for any other alias (or none). */
+export function parseVethAlias(alias: string | null, owner: string): { endpointId: string; sandboxId: string } | null {
+  const mine = `${ALIAS_PREFIX}${owner}:`;
+  const ids = alias?.startsWith(mine) ? /^([0-9a-f]{64}):([0-9a-f]{64})$/.exec(alias.slice(mine.length)) : null;
+  return ids ? { endpointId: ids[1], sandboxId: ids[2] } : null;
 }
 
 /** How a device is named in errors and warnings: "cnm0 (bridge, alias cnm-ts:1a2b3c4d:...)". */

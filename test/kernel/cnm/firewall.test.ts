@@ -1,7 +1,8 @@
 // The bridge driver's firewall (nf_tables) proven by real traffic: masquerade, internal networks,
-// ICC, isolation between networks, published TCP / UDP ports (DNAT from outside, from the host and
-// from other networks; picked ports, ranges, conflicts; 127.0.0.1 bindings), conntrack cleanup,
-// the tables' lifecycle, and a restart.
+// ICC, isolation between networks, no way in from outside but published ports (Docker's nat mode),
+// published TCP / UDP ports (DNAT from outside, from the host and from other networks; picked
+// ports, ranges, conflicts; 127.0.0.1 bindings), conntrack cleanup, the tables' lifecycle, and a
+// restart.
 //
 // The world: the test's own namespace stands for the host; an "outside" namespace stands for the
 // internet, linked to the host by a veth pair (host 198.51.100.1/24 <-> outside 198.51.100.2/24).
@@ -282,6 +283,38 @@ describeKernel('bridge firewall', () => {
     expect(await tcp(OUTSIDE_IP, 7401, b.sandbox.key)).toBe(HOST_IP);
     expect(await tcp(a.address, 7402, null)).toBe('hello');
     expect(await tcp(b.address, 7402, null)).toBe('hello');
+  });
+
+  it('nat mode: an outside host with a route to the subnet reaches published ports only; containers still get out and talk', async () => {
+    await scope.server(OUTSIDE, servers.peer(OUTSIDE_IP, 7501));
+    const { network } = await scope.network(c, 'natmode', '10.149.1.0/24');
+    const a = await scope.container(c, network, 'a', { portMapping: [{ proto: 'tcp', port: 80, hostPort: 18600 }] });
+    const b = await scope.container(c, network, 'b');
+    await scope.server(a.sandbox.key, servers.echo('0.0.0.0', 80));
+    await scope.server(a.sandbox.key, servers.echo('0.0.0.0', 7502));
+    // As a LAN host would: a route to the bridge subnet through this host (which forwards).
+    scope.outsideRoute('10.149.1.0/24');
+    // Unpublished, and the published container port addressed directly: not DNAT'd, dropped.
+    await expectBlocked(a.address, 7502, OUTSIDE);
+    await expectBlocked(a.address, 80, OUTSIDE);
+    await expectBlocked(b.address, 7502, OUTSIDE);
+    // The published port through the host's address works, and keeps the outside's address.
+    expect(await tcp(HOST_IP, 18600, OUTSIDE)).toBe('hello');
+    // The servers are up: the host and the other container of the bridge reach them.
+    expect(await tcp(a.address, 7502, null)).toBe('hello');
+    expect(await tcp(a.address, 7502, b.sandbox.key)).toBe('hello');
+    expect(await tcp(a.address, 80, b.sandbox.key)).toBe('hello');
+    // Out: masqueraded, and without masquerade (replies come back by the route, as established).
+    expect(await tcp(OUTSIDE_IP, 7501, a.sandbox.key)).toBe(HOST_IP);
+    const { network: plain } = await scope.network(c, 'natmode-nomasq', '10.149.2.0/24', {
+      driverOptions: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+    });
+    const d = await scope.container(c, plain, 'd');
+    await scope.server(d.sandbox.key, servers.echo('0.0.0.0', 7503));
+    scope.outsideRoute('10.149.2.0/24');
+    expect(await tcp(OUTSIDE_IP, 7501, d.sandbox.key)).toBe(d.address);
+    await expectBlocked(d.address, 7503, OUTSIDE);
+    expect(await tcp(d.address, 7503, null)).toBe('hello');
   });
 
   it('publishes a TCP port: reached from outside, from the host and from another network; gone after leave', async () => {

@@ -1,6 +1,12 @@
 // cnm-ts never modifies or deletes a device it did not make: a bridge name held by someone else's
 // device (a bridge without this controller's mark, another controller's default bridge, a
-// non-bridge link) is a CONFLICT at create, and at restore and delete the device is left alone.
+// non-bridge link) is a CONFLICT at create, and at restore and delete the device is left alone; so
+// is a port of its bridge that it did not make, and the veth of a sandbox whose record it could not
+// read.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { StateWarning } from '../../../lib';
 import { bridgePorts, expectCode, restart, useControllers } from '../../helpers/cnm';
 import { describeKernel, hostHasLink, ip, ipJson, uniqueName } from '../../helpers/kernel';
 
@@ -102,6 +108,94 @@ describeKernel("devices that are not this controller's", () => {
     await restored.delete();
     await kept.delete();
     expect(device(name)).toEqual(before);
+  });
+
+  it('marks its veths; at restore removes only its own strays, never a port it did not make or the veth of an unreadable sandbox', async () => {
+    const f = await env.make({ predefinedNetworks: false });
+    const owner = f.controller.owner;
+    const network = await f.controller.newNetwork('bridge', 'marked', { ipam: { config: [{ subnet: '10.114.2.0/24' }] } });
+    const bridge = `br-${network.id.slice(0, 12)}`;
+    const joined = async (name: string) => {
+      const sandbox = await f.controller.newSandbox(uniqueName('ctr'));
+      const endpoint = await network.createEndpoint(name);
+      await endpoint.join(sandbox);
+      return { sandbox, endpoint, veth: bridgePorts(bridge).find((p) => !known.includes(p))! };
+    };
+    const known: string[] = [];
+    const kept = await joined('kept');
+    known.push(kept.veth);
+    const unread = await joined('unread');
+    known.push(unread.veth);
+    // Each host end carries the controller's mark, the endpoint and the sandbox (`ip -d link`).
+    expect(device(kept.veth).alias).toBe(`cnm-ts:${owner}:${kept.endpoint.id}:${kept.sandbox.id}`);
+    expect(device(unread.veth).alias).toBe(`cnm-ts:${owner}:${unread.endpoint.id}:${unread.sandbox.id}`);
+    await f.controller.stop();
+
+    // Someone's own port on the bridge (no mark), and a stray with the mark (as a crash between
+    // making a veth and writing the sandbox record leaves) for an endpoint no record has.
+    const theirs = uniqueName('vtheirs');
+    handMade(theirs, 'type', 'veth', 'peer', 'name', `${theirs}p`);
+    ip(['link', 'set', theirs, 'master', bridge]);
+    const stray = uniqueName('vstray');
+    handMade(stray, 'type', 'veth', 'peer', 'name', `${stray}p`);
+    const newId = () => randomBytes(32).toString('hex');
+    ip(['link', 'set', stray, 'master', bridge, 'alias', `cnm-ts:${owner}:${newId()}:${newId()}`]);
+    // The second sandbox's record cannot be read: its endpoint comes back not joined.
+    const record = path.join(f.stateDir, 'store', 'sandboxes', `${unread.sandbox.id}.json`);
+    const readable = readFileSync(record, 'utf8');
+    writeFileSync(record, '{ not json');
+    const theirsBefore = device(theirs);
+
+    const warnings: StateWarning[] = [];
+    const c = await restart(f, { listeners: { 'state:warning': (w: StateWarning) => warnings.push(w) } });
+    expect(c.restoreReport().orphans).toEqual([stray]);
+    expect(hostHasLink(stray)).toBe(false);
+    expect(bridgePorts(bridge)).toEqual([kept.veth, theirs, unread.veth].sort());
+    expect(device(theirs)).toEqual(theirsBefore);
+    expect(warnings).toContainEqual({ file: expect.stringContaining(network.id), reason: expect.stringMatching(new RegExp(`veth ${theirs} .* left alone`)) });
+    expect(c.networkByName('marked')!.endpointByName('unread')!.info().sandboxId).toBeNull();
+    expect(
+      c
+        .sandboxById(kept.sandbox.id)!
+        .endpoints()
+        .map((e) => e.name),
+    ).toEqual(['kept']);
+
+    // Once the record is readable again, the sandbox and its join come back, veth included.
+    writeFileSync(record, readable);
+    const again = await restart(f);
+    expect(
+      again
+        .sandboxById(unread.sandbox.id)!
+        .endpoints()
+        .map((e) => e.name),
+    ).toEqual(['unread']);
+    expect(bridgePorts(bridge)).toEqual([kept.veth, theirs, unread.veth].sort());
+  });
+
+  it('adopts at restore a veth made before veths were marked (no alias) that its endpoint names, and marks it', async () => {
+    const f = await env.make({ predefinedNetworks: false });
+    const network = await f.controller.newNetwork('bridge', 'older', { ipam: { config: [{ subnet: '10.114.3.0/24' }] } });
+    const sandbox = await f.controller.newSandbox(uniqueName('ctr'));
+    const endpoint = await network.createEndpoint('ep');
+    await endpoint.join(sandbox);
+    const bridge = `br-${network.id.slice(0, 12)}`;
+    const [veth] = bridgePorts(bridge);
+    await f.controller.stop();
+    // As an older cnm-ts left it: no alias.
+    ip(['link', 'set', veth, 'alias', '']);
+    expect(device(veth).alias).toBeUndefined();
+
+    const c = await restart(f);
+    expect(c.restoreReport()).toMatchObject({ orphans: [], lostEndpoints: [], errors: [], warnings: [] });
+    expect(bridgePorts(bridge)).toEqual([veth]);
+    expect(device(veth).alias).toBe(`cnm-ts:${f.controller.owner}:${endpoint.id}:${sandbox.id}`);
+    expect(
+      c
+        .sandboxById(sandbox.id)!
+        .endpoints()
+        .map((e) => e.name),
+    ).toEqual(['ep']);
   });
 
   it("leaves alone, at network delete, a device that replaced the network's bridge while it ran", async () => {

@@ -1,5 +1,7 @@
 // Restart and crash repair on a fake kernel: what the next controller finds, keeps, repairs and removes.
-import type { NetworkController } from '../../../lib';
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { NetworkController, StateWarning } from '../../../lib';
 import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
 
 async function joinedContainer(world: FakeWorld) {
@@ -81,5 +83,67 @@ test('with liveRestore off every sandbox goes at start, its endpoints stay', asy
   expect(world.kernel.namespaces.has(sandbox.key)).toBe(false);
   expect(world.kernel.ns(undefined).links.size).toBe(3); // lo and the two bridges: no veth left
   expect(next.networkByName('web')!.endpointByName('e1')!.info().sandboxId).toBeNull();
+  await next.stop({ removeAll: true });
+});
+
+test("veths: each carries the controller's mark; restore removes only marked strays, never an unmarked port or an unreadable sandbox's veth", async () => {
+  const world = fakeWorld();
+  const { controller, sandbox, endpoint } = await joinedContainer(world);
+  const mark = controller.owner;
+  const bridge = `br-${controller.networkByName('web')!.id.slice(0, 12)}`;
+  const host = () => world.kernel.ns(undefined).links;
+  const ports = () =>
+    [...host().values()]
+      .filter((l) => l.master === bridge)
+      .map((l) => l.name)
+      .sort();
+  const [veth] = ports();
+  expect(host().get(veth)!.alias).toBe(`cnm-ts:${mark}:${endpoint.id}:${sandbox.id}`);
+  await controller.stop();
+  const add = (name: string, alias: string | null) => {
+    world.kernel.handlersForTests.linkAdd({ op: 'linkAdd', link: { kind: 'veth', name, master: bridge, peer: { name: `${name}p` } } });
+    if (alias) world.kernel.handlersForTests.linkSet({ op: 'linkSet', name, change: { alias } });
+  };
+  add('theirs', null);
+  add('theirs2', `cnm-ts:0badc0de:${'1'.repeat(64)}:${'2'.repeat(64)}`);
+  add('stray', `cnm-ts:${mark}:${'3'.repeat(64)}:${'4'.repeat(64)}`);
+
+  // The sandbox's record is unreadable: its endpoint comes back not joined, its veth stays.
+  const record = path.join(world.options.stateDir!, 'store', 'sandboxes', `${sandbox.id}.json`);
+  const readable = readFileSync(record, 'utf8');
+  writeFileSync(record, 'not json');
+  const warnings: StateWarning[] = [];
+  const next = await world.start({ listeners: { 'state:warning': (w: StateWarning) => warnings.push(w) } });
+  expect(next.restoreReport()).toMatchObject({ orphans: ['stray'], lostEndpoints: [], errors: [] });
+  expect(ports()).toEqual(['theirs', 'theirs2', veth].sort());
+  const networkId = next.networkByName('web')!.id;
+  expect(warnings).toEqual([
+    { file: expect.stringContaining(sandbox.id), reason: expect.any(String) },
+    { file: expect.stringContaining(networkId), reason: expect.stringMatching(/^veth theirs on .* left alone$/) },
+    { file: expect.stringContaining(networkId), reason: expect.stringMatching(/^veth theirs2 on .* left alone$/) },
+  ]);
+  expect(next.networkByName('web')!.endpointByName('e1')!.info().sandboxId).toBeNull();
+
+  // Readable again: the join comes back with its veth.
+  await next.stop();
+  writeFileSync(record, readable);
+  const third = await world.start();
+  expect(joins(third)).toEqual([['c1', ['e1']]]);
+  expect(ports()).toEqual(['theirs', 'theirs2', veth].sort());
+  await third.stop({ removeAll: true });
+  for (const name of ['theirs', 'theirs2']) world.kernel.handlersForTests.linkDelete({ op: 'linkDelete', name });
+});
+
+test('an unmarked veth that a join names (made before veths were marked) is adopted and marked', async () => {
+  const world = fakeWorld();
+  const { controller, sandbox, endpoint } = await joinedContainer(world);
+  const veth = [...world.kernel.ns(undefined).links.values()].find((l) => l.kind === 'veth')!.name;
+  await controller.stop();
+  world.kernel.handlersForTests.linkSet({ op: 'linkSet', name: veth, change: { alias: '' } });
+  expect(world.kernel.ns(undefined).links.get(veth)!.alias).toBeNull();
+  const next = await world.start();
+  expect(next.restoreReport()).toMatchObject({ orphans: [], lostEndpoints: [], errors: [], warnings: [] });
+  expect(world.kernel.ns(undefined).links.get(veth)!.alias).toBe(`cnm-ts:${next.owner}:${endpoint.id}:${sandbox.id}`);
+  expect(joins(next)).toEqual([['c1', ['e1']]]);
   await next.stop({ removeAll: true });
 });
