@@ -11,6 +11,7 @@ const fakeBinding: NativeBinding = {
   waitLinksGone: () => Promise.resolve(),
   setErrorFactory: () => undefined,
   errnoNames: () => [],
+  dropKeptSockets: () => undefined,
 };
 jest.mock('../../lib/native/loader', () => ({ loadBinding: () => fakeBinding }));
 
