@@ -278,4 +278,6 @@ export interface NativeBinding {
   setErrorFactory(factory: (info: NativeErrorInfo) => Error): void;
   /** The C library's symbolic name and message of every errno it knows (empty without glibc >= 2.32). */
   errnoNames(): { errno: number; code: string; description: string }[];
+  /** The calling thread's effective capability set (capget), bit n for capability n. */
+  effectiveCapabilities(): bigint;
 }

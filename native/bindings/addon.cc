@@ -1,8 +1,15 @@
 // The addon's entry point: `execute(ops)` runs a batch off the JS thread and returns a Promise;
 // `waitLinksGone(names, timeoutMs)` resolves once host links are gone (linkwait.cc);
 // `setErrorFactory(fn)` hands over the JS function that builds NetlinkError objects;
-// `errnoNames()` lists the C library's name and message of every errno it knows.
+// `errnoNames()` lists the C library's name and message of every errno it knows;
+// `effectiveCapabilities()` gives the thread's effective capability set as a bit mask (a BigInt).
+#include <linux/capability.h>
 #include <napi.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "addon-data.h"
 #include "convert.h"
@@ -96,6 +103,18 @@ Napi::Value ErrnoNames(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// capget(2) rather than /proc/self/status: Deno refuses to read /proc/self without --allow-all, and
+// the privilege check must work under its narrower permissions.
+Napi::Value EffectiveCapabilities(const Napi::CallbackInfo& info) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) {
+    throw Napi::Error::New(info.Env(), std::string("capget: ") + std::strerror(errno));
+  }
+  uint64_t mask = (static_cast<uint64_t>(data[1].effective) << 32) | data[0].effective;
+  return Napi::BigInt::New(info.Env(), mask);
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -106,6 +125,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("waitLinksGone", Napi::Function::New(env, WaitLinksGone, "waitLinksGone", data));
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory", data));
   exports.Set("errnoNames", Napi::Function::New(env, ErrnoNames, "errnoNames"));
+  exports.Set("effectiveCapabilities", Napi::Function::New(env, EffectiveCapabilities, "effectiveCapabilities"));
   return exports;
 }
 
