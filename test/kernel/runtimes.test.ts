@@ -188,6 +188,15 @@ describeKernel('the packed package in Node, Bun and Deno', () => {
       }
       expect(out).toContain('DONE');
       expect((await links()).map((l) => l.ifname)).not.toContain(bridge);
+
+      if (c.name === 'node') {
+        // Without a binary for the platform: the error names a command that works in an application.
+        rmSync(path.join(installed, 'prebuilds'), { recursive: true });
+        const probe = "import('cnm-ts').then((m) => m.NetworkController.create()).catch((e) => console.log(e.code + '\\n' + e.message))";
+        const { stdout } = await run(['node', '-e', probe], app, env);
+        expect(stdout).toMatch(/^NATIVE_UNAVAILABLE\ncannot load the cnm-ts addon; tried:\n/);
+        expect(stdout).toContain('npm install --no-save node-addon-api@8 && npm explore cnm-ts -- npm run build:native');
+      }
     },
     420_000,
   );

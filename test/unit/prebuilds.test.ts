@@ -3,7 +3,8 @@
 // Node, arm64 in an arm64 Node under qemu-user. In CI every target must be there; elsewhere a
 // missing one is skipped (build them with `npm run prebuilds`).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { PREBUILD_TARGETS } from '../../lib/native/loader';
 
@@ -74,10 +75,45 @@ describe.each(PREBUILD_TARGETS)('prebuilds/%s/cnm.node', (target) => {
   });
 });
 
+/**
+ * A musl program (musl-gcc, Debian's musl-tools) that dlopens `file` and looks up the Node-API
+ * entry point. It defines an empty function for each napi_* symbol the binary imports (a musl Node
+ * is not to be had here), so the load proves that every C library and C++ runtime symbol resolves
+ * against musl.
+ */
+function muslLoad(file: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cnm-musl-'));
+  try {
+    const napi = [...readelf(['--dyn-syms'], file).matchAll(/ UND (napi_\w+|node_api_\w+)/g)].map((m) => m[1]);
+    const host = [
+      '#include <dlfcn.h>',
+      '#include <stdio.h>',
+      ...[...new Set(napi)].map((name) => `void ${name}(void) {}`),
+      'int main(int argc, char** argv) {',
+      '  void* h = dlopen(argv[1], RTLD_NOW);',
+      '  if (!h) { printf("%s\\n", dlerror()); return 1; }',
+      '  printf("%s\\n", dlsym(h, "napi_register_module_v1") ? "loaded" : "no entry point");',
+      '  return 0;',
+      '}',
+    ].join('\n');
+    writeFileSync(path.join(dir, 'host.c'), host);
+    execFileSync('musl-gcc', ['-rdynamic', '-o', path.join(dir, 'host'), path.join(dir, 'host.c')]);
+    return execFileSync(path.join(dir, 'host'), [file], { encoding: 'utf8' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the prebuilt binaries load', () => {
   const x64 = binary('linux-x64-glibc');
   (existsSync(x64) || inCi ? it : it.skip)('linux-x64-glibc in this Node, with glibc errno names looked up at run time', () => {
     expect(execFileSync(process.execPath, ['-e', PROBE(x64)], { encoding: 'utf8' })).toBe('bigint true function\n');
+  });
+
+  const musl = binary('linux-x64-musl');
+  const hasMuslGcc = spawnSync('sh', ['-c', 'command -v musl-gcc']).status === 0;
+  (inCi || (existsSync(musl) && hasMuslGcc) ? it : it.skip)('linux-x64-musl in a musl process (musl-gcc), every libc symbol resolved', () => {
+    expect(muslLoad(musl)).toBe('loaded\n');
   });
 
   const arm64 = binary('linux-arm64-glibc');

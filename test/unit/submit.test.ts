@@ -8,6 +8,7 @@ const fakeBinding: NativeBinding = {
   waitLinksGone: () => Promise.resolve(),
   setErrorFactory: () => undefined,
   errnoNames: () => [],
+  effectiveCapabilities: () => 0n,
 };
 jest.mock('../../lib/native/loader', () => ({ loadBinding: () => fakeBinding }));
 
