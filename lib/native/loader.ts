@@ -6,12 +6,33 @@ import type { NativeBinding } from './types';
 
 const debug = createDebug('cnm:native');
 
-/** Where the addon may be, in order: an explicit override, then both build outputs. */
-function candidatePaths(): string[] {
+/** The prebuilt binaries this package can carry (scripts/prebuild.js builds them). */
+export const PREBUILD_TARGETS = ['linux-x64-glibc', 'linux-arm64-glibc', 'linux-x64-musl'] as const;
+
+/**
+ * Where the addon may be, in order: an explicit override (CNM_TS_ADDON), a source build
+ * (build/Release, build/Debug: someone built it here on purpose, so it wins), then the prebuilt
+ * binaries for this architecture: glibc's, then musl's. The C library is not detected (that needs
+ * permissions in Deno); the binary for the other one fails to load with a clear dlopen error.
+ */
+export function candidatePaths(): string[] {
   const root = path.resolve(__dirname, '..', '..');
-  const paths = [path.join(root, 'build', 'Release', 'cnm.node'), path.join(root, 'build', 'Debug', 'cnm.node')];
+  const builds = [path.join(root, 'build', 'Release', 'cnm.node'), path.join(root, 'build', 'Debug', 'cnm.node')];
+  const prebuilds = ['glibc', 'musl']
+    .map((libc) => `${process.platform}-${process.arch}-${libc}`)
+    .filter((target) => (PREBUILD_TARGETS as readonly string[]).includes(target))
+    .map((target) => path.join(root, 'prebuilds', target, 'cnm.node'));
   const override = process.env.CNM_TS_ADDON;
-  return override ? [override, ...paths] : paths;
+  return [...(override ? [override] : []), ...builds, ...prebuilds];
+}
+
+/** The command that builds the addon from source where this copy of cnm-ts sits. */
+function buildAdvice(root: string): string {
+  const needs = "(needs python3, make, g++ and Node's headers; set npm_config_nodedir=/usr where they cannot be downloaded)";
+  if (root.split(path.sep).includes('node_modules')) {
+    return `No prebuilt binary fits ${process.platform}-${process.arch}; build one from source in your application with\n  npm install --no-save node-addon-api@8 && npm explore cnm-ts -- npm run build:native\n${needs}.`;
+  }
+  return `Build it with \`npm run build:native\` ${needs}.`;
 }
 
 let loaded: NativeBinding | undefined;
@@ -39,8 +60,6 @@ export function loadBinding(): NativeBinding {
       failures.push(`  ${candidate}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  throw new CnmError(
-    'NATIVE_UNAVAILABLE',
-    `cannot load the cnm-ts addon; tried:\n${failures.join('\n')}\n` + 'Build it with `npm run build:native` (needs python3, make and g++).',
-  );
+  const root = path.resolve(__dirname, '..', '..');
+  throw new CnmError('NATIVE_UNAVAILABLE', `cannot load the cnm-ts addon; tried:\n${failures.join('\n')}\n${buildAdvice(root)}`);
 }

@@ -1,16 +1,16 @@
-import { readFile } from 'node:fs/promises';
 import { CnmError } from '../errors';
+import { loadBinding } from './loader';
 
 const CAP_NET_ADMIN = 12n;
 const CAP_SYS_ADMIN = 21n;
 
 /**
  * Refuses to start without CAP_NET_ADMIN and CAP_SYS_ADMIN (links, routes; namespaces and mounts)
- * with one PERMISSION error, before any file or kernel object is made.
+ * with one PERMISSION error, before any file or kernel object is made. The capabilities come from
+ * capget(2) through the addon, not from /proc/self/status, which Deno reads only under --allow-all.
  */
 export async function checkPrivileges(): Promise<void> {
-  const status = await readFile('/proc/self/status', 'utf8');
-  const effective = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
+  const effective = loadBinding().effectiveCapabilities();
   const missing = [
     [CAP_NET_ADMIN, 'CAP_NET_ADMIN'],
     [CAP_SYS_ADMIN, 'CAP_SYS_ADMIN'],

@@ -280,4 +280,6 @@ export interface NativeBinding {
   errnoNames(): { errno: number; code: string; description: string }[];
   /** Closes the netlink sockets kept open in namespaces made by recent batches (see submit.ts). */
   dropKeptSockets(): void;
+  /** The calling thread's effective capability set (capget), bit n for capability n. */
+  effectiveCapabilities(): bigint;
 }

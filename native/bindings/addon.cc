@@ -2,8 +2,15 @@
 // `waitLinksGone(names, timeoutMs)` resolves once host links are gone (linkwait.cc);
 // `setErrorFactory(fn)` hands over the JS function that builds NetlinkError objects;
 // `errnoNames()` lists the C library's name and message of every errno it knows;
-// `dropKeptSockets()` closes the sockets kept for new namespaces.
+// `dropKeptSockets()` closes the sockets kept for new namespaces;
+// `effectiveCapabilities()` gives the thread's effective capability set as a bit mask (a BigInt).
+#include <linux/capability.h>
 #include <napi.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "addon-data.h"
 #include "../kernel/kept-sockets.h"
@@ -105,6 +112,18 @@ Napi::Value ErrnoNames(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// capget(2) rather than /proc/self/status: Deno refuses to read /proc/self without --allow-all, and
+// the privilege check must work under its narrower permissions.
+Napi::Value EffectiveCapabilities(const Napi::CallbackInfo& info) {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (syscall(SYS_capget, &header, data) != 0) {
+    throw Napi::Error::New(info.Env(), std::string("capget: ") + std::strerror(errno));
+  }
+  uint64_t mask = (static_cast<uint64_t>(data[1].effective) << 32) | data[0].effective;
+  return Napi::BigInt::New(info.Env(), mask);
+}
+
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -116,6 +135,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory", data));
   exports.Set("errnoNames", Napi::Function::New(env, ErrnoNames, "errnoNames"));
   exports.Set("dropKeptSockets", Napi::Function::New(env, DropKeptSockets, "dropKeptSockets"));
+  exports.Set("effectiveCapabilities", Napi::Function::New(env, EffectiveCapabilities, "effectiveCapabilities"));
   return exports;
 }
 

@@ -1,7 +1,7 @@
 // `import ... from 'cnm-ts'`, 'cnm-ts/kernel' and 'cnm-ts/testing' work from CommonJS and ESM,
 // with types (the package's own name resolves to itself through its "exports").
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -73,5 +73,54 @@ describe('the package entry points', () => {
   it('type-checks a consumer under node10 module resolution (typesVersions)', () => {
     const dir = consumer({ 'consumer.ts': CONSUMER });
     expect(() => typeCheck(dir, ['consumer.ts'], 'node10')).not.toThrow();
+  });
+});
+
+/** What `npm pack` would put in the tarball (scripts skipped: the test runner has compiled dist/). */
+function packedFiles(): string[] {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
+  return (JSON.parse(out) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
+}
+
+/** Top-level files and folders the package may ship; everything else (build/, tests, configs) stays out. */
+const SHIPPED_FILES = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp'];
+const SHIPPED_DIRS = ['dist/', 'lib/', 'native/', 'prebuilds/'];
+
+describe('the packed package', () => {
+  const files = packedFiles();
+  const packed = new Set(files);
+  const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+
+  it('ships only the files list, with the licence, the changelog and every native source', () => {
+    const strays = files.filter((f) => !SHIPPED_FILES.includes(f) && !SHIPPED_DIRS.some((dir) => f.startsWith(dir)));
+    expect(strays).toEqual([]);
+    for (const f of SHIPPED_FILES) expect(packed.has(f)).toBe(true);
+    const sources = JSON.parse(readFileSync(path.join(root, 'native', 'sources.json'), 'utf8')) as string[];
+    expect(sources.filter((f) => !packed.has(f))).toEqual([]);
+    expect(readFileSync(path.join(root, 'LICENSE'), 'utf8')).toContain('Apache License\n                           Version 2.0, January 2004');
+  });
+
+  it('ships no build leftovers: no object files, and binaries only as prebuilds/<target>/cnm.node', () => {
+    expect(files.filter((f) => /\.(o|a|d|mk|node)$|^build\//.test(f) && !/^prebuilds\/linux-[a-z0-9]+-(glibc|musl)\/cnm\.node$/.test(f))).toEqual([]);
+  });
+
+  it('has source maps and declaration maps whose sources are in the package', () => {
+    const maps = files.filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(10);
+    const unresolved = maps.flatMap((map) => {
+      const { sources, sourceRoot } = JSON.parse(readFileSync(path.join(root, map), 'utf8')) as { sources: string[]; sourceRoot?: string };
+      return sources.map((s) => path.posix.join(path.posix.dirname(map), sourceRoot ?? '', s)).filter((s) => !packed.has(s));
+    });
+    expect(unresolved).toEqual([]);
+  });
+
+  it('runs no install script and needs node-addon-api only to build from source', () => {
+    const scripts = manifest.scripts ?? {};
+    // npm adds "install: node-gyp rebuild" for a binding.gyp unless gypfile is false.
+    expect(manifest.gypfile).toBe(false);
+    for (const hook of ['preinstall', 'install', 'postinstall']) expect(scripts[hook]).toBeUndefined();
+    expect(Object.keys(manifest.dependencies ?? {})).toEqual(['debug']);
+    expect(manifest.peerDependencies?.['node-addon-api']).toBeDefined();
+    expect(manifest.peerDependenciesMeta?.['node-addon-api']).toEqual({ optional: true });
   });
 });

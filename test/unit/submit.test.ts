@@ -9,6 +9,7 @@ const fakeBinding: NativeBinding = {
   setErrorFactory: () => undefined,
   errnoNames: () => [],
   dropKeptSockets: () => undefined,
+  effectiveCapabilities: () => 0n,
 };
 jest.mock('../../lib/native/loader', () => ({ loadBinding: () => fakeBinding }));
 
