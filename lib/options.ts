@@ -22,9 +22,14 @@ export interface IpamPoolConfig {
 }
 
 export interface IpamOptions {
-  /** Only 'default' is built in. */
+  /**
+   * The IPAM driver: 'default' (the default), 'null' (no addresses: they come from the driver or
+   * are set by the caller) or a name given to `registerIpam` / the controller's `ipams` option.
+   */
   driver?: string;
   config?: IpamPoolConfig[];
+  /** Options given to the IPAM with each request (Docker's `--ipam-opt`). */
+  options?: Record<string, string>;
 }
 
 export interface NetworkOptions {

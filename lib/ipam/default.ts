@@ -6,7 +6,7 @@ import { AddressPool } from './pool';
 import { DEFAULT_GLOBAL_POOLS, DEFAULT_LOCAL_POOLS, firstFreePool, parsePredefined, type PredefinedSpec, type SplitNetwork } from './predefined';
 import { containsPrefix, formatPrefix, overlaps, parseAddressOrPrefix, parsePrefix, type Prefix } from './prefix';
 import { checkIpamState, type IpamState } from './state';
-import { GLOBAL_DEFAULT_ADDRESS_SPACE, LOCAL_DEFAULT_ADDRESS_SPACE, type Ipam, type PoolRequest, type PoolResult } from './types';
+import { GLOBAL_DEFAULT_ADDRESS_SPACE, LOCAL_DEFAULT_ADDRESS_SPACE, type Ipam, type IpamCapabilities, type PoolRequest, type PoolResult } from './types';
 
 const debug = createDebug('cnm:ipam');
 
@@ -99,6 +99,11 @@ export class DefaultIpam implements Ipam {
   releaseAddress(poolId: string, address: string): void {
     this.pool(poolId).release(address);
     debug('releaseAddress %s %s', poolId, address);
+  }
+
+  /** In memory only: a restarted controller requests its networks' pools and addresses again. */
+  capabilities(): IpamCapabilities {
+    return { requiresRequestReplay: true };
   }
 
   /** Every pool with its allocated addresses and round-robin cursor, as plain data. */

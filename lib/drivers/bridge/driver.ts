@@ -19,6 +19,7 @@ import type {
   RestoreResult,
   RestoreWarning,
 } from '../api';
+import { macFor, withoutPrefix } from '../common';
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
@@ -34,23 +35,17 @@ const IPV6_MIN_MTU = 1280;
 /** A bridge numbers its ports 1 to 1023 (the kernel's BR_MAX_PORTS is 1024, port 0 is reserved). */
 export const MAX_BRIDGE_PORTS = 1023;
 
-const withoutPrefix = (cidr: string): string => cidr.split('/')[0];
-
-/** A MAC address derived from the IPv4 address, as Docker does (02:42:ac:11:00:02), else random. */
-function macFor(address: string | undefined): string {
-  const bytes = address ? [0x02, 0x42, ...withoutPrefix(address).split('.').map(Number)] : [0x02, ...Array.from(Buffer.from(randomHex(10), 'hex'))];
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
 /** The network's driver-side view, from its create info. */
 function describe(info: NetworkCreateInfo, config: BridgeConfig): BridgeNetwork {
   return {
     config,
     foreign: null,
     internal: info.internal,
-    subnet: info.ipv4[0]?.pool ?? null,
-    gateway: info.ipv4[0] ? withoutPrefix(info.ipv4[0].gateway) : null,
-    gatewayIPv6: info.ipv6[0] ? withoutPrefix(info.ipv6[0].gateway) : null,
+    // The null IPAM's pool (0.0.0.0/0, no gateway) is no subnet to masquerade.
+    subnet: info.ipv4[0]?.gateway ? info.ipv4[0].pool : null,
+    // No gateway ('') on a pool of the null IPAM: the bridge gets no address, containers no route.
+    gateway: info.ipv4[0]?.gateway ? withoutPrefix(info.ipv4[0].gateway) : null,
+    gatewayIPv6: info.ipv6[0]?.gateway ? withoutPrefix(info.ipv6[0].gateway) : null,
   };
 }
 
@@ -117,7 +112,7 @@ export class BridgeDriver implements Driver {
       // The kernel ignores an alias given at creation: it is a change of its own.
       { op: 'linkSet', name, change: { alias: bridgeAlias(info.owner, info.id) } },
     ];
-    for (const data of [...info.ipv4, ...info.ipv6]) ops.push({ op: 'addressAdd', name, address: data.gateway });
+    for (const data of [...info.ipv4, ...info.ipv6]) if (data.gateway) ops.push({ op: 'addressAdd', name, address: data.gateway });
     ops.push({ op: 'linkSet', name, change: { up: true } });
     // Ports published on 127.0.0.1 are reached through the bridge (see firewall.ts).
     ops.push({ op: 'sysctlSet', key: `net/ipv4/conf/${name}/route_localnet`, value: '1' });
