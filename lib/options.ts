@@ -5,7 +5,7 @@ import type { DriverOptions, ExposedPort, PortBinding } from './drivers/api';
 export type { ExposedPort, PortBinding } from './drivers/api';
 
 /** The network types of the built-in drivers (`docker network create -d`). */
-export type BuiltinNetworkType = 'null' | 'host' | 'bridge';
+export type BuiltinNetworkType = 'null' | 'host' | 'bridge' | 'macvlan';
 
 /** A built-in network type, or the type of a driver given to `registerDriver`. */
 // `string & {}` keeps editors offering the built-in names while any string is accepted.

@@ -108,6 +108,7 @@ export async function restoreState(controller: NetworkController): Promise<Resto
       networks: restoredNetworks,
       endpoints: restoredEndpoints,
       unreadable: [...state.unreadable.network, ...skipped],
+      namespaces: [...new Set([...sandboxes.values()].filter(({ sandbox }) => sandbox.mode !== 'host').map(({ sandbox }) => sandbox.key))],
     });
     report.errors.push(...result.errors);
     report.orphans.push(...result.removed);

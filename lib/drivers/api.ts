@@ -115,6 +115,11 @@ export interface RestoreContext {
    * neither restored nor removed.
    */
   unreadable: string[];
+  /**
+   * The namespaces (keys) of the restored sandboxes that are not the host's: where a driver that
+   * makes its links inside sandboxes (macvlan) looks for marked links no endpoint refers to.
+   */
+  namespaces: string[];
 }
 
 /** What a driver found when it restored its networks and endpoints. */

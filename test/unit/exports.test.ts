@@ -21,6 +21,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'GLOBAL_DEFAULT_ADDRESS_SPACE',
       'HostDriver',
       'LOCAL_DEFAULT_ADDRESS_SPACE',
+      'MacvlanDriver',
       'NULL_ADDRESS_SPACE',
       'NetlinkError',
       'Network',
