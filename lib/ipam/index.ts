@@ -1,5 +1,6 @@
 // The IPAM layer: the driver API (libnetwork's ipamapi) and the default driver.
 export {
+  ALLOC_SERIAL,
   GATEWAY_ADDRESS_TYPE,
   GLOBAL_DEFAULT_ADDRESS_SPACE,
   LOCAL_DEFAULT_ADDRESS_SPACE,

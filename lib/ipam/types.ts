@@ -11,6 +11,11 @@ export const GLOBAL_DEFAULT_ADDRESS_SPACE = 'GlobalDefault';
 export const REQUEST_ADDRESS_TYPE = 'RequestAddressType';
 /** The value of REQUEST_ADDRESS_TYPE when the network's gateway is requested (netlabel.Gateway). */
 export const GATEWAY_ADDRESS_TYPE = 'com.docker.network.gateway';
+/**
+ * The option that asks for serial (round-robin) allocation, "true", instead of the lowest free
+ * address (ipamapi.AllocSerialPrefix; Docker's `--ipam-opt com.docker.network.ipam.serial=true`).
+ */
+export const ALLOC_SERIAL = 'com.docker.network.ipam.serial';
 
 /** What RequestPool asks for (ipamapi.PoolRequest). */
 export interface PoolRequest {

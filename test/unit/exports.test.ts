@@ -11,6 +11,7 @@ const root = path.resolve(__dirname, '..', '..');
 const SURFACE: Record<string, { values: string[]; types: string[] }> = {
   'cnm-ts': {
     values: [
+      'ALLOC_SERIAL',
       'BridgeDriver',
       'CnmError',
       'DEFAULT_GLOBAL_POOLS',

@@ -19,7 +19,7 @@ import type {
   RestoreResult,
   RestoreWarning,
 } from '../api';
-import { macFor, withoutPrefix } from '../common';
+import { gatewayFor, macFor, withoutPrefix } from '../common';
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
@@ -41,12 +41,17 @@ function describe(info: NetworkCreateInfo, config: BridgeConfig): BridgeNetwork 
     config,
     foreign: null,
     internal: info.internal,
-    // The null IPAM's pool (0.0.0.0/0, no gateway) is no subnet to masquerade.
-    subnet: info.ipv4[0]?.gateway ? info.ipv4[0].pool : null,
-    // No gateway ('') on a pool of the null IPAM: the bridge gets no address, containers no route.
-    gateway: info.ipv4[0]?.gateway ? withoutPrefix(info.ipv4[0].gateway) : null,
-    gatewayIPv6: info.ipv6[0]?.gateway ? withoutPrefix(info.ipv6[0].gateway) : null,
+    // The null IPAM's pool (0.0.0.0/0, no gateway) is no subnet to masquerade, and gives no route.
+    subnets: info.ipv4.filter((p) => p.gateway).map((p) => p.pool),
+    ipv4: info.ipv4,
+    ipv6: info.ipv6,
   };
+}
+
+/** The endpoint's gateways: those of the subnets its addresses are in; none on an internal network. */
+function gateways(network: BridgeNetwork, endpoint: BridgeEndpoint): { gateway: string | null; gatewayIPv6: string | null } {
+  if (network.internal) return { gateway: null, gatewayIPv6: null };
+  return { gateway: gatewayFor(network.ipv4, endpoint.iface.address), gatewayIPv6: gatewayFor(network.ipv6, endpoint.iface.addressIPv6) };
 }
 
 const isGone = (err: unknown) => err instanceof NetlinkError && err.code === 'ENODEV';
@@ -180,7 +185,7 @@ export class BridgeDriver implements Driver {
       .filter((n) => !n.foreign)
       .map((n) => ({
         bridge: n.config.bridgeName,
-        subnet: n.subnet,
+        subnets: n.subnets,
         internal: n.internal,
         masquerade: n.config.enableIpMasquerade,
       }));
@@ -260,7 +265,7 @@ export class BridgeDriver implements Driver {
     if (endpoint.iface.addressIPv6) {
       ops.push({ op: 'addressAdd', netns, name: target.ifname, address: endpoint.iface.addressIPv6 });
     }
-    if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, target));
+    if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, endpoint, target));
     try {
       await this.inFirewallOrder(ops, !network.config.enableIcc);
     } catch (err) {
@@ -271,8 +276,7 @@ export class BridgeDriver implements Driver {
     }
     return {
       ifname: target.ifname,
-      gateway: network.internal ? null : network.gateway,
-      gatewayIPv6: network.internal ? null : network.gatewayIPv6,
+      ...gateways(network, endpoint),
       staticRoutes: [],
     };
   }
@@ -364,15 +368,15 @@ export class BridgeDriver implements Driver {
   }
 
   /** Points the sandbox's default route(s) at this endpoint's gateway (`ip route replace default`). */
-  async setDefaultRoute(networkId: string, _endpointId: string, target: JoinTarget): Promise<void> {
-    const ops = this.defaultRouteOps(this.network(networkId), target);
+  async setDefaultRoute(networkId: string, endpointId: string, target: JoinTarget): Promise<void> {
+    const ops = this.defaultRouteOps(this.network(networkId), this.endpoint(endpointId), target);
     if (ops.length > 0) await this.kernel.batch(ops);
   }
 
-  private defaultRouteOps(network: BridgeNetwork, target: JoinTarget): NativeOp[] {
-    if (network.internal) return [];
+  private defaultRouteOps(network: BridgeNetwork, endpoint: BridgeEndpoint, target: JoinTarget): NativeOp[] {
     const ops: NativeOp[] = [];
-    for (const gateway of [network.gateway, network.gatewayIPv6]) {
+    const { gateway: v4, gatewayIPv6: v6 } = gateways(network, endpoint);
+    for (const gateway of [v4, v6]) {
       if (gateway === null) continue;
       ops.push({ op: 'routeReplace', netns: target.key, route: { destination: 'default', gateway, dev: target.ifname } });
     }

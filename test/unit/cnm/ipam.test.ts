@@ -202,7 +202,29 @@ test('endpoints take addresses from any of the network pools, ipRange and auxAdd
     code: 'INVALID_ARGUMENT',
     message: expect.stringContaining('does not belong to any IPv4 subnet of network multi'),
   });
+  // An endpoint of the second pool routes through that pool's gateway (on the bridge too).
+  const sandbox = await controller.newSandbox('c1');
+  await network.endpointByName('e4')!.join(sandbox);
+  expect(world.kernel.ns(sandbox.key).routes).toEqual([expect.objectContaining({ destination: 'default', gateway: '10.61.0.128', dev: 'eth0' })]);
+  expect(network.endpointByName('e4')!.info().gateway).toBe('10.61.0.128');
   await network.createEndpoint('e6');
   await expect(network.createEndpoint('e7')).rejects.toMatchObject({ code: 'EXHAUSTED', message: expect.stringContaining('every pool') });
+  await controller.stop({ removeAll: true });
+});
+
+test("the default IPAM hands out the lowest free address, as Docker's for local networks; ipam.options serial goes round", async () => {
+  const world = fakeWorld();
+  const controller = await world.start({ predefinedNetworks: false });
+  const firstFree = await controller.newNetwork('bridge', 'ff', { ipam: { config: [{ subnet: '10.70.0.0/24' }] } });
+  const serial = await controller.newNetwork('bridge', 'rr', {
+    ipam: { config: [{ subnet: '10.71.0.0/24' }], options: { 'com.docker.network.ipam.serial': 'true' } },
+  });
+  for (const network of [firstFree, serial]) {
+    await network.createEndpoint('a');
+    await (await network.createEndpoint('b')).delete();
+  }
+  expect((await firstFree.createEndpoint('c')).info().interface.address).toBe('10.70.0.3/24');
+  expect((await serial.createEndpoint('c')).info().interface.address).toBe('10.71.0.4/24');
+  expect(serial.inspect().IPAM.Options).toEqual({ 'com.docker.network.ipam.serial': 'true' });
   await controller.stop({ removeAll: true });
 });
