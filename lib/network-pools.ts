@@ -161,8 +161,9 @@ async function reserveOne(
 
 /**
  * Reserves a new endpoint's addresses: the ones it asks for, else the next free; all or none.
- * INVALID_ARGUMENT for an address in none of the network's (`networkName`) subnets. `inUse` says
- * whether an address is held on the network already (a registered IPAM's answer is checked with it).
+ * INVALID_ARGUMENT for an address in none of the network's (`networkName`) subnets. `inUse` is
+ * asked once about each address a registered IPAM gives: true if the network holds it already
+ * (the answer is refused), else the caller may count it as taken from then on.
  */
 export async function reserveEndpointAddresses(
   ipam: IpamCaller,

@@ -34,6 +34,8 @@ export class Network {
   /** @internal */ readonly members = new Map<string, Endpoint>();
   private readonly byName = new Map<string, Endpoint>();
   private readonly pendingNames = new Set<string>();
+  /** Addresses endpoints under creation took: checked with the members', so no two get one. */
+  private readonly pendingAddresses = new Set<string>();
   /** @internal */ deleting = false;
 
   /** @internal */
@@ -67,9 +69,10 @@ export class Network {
     }
     const id = newId();
     this.pendingNames.add(name);
+    const claimed: string[] = [];
     let endpoint: Endpoint;
     try {
-      const iface = await this.reserveAddresses(id, name, options);
+      const iface = await this.reserveAddresses(id, name, options, claimed);
       endpoint = await withUndo(async (undo) => {
         undo.push(() => this.releaseAddresses(iface));
         await this.driver.createEndpoint(this.id, id, iface, {});
@@ -80,6 +83,7 @@ export class Network {
       });
     } finally {
       this.pendingNames.delete(name);
+      for (const address of claimed) this.pendingAddresses.delete(address);
     }
     this.adopt(endpoint);
     debug('endpoint %s on %s: %s', name, this.name, endpoint.iface.address ?? 'no address');
@@ -87,8 +91,15 @@ export class Network {
     return endpoint;
   }
 
-  private async reserveAddresses(id: string, name: string, options: EndpointOptions): Promise<InterfaceInfo> {
-    const addresses = await reserveEndpointAddresses(this.ipam, this.pools, options, this.name, this.ipamOptions, (a) => this.addressInUse(a));
+  /** Reserves the endpoint's addresses; each one IPAM gives is checked against the network's and claimed into `claimed`. */
+  private async reserveAddresses(id: string, name: string, options: EndpointOptions, claimed: string[]): Promise<InterfaceInfo> {
+    const claim = (address: string) => {
+      if (this.addressInUse(address)) return true;
+      this.pendingAddresses.add(address);
+      claimed.push(address);
+      return false;
+    };
+    const addresses = await reserveEndpointAddresses(this.ipam, this.pools, options, this.name, this.ipamOptions, claim);
     const iface = { macAddress: options.macAddress, ...addresses };
     debug('endpoint %s (%s) addresses %o', name, id.slice(0, 12), iface);
     return iface;
@@ -103,8 +114,9 @@ export class Network {
     return this.options.ipam?.options ?? {};
   }
 
-  /** Whether a (bare) address is a gateway, aux address or endpoint address of the network. */
+  /** Whether a (bare) address is a gateway, aux address or endpoint address of the network, or being taken. */
   private addressInUse(address: string): boolean {
+    if (this.pendingAddresses.has(address)) return true;
     const bare = (cidr: string | undefined) => cidr?.split('/')[0];
     for (const pool of [...this.pools.v4, ...this.pools.v6]) {
       if (bare(pool.gateway) === address || Object.values(pool.auxAddresses).includes(address)) return true;

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Ipam, IpamCapabilities, PoolRequest, PoolResult } from '../../lib';
 import { CnmError } from '../../lib';
 
-type Fault = 'throw' | 'hang' | 'outside' | 'gateway' | 'late';
+type Fault = 'throw' | 'hang' | 'outside' | 'gateway' | 'late' | 'same';
 
 interface State {
   pools: Record<string, { cidr: string; taken: string[] }>;
@@ -17,8 +17,8 @@ const toIp = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.')
 export class TestIpam implements Ipam {
   readonly calls: string[] = [];
   private state: State = { pools: {} };
-  /** The fault of the next call of `method`, once. */
-  private faults = new Map<string, Fault>();
+  /** The fault of the next calls of `method`, and how many calls are left to it. */
+  private faults = new Map<string, { fault: Fault; left: number }>();
   /** Answers of calls that hang, to give them later (see answerLate). */
   private hanging: (() => void)[] = [];
 
@@ -30,9 +30,9 @@ export class TestIpam implements Ipam {
     if (file && existsSync(file)) this.state = JSON.parse(readFileSync(file, 'utf8')) as State;
   }
 
-  /** Makes the next call of `method` misbehave. */
-  fail(method: keyof Ipam, fault: Fault): void {
-    this.faults.set(method, fault);
+  /** Makes the next `times` calls of `method` misbehave. */
+  fail(method: keyof Ipam, fault: Fault, times = 1): void {
+    this.faults.set(method, { fault, left: times });
   }
 
   /** Lets the calls that hung answer now. */
@@ -81,6 +81,7 @@ export class TestIpam implements Ipam {
       const suffix = `/${bits}`;
       if (fault === 'outside') return `203.0.113.9${suffix}`;
       if (fault === 'gateway') return `${toIp(toInt(base) + 1)}${suffix}`;
+      if (fault === 'same') return `${toIp(toInt(base) + 9)}${suffix}`;
       const wanted = address?.split('/')[0];
       if (wanted !== undefined) {
         if (pool.taken.includes(wanted)) throw new CnmError('CONFLICT', `${wanted} is taken`);
@@ -110,8 +111,9 @@ export class TestIpam implements Ipam {
   /** Logs the call, applies a fault set for it, and saves the state after a change. */
   private run<T>(method: string, call: string, work: (fault: Fault | undefined) => T): Promise<T> {
     this.calls.push(call);
-    const fault = this.faults.get(method);
-    this.faults.delete(method);
+    const planned = this.faults.get(method);
+    const fault = planned?.fault;
+    if (planned && --planned.left === 0) this.faults.delete(method);
     if (fault === 'throw') return Promise.reject(new Error('the backend is down'));
     const answer = () => {
       const result = work(fault);

@@ -115,6 +115,17 @@ describe('a misbehaving IPAM cannot corrupt the controller', () => {
     expect((await controller.networkByName('n1')!.createEndpoint('e2')).info().interface.address).toBe('10.50.0.3/24');
   });
 
+  it('one address given to two endpoints created at once goes to one of them only', async () => {
+    ipam.fail('requestAddress', 'same', 2);
+    const network = controller.networkByName('n1')!;
+    const results = await Promise.allSettled([network.createEndpoint('x'), network.createEndpoint('y')]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(results.find((r) => r.status === 'rejected')).toMatchObject({
+      reason: { code: 'IPAM_FAILED', message: expect.stringContaining('10.50.0.9 is already in use') },
+    });
+    expect(network.endpoints().map((e) => e.info().interface.address)).toEqual(['10.50.0.2/24', '10.50.0.9/24']);
+  });
+
   it('an answer after the timeout is given back to the IPAM', async () => {
     ipam.fail('requestAddress', 'late');
     await expect(controller.networkByName('n1')!.createEndpoint('e2')).rejects.toMatchObject({ code: 'IPAM_FAILED' });
