@@ -364,7 +364,7 @@ async function restoreEndpoints(
       if (names.has(`${network.id}/${record.name}`)) throw new Error(`network ${network.name} has another endpoint named ${record.name}`);
       // An IPAM that is not replayed cannot refuse an address held twice: checked here.
       const held = [record.iface.address, record.iface.addressIPv6].filter((a): a is string => !!a).map((a) => `${network.id}/${a.split('/')[0]}`);
-      const twice = held.find((a) => addresses.has(a));
+      const twice = network.ipam.replays ? undefined : held.find((a) => addresses.has(a));
       if (twice) throw new Error(`another endpoint of network ${network.name} holds ${twice.split('/')[1]}`);
       await reclaimEndpointAddresses(network.ipam, network.pools, record.iface, network.options.ipam?.options);
     } catch (err) {

@@ -1,6 +1,7 @@
 // IPAM as a plug-in point, on a fake kernel: registered IPAMs, the null IPAM, errors that name the
 // IPAM, misbehaving IPAMs that cannot corrupt the controller, and a registered IPAM's own records
 // across a restart.
+import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { NetworkController } from '../../../lib';
 import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
@@ -238,4 +239,22 @@ test("the default IPAM hands out the lowest free address, as Docker's for local 
   expect((await serial.createEndpoint('c')).info().interface.address).toBe('10.71.0.4/24');
   expect(serial.inspect().IPAM.Options).toEqual({ 'com.docker.network.ipam.serial': 'true' });
   await controller.stop({ removeAll: true });
+});
+
+test('a restart without replay never restores two endpoints with one address: the second is dropped with a warning', async () => {
+  const world = fakeWorld();
+  const first = await world.start({ predefinedNetworks: false, ipams: { corp: new TestIpam() } });
+  const network = await first.newNetwork('bridge', 'n1', on('corp'));
+  const [a, b] = [await network.createEndpoint('a'), await network.createEndpoint('b')];
+  const held = a.info().interface.address!;
+  await first.stop();
+  // A record that says b holds a's address (edited by hand, or a bug).
+  const file = Object.keys(world.files()).find((f) => f.endsWith(`${b.id}.json`))!;
+  const record = JSON.parse(world.files()[file]) as { iface: { address: string } };
+  record.iface.address = held;
+  writeFileSync(path.join(world.root, file), JSON.stringify(record));
+  const next = await world.start({ predefinedNetworks: false, ipams: { corp: new TestIpam() } });
+  expect(next.restoreReport().warnings).toEqual([expect.objectContaining({ reason: expect.stringContaining('holds 10.50.0.2') })]);
+  expect(next.networkByName('n1')!.endpoints()).toHaveLength(1);
+  await next.stop();
 });
