@@ -22,6 +22,7 @@ const { traceCnm } = require('./lib/cnm-trace');
 const { measureRestore } = require('./lib/restore');
 const { measurePorts } = require('./lib/ports');
 const { measureLeave, DOCKER_DISCONNECT_MS } = require('./lib/leave');
+const { measureMacvlan } = require('./lib/macvlan');
 
 const TARGETS = { batch: 3, cni: 10 };
 // The CNM path (newSandbox + createEndpoint + join) may cost at most this much more than the raw batch.
@@ -41,6 +42,8 @@ const LEAVE_SEQUENTIAL = 50;
 const LEAVE_CONCURRENT = 100;
 const LEAVE_TARGET = 10;
 const FLOOR_TEARDOWN_TARGET = 1.3;
+// Macvlan vs bridge joins, one after the other (issue 14): a macvlan join should cost less.
+const MACVLAN_JOINS = 100;
 const IPV6_SETTLE_MS = 2000; // long enough for DAD (1 s) and the first router solicitation
 const BREAKDOWN_PER_PREFIX = 40;
 
@@ -185,6 +188,7 @@ async function runBenchmark(options) {
   let restore = null;
   let ports = null;
   let leave = null;
+  let macvlan = null;
   if (methods.some((m) => m.key === 'cnm')) {
     if (options.restore > 0) {
       await quietBeforeTiming();
@@ -194,9 +198,11 @@ async function runBenchmark(options) {
     ports = await measurePorts(ctx.workDir, PORT_CONTAINERS, PORTS_EACH, log);
     await quietBeforeTiming();
     leave = await measureLeave(ctx.workDir, LEAVE_SEQUENTIAL, LEAVE_CONCURRENT, log);
+    await quietBeforeTiming();
+    macvlan = await measureMacvlan(ctx.workDir, MACVLAN_JOINS, log);
   }
   for (const m of methods) await m.finish(ctx);
-  return { methods, skipped, results, concurrent, breakdown, trace, restore, ports, leave, options, maxN };
+  return { methods, skipped, results, concurrent, breakdown, trace, restore, ports, leave, macvlan, options, maxN };
 }
 
 /** All of a method's setups at once (Promise.all), checked like a measured round, then all teardowns at once. */
@@ -378,6 +384,22 @@ function portsReport(p) {
     `publish ${u.ports} ports ${ms(publishUs)} ms, unpublish them ${ms(unpublishUs)} ms: ${times(unpublishUs / publishUs)} (target <= ${UNPUBLISH_TARGET}x ${verdict(unpublishUs <= publishUs * UNPUBLISH_TARGET)})`,
   );
   return lines.join('\n');
+}
+
+/** The macvlan figure: join and sandbox delete on a macvlan network beside a bridge network. */
+function macvlanReport(m) {
+  return [
+    `== macvlan vs bridge: ${m.count} containers each, one after the other, interleaved (newSandbox + createEndpoint untimed) ==`,
+    table(
+      ['', 'bridge ms', 'macvlan ms', 'bridge/macvlan'],
+      [
+        ['endpoint.join (median)', ms(m.join.bridgeUs), ms(m.join.macvlanUs), times(m.join.bridgeUs / m.join.macvlanUs)],
+        ['sandbox.delete (median)', ms(m.delete.bridgeUs), ms(m.delete.macvlanUs), times(m.delete.bridgeUs / m.delete.macvlanUs)],
+      ],
+    ),
+    `macvlan join ${m.join.macvlanUs < m.join.bridgeUs ? 'cheaper' : 'NOT cheaper'} than a bridge join (no bridge port, no veth host end, no firewall element)`,
+    "(a macvlan's sandbox.delete deletes its link before the namespace goes, so that its MAC is free at once: see README)",
+  ].join('\n');
 }
 
 /** The leave figure: one after the other and all at once, per leave, against Docker's disconnect. */
@@ -604,6 +626,7 @@ function report(run) {
   if (run.restore) out.push('', restoreReport(run.restore));
   if (run.ports) out.push('', portsReport(run.ports));
   if (run.leave) out.push('', leaveReport(run.leave));
+  if (run.macvlan) out.push('', macvlanReport(run.macvlan));
 
   out.push('');
   out.push(`== IPv6 handling (the end states differ only here), N = ${maxN} ==`);

@@ -5,6 +5,7 @@ import type { Kernel } from './native';
 import { BridgeDriver } from './drivers/bridge/driver';
 import { BRIDGE_NAME, DEFAULT_BRIDGE } from './drivers/bridge/options';
 import { HostDriver } from './drivers/host';
+import { MacvlanDriver } from './drivers/macvlan/driver';
 import { NullDriver } from './drivers/null';
 
 /** A network a controller makes at start when missing, as Docker makes none, host and bridge. */
@@ -16,7 +17,7 @@ export interface PredefinedNetwork {
 
 /** A new instance of each built-in driver, on the controller's kernel: each controller has its own. */
 export function builtinDrivers(kernel: Kernel): Driver[] {
-  return [new NullDriver(), new HostDriver(), new BridgeDriver(kernel)];
+  return [new NullDriver(), new HostDriver(), new BridgeDriver(kernel), new MacvlanDriver(kernel)];
 }
 
 /** The predefined networks, in the order they are made; the default bridge on `defaultBridgeName`. */

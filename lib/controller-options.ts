@@ -1,13 +1,15 @@
 // The options the controller takes (its own and newSandbox's) and their checks. They name the
 // controller's events and the Sandbox class, so they sit beside them, not in the leaf options.ts.
 import { invalidArgument } from './errors';
+import type { Ipam } from './ipam';
+import { checkIpam } from './ipam-caller';
 import type { Kernel } from './native/handle';
 import { validateIfname, validatePath } from './native/validate';
 import { checkDnsConfig, checkLabels, SANDBOX_KEYS } from './option-checks';
 import type { ControllerEvents } from './controller';
 import type { Sandbox } from './sandbox';
 import type { SandboxDnsConfig } from './sandbox-files';
-import { checkBoolean, checkString, compact, optional, plainObject, show } from './util/checks';
+import { checkBoolean, checkInteger, checkString, compact, optional, plainObject, show } from './util/checks';
 
 export interface ControllerOptions {
   /**
@@ -38,6 +40,13 @@ export interface ControllerOptions {
    * a fake one (see the unit tests' FakeKernel) to run the controller's logic without root.
    */
   kernel?: Kernel;
+  /**
+   * IPAM drivers of your own by name, registered before the restore (see `registerIpam`), so that
+   * networks that use them come back at a restart.
+   */
+  ipams?: Record<string, Ipam>;
+  /** How long a registered IPAM's call may take before it fails with IPAM_FAILED. Default 10000 ms. */
+  ipamTimeoutMs?: number;
 }
 
 /** A sandbox's options: hostname, DNS and extra hosts (see SandboxDnsConfig), and its mode. */
@@ -89,6 +98,8 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     'liveRestore',
     'listeners',
     'kernel',
+    'ipams',
+    'ipamTimeoutMs',
   ]);
   const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
   for (const [event, listener] of Object.entries(listeners ?? {})) {
@@ -104,6 +115,12 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
     listeners: listeners && { ...listeners },
     kernel: optional(o.kernel, checkKernel),
+    ipams: optional(o.ipams, (v) => {
+      const ipams = plainObject(v, 'ipams');
+      for (const [name, ipam] of Object.entries(ipams)) checkIpam(ipam, `ipams.${name}`);
+      return { ...ipams } as Record<string, Ipam>;
+    }),
+    ipamTimeoutMs: optional(o.ipamTimeoutMs, (v) => checkInteger(v, 'ipamTimeoutMs', 1, 2 ** 31 - 1)),
   }) as ControllerOptions;
 }
 

@@ -6,7 +6,8 @@ import { builtinDrivers, predefinedNetworks } from './builtins';
 import type { Driver } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
-import { DefaultIpam } from './ipam';
+import { DefaultIpam, NullIpam, type Ipam } from './ipam';
+import { checkIpam, IpamCaller } from './ipam-caller';
 import { bestEffort, nativeKernel, NetlinkError, runOne, type Kernel, type NativeOp } from './native';
 import { parseCidr } from './util/ip';
 import { Network } from './network';
@@ -72,6 +73,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private readonly networkLock = new Mutex();
   private reserved: string[] = [];
   /** @internal */ readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
+  /** @internal The IPAM drivers by name: the built-in default and null, and the registered ones. */
+  readonly ipams = new Map<string, IpamCaller>([
+    ['default', new IpamCaller('default', this.ipam, null)],
+    ['null', new IpamCaller('null', new NullIpam(), null)],
+  ]);
+  private readonly ipamTimeoutMs: number;
   /** @internal */ readonly store: StateStore;
   /** @internal What every kernel operation of the controller, its drivers and its objects goes through. */ readonly kernel: Kernel;
   /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
@@ -106,6 +113,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
     for (const driver of builtinDrivers(kernel)) this.drivers.set(driver.type, driver);
+    this.ipamTimeoutMs = options.ipamTimeoutMs ?? 10_000;
+    for (const [name, ipam] of Object.entries(options.ipams ?? {})) this.addIpam(name, ipam);
     // Only the built-ins are registered at this point (builtins.ts makes one per BuiltinNetworkType).
     this.builtinTypes = [...this.drivers.keys()] as BuiltinNetworkType[];
   }
@@ -195,6 +204,33 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   /**
+   * Adds an IPAM driver of your own (libnetwork's RegisterIpamDriver), for networks created with
+   * `ipam: { driver: name }`. Each of its calls may return a Promise; one that does not settle
+   * within the controller's `ipamTimeoutMs` fails with IPAM_FAILED, and its errors carry its name.
+   * An IPAM that has networks at a restart is given in the controller's `ipams` option instead, so
+   * that the restore finds it. CONFLICT for a name taken ('default' and 'null' are built in).
+   */
+  registerIpam(name: string, ipam: Ipam): void {
+    this.checkRunning();
+    this.addIpam(name, ipam);
+  }
+
+  private addIpam(name: string, ipam: Ipam): void {
+    checkName(name, 'IPAM name');
+    checkIpam(ipam, `IPAM ${name}`);
+    if (this.ipams.has(name)) throw new CnmError('CONFLICT', `an IPAM driver named ${name} is already registered`);
+    this.ipams.set(name, new IpamCaller(name, ipam, this.ipamTimeoutMs));
+  }
+
+  /** @internal The IPAM of a network's options; NOT_FOUND if none has that name. */
+  ipamFor(options: NetworkOptions): IpamCaller {
+    const name = options.ipam?.driver ?? 'default';
+    const ipam = this.ipams.get(name);
+    if (!ipam) throw new CnmError('NOT_FOUND', `no IPAM driver ${JSON.stringify(name)} (${[...this.ipams.keys()].join(', ')} are known)`);
+    return ipam;
+  }
+
+  /**
    * Creates a network of a driver type (`docker network create -d TYPE NAME`). CONFLICT for a name
    * or subnet in use; INVALID_ARGUMENT for bad options; a failure leaves nothing behind.
    */
@@ -208,17 +244,15 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     const options = checkNetworkOptions(given);
     const driver = this.drivers.get(type);
     if (!driver) throw new CnmError('NOT_FOUND', `no driver for network type ${JSON.stringify(type)}`);
-    if (options.ipam?.driver !== undefined && options.ipam.driver !== 'default') {
-      throw new CnmError('NOT_FOUND', `no IPAM driver ${JSON.stringify(options.ipam.driver)} (only 'default')`);
-    }
+    const ipam = this.ipamFor(options);
     return this.networkLock.run(async () => {
       if (this.findNetwork(name)) throw new CnmError('CONFLICT', `network with name ${name} already exists`);
       if (SINGLETON.has(type) && [...this.networksById.values()].some((n) => n.type === type)) {
         throw new CnmError('FORBIDDEN', `only one ${type} network may exist`);
       }
       const id = newId();
-      const pools = NO_IPAM.has(type) ? { v4: [], v6: [] } : await this.allocatePools(name, options);
-      const network = new Network(id, name, type, this, driver, this.ipam, options, pools, predefined);
+      const pools = NO_IPAM.has(type) ? { v4: [], v6: [] } : await this.allocatePools(ipam, name, options);
+      const network = new Network(id, name, type, this, driver, ipam, options, pools, predefined);
       await withUndo(async (undo) => {
         undo.push(() => network.releasePools());
         await driver.createNetwork(network.createInfo(this.owner));
@@ -233,15 +267,15 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   }
 
   /** Sorts the network's pool config by family, checks it against enableIPv6, and reserves the pools. */
-  private async allocatePools(name: string, options: NetworkOptions): Promise<NetworkPools> {
+  private async allocatePools(ipam: IpamCaller, name: string, options: NetworkOptions): Promise<NetworkPools> {
     const config = options.ipam?.config ?? [];
     const v6 = config.filter((c) => c.subnet !== undefined && parseCidr(c.subnet, 'subnet').family === 6);
     const v4 = config.filter((c) => !v6.includes(c));
     if (v6.length > 0 && !options.enableIPv6) throw invalidArgument(`network ${name} has an IPv6 subnet but enableIPv6 is not set`);
     if (options.enableIPv6 && v6.length === 0) throw invalidArgument(`network ${name} enables IPv6 but gives no IPv6 subnet`);
     if (v4.length === 0) v4.push({});
-    if (v4.some((c) => c.subnet === undefined)) this.reserved = await this.hostNetworks();
-    return allocatePools(this.ipam, { v4, v6 });
+    if (ipam.name === 'default' && v4.some((c) => c.subnet === undefined)) this.reserved = await this.hostNetworks();
+    return allocatePools(ipam, { v4, v6 }, options.ipam?.options);
   }
 
   /** The host's routes and nameservers: predefined pools that overlap them are skipped. */
@@ -431,7 +465,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
         this.networkLock.run(async () => {
           await this.kernel.batch([this.store.removeOp('network', network.id)]);
           await network.driver.deleteNetwork(network.id);
-          network.releasePools();
+          await network.releasePools();
           this.networksById.delete(network.id);
           this.emit('network:destroy', network);
         }),

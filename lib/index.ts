@@ -40,6 +40,7 @@ export type {
 export { NullDriver } from './drivers/null';
 export { HostDriver } from './drivers/host';
 export { BridgeDriver } from './drivers/bridge/driver';
+export { MacvlanDriver } from './drivers/macvlan/driver';
 export * from './ipam';
 export { CnmError, type CnmErrorCode } from './errors';
 // What CNM methods reject with when the kernel refuses, and what Sandbox.statistics() returns.

@@ -4,7 +4,7 @@ import type { DockerNetworkEndpoint, NetworkInspect } from './docker-inspect';
 import type { Driver, DriverOptions, InterfaceInfo, NetworkCreateInfo } from './drivers/api';
 import { Endpoint } from './endpoint';
 import { CnmError } from './errors';
-import type { Ipam } from './ipam';
+import type { IpamCaller } from './ipam-caller';
 import { releaseEndpointAddresses, releasePools, reserveEndpointAddresses, type AllocatedPool, type NetworkPools } from './network-pools';
 import { checkEndpointOptions } from './option-checks';
 import type { EndpointOptions, IpamPoolConfig, NetworkOptions, NetworkType } from './options';
@@ -34,6 +34,8 @@ export class Network {
   /** @internal */ readonly members = new Map<string, Endpoint>();
   private readonly byName = new Map<string, Endpoint>();
   private readonly pendingNames = new Set<string>();
+  /** Addresses endpoints under creation took: checked with the members', so no two get one. */
+  private readonly pendingAddresses = new Set<string>();
   /** @internal */ deleting = false;
 
   /** @internal */
@@ -43,7 +45,7 @@ export class Network {
     readonly type: NetworkType,
     /** @internal */ readonly controller: NetworkController,
     /** @internal */ readonly driver: Driver,
-    /** @internal */ readonly ipam: Ipam,
+    /** @internal */ readonly ipam: IpamCaller,
     /** @internal */ readonly options: NetworkOptions,
     /** @internal */ readonly pools: NetworkPools,
     /** @internal */ readonly predefined: boolean,
@@ -66,10 +68,11 @@ export class Network {
       throw new CnmError('CONFLICT', `endpoint ${name} already exists on network ${this.name}`);
     }
     const id = newId();
-    const iface = this.reserveAddresses(id, name, options);
     this.pendingNames.add(name);
+    const claimed: string[] = [];
     let endpoint: Endpoint;
     try {
+      const iface = await this.reserveAddresses(id, name, options, claimed);
       endpoint = await withUndo(async (undo) => {
         undo.push(() => this.releaseAddresses(iface));
         await this.driver.createEndpoint(this.id, id, iface, {});
@@ -80,21 +83,46 @@ export class Network {
       });
     } finally {
       this.pendingNames.delete(name);
+      for (const address of claimed) this.pendingAddresses.delete(address);
     }
     this.adopt(endpoint);
-    debug('endpoint %s on %s: %s', name, this.name, iface.address ?? 'no address');
+    debug('endpoint %s on %s: %s', name, this.name, endpoint.iface.address ?? 'no address');
     this.controller.emit('endpoint:create', endpoint);
     return endpoint;
   }
 
-  private reserveAddresses(id: string, name: string, options: EndpointOptions): InterfaceInfo {
-    const iface = { macAddress: options.macAddress, ...reserveEndpointAddresses(this.ipam, this.pools, options, this.name) };
+  /** Reserves the endpoint's addresses; each one IPAM gives is checked against the network's and claimed into `claimed`. */
+  private async reserveAddresses(id: string, name: string, options: EndpointOptions, claimed: string[]): Promise<InterfaceInfo> {
+    const claim = (address: string) => {
+      if (this.addressInUse(address)) return true;
+      this.pendingAddresses.add(address);
+      claimed.push(address);
+      return false;
+    };
+    const addresses = await reserveEndpointAddresses(this.ipam, this.pools, options, this.name, this.ipamOptions, claim);
+    const iface = { macAddress: options.macAddress, ...addresses };
     debug('endpoint %s (%s) addresses %o', name, id.slice(0, 12), iface);
     return iface;
   }
 
-  private releaseAddresses(iface: InterfaceInfo): void {
-    releaseEndpointAddresses(this.ipam, this.pools, iface);
+  private releaseAddresses(iface: InterfaceInfo): Promise<void> {
+    return releaseEndpointAddresses(this.ipam, this.pools, iface);
+  }
+
+  /** The network's IPAM options (Docker's --ipam-opt), given with each of its IPAM requests. */
+  private get ipamOptions(): Record<string, string> {
+    return this.options.ipam?.options ?? {};
+  }
+
+  /** Whether a (bare) address is a gateway, aux address or endpoint address of the network, or being taken. */
+  private addressInUse(address: string): boolean {
+    if (this.pendingAddresses.has(address)) return true;
+    const bare = (cidr: string | undefined) => cidr?.split('/')[0];
+    for (const pool of [...this.pools.v4, ...this.pools.v6]) {
+      if (bare(pool.gateway) === address || Object.values(pool.auxAddresses).includes(address)) return true;
+    }
+    for (const e of this.members.values()) if (bare(e.iface.address) === address || bare(e.iface.addressIPv6) === address) return true;
+    return false;
   }
 
   /** @internal Makes an endpoint one of the network's (at creation and at restore). */
@@ -111,7 +139,7 @@ export class Network {
       undo.push(() => this.controller.kernel.batch([store.writeOp(endpoint.toRecord())]));
       await this.driver.deleteEndpoint(this.id, endpoint.id);
     });
-    this.forget(endpoint);
+    await this.forget(endpoint);
   }
 
   /** @internal The same, best effort: goes on past failures and returns them. */
@@ -119,12 +147,13 @@ export class Network {
     const errors: unknown[] = [];
     await this.controller.kernel.batch([this.controller.store.removeOp('endpoint', endpoint.id)]).catch((err: unknown) => errors.push(err));
     await this.driver.deleteEndpoint(this.id, endpoint.id).catch((err: unknown) => errors.push(err));
-    this.forget(endpoint);
+    await this.forget(endpoint);
     return errors;
   }
 
-  private forget(endpoint: Endpoint): void {
-    this.releaseAddresses(endpoint.iface);
+  /** Drops the endpoint; its addresses go back to IPAM best effort (as libnetwork, which logs a failed release). */
+  private async forget(endpoint: Endpoint): Promise<void> {
+    await this.releaseAddresses(endpoint.iface).catch((err: unknown) => debug('release of %s addresses: %s', endpoint.name, (err as Error).message));
     this.members.delete(endpoint.id);
     this.byName.delete(endpoint.name);
     this.controller.emit('endpoint:delete', endpoint);
@@ -180,7 +209,7 @@ export class Network {
       this.deleting = false;
       throw err;
     }
-    this.releasePools();
+    await this.releasePools();
   }
 
   /** @internal What the driver is told about the network (at creation and at restore). */
@@ -214,8 +243,8 @@ export class Network {
   }
 
   /** @internal Frees the network's gateways, aux addresses and pools. */
-  releasePools(): void {
-    releasePools(this.ipam, this.pools);
+  releasePools(): Promise<void> {
+    return releasePools(this.ipam, this.pools);
   }
 
   /** The network's configuration and what IPAM actually allocated (libnetwork's Network.Info); a copy. */
@@ -263,7 +292,7 @@ export class Network {
       EnableIPv6: info.enableIPv6,
       IPAM: {
         Driver: info.ipam.driver,
-        Options: {},
+        Options: { ...(this.options.ipam?.options ?? {}) },
         Config: info.ipam.allocated.map((p) => ({
           Subnet: p.pool,
           ...(p.ipRange ? { IPRange: p.ipRange } : {}),

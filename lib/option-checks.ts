@@ -63,10 +63,11 @@ function checkPoolConfig(value: unknown, what: string): IpamPoolConfig {
 }
 
 function checkIpamOptions(value: unknown): IpamOptions {
-  const ipam = plainObject(value, 'ipam', ['driver', 'config']);
+  const ipam = plainObject(value, 'ipam', ['driver', 'config', 'options']);
   return compact({
     driver: optional(ipam.driver, (v) => checkString(v, 'ipam.driver')),
     config: optional(ipam.config, (v) => checkList(v, 'ipam.config', checkPoolConfig)),
+    options: optional(ipam.options, (v) => checkStringMap(v, 'ipam.options')),
   });
 }
 

@@ -5,7 +5,7 @@ import type { DriverOptions, ExposedPort, PortBinding } from './drivers/api';
 export type { ExposedPort, PortBinding } from './drivers/api';
 
 /** The network types of the built-in drivers (`docker network create -d`). */
-export type BuiltinNetworkType = 'null' | 'host' | 'bridge';
+export type BuiltinNetworkType = 'null' | 'host' | 'bridge' | 'macvlan';
 
 /** A built-in network type, or the type of a driver given to `registerDriver`. */
 // `string & {}` keeps editors offering the built-in names while any string is accepted.
@@ -22,9 +22,14 @@ export interface IpamPoolConfig {
 }
 
 export interface IpamOptions {
-  /** Only 'default' is built in. */
+  /**
+   * The IPAM driver: 'default' (the default), 'null' (no addresses: they come from the driver or
+   * are set by the caller) or a name given to `registerIpam` / the controller's `ipams` option.
+   */
   driver?: string;
   config?: IpamPoolConfig[];
+  /** Options given to the IPAM with each request (Docker's `--ipam-opt`). */
+  options?: Record<string, string>;
 }
 
 export interface NetworkOptions {

@@ -76,13 +76,13 @@ export async function restoreState(controller: NetworkController): Promise<Resto
   state.warnings.forEach(warn);
   const fixes: NativeOp[] = [];
 
-  const { networks, skipped } = restoreNetworks(controller, state.networks, (id, reason) => warn({ file: controller.store.file('network', id), reason }));
+  const { networks, skipped } = await restoreNetworks(controller, state.networks, (id, reason) => warn({ file: controller.store.file('network', id), reason }));
   // Sandbox records skipped as naming something this controller did not make: left alone, like unreadable ones.
   const leftAlone = [...state.unreadable.sandbox];
   const sandboxes = await restoreSandboxes(controller, state.sandboxes, report, fixes, leftAlone, (id, reason) =>
     warn({ file: controller.store.file('sandbox', id), reason }),
   );
-  const endpoints = restoreEndpoints(controller, networks, state.endpoints, fixes, (id, reason) =>
+  const endpoints = await restoreEndpoints(controller, networks, state.endpoints, fixes, (id, reason) =>
     warn({ file: controller.store.file('endpoint', id), reason }),
   );
   attachJoins(sandboxes, endpoints);
@@ -109,6 +109,7 @@ export async function restoreState(controller: NetworkController): Promise<Resto
       endpoints: restoredEndpoints,
       unreadable: [...state.unreadable.network, ...skipped],
       unreadableSandboxes: leftAlone,
+      namespaces: [...new Set([...sandboxes.values()].filter(({ sandbox }) => sandbox.mode !== 'host').map(({ sandbox }) => sandbox.key))],
     });
     report.errors.push(...result.errors);
     report.orphans.push(...result.removed);
@@ -167,8 +168,8 @@ interface RestoredNetworkEntry {
   record: NetworkRecord;
 }
 
-/** Networks whose driver is known and whose pools IPAM can take back (in creation order). */
-function restoreNetworks(controller: NetworkController, records: NetworkRecord[], warn: (id: string, reason: string) => void) {
+/** Networks whose driver and IPAM are known and whose pools IPAM can take back (in creation order). */
+async function restoreNetworks(controller: NetworkController, records: NetworkRecord[], warn: (id: string, reason: string) => void) {
   const networks = new Map<string, RestoredNetworkEntry>();
   // Skipped networks keep their records and their kernel objects: nothing is removed on a guess.
   const skipped: string[] = [];
@@ -187,9 +188,14 @@ function restoreNetworks(controller: NetworkController, records: NetworkRecord[]
       skip(record.id, `a network named ${record.name} was restored already`);
       continue;
     }
+    const ipam = controller.ipams.get(record.options.ipam?.driver ?? 'default');
+    if (!ipam) {
+      skip(record.id, `no IPAM driver ${record.options.ipam?.driver} (give it in the controller's ipams option)`);
+      continue;
+    }
     let pools: NetworkPools;
     try {
-      pools = reclaimPools(controller.ipam, record.pools);
+      pools = await reclaimPools(ipam, record.pools, record.options.ipam?.options);
     } catch (err) {
       skip(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
       continue;
@@ -200,7 +206,7 @@ function restoreNetworks(controller: NetworkController, records: NetworkRecord[]
       record.type,
       controller,
       driver,
-      controller.ipam,
+      ipam,
       record.options,
       pools,
       record.predefined,
@@ -339,15 +345,16 @@ interface RestoredEndpointEntry {
 }
 
 /** Endpoints of restored networks whose addresses IPAM can take back. */
-function restoreEndpoints(
+async function restoreEndpoints(
   controller: NetworkController,
   networks: Map<string, RestoredNetworkEntry>,
   records: EndpointRecord[],
   fixes: NativeOp[],
   warn: (id: string, reason: string) => void,
-): Map<string, RestoredEndpointEntry> {
+): Promise<Map<string, RestoredEndpointEntry>> {
   const endpoints = new Map<string, RestoredEndpointEntry>();
   const names = new Set<string>();
+  const addresses = new Set<string>();
   for (const record of records) {
     const network = networks.get(record.networkId)?.network;
     if (!network) {
@@ -356,7 +363,11 @@ function restoreEndpoints(
     }
     try {
       if (names.has(`${network.id}/${record.name}`)) throw new Error(`network ${network.name} has another endpoint named ${record.name}`);
-      reclaimEndpointAddresses(controller.ipam, network.pools, record.iface);
+      // An IPAM that is not replayed cannot refuse an address held twice: checked here.
+      const held = [record.iface.address, record.iface.addressIPv6].filter((a): a is string => !!a).map((a) => `${network.id}/${a.split('/')[0]}`);
+      const twice = network.ipam.replays ? undefined : held.find((a) => addresses.has(a));
+      if (twice) throw new Error(`another endpoint of network ${network.name} holds ${twice.split('/')[1]}`);
+      await reclaimEndpointAddresses(network.ipam, network.pools, record.iface, network.options.ipam?.options);
     } catch (err) {
       // Two endpoints may never hold one address: the second is dropped, its links are orphans.
       warn(record.id, `dropped: ${(err as Error).message}`);
@@ -364,6 +375,7 @@ function restoreEndpoints(
       continue;
     }
     names.add(`${network.id}/${record.name}`);
+    for (const a of [record.iface.address, record.iface.addressIPv6]) if (a) addresses.add(`${network.id}/${a.split('/')[0]}`);
     endpoints.set(record.id, { record, network, target: null, attachment: null, published: null });
   }
   return endpoints;

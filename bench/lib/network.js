@@ -18,6 +18,9 @@ const NETWORKS = {
   ports: { bridge: 'cnmbench-ports', octet: 212, prefix: 'pp' },
   // The leave figure (lib/leave.js).
   leave: { bridge: 'cnmbench-leave', octet: 213, prefix: 'lv' },
+  // The macvlan figure (lib/macvlan.js): a bridge network on 10.214/16 and a macvlan network on
+  // 10.215/16, whose parent is one end of a veth pair the benchmark makes.
+  macvlan: { bridge: 'cnmbench-mvb', octet: 214, prefix: 'mv', parent: 'cnmbench-mvp' },
   // The restart figure (lib/restore.js): five bridge networks made by cnm-ts.
   ...Object.fromEntries([0, 1, 2, 3, 4].map((k) => [`restore${k}`, { bridge: `cnmbench-rs${k}`, octet: 207 + k, prefix: `r${k}` }])),
 };

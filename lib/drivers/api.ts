@@ -128,6 +128,11 @@ export interface RestoreContext {
    * namespaces are left alone, and so are the interfaces made for them.
    */
   unreadableSandboxes: string[];
+  /**
+   * The namespaces (keys) of the restored sandboxes that are not the host's: where a driver that
+   * makes its links inside sandboxes (macvlan) looks for marked links no endpoint refers to.
+   */
+  namespaces: string[];
 }
 
 /** What a driver found when it restored its networks and endpoints. */

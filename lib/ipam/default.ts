@@ -6,7 +6,7 @@ import { AddressPool } from './pool';
 import { DEFAULT_GLOBAL_POOLS, DEFAULT_LOCAL_POOLS, firstFreePool, parsePredefined, type PredefinedSpec, type SplitNetwork } from './predefined';
 import { containsPrefix, formatPrefix, overlaps, parseAddressOrPrefix, parsePrefix, type Prefix } from './prefix';
 import { checkIpamState, type IpamState } from './state';
-import { GLOBAL_DEFAULT_ADDRESS_SPACE, LOCAL_DEFAULT_ADDRESS_SPACE, type Ipam, type PoolRequest, type PoolResult } from './types';
+import { GLOBAL_DEFAULT_ADDRESS_SPACE, LOCAL_DEFAULT_ADDRESS_SPACE, type Ipam, type IpamCapabilities, type PoolRequest, type PoolResult } from './types';
 
 const debug = createDebug('cnm:ipam');
 
@@ -27,7 +27,7 @@ export interface DefaultIpamOptions {
  * libnetwork's default IPAM. Two address spaces, LocalDefault and GlobalDefault; pools in one space
  * may not overlap. No predefined IPv6 pools unless configured (`predefined` with IPv6
  * networks): an IPv6 pool must otherwise be given. See AddressPool for which
- * addresses are reserved and how dynamic allocation proceeds (round-robin).
+ * addresses are reserved and how dynamic allocation proceeds (lowest free, or serial).
  */
 export class DefaultIpam implements Ipam {
   private readonly pools = new Map<string, AddressPool>();
@@ -81,10 +81,11 @@ export class DefaultIpam implements Ipam {
    * Reserves an address and returns it as "address/prefix-length" (ipamapi.Ipam.RequestAddress).
    * A given `address` may be anywhere in the pool, also outside the sub-pool (INVALID_ARGUMENT if
    * outside the pool or the network/broadcast address, CONFLICT if taken). Without one: with
-   * options { RequestAddressType: 'com.docker.network.gateway' } the lowest free address of the
-   * range (usually the first usable one), else the next free one round-robin. EXHAUSTED when the
-   * range is full; NOT_FOUND for an unknown pool. Allocation is always round-robin, so Docker's
-   * 'com.docker.network.ipam.serial' option changes nothing.
+   * the lowest free address of the range (usually the first usable one, the gateway's), as
+   * libnetwork's default IPAM does for local networks; with { 'com.docker.network.ipam.serial':
+   * 'true' } (ALLOC_SERIAL), the next free one after the last one handed out, wrapping around
+   * (the gateway request, { RequestAddressType: 'com.docker.network.gateway' }, still takes the
+   * lowest). EXHAUSTED when the range is full; NOT_FOUND for an unknown pool.
    */
   requestAddress(poolId: string, address?: string, options?: Record<string, string>): string {
     const result = this.pool(poolId).request(address, options);
@@ -99,6 +100,11 @@ export class DefaultIpam implements Ipam {
   releaseAddress(poolId: string, address: string): void {
     this.pool(poolId).release(address);
     debug('releaseAddress %s %s', poolId, address);
+  }
+
+  /** In memory only: a restarted controller requests its networks' pools and addresses again. */
+  capabilities(): IpamCapabilities {
+    return { requiresRequestReplay: true };
   }
 
   /** Every pool with its allocated addresses and round-robin cursor, as plain data. */

@@ -1,7 +1,7 @@
 // One allocated pool and the addresses taken from it (libnetwork's PoolData + its bitseq handle).
 import { CnmError, invalidArgument } from '../errors';
 import { parseCidr } from '../util/ip';
-import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './types';
+import { ALLOC_SERIAL, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './types';
 import { SparseBitmap } from './bitmap';
 import { containsAddress, formatAddress, formatPrefix, lastAddress, parseAddress, prefixSize, type Prefix } from './prefix';
 
@@ -28,9 +28,12 @@ export function poolIdOf(addressSpace: string, prefix: Prefix, subPrefix?: Prefi
  * than /31, and every IPv6 pool: the subnet-router anycast address) and the IPv4 broadcast address
  * (pools larger than /31). A /31 or /32 IPv4 pool uses all its addresses (RFC 3021), as Docker does.
  *
- * Dynamic allocation is round-robin like Docker's serial bitseq: it continues after the last
- * dynamically allocated address and wraps around at the end of the range, so a just-released
- * address is reused only after the rest of the range has been tried.
+ * Dynamic allocation is as current libnetwork's default IPAM does it for local networks: the
+ * lowest free address of the range, so a just-released address is the next one handed out. With
+ * the option { 'com.docker.network.ipam.serial': 'true' } (what Docker's swarm sets) it is serial:
+ * it continues after the last dynamically allocated address and wraps around at the end of the
+ * range, so a just-released address is reused only after the rest of the range has been tried.
+ * The cursor moves on with every dynamic allocation, serial or not, as libnetwork's does.
  */
 export class AddressPool {
   readonly id: string;
@@ -69,9 +72,9 @@ export class AddressPool {
   }
 
   /**
-   * Takes `address` (anywhere in the pool, also outside the sub-pool), or else the gateway (the
-   * lowest free address of the range) when options ask for it, or else the next free address of
-   * the range after the cursor. Returns "address/prefix-length".
+   * Takes `address` (anywhere in the pool, also outside the sub-pool), or else the next free
+   * address of the range: after the cursor with the serial option (not for the gateway), else the
+   * lowest. Returns "address/prefix-length".
    */
   request(address?: string, options?: Record<string, string>): string {
     let value: bigint;
@@ -80,10 +83,9 @@ export class AddressPool {
       if (!this.allocated.add(value)) {
         throw new CnmError('CONFLICT', `address ${formatAddress(value, this.prefix.family)} is already allocated in pool ${this.id}`);
       }
-    } else if (options?.[REQUEST_ADDRESS_TYPE] === GATEWAY_ADDRESS_TYPE) {
-      value = this.takeFree(this.dynamicFirst);
     } else {
-      value = this.takeFree(this.cursor);
+      const serial = options?.[ALLOC_SERIAL] === 'true' && options[REQUEST_ADDRESS_TYPE] !== GATEWAY_ADDRESS_TYPE;
+      value = this.takeFree(serial ? this.cursor : this.dynamicFirst);
       this.cursor = value + 1n > this.dynamicLast ? this.dynamicFirst : value + 1n;
     }
     return `${formatAddress(value, this.prefix.family)}/${this.prefix.bits}`;

@@ -209,7 +209,12 @@ export class FakeKernel implements Kernel {
       const where = link.netns ?? netns ?? HOST;
       const common = { mtu: link.mtu ?? 1500, mac: link.mac, up: link.up ?? false, master: link.master ?? null };
       if (link.kind === 'bridge') return this.addLink(where, this.newLink(link.name, 'bridge', common));
-      if (link.kind !== 'veth') throw kernelError('EOPNOTSUPP', 'RTM_NEWLINK', `${link.name} (the fake kernel has bridges and veths only)`);
+      if (link.kind === 'macvlan') {
+        // The parent is looked up where the request is sent (the host), the link made in its namespace.
+        if (!this.ns(netns).links.has(link.parent)) throw kernelError('ENODEV', 'RTM_GETLINK', link.parent);
+        return this.addLink(where, this.newLink(link.name, 'macvlan', common));
+      }
+      if (link.kind !== 'veth') throw kernelError('EOPNOTSUPP', 'RTM_NEWLINK', `${link.name} (the fake kernel has bridges, veths and macvlans only)`);
       const peerNs = link.peer.netns ?? where;
       const end = this.newLink(link.name, 'veth', common);
       const peer = this.newLink(link.peer.name, 'veth', { mtu: link.peer.mtu ?? 1500, mac: link.peer.mac });

@@ -11,6 +11,7 @@ const root = path.resolve(__dirname, '..', '..');
 const SURFACE: Record<string, { values: string[]; types: string[] }> = {
   'cnm-ts': {
     values: [
+      'ALLOC_SERIAL',
       'BridgeDriver',
       'CnmError',
       'DEFAULT_GLOBAL_POOLS',
@@ -21,10 +22,13 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'GLOBAL_DEFAULT_ADDRESS_SPACE',
       'HostDriver',
       'LOCAL_DEFAULT_ADDRESS_SPACE',
+      'MacvlanDriver',
+      'NULL_ADDRESS_SPACE',
       'NetlinkError',
       'Network',
       'NetworkController',
       'NullDriver',
+      'NullIpam',
       'REQUEST_ADDRESS_TYPE',
       'Sandbox',
     ],
@@ -45,6 +49,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'ExternalConnectivity',
       'InterfaceInfo',
       'Ipam',
+      'IpamCapabilities',
       'IpamData',
       'IpamOptions',
       'IpamPoolConfig',
@@ -55,6 +60,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'JoinTarget',
       'Kernel',
       'LinkStats',
+      'MaybePromise',
       'NetworkCreateInfo',
       'NetworkInfo',
       'NetworkInspect',

@@ -20,7 +20,7 @@ const OWNER = '0123abcd';
 
 const net = (bridge: string, subnet: string | null, flags: Partial<FirewallNetwork> = {}): FirewallNetwork => ({
   bridge,
-  subnet,
+  subnets: subnet ? [subnet] : [],
   internal: false,
   masquerade: true,
   ...flags,
@@ -110,9 +110,9 @@ const network = (bridgeName: string): BridgeNetwork => ({
   config: { bridgeName, enableIcc: true, enableIpMasquerade: true, hostBindingIpv4: '0.0.0.0', defaultBridge: false },
   foreign: null,
   internal: false,
-  subnet: '172.18.0.0/16',
-  gateway: '172.18.0.1',
-  gatewayIPv6: null,
+  subnets: ['172.18.0.0/16'],
+  ipv4: [{ addressSpace: 'LocalDefault', pool: '172.18.0.0/16', gateway: '172.18.0.1/16', auxAddresses: {} }],
+  ipv6: [],
 });
 const endpoint = (networkId: string, hostIfname: string): BridgeEndpoint => ({ networkId, hostIfname, iface: { address: '172.18.0.2/16' }, ports: [] });
 

@@ -1,5 +1,5 @@
-// The default IPAM's addresses: reserved ones, gateway, static, round-robin, ipRange, IPv6, scale.
-import { DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from '../../lib/ipam';
+// The default IPAM's addresses: reserved ones, gateway, static, lowest free and serial, ipRange, IPv6, scale.
+import { ALLOC_SERIAL, DefaultIpam, GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from '../../lib/ipam';
 
 /** Matches a CnmError with `code` whose message contains every fragment. */
 const cnmError = (code: string, ...fragments: string[]) =>
@@ -11,11 +11,12 @@ const cnmError = (code: string, ...fragments: string[]) =>
 
 const gateway = { [REQUEST_ADDRESS_TYPE]: GATEWAY_ADDRESS_TYPE };
 
-/** A fresh IPAM with one explicit pool. */
-function withPool(pool: string, subPool?: string) {
+/** A fresh IPAM with one explicit pool; `take` asks for serial allocation when `serial`. */
+function withPool(pool: string, subPool?: string, serial = false) {
   const ipam = new DefaultIpam();
   const { poolId } = ipam.requestPool({ pool, subPool });
-  const take = (n: number) => Array.from({ length: n }, () => ipam.requestAddress(poolId));
+  const options = serial ? { [ALLOC_SERIAL]: 'true' } : undefined;
+  const take = (n: number) => Array.from({ length: n }, () => ipam.requestAddress(poolId, undefined, options));
   return { ipam, poolId, take };
 }
 
@@ -98,16 +99,42 @@ describe('DefaultIpam.requestAddress, IPv4', () => {
   });
 });
 
-describe('DefaultIpam round-robin allocation and release', () => {
-  it('does not reuse a just-released address: it continues after the last one', () => {
+describe('DefaultIpam lowest-free allocation (the default, as libnetwork for local networks)', () => {
+  it('reuses a just-released address at once: the lowest free one comes next', () => {
     const { ipam, poolId, take } = withPool('10.0.0.0/24');
+    take(3);
+    ipam.releaseAddress(poolId, '10.0.0.2');
+    expect(take(2)).toEqual(['10.0.0.2/24', '10.0.0.4/24']);
+  });
+
+  it('fills holes from the bottom of the range; a static address is skipped', () => {
+    const { ipam, poolId, take } = withPool('10.0.0.0/29');
+    ipam.requestAddress(poolId, '10.0.0.2');
+    expect(take(5)).toEqual(['10.0.0.1/29', '10.0.0.3/29', '10.0.0.4/29', '10.0.0.5/29', '10.0.0.6/29']);
+    ipam.releaseAddress(poolId, '10.0.0.5');
+    ipam.releaseAddress(poolId, '10.0.0.3');
+    expect(take(2)).toEqual(['10.0.0.3/29', '10.0.0.5/29']);
+    expect(() => take(1)).toThrow(cnmError('EXHAUSTED'));
+  });
+
+  it('stays in the ipRange, lowest first', () => {
+    const { ipam, poolId, take } = withPool('10.0.0.0/24', '10.0.0.128/29');
+    take(3);
+    ipam.releaseAddress(poolId, '10.0.0.128');
+    expect(take(1)).toEqual(['10.0.0.128/24']);
+  });
+});
+
+describe('DefaultIpam serial allocation (com.docker.network.ipam.serial) and release', () => {
+  it('does not reuse a just-released address: it continues after the last one', () => {
+    const { ipam, poolId, take } = withPool('10.0.0.0/24', undefined, true);
     take(3);
     ipam.releaseAddress(poolId, '10.0.0.2');
     expect(take(2)).toEqual(['10.0.0.4/24', '10.0.0.5/24']);
   });
 
   it('wraps around at the end of the range to the free addresses', () => {
-    const { ipam, poolId, take } = withPool('10.0.0.0/29');
+    const { ipam, poolId, take } = withPool('10.0.0.0/29', undefined, true);
     expect(take(6)).toEqual(['10.0.0.1/29', '10.0.0.2/29', '10.0.0.3/29', '10.0.0.4/29', '10.0.0.5/29', '10.0.0.6/29']);
     ipam.releaseAddress(poolId, '10.0.0.5/29');
     ipam.releaseAddress(poolId, '10.0.0.3');
@@ -119,7 +146,7 @@ describe('DefaultIpam round-robin allocation and release', () => {
   });
 
   it('continues after a static address only for dynamic ones it hands out', () => {
-    const { ipam, poolId, take } = withPool('10.0.0.0/24');
+    const { ipam, poolId, take } = withPool('10.0.0.0/24', undefined, true);
     ipam.requestAddress(poolId, '10.0.0.100');
     expect(take(2)).toEqual(['10.0.0.1/24', '10.0.0.2/24']);
   });
@@ -185,7 +212,7 @@ describe('DefaultIpam IPv6', () => {
     expect(() => ipam.requestAddress(poolId, 'fd00:1:2:4::1')).toThrow(cnmError('INVALID_ARGUMENT', 'fd00:1:2:4::1'));
     expect(() => ipam.requestAddress(poolId, '10.0.0.1')).toThrow(cnmError('INVALID_ARGUMENT', '10.0.0.1'));
     ipam.releaseAddress(poolId, 'fd00:1:2:3::2');
-    expect(take(1)).toEqual(['fd00:1:2:3::4/64']);
+    expect(take(1)).toEqual(['fd00:1:2:3::2/64']);
     ipam.releaseAddress(poolId, 'fd00:1:2:3:ffff:ffff:ffff:ffff/64');
   });
 

@@ -1,5 +1,5 @@
 // DefaultIpam.toJSON / fromJSON: plain data out, the exact same state back.
-import { DefaultIpam, type IpamState } from '../../lib/ipam';
+import { ALLOC_SERIAL, DefaultIpam, type IpamState } from '../../lib/ipam';
 
 /** Matches a CnmError with `code` whose message contains every fragment. */
 const cnmError = (code: string, ...fragments: string[]) =>
@@ -65,19 +65,22 @@ describe('DefaultIpam.fromJSON', () => {
     expect(restored.toJSON().pools.map((p) => p.next)).toEqual(['172.17.0.7', '10.5.7.0', 'fd00:1:2:3::2', '10.0.0.1']);
   });
 
-  it('continues exactly as the original would', () => {
+  it('continues exactly as the original would (serial allocation, which follows the cursor)', () => {
     const original = busyIpam();
     const restored = DefaultIpam.fromJSON(JSON.parse(JSON.stringify(original)));
+    const serial = { [ALLOC_SERIAL]: 'true' };
     const next = (ipam: DefaultIpam) => [
-      ipam.requestAddress('LocalDefault/172.17.0.0/16'),
-      ipam.requestAddress('LocalDefault/10.5.0.0/16/10.5.7.0/29'),
-      ipam.requestAddress('LocalDefault/fd00:1:2:3::/64'),
+      ipam.requestAddress('LocalDefault/172.17.0.0/16', undefined, serial),
+      ipam.requestAddress('LocalDefault/10.5.0.0/16/10.5.7.0/29', undefined, serial),
+      ipam.requestAddress('LocalDefault/fd00:1:2:3::/64', undefined, serial),
       ipam.requestPool({}).pool,
       ipam.requestPool({ addressSpace: 'GlobalDefault' }).pool,
     ];
     const expected = ['172.17.0.7/16', '10.5.7.2/16', 'fd00:1:2:3::2/64', '172.18.0.0/16', '10.0.1.0/24'];
     expect(next(original)).toEqual(expected);
     expect(next(restored)).toEqual(expected);
+    // Lowest free, the default, finds the hole the busy IPAM left below the cursor.
+    expect(restored.requestAddress('LocalDefault/172.17.0.0/16')).toBe(original.requestAddress('LocalDefault/172.17.0.0/16'));
     expect(() => restored.requestAddress('LocalDefault/10.5.0.0/16/10.5.7.0/29')).toThrow(cnmError('EXHAUSTED'));
     expect(() => restored.requestAddress('LocalDefault/10.5.0.0/16/10.5.7.0/29', '10.5.0.9')).toThrow(cnmError('CONFLICT'));
   });
@@ -121,6 +124,7 @@ describe('DefaultIpam.fromJSON', () => {
     const restored = DefaultIpam.fromJSON(JSON.parse(JSON.stringify(ipam)));
     expect(restored.toJSON()).toEqual(ipam.toJSON());
     expect(restored.toJSON().pools[0].allocated).toHaveLength(5000 - 1667);
-    expect(restored.requestAddress(poolId)).toBe('10.0.19.137/16');
+    expect(restored.requestAddress(poolId, undefined, { [ALLOC_SERIAL]: 'true' })).toBe('10.0.19.137/16');
+    expect(restored.requestAddress(poolId)).toBe('10.0.0.1/16');
   });
 });

@@ -1,6 +1,6 @@
 // The default IPAM's pools: predefined order and skipping, explicit pools, conflicts, address spaces.
 import { CnmError } from '../../lib/errors';
-import { DefaultIpam, DEFAULT_LOCAL_POOLS, type Ipam } from '../../lib/ipam';
+import { DefaultIpam, DEFAULT_LOCAL_POOLS } from '../../lib/ipam';
 
 /** Matches a CnmError with `code` whose message contains every fragment. */
 const cnmError = (code: string, ...fragments: string[]) =>
@@ -10,7 +10,7 @@ const cnmError = (code: string, ...fragments: string[]) =>
     message: expect.stringMatching(new RegExp(fragments.map((f) => `(?=[\\s\\S]*${f.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')})`).join(''))),
   });
 
-const pools = (ipam: Ipam, n: number, addressSpace?: string): string[] => Array.from({ length: n }, () => ipam.requestPool({ addressSpace }).pool);
+const pools = (ipam: DefaultIpam, n: number, addressSpace?: string): string[] => Array.from({ length: n }, () => ipam.requestPool({ addressSpace }).pool);
 
 const the15 = Array.from({ length: 15 }, (_, i) => `172.${17 + i}.0.0/16`);
 const the16 = Array.from({ length: 16 }, (_, i) => `192.168.${i * 16}.0/20`);

@@ -20,6 +20,7 @@ import type {
   RestoreResult,
   RestoreWarning,
 } from '../api';
+import { gatewayFor, macFor, withoutPrefix } from '../common';
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
@@ -35,24 +36,23 @@ const IPV6_MIN_MTU = 1280;
 /** A bridge numbers its ports 1 to 1023 (the kernel's BR_MAX_PORTS is 1024, port 0 is reserved). */
 export const MAX_BRIDGE_PORTS = 1023;
 
-const withoutPrefix = (cidr: string): string => cidr.split('/')[0];
-
-/** A MAC address derived from the IPv4 address, as Docker does (02:42:ac:11:00:02), else random. */
-function macFor(address: string | undefined): string {
-  const bytes = address ? [0x02, 0x42, ...withoutPrefix(address).split('.').map(Number)] : [0x02, ...Array.from(Buffer.from(randomHex(10), 'hex'))];
-  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
 /** The network's driver-side view, from its create info. */
 function describe(info: NetworkCreateInfo, config: BridgeConfig): BridgeNetwork {
   return {
     config,
     foreign: null,
     internal: info.internal,
-    subnet: info.ipv4[0]?.pool ?? null,
-    gateway: info.ipv4[0] ? withoutPrefix(info.ipv4[0].gateway) : null,
-    gatewayIPv6: info.ipv6[0] ? withoutPrefix(info.ipv6[0].gateway) : null,
+    // The null IPAM's pool (0.0.0.0/0, no gateway) is no subnet to masquerade, and gives no route.
+    subnets: info.ipv4.filter((p) => p.gateway).map((p) => p.pool),
+    ipv4: info.ipv4,
+    ipv6: info.ipv6,
   };
+}
+
+/** The endpoint's gateways: those of the subnets its addresses are in; none on an internal network. */
+function gateways(network: BridgeNetwork, endpoint: BridgeEndpoint): { gateway: string | null; gatewayIPv6: string | null } {
+  if (network.internal) return { gateway: null, gatewayIPv6: null };
+  return { gateway: gatewayFor(network.ipv4, endpoint.iface.address), gatewayIPv6: gatewayFor(network.ipv6, endpoint.iface.addressIPv6) };
 }
 
 const isGone = (err: unknown) => err instanceof NetlinkError && err.code === 'ENODEV';
@@ -118,7 +118,7 @@ export class BridgeDriver implements Driver {
       // The kernel ignores an alias given at creation: it is a change of its own.
       { op: 'linkSet', name, change: { alias: bridgeAlias(info.owner, info.id) } },
     ];
-    for (const data of [...info.ipv4, ...info.ipv6]) ops.push({ op: 'addressAdd', name, address: data.gateway });
+    for (const data of [...info.ipv4, ...info.ipv6]) if (data.gateway) ops.push({ op: 'addressAdd', name, address: data.gateway });
     ops.push({ op: 'linkSet', name, change: { up: true } });
     // Ports published on 127.0.0.1 are reached through the bridge (see firewall.ts).
     ops.push({ op: 'sysctlSet', key: `net/ipv4/conf/${name}/route_localnet`, value: '1' });
@@ -186,7 +186,7 @@ export class BridgeDriver implements Driver {
       .filter((n) => !n.foreign)
       .map((n) => ({
         bridge: n.config.bridgeName,
-        subnet: n.subnet,
+        subnets: n.subnets,
         internal: n.internal,
         masquerade: n.config.enableIpMasquerade,
       }));
@@ -269,13 +269,8 @@ export class BridgeDriver implements Driver {
     if (endpoint.iface.addressIPv6) {
       ops.push({ op: 'addressAdd', netns, name: target.ifname, address: endpoint.iface.addressIPv6 });
     }
-    if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, target));
-    const info: JoinInfo = {
-      ifname: target.ifname,
-      gateway: network.internal ? null : network.gateway,
-      gatewayIPv6: network.internal ? null : network.gatewayIPv6,
-      staticRoutes: [],
-    };
+    if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, endpoint, target));
+    const info: JoinInfo = { ifname: target.ifname, ...gateways(network, endpoint), staticRoutes: [] };
     ops.push(...(recordOps?.(info) ?? []));
     try {
       await this.inFirewallOrder(ops, !network.config.enableIcc);
@@ -375,15 +370,15 @@ export class BridgeDriver implements Driver {
   }
 
   /** Points the sandbox's default route(s) at this endpoint's gateway (`ip route replace default`). */
-  async setDefaultRoute(networkId: string, _endpointId: string, target: JoinTarget): Promise<void> {
-    const ops = this.defaultRouteOps(this.network(networkId), target);
+  async setDefaultRoute(networkId: string, endpointId: string, target: JoinTarget): Promise<void> {
+    const ops = this.defaultRouteOps(this.network(networkId), this.endpoint(endpointId), target);
     if (ops.length > 0) await this.kernel.batch(ops);
   }
 
-  private defaultRouteOps(network: BridgeNetwork, target: JoinTarget): NativeOp[] {
-    if (network.internal) return [];
+  private defaultRouteOps(network: BridgeNetwork, endpoint: BridgeEndpoint, target: JoinTarget): NativeOp[] {
     const ops: NativeOp[] = [];
-    for (const gateway of [network.gateway, network.gatewayIPv6]) {
+    const { gateway: v4, gatewayIPv6: v6 } = gateways(network, endpoint);
+    for (const gateway of [v4, v6]) {
       if (gateway === null) continue;
       ops.push({ op: 'routeReplace', netns: target.key, route: { destination: 'default', gateway, dev: target.ifname } });
     }

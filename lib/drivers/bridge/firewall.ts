@@ -7,8 +7,8 @@ import { nftExpr as x, nftValue as v, type NftCommand, type NftElement, type Nft
 
 export interface FirewallNetwork {
   bridge: string;
-  /** The IPv4 subnet, "172.18.0.0/16", or null for a network without one. */
-  subnet: string | null;
+  /** The IPv4 subnets with a gateway on the bridge ("172.18.0.0/16"): each one is masqueraded. */
+  subnets: string[];
   internal: boolean;
   masquerade: boolean;
 }
@@ -80,7 +80,8 @@ export function rebuildCommands(owner: string, networks: FirewallNetwork[], port
   for (const n of networks.filter((net) => !net.internal)) {
     // Isolation: nothing from this bridge to another of the controller's bridges.
     commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...oifnameIn(BRIDGES), x.drop()]));
-    if (n.masquerade && n.subnet) commands.push(rule('postrouting', [...x.saddr(n.subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), x.masquerade()]));
+    if (!n.masquerade) continue;
+    for (const subnet of n.subnets) commands.push(rule('postrouting', [...x.saddr(subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), x.masquerade()]));
   }
   // Docker's nat mode: from any other interface (a LAN host with a route to the subnet through this
   // host, forwarding being on), a bridge takes only replies and the published ports accepted above;

@@ -4,7 +4,9 @@ import { validateIfname, validateIp } from '../../native/validate';
 import type { DriverOptions } from '../api';
 
 export const BRIDGE_NAME = 'com.docker.network.bridge.name';
-export const MTU = 'com.docker.network.driver.mtu';
+import { MTU, parseMtu } from '../common';
+
+export { MTU };
 export const ENABLE_ICC = 'com.docker.network.bridge.enable_icc';
 export const ENABLE_IP_MASQUERADE = 'com.docker.network.bridge.enable_ip_masquerade';
 export const HOST_BINDING_IPV4 = 'com.docker.network.bridge.host_binding_ipv4';
@@ -39,13 +41,7 @@ export function parseBridgeOptions(options: DriverOptions, defaultName: string):
     }
   }
   const bridgeName = validateIfname(options[BRIDGE_NAME] ?? defaultName, BRIDGE_NAME);
-  let mtu: number | undefined;
-  if (options[MTU] !== undefined) {
-    mtu = Number(options[MTU]);
-    if (!/^\d+$/.test(options[MTU]) || mtu < 68 || mtu > 65535) {
-      throw invalidArgument(`${MTU} must be an integer from 68 to 65535, got ${JSON.stringify(options[MTU])}`);
-    }
-  }
+  const mtu = parseMtu(options);
   const hostBindingIpv4 = options[HOST_BINDING_IPV4] ?? '0.0.0.0';
   if (validateIp(hostBindingIpv4, HOST_BINDING_IPV4) !== 4) throw invalidArgument(`${HOST_BINDING_IPV4} must be an IPv4 address`);
   return {

@@ -1,5 +1,5 @@
 // What the bridge driver keeps about its networks and joined endpoints (also what restore plans from).
-import type { InterfaceInfo } from '../api';
+import type { InterfaceInfo, IpamData } from '../api';
 import type { BridgeConfig } from './options';
 import type { HeldPort } from './ports';
 
@@ -12,10 +12,11 @@ export interface BridgeNetwork {
    */
   foreign: string | null;
   internal: boolean;
-  /** The IPv4 subnet, for masquerade. */
-  subnet: string | null;
-  gateway: string | null; // without prefix length
-  gatewayIPv6: string | null;
+  /** The IPv4 subnets with a gateway on the bridge, for masquerade (not the null IPAM's 0.0.0.0/0). */
+  subnets: string[];
+  /** The pools, whose gateways are on the bridge: an endpoint's gateway is its subnet's. */
+  ipv4: IpamData[];
+  ipv6: IpamData[];
 }
 
 export interface BridgeEndpoint {

@@ -177,7 +177,7 @@ describeKernel('predefined networks', () => {
 
   it('lists the built-in drivers; an unknown type is NOT_FOUND', async () => {
     const f = await env.make({ predefinedNetworks: false });
-    expect(f.controller.builtinDrivers().sort()).toEqual(['bridge', 'host', 'null']);
+    expect(f.controller.builtinDrivers().sort()).toEqual(['bridge', 'host', 'macvlan', 'null']);
     await expectCode(f.controller.newNetwork('macvlan-nope', 'x'), 'NOT_FOUND');
   });
 
