@@ -2,9 +2,9 @@
 // its own subnet's gateway (both on the bridge), and both subnets are masqueraded (checked with
 // `ip -j route`, `nft -j` and TCP from the containers to the host through each gateway).
 import { spawn } from 'node:child_process';
-import { bare, nsRoutes, useControllers } from '../helpers/cnm';
-import { describeKernel, uniqueName } from '../helpers/kernel';
-import { nftJson, tcpAttempt } from '../helpers/nft';
+import { bare, nsRoutes, useControllers } from '../../helpers/cnm';
+import { describeKernel, uniqueName } from '../../helpers/kernel';
+import { nftJson, tcpAttempt } from '../../helpers/nft';
 
 describeKernel('a network of several pools', () => {
   const controllers = useControllers();

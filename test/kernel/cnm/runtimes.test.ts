@@ -11,11 +11,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { packDirectories, startRegistry, type LocalRegistry } from '../helpers/local-registry';
-import { describeKernel, uniqueName } from '../helpers/kernel';
+import { packDirectories, startRegistry, type LocalRegistry } from '../../helpers/local-registry';
+import { describeKernel, uniqueName } from '../../helpers/kernel';
 
 const execFileAsync = promisify(execFile);
-const root = path.resolve(__dirname, '..', '..');
+const root = path.resolve(__dirname, '..', '..', '..');
 
 /** A runtime's executable: $CNM_TEST_<NAME>, the devDependency's bin, or PATH. */
 function runtime(name: 'bun' | 'deno'): string {

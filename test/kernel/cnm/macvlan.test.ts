@@ -5,10 +5,10 @@
 // table shows them), reach each other in bridge mode and not in private mode, and the host does
 // not reach its own macvlan children (a property of macvlan).
 import { spawn } from 'node:child_process';
-import { NetworkController, type Endpoint, type Network, type Sandbox } from '../../lib';
-import { bare, expectCode, nsRoutes, restart, useControllers, type CnmFixture } from '../helpers/cnm';
-import { describeKernel, ip, ipAddrs, ipJson, ipLink, NETNS_DIR, uniqueName } from '../helpers/kernel';
-import { tcpAttempt } from '../helpers/nft';
+import { NetworkController, type Endpoint, type Network, type Sandbox } from '../../../lib';
+import { bare, expectCode, nsRoutes, restart, useControllers, type CnmFixture } from '../../helpers/cnm';
+import { describeKernel, ip, ipAddrs, ipJson, ipLink, NETNS_DIR, uniqueName } from '../../helpers/kernel';
+import { tcpAttempt } from '../../helpers/nft';
 
 const OUTSIDE_NAME = uniqueName('mvout');
 const OUTSIDE = `${NETNS_DIR}/${OUTSIDE_NAME}`;

@@ -6,9 +6,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
-import { describeKernel } from '../helpers/kernel';
+import { describeKernel } from '../../helpers/kernel';
 
-const root = path.resolve(__dirname, '..', '..');
+const root = path.resolve(__dirname, '..', '..', '..');
 
 /** The README's ```ts blocks that import 'cnm-ts/kernel'. */
 function kernelBlocks(): string[] {
