@@ -111,14 +111,19 @@ async function links(key?: string): Promise<{ ifname: string; addr_info?: { loca
   return JSON.parse((await execFileAsync(argv[0], argv.slice(1), { encoding: 'utf8' })).stdout);
 }
 
-describeKernel('the packed package in Node, Bun and Deno', () => {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'cnm-runtimes-'));
+const PREBUILT = path.join(root, 'prebuilds', 'linux-x64-glibc', 'cnm.node');
+const inCi = process.env.CI === 'true' || process.env.CI === '1';
+// The packed package carries the prebuilt binaries (`npm run prebuilds`, which CI runs): without
+// them this is skipped outside CI, and a failure in CI.
+const describeWithPrebuilds = existsSync(PREBUILT) || inCi ? describeKernel : describe.skip;
+
+describeWithPrebuilds('the packed package in Node, Bun and Deno', () => {
+  let tmp: string;
   let registry: LocalRegistry;
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, 'prebuilds', 'linux-x64-glibc', 'cnm.node'))) {
-      throw new Error('no prebuilds/linux-x64-glibc/cnm.node: run `npm run prebuilds` first');
-    }
+    if (!existsSync(PREBUILT)) throw new Error('no prebuilds/linux-x64-glibc/cnm.node: run `npm run prebuilds` first');
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'cnm-runtimes-'));
     const deps = ['debug', 'ms'].map((name) => path.join(root, 'node_modules', name));
     registry = await startRegistry(await packDirectories([root, ...deps], tmp));
   }, 120_000);
