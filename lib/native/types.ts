@@ -37,6 +37,11 @@ interface LinkCommon {
   master?: string;
   /** Create the link directly in this namespace. */
   netns?: string;
+  /**
+   * Its link group (IFLA_GROUP, 1 to 4294967295), set in the create request: unlike an alias (which
+   * the kernel ignores there), a mark that no crash can separate from the link's creation.
+   */
+  linkGroup?: number;
 }
 
 export interface BridgeSpec extends LinkCommon {
@@ -111,6 +116,8 @@ export interface LinkInfo {
   operstate: string;
   /** IFLA_IFALIAS, or null when the link has none. */
   alias: string | null;
+  /** IFLA_GROUP (0: the default group). */
+  group: number;
   stats: LinkStats;
 }
 

@@ -89,6 +89,7 @@ function validateLinkSpec(spec: LinkSpec): void {
   if (spec.mac !== undefined) validateMac(spec.mac, `MAC address of ${spec.name}`);
   if (spec.master !== undefined) validateIfname(spec.master, 'master');
   if (spec.netns !== undefined) validatePath(spec.netns, 'netns');
+  if (spec.linkGroup !== undefined) validateUint(spec.linkGroup, `link group of ${spec.name}`, 1, 0xffffffff);
   switch (spec.kind) {
     case 'bridge':
       return;

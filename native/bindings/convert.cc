@@ -22,6 +22,7 @@ LinkSpec linkSpecFrom(const Reader& r) {
   s.up = r.boolean("up").value_or(false);
   s.master = r.string("master");
   s.netns = r.string("netns");
+  s.linkGroup = r.u32("linkGroup");
   if (s.kind == "veth") {
     Reader p = r.object("peer");
     s.peer = VethPeerSpec{p.string("name", true), p.string("netns"), p.u32("mtu"), p.string("mac")};
@@ -205,6 +206,7 @@ Napi::Object linkToJs(Napi::Env env, const LinkInfo& l) {
   o.Set("parentIndex", l.parentIndex);
   o.Set("operstate", l.operstate);
   o.Set("alias", l.alias.empty() ? env.Null() : Napi::String::New(env, l.alias));
+  o.Set("group", l.group);
   Napi::Object s = Napi::Object::New(env);
   s.Set("rxPackets", static_cast<double>(l.stats.rxPackets));
   s.Set("txPackets", static_cast<double>(l.stats.txPackets));

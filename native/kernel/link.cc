@@ -113,6 +113,7 @@ LinkInfo parseLink(const nlmsghdr* h) {
   info.parentIndex = attrs.u32(IFLA_LINK);
   info.operstate = operstateName(attrs.u8(IFLA_OPERSTATE));
   info.alias = attrs.str(IFLA_IFALIAS);
+  info.group = attrs.u32(IFLA_GROUP);
   readStats(attrs, info.stats);
   return info;
 }
@@ -161,6 +162,7 @@ void linkAdd(NlSocket& sock, const LinkSpec& spec) {
   req.putString(IFLA_IFNAME, spec.name);
   if (spec.mtu) req.putU32(IFLA_MTU, *spec.mtu);
   putMac(req, spec.mac, spec.name);
+  if (spec.linkGroup) req.putU32(IFLA_GROUP, *spec.linkGroup);
   if (!spec.master.empty() && spec.netns.empty()) req.putU32(IFLA_MASTER, linkIndex(sock, spec.master));
   if (!spec.master.empty() && !spec.netns.empty()) {
     // The kernel looks IFLA_MASTER up in the namespace the link is created in, not the socket's.

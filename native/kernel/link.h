@@ -23,17 +23,18 @@ struct LinkSpec {
   std::optional<uint32_t> mtu;
   std::string mac;
   bool up = false;
-  std::string master;                // enslave to this bridge on creation
-  std::string netns;                 // create the link directly in this namespace (path); empty: the socket's
-  std::optional<VethPeerSpec> peer;  // veth
-  std::string parent;                // macvlan, vxlan: the lower device
-  std::string macvlanMode;           // "private", "vepa", "bridge", "passthru"
-  std::optional<uint32_t> vni;       // vxlan
-  std::optional<uint16_t> dstPort;   // vxlan, host order
-  std::string group;                 // vxlan multicast group
-  std::string remote;                // vxlan unicast remote
-  std::string local;                 // vxlan source address
-  std::optional<bool> learning;      // vxlan
+  std::string master;                 // enslave to this bridge on creation
+  std::string netns;                  // create the link directly in this namespace (path); empty: the socket's
+  std::optional<VethPeerSpec> peer;   // veth
+  std::string parent;                 // macvlan, vxlan: the lower device
+  std::string macvlanMode;            // "private", "vepa", "bridge", "passthru"
+  std::optional<uint32_t> vni;        // vxlan
+  std::optional<uint16_t> dstPort;    // vxlan, host order
+  std::string group;                  // vxlan multicast group
+  std::string remote;                 // vxlan unicast remote
+  std::string local;                  // vxlan source address
+  std::optional<bool> learning;       // vxlan
+  std::optional<uint32_t> linkGroup;  // IFLA_GROUP, set in the create request (an alias cannot be)
 };
 
 struct LinkChange {
@@ -63,7 +64,8 @@ struct LinkInfo {
   std::string master;
   uint32_t parentIndex = 0;  // IFLA_LINK: a veth's peer, a macvlan's lower device
   std::string operstate;
-  std::string alias;  // IFLA_IFALIAS
+  std::string alias;   // IFLA_IFALIAS
+  uint32_t group = 0;  // IFLA_GROUP
   LinkStats stats;
 };
 

@@ -20,6 +20,7 @@ export interface FakeLink {
   mac: string;
   master: string | null;
   alias: string | null;
+  group: number;
   /** A veth's other end: its namespace ('' for the host) and index. */
   peer: { netns: string; index: number } | null;
 }
@@ -132,7 +133,7 @@ export class FakeKernel implements Kernel {
   private newLink(name: string, kind: string | null, rest: Partial<FakeLink> = {}): FakeLink {
     const index = this.nextIndex++;
     const mac = rest.mac ?? `02:00:00:00:${((index >> 8) & 255).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
-    return { index, name, kind, up: false, mtu: 1500, master: null, alias: null, peer: null, ...rest, mac };
+    return { index, name, kind, up: false, mtu: 1500, master: null, alias: null, group: 0, peer: null, ...rest, mac };
   }
 
   private addLink(netns: string, link: FakeLink): void {
@@ -160,7 +161,7 @@ export class FakeKernel implements Kernel {
 
   private info(link: FakeLink): LinkInfo {
     const zero = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
-    const { index, name, kind, up, mtu, mac, master, alias } = link;
+    const { index, name, kind, up, mtu, mac, master, alias, group } = link;
     return {
       index,
       name,
@@ -174,6 +175,7 @@ export class FakeKernel implements Kernel {
       parentIndex: link.peer?.index ?? 0,
       operstate: up ? 'up' : 'down',
       alias,
+      group,
       stats: zero,
     };
   }
@@ -207,7 +209,7 @@ export class FakeKernel implements Kernel {
     },
     linkAdd: ({ link, netns }) => {
       const where = link.netns ?? netns ?? HOST;
-      const common = { mtu: link.mtu ?? 1500, mac: link.mac, up: link.up ?? false, master: link.master ?? null };
+      const common = { mtu: link.mtu ?? 1500, mac: link.mac, up: link.up ?? false, master: link.master ?? null, group: link.linkGroup ?? 0 };
       if (link.kind === 'bridge') return this.addLink(where, this.newLink(link.name, 'bridge', common));
       if (link.kind === 'macvlan') {
         // The parent is looked up where the request is sent (the host), the link made in its namespace.

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { iccCommands, portCommands, rebuildCommands, type FirewallNetwork, type FirewallPort } from '../../lib/drivers/bridge/firewall';
-import { bridgeAlias, vethAlias } from '../../lib/drivers/bridge/ownership';
+import { bridgeAlias, vethAlias, vethGroup } from '../../lib/drivers/bridge/ownership';
 import { planRestore } from '../../lib/drivers/bridge/restore';
 import type { BridgeEndpoint, BridgeNetwork } from '../../lib/drivers/bridge/types';
 import type { LinkInfo } from '../../lib/kernel';
@@ -97,6 +97,7 @@ const link = (name: string, kind: string | null, extra: Partial<LinkInfo> = {}):
   parentIndex: 0,
   operstate: 'up',
   alias: null,
+  group: 0,
   stats: {} as LinkInfo['stats'],
   ...extra,
 });
@@ -175,6 +176,17 @@ const restoreCases: [string, () => unknown][] = [
         ],
         networks: { [ID.a]: network('br-a') },
         endpoints: { [EP.e2]: endpoint(ID.a, ''), [EP.e3]: endpoint(ID.a, 'vetha000004') },
+      }),
+  ],
+  [
+    'restore-killed-before-alias',
+    () =>
+      restore({
+        // Killed between the veth's creation and its alias: no alias, but the owner's link group (given
+        // at creation) says it is this controller's: removed. Without the group, left alone.
+        links: [ownBridge('br-a', ID.a), link('vetha000001', 'veth', { master: 'br-a', group: vethGroup(OWNER) }), veth('vetha000002', 'br-a')],
+        networks: { [ID.a]: network('br-a') },
+        endpoints: {},
       }),
   ],
   [

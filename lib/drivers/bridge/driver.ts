@@ -25,7 +25,7 @@ import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from '.
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
 import { forgetFlowsOp, holdPorts, releasePorts } from './ports';
-import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy, vethAlias } from './ownership';
+import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy, vethAlias, vethGroup } from './ownership';
 import { planRestore } from './restore';
 import type { BridgeEndpoint, BridgeNetwork } from './types';
 
@@ -248,10 +248,12 @@ export class BridgeDriver implements Driver {
           master: bridgeName,
           mtu,
           up: true,
+          linkGroup: vethGroup(this.owner),
           peer: { name: target.ifname, netns, mtu, mac: endpoint.iface.macAddress },
         },
       },
-      // The controller's mark, which restore goes by (the kernel ignores an alias given at creation).
+      // The controller's mark, which restore goes by (the kernel ignores an alias given at creation;
+      // until this op, the link group says whose the veth is).
       { op: 'linkSet', name: endpoint.hostIfname, change: { alias: vethAlias(this.owner, endpointId, target.sandboxId) } },
       ...this.iccOps(endpoint, 'addElements'),
     ];

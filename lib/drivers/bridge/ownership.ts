@@ -22,6 +22,15 @@ export function vethAlias(owner: string, endpointId: string, sandboxId: string):
   return `${ALIAS_PREFIX}${owner}:${endpointId}:${sandboxId}`;
 }
 
+/**
+ * The link group the controller `owner` makes its veths in (given in the create request, so that a
+ * kill between the creation and the alias cannot leave one of them unrecognisable): the mark's 32
+ * bits, with the top one set, away from group 0 (every link's) and the small ones people pick.
+ */
+export function vethGroup(owner: string): number {
+  return (parseInt(owner.slice(0, 8), 16) | 0x80000000) >>> 0;
+}
+
 /** The endpoint and sandbox of a veth alias made by vethAlias for `owner`; null for any other alias (or none). */
 export function parseVethAlias(alias: string | null, owner: string): { endpointId: string; sandboxId: string } | null {
   const mine = `${ALIAS_PREFIX}${owner}:`;

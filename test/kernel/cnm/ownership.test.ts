@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { StateWarning } from '../../../lib';
+import { linkAdd } from '../../../lib/kernel';
 import { bridgePorts, expectCode, restart, useControllers } from '../../helpers/cnm';
 import { describeKernel, hostHasLink, ip, ipJson, uniqueName } from '../../helpers/kernel';
 
@@ -129,6 +130,10 @@ describeKernel("devices that are not this controller's", () => {
     // Each host end carries the controller's mark, the endpoint and the sandbox (`ip -d link`).
     expect(device(kept.veth).alias).toBe(`cnm-ts:${owner}:${kept.endpoint.id}:${kept.sandbox.id}`);
     expect(device(unread.veth).alias).toBe(`cnm-ts:${owner}:${unread.endpoint.id}:${unread.sandbox.id}`);
+    // And, from its creation on, the controller's link group.
+    const group = String((parseInt(owner, 16) | 0x80000000) >>> 0);
+    // (ip prints it as a signed number.)
+    expect(Number(ipJson<{ group: string }[]>(['link', 'show', kept.veth])[0].group) >>> 0).toBe(Number(group));
     await f.controller.stop();
 
     // Someone's own port on the bridge (no mark), and a stray with the mark (as a crash between
@@ -140,6 +145,11 @@ describeKernel("devices that are not this controller's", () => {
     handMade(stray, 'type', 'veth', 'peer', 'name', `${stray}p`);
     const newId = () => randomBytes(32).toString('hex');
     ip(['link', 'set', stray, 'master', bridge, 'alias', `cnm-ts:${owner}:${newId()}:${newId()}`]);
+    // A veth killed between its creation (in the controller's link group) and its alias; made with
+    // the library's linkAdd, as iproute2 takes no group above 2^31 - 1.
+    const killed = uniqueName('vkilled');
+    await linkAdd({ kind: 'veth', name: killed, master: bridge, linkGroup: Number(group), peer: { name: `${killed}p` } });
+    env.later(() => hostHasLink(killed) && ip(['link', 'del', killed]));
     // The second sandbox's record cannot be read: its endpoint comes back not joined.
     const record = path.join(f.stateDir, 'store', 'sandboxes', `${unread.sandbox.id}.json`);
     const readable = readFileSync(record, 'utf8');
@@ -148,8 +158,9 @@ describeKernel("devices that are not this controller's", () => {
 
     const warnings: StateWarning[] = [];
     const c = await restart(f, { listeners: { 'state:warning': (w: StateWarning) => warnings.push(w) } });
-    expect(c.restoreReport().orphans).toEqual([stray]);
+    expect(c.restoreReport().orphans.sort()).toEqual([stray, killed].sort());
     expect(hostHasLink(stray)).toBe(false);
+    expect(hostHasLink(killed)).toBe(false);
     expect(bridgePorts(bridge)).toEqual([kept.veth, theirs, unread.veth].sort());
     expect(device(theirs)).toEqual(theirsBefore);
     expect(warnings).toContainEqual({ file: expect.stringContaining(network.id), reason: expect.stringMatching(new RegExp(`veth ${theirs} .* left alone`)) });

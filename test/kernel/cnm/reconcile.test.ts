@@ -128,12 +128,12 @@ describeKernel('cleanup at start', () => {
     const { bridge } = await joined(f, 'orphans', '10.195.0.0/24');
     const owner = f.controller.owner;
     await f.controller.stop();
-    // Left by a crash: a bridge of a network never recorded, a veth on a live bridge, a namespace
-    // and its /etc/netns folder, a sandbox folder.
+    // Left by a crash: a bridge of a network never recorded, a veth with its mark on a live bridge,
+    // a namespace and its /etc/netns folder, a sandbox folder.
     ip(['link', 'add', 'br-orphan', 'type', 'bridge']);
     ip(['link', 'set', 'br-orphan', 'alias', `cnm-ts:${owner}:${FAKE_ID}`]);
     ip(['link', 'add', 'vethorphan', 'type', 'veth', 'peer', 'name', 'vethorphan2']);
-    ip(['link', 'set', 'vethorphan', 'master', bridge]);
+    ip(['link', 'set', 'vethorphan', 'master', bridge, 'alias', `cnm-ts:${owner}:${FAKE_ID}:${FAKE_ID}`]);
     ip(['netns', 'add', `cnm-${owner}-0123456789ab`]);
     mkdirSync(path.join(f.etcNetnsDir, `cnm-${owner}-0123456789ab`), { recursive: true });
     writeFileSync(path.join(f.etcNetnsDir, `cnm-${owner}-0123456789ab`, 'hosts'), '');

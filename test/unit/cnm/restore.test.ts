@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { NetworkController, StateWarning } from '../../../lib';
+import { vethGroup } from '../../../lib/drivers/bridge/ownership';
 import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
 
 async function joinedContainer(world: FakeWorld) {
@@ -107,6 +108,11 @@ test("veths: each carries the controller's mark; restore removes only marked str
   add('theirs', null);
   add('theirs2', `cnm-ts:0badc0de:${'1'.repeat(64)}:${'2'.repeat(64)}`);
   add('stray', `cnm-ts:${mark}:${'3'.repeat(64)}:${'4'.repeat(64)}`);
+  // Killed between its creation (in the controller's link group) and its alias.
+  world.kernel.handlersForTests.linkAdd({
+    op: 'linkAdd',
+    link: { kind: 'veth', name: 'killed', master: bridge, linkGroup: vethGroup(mark), peer: { name: 'killedp' } },
+  });
 
   // The sandbox's record is unreadable: its endpoint comes back not joined, its veth stays.
   const record = path.join(world.options.stateDir!, 'store', 'sandboxes', `${sandbox.id}.json`);
@@ -114,7 +120,7 @@ test("veths: each carries the controller's mark; restore removes only marked str
   writeFileSync(record, 'not json');
   const warnings: StateWarning[] = [];
   const next = await world.start({ listeners: { 'state:warning': (w: StateWarning) => warnings.push(w) } });
-  expect(next.restoreReport()).toMatchObject({ orphans: ['stray'], lostEndpoints: [], errors: [] });
+  expect(next.restoreReport()).toMatchObject({ orphans: ['stray', 'killed'], lostEndpoints: [], errors: [] });
   expect(ports()).toEqual(['theirs', 'theirs2', veth].sort());
   const networkId = next.networkByName('web')!.id;
   expect(warnings).toEqual([
