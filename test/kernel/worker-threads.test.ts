@@ -8,6 +8,10 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describeKernel, expectBackTo, NETNS_DIR, snapshot, uniqueName } from '../helpers/kernel';
+import { timeLimit } from '../helpers/timing';
+
+// The tests of this file may take this long (longer under a sanitizer).
+jest.setTimeout(timeLimit(300000));
 
 const ROUNDS = 20;
 const WORKERS = 4;
@@ -46,5 +50,5 @@ describeKernel('worker_threads', () => {
     expect(result.after).toEqual(result.before);
     expect(readdirSync(NETNS_DIR).filter((n) => n.startsWith(prefix))).toEqual([]);
     await expectBackTo(before);
-  }, 300000);
+  });
 });
