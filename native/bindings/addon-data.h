@@ -1,4 +1,5 @@
-// What the addon keeps per Node environment (main thread or worker_thread). JS thread only.
+// What the addon keeps per Node environment (main thread or worker_thread): Node-API instance
+// data (addon.cc), never a global. JS thread only.
 #pragma once
 
 #include <napi.h>

@@ -17,9 +17,38 @@
 #include "convert.h"
 #include "linkwait.h"
 
+// Completing a batch or a link wait for an environment that is going away (a worker_thread
+// terminated with calls in flight) makes every napi call that could run JS fail with
+// napi_pending_exception and no exception pending; node-addon-api turns that into a C++
+// Napi::Error, catches it around OnOK / the thread-safe call and tries to throw it into JS, which
+// fails the same way, so it throws again from inside its own handler and the process aborts.
+// Handling it ourselves would mean telling "the environment is terminating" apart from a real
+// failure after each napi call of every completion path; node-addon-api makes exactly that test
+// in one place (napi_throw refused while no exception is pending) when this macro is defined, and
+// drops only that case: any other failure still aborts. Nothing is lost by dropping it: the
+// promise it would settle belongs to JS that no longer runs. binding.gyp and CMakeLists.txt
+// define it; a build without it must not compile.
+#ifndef NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
+#error "build with NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS (see the comment above)"
+#endif
+
 namespace cnm {
 
+namespace {
+
+// What a failed op rejects with when there is no factory, or when the factory itself threw (its
+// exception becomes the `cause`): an Error that still says which op failed and why, so that the
+// promise settles whatever the factory does.
+Napi::Value plainError(Napi::Env env, const KernelError& error, size_t index, const char* why) {
+  std::string message =
+      error.syscall + " " + error.object + ": errno " + std::to_string(error.err) + " (op " + std::to_string(index) + ")" + why;
+  return Napi::Error::New(env, message).Value();
+}
+
+}  // namespace
+
 Napi::Value makeNetlinkError(Napi::Env env, AddonData* data, const KernelError& error, size_t index) {
+  if (data->errorFactory.IsEmpty()) return plainError(env, error, index, "");
   Napi::Object info = Napi::Object::New(env);
   info.Set("errno", -error.err);
   info.Set("syscall", error.syscall);
@@ -27,10 +56,14 @@ Napi::Value makeNetlinkError(Napi::Env env, AddonData* data, const KernelError& 
   info.Set("extack", error.extack);
   info.Set("index", static_cast<double>(index));
   if (error.command >= 0) info.Set("command", static_cast<double>(error.command));
-  if (data->errorFactory.IsEmpty()) {
-    return Napi::Error::New(env, error.syscall + " " + error.object + ": errno " + std::to_string(error.err)).Value();
+  try {
+    return data->errorFactory.Call({info});
+  } catch (const Napi::Error& thrown) {
+    // Function::Call took the factory's exception off the environment into `thrown`.
+    Napi::Value fallback = plainError(env, error, index, "; the error factory threw (see cause)");
+    fallback.As<Napi::Object>().Set("cause", thrown.Value());
+    return fallback;
   }
-  return data->errorFactory.Call({info});
 }
 
 namespace {
@@ -79,7 +112,7 @@ class BatchWorker : public Napi::AsyncWorker {
 Napi::Value Execute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArray()) throw Napi::TypeError::New(env, "execute(ops): ops must be an array");
-  auto* worker = new BatchWorker(env, opsFromJs(info[0].As<Napi::Array>()), static_cast<AddonData*>(info.Data()));
+  auto* worker = new BatchWorker(env, opsFromJs(info[0].As<Napi::Array>()), env.GetInstanceData<AddonData>());
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
@@ -94,7 +127,7 @@ Napi::Value DropKeptSockets(const Napi::CallbackInfo& info) {
 
 Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   if (!info[0].IsFunction()) throw Napi::TypeError::New(info.Env(), "setErrorFactory(fn): fn must be a function");
-  static_cast<AddonData*>(info.Data())->errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
+  info.Env().GetInstanceData<AddonData>()->errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }
 
@@ -127,12 +160,17 @@ Napi::Value EffectiveCapabilities(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // Per-environment data travels as callback data, so each worker_thread / env has its own.
+  // Each environment (the main thread, each worker_thread, each load) has its own AddonData as
+  // Node-API instance data, deleted by Node-API when the environment is torn down.
   auto* data = new AddonData();
-  env.AddCleanupHook([data] { delete data; });
-  exports.Set("execute", Napi::Function::New(env, Execute, "execute", data));
-  exports.Set("waitLinksGone", Napi::Function::New(env, WaitLinksGone, "waitLinksGone", data));
-  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory", data));
+  env.SetInstanceData(data);
+  // The link watcher's thread settles waits through thread-safe functions that Node-API deletes
+  // once their handles close, after the cleanup hooks; stopping the thread in a cleanup hook (this
+  // one runs after those of the functions, which were made later) ends it while they still exist.
+  env.AddCleanupHook([data] { data->linkWatcher.reset(); });
+  exports.Set("execute", Napi::Function::New(env, Execute, "execute"));
+  exports.Set("waitLinksGone", Napi::Function::New(env, WaitLinksGone, "waitLinksGone"));
+  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory"));
   exports.Set("errnoNames", Napi::Function::New(env, ErrnoNames, "errnoNames"));
   exports.Set("dropKeptSockets", Napi::Function::New(env, DropKeptSockets, "dropKeptSockets"));
   exports.Set("effectiveCapabilities", Napi::Function::New(env, EffectiveCapabilities, "effectiveCapabilities"));

@@ -1,6 +1,7 @@
 #include "linkwait.h"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,26 +13,33 @@ namespace cnm {
 
 namespace {
 
+struct PendingWait;
+void settle(Napi::Env env, Napi::Function, std::nullptr_t*, PendingWait* wait);
+using SettleFunction = Napi::TypedThreadSafeFunction<std::nullptr_t, PendingWait, settle>;
+
 // One pending wait: its promise, settled on the JS thread through a thread-safe function that the
 // watcher's thread calls once. Holding the function keeps the event loop alive meanwhile.
 struct PendingWait {
   Napi::Promise::Deferred deferred;
-  Napi::ThreadSafeFunction tsfn;
+  SettleFunction tsfn;
   AddonData* data;
   std::optional<KernelError> error;
 };
 
-void settle(Napi::Env env, Napi::Function, PendingWait* wait) {
+void settle(Napi::Env env, Napi::Function, std::nullptr_t*, PendingWait* wait) {
+  std::unique_ptr<PendingWait> owned(wait);
+  // No environment: the function is being torn down with this call still queued (its
+  // worker_thread ended); there is no promise left to settle, only the wait to free.
+  if (env == nullptr) return;
   if (wait->error) wait->deferred.Reject(makeNetlinkError(env, wait->data, *wait->error, 0));
   else wait->deferred.Resolve(env.Undefined());
-  delete wait;
 }
 
 }  // namespace
 
 Napi::Value WaitLinksGone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* data = static_cast<AddonData*>(info.Data());
+  auto* data = env.GetInstanceData<AddonData>();
   if (!info[0].IsArray() || !info[1].IsNumber())
     throw Napi::TypeError::New(env, "waitLinksGone(names, timeoutMs): names must be an array, timeoutMs a number");
   Napi::Array list = info[0].As<Napi::Array>();
@@ -57,13 +65,13 @@ Napi::Value WaitLinksGone(const Napi::CallbackInfo& info) {
     delete wait;
     return promise;
   }
-  wait->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "cnm:waitLinksGone", 0, 1);
+  wait->tsfn = SettleFunction::New(env, "cnm:waitLinksGone", 0, 1);
   data->linkWatcher->wait(std::move(names), std::chrono::milliseconds(static_cast<int64_t>(timeout)),
                           [wait](std::optional<KernelError> error) {
                             wait->error = std::move(error);
-                            Napi::ThreadSafeFunction tsfn = wait->tsfn;
+                            SettleFunction tsfn = wait->tsfn;
                             // If the environment is going away the call is refused and the promise is never settled.
-                            if (tsfn.BlockingCall(wait, settle) != napi_ok) delete wait;
+                            if (tsfn.BlockingCall(wait) != napi_ok) delete wait;
                             tsfn.Release();
                           });
   return promise;

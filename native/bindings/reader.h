@@ -34,8 +34,10 @@ class Reader {
   std::optional<uint32_t> u32(const char* key) const {
     Napi::Value v = obj_.Get(key);
     if (v.IsUndefined() || v.IsNull()) return std::nullopt;
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (!v.IsNumber() || d < 0 || d > 4294967295.0 || d != static_cast<double>(static_cast<uint32_t>(d))) {
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+    // Written so that NaN fails the range test: converting NaN or an out-of-range double to
+    // uint32_t is undefined behaviour, so the conversion comes only after it.
+    if (!(d >= 0 && d <= 4294967295.0) || d != std::floor(d)) {
       fail(key, "must be an integer from 0 to 4294967295");
     }
     return static_cast<uint32_t>(d);

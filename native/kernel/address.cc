@@ -72,22 +72,27 @@ std::vector<AddressInfo> addressList(NlSocket& sock, const std::string& ifname, 
   ifa->ifa_index = only;  // honoured as a filter with NETLINK_GET_STRICT_CHK
   std::vector<AddressInfo> out;
   sock.dump(req, [&](const nlmsghdr* h) {
-    if (h->nlmsg_type != RTM_NEWADDR) return;
-    auto* m = static_cast<const ifaddrmsg*>(NLMSG_DATA(h));
-    if (only && m->ifa_index != only) return;
-    NlAttrs attrs(IFA_RTA(m), IFA_PAYLOAD(h));
-    const rtattr* a = attrs.get(IFA_LOCAL) ? attrs.get(IFA_LOCAL) : attrs.get(IFA_ADDRESS);
-    if (!a) return;
-    AddressInfo info;
-    info.index = m->ifa_index;
-    info.ifname = names[m->ifa_index];
-    info.family = m->ifa_family;
-    info.address = formatIp(m->ifa_family, NlAttrs::payload(a));
-    info.prefixLength = m->ifa_prefixlen;
-    info.scope = scopeName(m->ifa_scope);
-    out.push_back(std::move(info));
+    std::optional<AddressInfo> info = parseAddress(h);
+    if (!info || (only && info->index != only)) return;
+    info->ifname = names[info->index];
+    out.push_back(std::move(*info));
   });
   return out;
+}
+
+std::optional<AddressInfo> parseAddress(const nlmsghdr* h) {
+  if (h->nlmsg_type != RTM_NEWADDR) return std::nullopt;
+  const ifaddrmsg* m = nlPayload<ifaddrmsg>(h);
+  NlAttrs attrs = nlAttrsAfter<ifaddrmsg>(h);
+  const rtattr* a = attrs.get(IFA_LOCAL) ? attrs.get(IFA_LOCAL) : attrs.get(IFA_ADDRESS);
+  if (!a) return std::nullopt;
+  AddressInfo info;
+  info.index = m->ifa_index;
+  info.family = m->ifa_family;
+  info.address = formatIp(m->ifa_family, NlAttrs::payload(a), NlAttrs::payloadLen(a));
+  info.prefixLength = m->ifa_prefixlen;
+  info.scope = scopeName(m->ifa_scope);
+  return info;
 }
 
 }  // namespace cnm

@@ -1,6 +1,7 @@
 // Interface addresses (RTM_NEWADDR / RTM_DELADDR / RTM_GETADDR).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ void addressAdd(NlSocket& sock, const std::string& ifname, const std::string& ci
 void addressDelete(NlSocket& sock, const std::string& ifname, const std::string& cidr);
 // Every address, or those of one link; family AF_UNSPEC for both families.
 std::vector<AddressInfo> addressList(NlSocket& sock, const std::string& ifname, int family);
+// One RTM_NEWADDR message (ifname left empty), or nothing for another message or one without an
+// address. Throws EBADMSG if it is cut short.
+std::optional<AddressInfo> parseAddress(const nlmsghdr* h);
 
 // "global", "link", "host", "site", "nowhere", or the number.
 std::string scopeName(uint8_t scope);

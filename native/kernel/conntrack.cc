@@ -45,8 +45,7 @@ uint32_t sweep(NlSocket& socket, int family, const std::vector<const ConntrackFi
   std::vector<EntryKey> found;
   NlRequest dump = nfRequest(NFNL_SUBSYS_CTNETLINK, IPCTNL_MSG_CT_GET, 0, static_cast<uint8_t>(family));
   socket.dump(dump, [&](const nlmsghdr* h) {
-    size_t header = NLMSG_ALIGN(sizeof(nfgenmsg));
-    NlAttrs attrs(static_cast<const uint8_t*>(NLMSG_DATA(h)) + header, h->nlmsg_len - NLMSG_HDRLEN - header);
+    NlAttrs attrs = nlAttrsAfter<nfgenmsg>(h);
     if (!attrs.has(CTA_TUPLE_ORIG) || !matchesAny(attrs.nested(CTA_TUPLE_ORIG), filters)) return;
     EntryKey key{bytesOf(attrs, CTA_TUPLE_ORIG), std::nullopt};
     if (attrs.has(CTA_ZONE)) key.zone = be16(attrs, CTA_ZONE);

@@ -35,8 +35,10 @@ bool parsePrefix(const std::string& text, Prefix& out) {
   return true;
 }
 
-std::string formatIp(int family, const void* bytes) {
+std::string formatIp(int family, const void* bytes, size_t len) {
+  size_t need = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
   char buf[INET6_ADDRSTRLEN];
+  if (need == 0 || len < need) return "";
   return inet_ntop(family, bytes, buf, sizeof buf) ? buf : "";
 }
 

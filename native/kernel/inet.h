@@ -23,7 +23,8 @@ struct Prefix {
 bool parseIp(const std::string& text, IpAddress& out);
 // "10.0.0.2/24", "fd00::1/64"; a bare address gets the full length.
 bool parsePrefix(const std::string& text, Prefix& out);
-std::string formatIp(int family, const void* bytes);
+// An address of `len` bytes as text; "" unless the family is AF_INET or AF_INET6 and `len` holds it.
+std::string formatIp(int family, const void* bytes, size_t len);
 bool parseMac(const std::string& text, std::array<uint8_t, 6>& out);
 std::string formatMac(const uint8_t* bytes, size_t len);
 

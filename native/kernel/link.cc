@@ -97,9 +97,25 @@ void readStats(const NlAttrs& attrs, LinkStats& out) {
   out = {s.rx_packets, s.tx_packets, s.rx_bytes, s.tx_bytes, s.rx_errors, s.tx_errors, s.rx_dropped, s.tx_dropped};
 }
 
+// Asks for one link, by name or (if `name` is empty) by index; the master is left as an index.
+LinkInfo fetchLink(NlSocket& sock, const std::string& name, uint32_t index = 0) {
+  NlRequest req(RTM_GETLINK, 0);
+  ifinfomsg* ifi = req.header<ifinfomsg>();
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = index;
+  if (!name.empty()) req.putString(IFLA_IFNAME, name);
+  LinkInfo info;
+  sock.request(req, name.empty() ? "ifindex " + std::to_string(index) : name, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type == RTM_NEWLINK) info = parseLink(h);
+  });
+  return info;
+}
+
+}  // namespace
+
 LinkInfo parseLink(const nlmsghdr* h) {
-  auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
-  NlAttrs attrs(IFLA_RTA(ifi), IFLA_PAYLOAD(h));
+  const ifinfomsg* ifi = nlPayload<ifinfomsg>(h);
+  NlAttrs attrs = nlAttrsAfter<ifinfomsg>(h);
   LinkInfo info;
   info.index = ifi->ifi_index;
   info.flags = ifi->ifi_flags;
@@ -117,22 +133,6 @@ LinkInfo parseLink(const nlmsghdr* h) {
   readStats(attrs, info.stats);
   return info;
 }
-
-// Asks for one link, by name or (if `name` is empty) by index; the master is left as an index.
-LinkInfo fetchLink(NlSocket& sock, const std::string& name, uint32_t index = 0) {
-  NlRequest req(RTM_GETLINK, 0);
-  ifinfomsg* ifi = req.header<ifinfomsg>();
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = index;
-  if (!name.empty()) req.putString(IFLA_IFNAME, name);
-  LinkInfo info;
-  sock.request(req, name.empty() ? "ifindex " + std::to_string(index) : name, [&](const nlmsghdr* h) {
-    if (h->nlmsg_type == RTM_NEWLINK) info = parseLink(h);
-  });
-  return info;
-}
-
-}  // namespace
 
 uint32_t linkIndex(NlSocket& sock, const std::string& name) {
   if (std::optional<uint32_t> known = sock.knownIndex(name)) return *known;
@@ -203,8 +203,7 @@ std::set<std::string> groupMembers(NlSocket& sock, uint32_t group) {
   req.header<ifinfomsg>()->ifi_family = AF_UNSPEC;
   sock.dump(req, [&](const nlmsghdr* h) {
     if (h->nlmsg_type != RTM_NEWLINK) return;
-    auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
-    NlAttrs attrs(IFLA_RTA(ifi), IFLA_PAYLOAD(h));
+    NlAttrs attrs = nlAttrsAfter<ifinfomsg>(h);
     if (attrs.u32(IFLA_GROUP) == group) members.insert(attrs.str(IFLA_IFNAME));
   });
   return members;

@@ -85,5 +85,7 @@ std::vector<std::string> linkDeleteGroup(NlSocket& sock, const std::vector<std::
 void linkSet(NlSocket& sock, const std::string& name, const LinkChange& change);
 LinkInfo linkGet(NlSocket& sock, const std::string& name);
 std::vector<LinkInfo> linkList(NlSocket& sock);
+// One RTM_NEWLINK message (master left as an index). Throws EBADMSG if it is cut short.
+LinkInfo parseLink(const nlmsghdr* h);
 
 }  // namespace cnm

@@ -139,7 +139,7 @@ void LinkWatcher::readEvents() {
     }
     int len = static_cast<int>(n);
     for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_type != RTM_DELLINK) continue;
+      if (h->nlmsg_type != RTM_DELLINK || h->nlmsg_len < NLMSG_SPACE(sizeof(ifinfomsg))) continue;
       auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
       // AF_BRIDGE: a port left its bridge, the device lives on. AF_UNSPEC: the device is gone.
       if (ifi->ifi_family == AF_UNSPEC) forget(static_cast<uint32_t>(ifi->ifi_index));

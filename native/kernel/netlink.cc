@@ -131,14 +131,36 @@ void NlSocket::send(NlRequest& req) {
 }
 
 std::string nlExtack(const nlmsghdr* h) {
-  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return "";
+  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS) || h->nlmsg_len < NLMSG_SPACE(sizeof(nlmsgerr))) return "";
   auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+  // The attributes follow the error and, unless capped, a copy of the refused request.
   size_t off = sizeof(nlmsgerr);
-  if (!(h->nlmsg_flags & NLM_F_CAPPED)) off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+  if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+    if (e->msg.nlmsg_len < NLMSG_HDRLEN) return "";
+    off += e->msg.nlmsg_len - NLMSG_HDRLEN;
+  }
   size_t total = h->nlmsg_len - NLMSG_HDRLEN;
-  if (off >= total) return "";
+  if (NLMSG_ALIGN(off) >= total) return "";
   NlAttrs attrs(reinterpret_cast<const uint8_t*>(e) + NLMSG_ALIGN(off), total - NLMSG_ALIGN(off));
   return attrs.str(NLMSGERR_ATTR_MSG);
+}
+
+bool nlReadAnswers(const uint8_t* data, size_t len, uint32_t seq, uint16_t type, const std::string& object,
+                   const std::function<void(const nlmsghdr*)>& each) {
+  int left = static_cast<int>(len);
+  for (auto* h = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+    if (h->nlmsg_seq != seq) continue;  // a late answer to an earlier request
+    if (h->nlmsg_type == NLMSG_DONE) return true;
+    if (h->nlmsg_type == NLMSG_ERROR) {
+      const nlmsgerr* e = nlPayload<nlmsgerr>(h);
+      if (e->error == 0) return true;  // the ACK
+      // INT_MIN has no positive errno; anything outside 1..4095 is a malformed answer.
+      if (e->error < -4095 || e->error > 0) throw KernelError(EBADMSG, nlMessageName(type), object);
+      throw KernelError(-e->error, nlMessageName(type), object, nlExtack(h));
+    }
+    if (each) each(h);
+  }
+  return false;
 }
 
 void NlSocket::receive(uint32_t seq, const NlRequest& req, const std::string& object, const std::function<void(const nlmsghdr*)>& each) {
@@ -153,17 +175,7 @@ void NlSocket::receive(uint32_t seq, const NlRequest& req, const std::string& ob
       // A datagram larger than the buffer was cut; netlink never does this with 64 KiB, but be loud.
       throw KernelError(EMSGSIZE, nlMessageName(req.type()), object);
     }
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(rxbuf_.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_seq != seq) continue;  // a late answer to an earlier request
-      if (h->nlmsg_type == NLMSG_DONE) return;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        if (e->error == 0) return;  // the ACK
-        throw KernelError(-e->error, nlMessageName(req.type()), object, nlExtack(h));
-      }
-      if (each) each(h);
-    }
+    if (nlReadAnswers(rxbuf_.data(), static_cast<size_t>(n), seq, req.type(), object, each)) return;
   }
 }
 

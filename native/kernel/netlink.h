@@ -4,6 +4,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "error.h"
 #include "fd.h"
 
 namespace cnm {
@@ -73,6 +75,28 @@ const char* nlMessageName(uint16_t type);
 
 // The kernel's extended-ack text (NLMSGERR_ATTR_MSG) of an NLMSG_ERROR message, or "".
 std::string nlExtack(const nlmsghdr* h);
+
+// The fixed header (ifinfomsg, rtmsg, nfgenmsg, nlmsgerr, ...) that follows the netlink header of
+// a received message. Throws KernelError EBADMSG if the message is too short to hold it.
+template <class T>
+const T* nlPayload(const nlmsghdr* h) {
+  if (h->nlmsg_len < NLMSG_SPACE(sizeof(T))) throw KernelError(EBADMSG, nlMessageName(h->nlmsg_type), "a reply cut short");
+  return static_cast<const T*>(NLMSG_DATA(h));
+}
+
+// The attributes that follow that fixed header.
+template <class T>
+NlAttrs nlAttrsAfter(const nlmsghdr* h) {
+  const T* fixed = nlPayload<T>(h);
+  return NlAttrs(reinterpret_cast<const uint8_t*>(fixed) + NLMSG_ALIGN(sizeof(T)), h->nlmsg_len - NLMSG_SPACE(sizeof(T)));
+}
+
+// Reads one received datagram of answers to the request numbered `seq` (of type `type`, acting on
+// `object`): calls `each` with every data message, skips answers to other requests, and returns
+// true once the answer is complete (the ACK, or NLMSG_DONE of a dump). Throws KernelError for an
+// NLMSG_ERROR, and EBADMSG for an error message cut short.
+bool nlReadAnswers(const uint8_t* data, size_t len, uint32_t seq, uint16_t type, const std::string& object,
+                   const std::function<void(const nlmsghdr*)>& each);
 
 // A netlink socket (NETLINK_ROUTE unless told otherwise). Its network namespace is the one of the thread that opened it, for good;
 // any thread may use it afterwards.

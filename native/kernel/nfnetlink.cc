@@ -129,6 +129,24 @@ std::vector<uint8_t> bytesOf(const NlAttrs& attrs, uint16_t type) {
   return std::vector<uint8_t>(p, p + NlAttrs::payloadLen(a));
 }
 
+void nfBatchAnswer(const nlmsghdr* h, uint32_t first, const std::vector<NlRequest>& msgs, const std::vector<std::string>& objects,
+                   size_t& acked, std::optional<KernelError>& failure) {
+  if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first || h->nlmsg_seq > first + msgs.size() + 1) return;
+  const nlmsgerr* e = nlPayload<nlmsgerr>(h);
+  if (e->error == 0) {
+    acked++;
+    return;
+  }
+  if (failure) return;                                       // answers come in message order: the first refusal is the one to report
+  long index = static_cast<long>(h->nlmsg_seq - first) - 1;  // -1: the batch itself
+  bool inBatch = index >= 0 && static_cast<size_t>(index) < msgs.size();
+  // INT_MIN has no positive errno; anything outside -4095..-1 is a malformed answer.
+  int err = e->error < -4095 || e->error > 0 ? EBADMSG : -e->error;
+  failure.emplace(err, inBatch ? nfMessageName(msgs[index].type()) : "NFNL_MSG_BATCH_BEGIN",
+                  inBatch ? objects.at(index) : "nf_tables batch", nlExtack(h));
+  failure->command = inBatch ? index : -1;
+}
+
 void nfTransaction(NlSocket& socket, std::vector<NlRequest>& msgs, const std::vector<std::string>& objects) {
   if (msgs.empty()) return;
   int fd = socket.fd();
@@ -165,20 +183,7 @@ void nfTransaction(NlSocket& socket, std::vector<NlRequest>& msgs, const std::ve
   size_t acked = 0;
   std::optional<KernelError> failure;
   std::vector<uint8_t> buf(64 * 1024);
-  drainAnswers(socket, buf, [&](const nlmsghdr* h) {
-    if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < first || h->nlmsg_seq > first + msgs.size() + 1) return;
-    auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-    if (e->error == 0) {
-      acked++;
-      return;
-    }
-    if (failure) return;                                       // answers come in message order: the first refusal is the one to report
-    long index = static_cast<long>(h->nlmsg_seq - first) - 1;  // -1: the batch itself
-    bool inBatch = index >= 0 && static_cast<size_t>(index) < msgs.size();
-    failure.emplace(-e->error, inBatch ? nfMessageName(msgs[index].type()) : "NFNL_MSG_BATCH_BEGIN",
-                    inBatch ? objects.at(index) : "nf_tables batch", nlExtack(h));
-    failure->command = inBatch ? index : -1;
-  });
+  drainAnswers(socket, buf, [&](const nlmsghdr* h) { nfBatchAnswer(h, first, msgs, objects, acked, failure); });
   if (failure) throw *failure;
   if (acked != msgs.size()) {
     throw KernelError(EPROTO, "NFNL_MSG_BATCH_END",

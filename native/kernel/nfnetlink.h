@@ -5,6 +5,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,5 +35,10 @@ std::vector<uint8_t> bytesOf(const NlAttrs& attrs, uint16_t type);
 // KernelError of the first refused message, with `command` set to its index and `object` to
 // `objects[index]`; the kernel has then undone the whole batch.
 void nfTransaction(NlSocket& socket, std::vector<NlRequest>& msgs, const std::vector<std::string>& objects);
+
+// One answer to a batch whose messages are numbered from `first` (the BATCH_BEGIN) on: counts an
+// ack in `acked`, or records the first refusal in `failure`. Throws EBADMSG for an error cut short.
+void nfBatchAnswer(const nlmsghdr* h, uint32_t first, const std::vector<NlRequest>& msgs, const std::vector<std::string>& objects,
+                   size_t& acked, std::optional<KernelError>& failure);
 
 }  // namespace cnm

@@ -8,16 +8,10 @@ namespace cnm {
 
 namespace {
 
-// A dump of one nf_tables object type; `each` gets the family and attributes of every object.
-template <class F>
-void dumpObjects(NlSocket& socket, uint8_t msg, NlRequest req, F each) {
-  socket.dump(req, [&](const nlmsghdr* h) {
-    if (h->nlmsg_type != (NFNL_SUBSYS_NFTABLES << 8 | msg)) return;
-    auto* g = static_cast<const nfgenmsg*>(NLMSG_DATA(h));
-    size_t header = NLMSG_ALIGN(sizeof(nfgenmsg));
-    NlAttrs attrs(reinterpret_cast<const uint8_t*>(g) + header, h->nlmsg_len - NLMSG_HDRLEN - header);
-    each(g->nfgen_family, attrs);
-  });
+// The family and attributes of a message of nf_tables type `msg`, or nothing for another type.
+std::optional<std::pair<uint8_t, NlAttrs>> nftObject(const nlmsghdr* h, uint8_t msg) {
+  if (h->nlmsg_type != (NFNL_SUBSYS_NFTABLES << 8 | msg)) return std::nullopt;
+  return std::make_pair(nlPayload<nfgenmsg>(h)->nfgen_family, nlAttrsAfter<nfgenmsg>(h));
 }
 
 // Calls `each` with the attributes of every NFTA_LIST_ELEM inside the list attribute `type`.
@@ -54,20 +48,33 @@ void readData(const NlAttrs& data, std::vector<uint8_t>& value, std::optional<Nf
   }
 }
 
-}  // namespace
-
-std::vector<NftTableInfo> nftListTables(NlSocket& socket, uint8_t family) {
-  std::vector<NftTableInfo> out;
-  dumpObjects(socket, NFT_MSG_NEWTABLE, getRequest(NFT_MSG_GETTABLE, family), [&](uint8_t f, const NlAttrs& a) {
-    out.push_back({f, a.str(NFTA_TABLE_NAME), be64(a, NFTA_TABLE_HANDLE), be32(a, NFTA_TABLE_FLAGS), be32(a, NFTA_TABLE_USE)});
+// Runs a dump and collects what `parse` makes of each message.
+template <class T, class F>
+std::vector<T> collect(NlSocket& socket, NlRequest req, F parse) {
+  std::vector<T> out;
+  socket.dump(req, [&](const nlmsghdr* h) {
+    if (std::optional<T> item = parse(h)) out.push_back(std::move(*item));
   });
   return out;
 }
 
-std::vector<NftChainInfo> nftListChains(NlSocket& socket, uint8_t family, const std::string& table) {
-  std::vector<NftChainInfo> out;
-  dumpObjects(socket, NFT_MSG_NEWCHAIN, getRequest(NFT_MSG_GETCHAIN, family), [&](uint8_t f, const NlAttrs& a) {
-    if (a.str(NFTA_CHAIN_TABLE) != table) return;
+}  // namespace
+
+std::optional<NftTableInfo> nftParseTable(const nlmsghdr* h) {
+  auto object = nftObject(h, NFT_MSG_NEWTABLE);
+  if (!object) return std::nullopt;
+  const NlAttrs& a = object->second;
+  return NftTableInfo{object->first, a.str(NFTA_TABLE_NAME), be64(a, NFTA_TABLE_HANDLE), be32(a, NFTA_TABLE_FLAGS),
+                      be32(a, NFTA_TABLE_USE)};
+}
+
+std::optional<NftChainInfo> nftParseChain(const nlmsghdr* h, const std::string& table) {
+  auto object = nftObject(h, NFT_MSG_NEWCHAIN);
+  if (!object) return std::nullopt;
+  const NlAttrs& a = object->second;
+  uint8_t f = object->first;
+  if (a.str(NFTA_CHAIN_TABLE) != table) return std::nullopt;
+  {
     NftChainInfo c;
     c.family = f;
     c.table = table;
@@ -81,19 +88,17 @@ std::vector<NftChainInfo> nftListChains(NlSocket& socket, uint8_t family, const 
       c.type = a.str(NFTA_CHAIN_TYPE);
       if (a.has(NFTA_CHAIN_POLICY)) c.policy = be32(a, NFTA_CHAIN_POLICY);
     }
-    out.push_back(std::move(c));
-  });
-  return out;
+    return c;
+  }
 }
 
-std::vector<NftRuleInfo> nftListRules(NlSocket& socket, uint8_t family, const std::string& table, const std::string& chain) {
-  NlRequest req = getRequest(NFT_MSG_GETRULE, family);
-  // The kernel filters a rule dump by table and chain.
-  req.putString(NFTA_RULE_TABLE, table);
-  if (!chain.empty()) req.putString(NFTA_RULE_CHAIN, chain);
-  std::vector<NftRuleInfo> out;
-  dumpObjects(socket, NFT_MSG_NEWRULE, std::move(req), [&](uint8_t f, const NlAttrs& a) {
-    if (a.str(NFTA_RULE_TABLE) != table || (!chain.empty() && a.str(NFTA_RULE_CHAIN) != chain)) return;
+std::optional<NftRuleInfo> nftParseRule(const nlmsghdr* h, const std::string& table, const std::string& chain) {
+  auto object = nftObject(h, NFT_MSG_NEWRULE);
+  if (!object) return std::nullopt;
+  const NlAttrs& a = object->second;
+  uint8_t f = object->first;
+  if (a.str(NFTA_RULE_TABLE) != table || (!chain.empty() && a.str(NFTA_RULE_CHAIN) != chain)) return std::nullopt;
+  {
     NftRuleInfo r;
     r.family = f;
     r.table = table;
@@ -101,30 +106,32 @@ std::vector<NftRuleInfo> nftListRules(NlSocket& socket, uint8_t family, const st
     r.handle = be64(a, NFTA_RULE_HANDLE);
     r.comment = ruleComment(bytesOf(a, NFTA_RULE_USERDATA));
     forEachListElem(a, NFTA_RULE_EXPRESSIONS, [&](const NlAttrs& e) { r.exprs.push_back(e.str(NFTA_EXPR_NAME)); });
-    out.push_back(std::move(r));
-  });
-  return out;
+    return r;
+  }
 }
 
-std::vector<NftSetInfo> nftListSets(NlSocket& socket, uint8_t family, const std::string& table) {
-  NlRequest req = getRequest(NFT_MSG_GETSET, family);
-  req.putString(NFTA_SET_TABLE, table);
-  std::vector<NftSetInfo> out;
-  dumpObjects(socket, NFT_MSG_NEWSET, std::move(req), [&](uint8_t f, const NlAttrs& a) {
-    if (a.str(NFTA_SET_TABLE) != table) return;
-    out.push_back({f, table, a.str(NFTA_SET_NAME), be64(a, NFTA_SET_HANDLE), be32(a, NFTA_SET_FLAGS), be32(a, NFTA_SET_KEY_TYPE),
-                   be32(a, NFTA_SET_KEY_LEN), be32(a, NFTA_SET_DATA_TYPE), be32(a, NFTA_SET_DATA_LEN), be64(a, NFTA_SET_TIMEOUT)});
-  });
-  return out;
+std::optional<NftSetInfo> nftParseSet(const nlmsghdr* h, const std::string& table) {
+  auto object = nftObject(h, NFT_MSG_NEWSET);
+  if (!object) return std::nullopt;
+  const NlAttrs& a = object->second;
+  if (a.str(NFTA_SET_TABLE) != table) return std::nullopt;
+  return NftSetInfo{object->first,
+                    table,
+                    a.str(NFTA_SET_NAME),
+                    be64(a, NFTA_SET_HANDLE),
+                    be32(a, NFTA_SET_FLAGS),
+                    be32(a, NFTA_SET_KEY_TYPE),
+                    be32(a, NFTA_SET_KEY_LEN),
+                    be32(a, NFTA_SET_DATA_TYPE),
+                    be32(a, NFTA_SET_DATA_LEN),
+                    be64(a, NFTA_SET_TIMEOUT)};
 }
 
-std::vector<NftElementInfo> nftListElements(NlSocket& socket, uint8_t family, const std::string& table, const std::string& set) {
-  NlRequest req = getRequest(NFT_MSG_GETSETELEM, family);
-  req.putString(NFTA_SET_ELEM_LIST_TABLE, table);
-  req.putString(NFTA_SET_ELEM_LIST_SET, set);
-  std::vector<NftElementInfo> out;
-  dumpObjects(socket, NFT_MSG_NEWSETELEM, std::move(req), [&](uint8_t, const NlAttrs& a) {
-    forEachListElem(a, NFTA_SET_ELEM_LIST_ELEMENTS, [&](const NlAttrs& attrs) {
+void nftParseElements(const nlmsghdr* h, std::vector<NftElementInfo>& out) {
+  auto object = nftObject(h, NFT_MSG_NEWSETELEM);
+  if (!object) return;
+  {
+    forEachListElem(object->second, NFTA_SET_ELEM_LIST_ELEMENTS, [&](const NlAttrs& attrs) {
       NftElementInfo info;
       std::optional<NftVerdict> unused;
       readData(attrs.nested(NFTA_SET_ELEM_KEY), info.key, unused);
@@ -135,7 +142,37 @@ std::vector<NftElementInfo> nftListElements(NlSocket& socket, uint8_t family, co
       info.expiresMs = be64(attrs, NFTA_SET_ELEM_EXPIRATION);
       out.push_back(std::move(info));
     });
-  });
+  }
+}
+
+std::vector<NftTableInfo> nftListTables(NlSocket& socket, uint8_t family) {
+  return collect<NftTableInfo>(socket, getRequest(NFT_MSG_GETTABLE, family), nftParseTable);
+}
+
+std::vector<NftChainInfo> nftListChains(NlSocket& socket, uint8_t family, const std::string& table) {
+  return collect<NftChainInfo>(socket, getRequest(NFT_MSG_GETCHAIN, family), [&](const nlmsghdr* h) { return nftParseChain(h, table); });
+}
+
+std::vector<NftRuleInfo> nftListRules(NlSocket& socket, uint8_t family, const std::string& table, const std::string& chain) {
+  NlRequest req = getRequest(NFT_MSG_GETRULE, family);
+  // The kernel filters a rule dump by table and chain.
+  req.putString(NFTA_RULE_TABLE, table);
+  if (!chain.empty()) req.putString(NFTA_RULE_CHAIN, chain);
+  return collect<NftRuleInfo>(socket, std::move(req), [&](const nlmsghdr* h) { return nftParseRule(h, table, chain); });
+}
+
+std::vector<NftSetInfo> nftListSets(NlSocket& socket, uint8_t family, const std::string& table) {
+  NlRequest req = getRequest(NFT_MSG_GETSET, family);
+  req.putString(NFTA_SET_TABLE, table);
+  return collect<NftSetInfo>(socket, std::move(req), [&](const nlmsghdr* h) { return nftParseSet(h, table); });
+}
+
+std::vector<NftElementInfo> nftListElements(NlSocket& socket, uint8_t family, const std::string& table, const std::string& set) {
+  NlRequest req = getRequest(NFT_MSG_GETSETELEM, family);
+  req.putString(NFTA_SET_ELEM_LIST_TABLE, table);
+  req.putString(NFTA_SET_ELEM_LIST_SET, set);
+  std::vector<NftElementInfo> out;
+  socket.dump(req, [&](const nlmsghdr* h) { nftParseElements(h, out); });
   return out;
 }
 

@@ -62,4 +62,12 @@ std::vector<NftRuleInfo> nftListRules(NlSocket& socket, uint8_t family, const st
 std::vector<NftSetInfo> nftListSets(NlSocket& socket, uint8_t family, const std::string& table);
 std::vector<NftElementInfo> nftListElements(NlSocket& socket, uint8_t family, const std::string& table, const std::string& set);
 
+// One message of such a dump: nothing for another message type (or another table or chain); the
+// elements of a set element message are appended to `out`. Throw EBADMSG for a message cut short.
+std::optional<NftTableInfo> nftParseTable(const nlmsghdr* h);
+std::optional<NftChainInfo> nftParseChain(const nlmsghdr* h, const std::string& table);
+std::optional<NftRuleInfo> nftParseRule(const nlmsghdr* h, const std::string& table, const std::string& chain);
+std::optional<NftSetInfo> nftParseSet(const nlmsghdr* h, const std::string& table);
+void nftParseElements(const nlmsghdr* h, std::vector<NftElementInfo>& out);
+
 }  // namespace cnm

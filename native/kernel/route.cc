@@ -96,28 +96,35 @@ std::vector<RouteInfo> routeList(NlSocket& sock, int family, std::optional<uint3
   req.header<rtmsg>()->rtm_family = family;
   std::vector<RouteInfo> out;
   sock.dump(req, [&](const nlmsghdr* h) {
-    if (h->nlmsg_type != RTM_NEWROUTE) return;
-    auto* rt = static_cast<const rtmsg*>(NLMSG_DATA(h));
-    NlAttrs attrs(RTM_RTA(rt), RTM_PAYLOAD(h));
-    uint32_t t = attrs.u32(RTA_TABLE, rt->rtm_table);
-    if (t != wanted) return;
-    RouteInfo r;
-    r.family = rt->rtm_family;
-    if (const rtattr* d = attrs.get(RTA_DST)) {
-      r.destination = formatIp(rt->rtm_family, NlAttrs::payload(d)) + "/" + std::to_string(rt->rtm_dst_len);
-    } else {
-      r.destination = "default";
-    }
-    if (const rtattr* g = attrs.get(RTA_GATEWAY)) r.gateway = formatIp(rt->rtm_family, NlAttrs::payload(g));
-    if (attrs.has(RTA_OIF)) r.dev = names[attrs.u32(RTA_OIF)];
-    r.metric = attrs.u32(RTA_PRIORITY);
-    r.table = t;
-    r.scope = scopeName(rt->rtm_scope);
-    r.protocol = protocolName(rt->rtm_protocol);
-    r.type = typeName(rt->rtm_type);
-    out.push_back(std::move(r));
+    if (std::optional<RouteInfo> r = parseRoute(h, wanted, names)) out.push_back(std::move(*r));
   });
   return out;
+}
+
+std::optional<RouteInfo> parseRoute(const nlmsghdr* h, uint32_t table, const std::map<uint32_t, std::string>& names) {
+  if (h->nlmsg_type != RTM_NEWROUTE) return std::nullopt;
+  const rtmsg* rt = nlPayload<rtmsg>(h);
+  NlAttrs attrs = nlAttrsAfter<rtmsg>(h);
+  uint32_t t = attrs.u32(RTA_TABLE, rt->rtm_table);
+  if (t != table) return std::nullopt;
+  RouteInfo r;
+  r.family = rt->rtm_family;
+  if (const rtattr* d = attrs.get(RTA_DST)) {
+    r.destination = formatIp(rt->rtm_family, NlAttrs::payload(d), NlAttrs::payloadLen(d)) + "/" + std::to_string(rt->rtm_dst_len);
+  } else {
+    r.destination = "default";
+  }
+  if (const rtattr* g = attrs.get(RTA_GATEWAY)) r.gateway = formatIp(rt->rtm_family, NlAttrs::payload(g), NlAttrs::payloadLen(g));
+  if (attrs.has(RTA_OIF)) {
+    auto name = names.find(attrs.u32(RTA_OIF));
+    if (name != names.end()) r.dev = name->second;
+  }
+  r.metric = attrs.u32(RTA_PRIORITY);
+  r.table = t;
+  r.scope = scopeName(rt->rtm_scope);
+  r.protocol = protocolName(rt->rtm_protocol);
+  r.type = typeName(rt->rtm_type);
+  return r;
 }
 
 }  // namespace cnm

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,5 +38,8 @@ enum class RouteChange { Add, Replace, Delete };
 void routeChange(NlSocket& sock, RouteChange change, const RouteSpec& spec);
 // The routes of one table (default: main), family AF_UNSPEC for both.
 std::vector<RouteInfo> routeList(NlSocket& sock, int family, std::optional<uint32_t> table);
+// One RTM_NEWROUTE message of `table` (its device named from `names`, by index), or nothing for
+// another message or table. Throws EBADMSG if it is cut short.
+std::optional<RouteInfo> parseRoute(const nlmsghdr* h, uint32_t table, const std::map<uint32_t, std::string>& names);
 
 }  // namespace cnm

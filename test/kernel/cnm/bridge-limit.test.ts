@@ -4,6 +4,10 @@ import { MAX_BRIDGE_PORTS } from '../../../lib/drivers/bridge/driver';
 import { NetlinkError, type Endpoint, type NetworkController, type Sandbox } from '../../../lib';
 import { bridgePorts, failsCleanly, useControllers, type CnmFixture } from '../../helpers/cnm';
 import { describeKernel } from '../../helpers/kernel';
+import { timeLimit } from '../../helpers/timing';
+
+// The tests of this file may take this long (longer under a sanitizer).
+jest.setTimeout(timeLimit(120000));
 
 const SANDBOXES = 31;
 const PER_SANDBOX = 33; // 31 x 33 = 1023 joins: every port the bridge has
@@ -55,5 +59,5 @@ describeKernel('the ports of one bridge', () => {
     await leaving.leave(sandboxes[1]);
     await extra.join(sandboxes[0]);
     expect(bridgePorts(bridge)).toHaveLength(MAX_BRIDGE_PORTS);
-  }, 120000);
+  });
 });

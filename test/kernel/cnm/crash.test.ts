@@ -10,6 +10,10 @@ import type { NetworkController } from '../../../lib';
 import { bare, bridgePorts, fileTree, nsAddrs, restart, useControllers } from '../../helpers/cnm';
 import { describeKernel, ipJson, NETNS_DIR, othersCanBind } from '../../helpers/kernel';
 import { nftJson, ofKind } from '../../helpers/nft';
+import { timeLimit } from '../../helpers/timing';
+
+// The tests of this file may take this long (longer under a sanitizer).
+jest.setTimeout(timeLimit(300_000));
 
 /** The maps of the controller's inet table (`nft -j list table`). */
 const ipMaps = (owner: string) => ofKind<{ name: string; elem?: unknown[] }>(nftJson(['list', 'table', 'inet', `cnm-ts-${owner}`]), 'map');
@@ -104,5 +108,5 @@ describeKernel('a controller killed at random moments', () => {
     await last.stop({ removeAll: true });
     expect(Object.keys(fileTree(path.join(f.stateDir, 'store'))).filter((p) => !p.endsWith('/'))).toEqual([]);
     expect(readdirSync(NETNS_DIR).filter((n) => n.startsWith(`cnm-${last.owner}-`))).toEqual([]);
-  }, 300_000);
+  });
 });

@@ -16,6 +16,10 @@ import {
   randomSandboxOptions,
   type Generated,
 } from '../../helpers/random-options';
+import { timeLimit } from '../../helpers/timing';
+
+// The tests of this file may take this long (longer under a sanitizer).
+jest.setTimeout(timeLimit(120000));
 
 const SEED = 0xc0ffee;
 const CASES = 300;
@@ -164,5 +168,5 @@ describeKernel('random options through the public API', () => {
     const again = await restart(f);
     expect(again.restoreReport()).toMatchObject({ warnings: [], errors: [], removedSandboxes: [], lostEndpoints: [], orphans: [] });
     expect({ api: everything(again), kernel: kernelView(again), state: fileTree(f.stateDir) }).toEqual(before);
-  }, 120000);
+  });
 });
