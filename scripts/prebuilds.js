@@ -20,11 +20,23 @@ const TARGETS = {
 };
 
 /**
- * The flags binding.gyp gives g++ (C++17, Node-API 8, C++ exceptions), optimised and stripped;
+ * The flags binding.gyp gives g++ (C++17, Node-API 8, C++ exceptions, the swallow of exceptions an
+ * ending environment cannot throw: see addon.cc), optimised and stripped;
  * only the Node-API entry point is exported, and unused sections are dropped (a third smaller).
  */
 const FLAGS = [
-  ...['-shared', '-fPIC', '-O2', '-s', '-std=c++17', '-fexceptions', '-fstack-protector-strong', '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS'],
+  ...[
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-s',
+    '-std=c++17',
+    '-fexceptions',
+    '-fstack-protector-strong',
+    '-DNAPI_VERSION=8',
+    '-DNAPI_CPP_EXCEPTIONS',
+    '-DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS',
+  ],
   ...['-fvisibility=hidden', '-fvisibility-inlines-hidden', '-ffunction-sections', '-fdata-sections', '-Wl,--gc-sections'],
 ];
 
