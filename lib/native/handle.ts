@@ -3,7 +3,7 @@
 // unit tests. Everything above lib/native reaches the kernel only through a Kernel.
 import { batch, waitLinksGone } from './operations';
 import { checkPrivileges } from './privileges';
-import type { NativeOp, NativeResult, NativeResultOf } from './types';
+import type { NativeOp, NativeResult } from './types';
 
 /** What cnm-ts needs from the kernel: batches of operations, a wait for links to go, a privilege check. */
 export interface Kernel {
@@ -24,9 +24,3 @@ export const nativeKernel: Kernel = {
   waitLinksGone: (names, timeoutMs) => waitLinksGone(names, { timeoutMs }),
   checkPrivileges,
 };
-
-/** Runs one operation on a kernel and resolves with its result. */
-export async function runOne<K extends NativeOp['op']>(kernel: Kernel, op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> {
-  const [result] = await kernel.batch([op]);
-  return result as NativeResultOf[K];
-}

@@ -1,8 +1,7 @@
 export * from './types';
 export * from './operations';
 export { bestEffort, bestEffortTogether } from './best-effort';
-export { nativeKernel, runOne, type Kernel } from './handle';
-export { checkPrivileges } from './privileges';
+export { nativeKernel, type Kernel } from './handle';
 export * from './container';
 export { nftExpr, nftValue, nftPrefixElement, type NftProtocol, type NftCtState } from './nft-expr';
 export { validateNftName } from './nft-validate';

@@ -40,10 +40,16 @@ export function batch(ops: NativeOp[]): Promise<NativeResult[]> {
   return submit(() => ops);
 }
 
-async function single<K extends NativeOp['op']>(op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> {
-  const [result] = await batch([op]);
+/** Runs one operation through anything that runs batches (a Kernel) and resolves with its result. */
+export async function runOne<K extends NativeOp['op']>(
+  runner: { batch(ops: NativeOp[]): Promise<NativeResult[]> },
+  op: Extract<NativeOp, { op: K }>,
+): Promise<NativeResultOf[K]> {
+  const [result] = await runner.batch([op]);
   return result as NativeResultOf[K];
 }
+
+const single = <K extends NativeOp['op']>(op: Extract<NativeOp, { op: K }>): Promise<NativeResultOf[K]> => runOne({ batch }, op);
 
 /**
  * Creates the named network namespace `dir/name` and returns its path. `sysctls` are written

@@ -1,20 +1,14 @@
 // containerSetupOps / setupContainer refuse a spec the kernel would refuse halfway, before any
 // kernel call (the binding is a fake that records what reaches it).
-import type { NativeBinding, NativeOp } from '../../lib/native/types';
+import type { NativeOp } from '../../lib/native/types';
+import { fakeBinding } from '../helpers/fake-binding';
 
 const executed: NativeOp[][] = [];
-const fakeBinding: NativeBinding = {
-  execute: (ops) => {
-    executed.push(ops);
-    return Promise.resolve([]);
-  },
-  waitLinksGone: () => Promise.resolve(),
-  setErrorFactory: () => undefined,
-  errnoNames: () => [],
-  dropKeptSockets: () => undefined,
-  effectiveCapabilities: () => 0n,
-};
-jest.mock('../../lib/native/loader', () => ({ loadBinding: () => fakeBinding }));
+const binding = fakeBinding((ops) => {
+  executed.push(ops);
+  return Promise.resolve([]);
+});
+jest.mock('../../lib/native/loader', () => ({ loadBinding: () => binding }));
 
 import { CnmError } from '../../lib/errors';
 import { containerSetupOps, setupContainer, type ContainerSetup } from '../../lib/native/container';

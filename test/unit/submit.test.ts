@@ -1,17 +1,11 @@
 // The batch queue: a bounded number of batches in flight, operations built and checked only when
 // their batch is sent, and one bad batch failing alone.
-import type { NativeBinding, NativeOp, NativeResult } from '../../lib/native/types';
+import type { NativeOp, NativeResult } from '../../lib/native/types';
+import { fakeBinding } from '../helpers/fake-binding';
 
 const pending: { ops: NativeOp[]; resolve: (r: NativeResult[]) => void }[] = [];
-const fakeBinding: NativeBinding = {
-  execute: (ops) => new Promise((resolve) => pending.push({ ops, resolve })),
-  waitLinksGone: () => Promise.resolve(),
-  setErrorFactory: () => undefined,
-  errnoNames: () => [],
-  dropKeptSockets: () => undefined,
-  effectiveCapabilities: () => 0n,
-};
-jest.mock('../../lib/native/loader', () => ({ loadBinding: () => fakeBinding }));
+const binding = fakeBinding((ops) => new Promise((resolve) => pending.push({ ops, resolve })));
+jest.mock('../../lib/native/loader', () => ({ loadBinding: () => binding }));
 
 import { MAX_IN_FLIGHT, submit } from '../../lib/native/submit';
 
