@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import createDebug from './util/debug';
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { realpath } from 'node:fs/promises';
@@ -32,13 +32,21 @@ const debug = createDebug('cnm:controller');
 
 /** The events a controller emits, like Docker's network events. */
 export interface ControllerEvents {
+  /** A network was made (docker: the `create` event of `docker events --filter type=network`). */
   'network:create': [Network];
+  /** A network was removed (docker: the network `destroy` event). */
   'network:destroy': [Network];
+  /** An endpoint was made on a network. */
   'endpoint:create': [Endpoint];
+  /** An endpoint was removed. */
   'endpoint:delete': [Endpoint];
+  /** An endpoint joined a sandbox (docker: the network `connect` event). */
   'network:connect': [Endpoint, Sandbox];
+  /** An endpoint left its sandbox (docker: the network `disconnect` event). */
   'network:disconnect': [Endpoint, Sandbox];
+  /** A sandbox (network namespace) was made. */
   'sandbox:create': [Sandbox];
+  /** A sandbox was removed with its namespace. */
   'sandbox:destroy': [Sandbox];
   /**
    * An endpoint became its sandbox's gateway endpoint because the one before it left (or is the
@@ -125,6 +133,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * crash (see `restoreReport()`), then makes the predefined networks that are missing, unless
    * `predefinedNetworks: false`: none (null), host (host) and bridge (bridge device cnm0 on the
    * first free predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
+   * libnetwork: `libnetwork.New(...)`; docker: starting `dockerd`.
    */
   static async create(given: ControllerOptions = {}): Promise<NetworkController> {
     const options = checkControllerOptions(given);
@@ -132,7 +141,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     await kernel.checkPrivileges();
     const controller = new NetworkController(options, kernel);
     const { folders } = controller.layout;
-    await prepareStateDir(folders);
+    await prepareStateDir(folders, kernel);
     controller.lockFd = await lockStateDir(kernel, folders.stateDir);
     try {
       const mark = createHash('sha256')
@@ -190,7 +199,10 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return operation;
   }
 
-  /** The network types this controller has built-in drivers for. */
+  /**
+   * The network types this controller has built-in drivers for.
+   * libnetwork: `Controller.BuiltinDrivers()`.
+   */
   builtinDrivers(): BuiltinNetworkType[] {
     return [...this.builtinTypes];
   }
@@ -233,6 +245,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   /**
    * Creates a network of a driver type (`docker network create -d TYPE NAME`). CONFLICT for a name
    * or subnet in use; INVALID_ARGUMENT for bad options; a failure leaves nothing behind.
+   * libnetwork: `Controller.NewNetwork()`; docker: `docker network create`.
    */
   async newNetwork(type: NetworkType, name: string, options: NetworkOptions = {}): Promise<Network> {
     return this.operation(() => this.createNetwork(type, name, options, false));
@@ -285,7 +298,10 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return [...destinations, ...(await hostNameservers(this.hostResolvConf))];
   }
 
-  /** @internal Network.delete(). */
+  /**
+   * @internal Network.delete().
+   * libnetwork: `Network.Delete()`; docker: `docker network rm`.
+   */
   async deleteNetwork(network: Network): Promise<void> {
     await this.networkLock.run(async () => {
       if (this.networksById.get(network.id) !== network) throw new CnmError('NOT_FOUND', `network ${network.name} is already deleted`);
@@ -295,18 +311,27 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     this.emit('network:destroy', network);
   }
 
-  /** Every network. */
+  /**
+   * Every network.
+   * libnetwork: `Controller.Networks()`; docker: `docker network ls`.
+   */
   networks(): Network[] {
     this.checkRunning();
     return [...this.networksById.values()];
   }
 
-  /** Calls `fn` for each network until it returns true. */
+  /**
+   * Calls `fn` for each network until it returns true.
+   * libnetwork: `Controller.WalkNetworks()`.
+   */
   walkNetworks(fn: (network: Network) => boolean | void): void {
     for (const network of this.networks()) if (fn(network) === true) return;
   }
 
-  /** The network of that name, if there is one. */
+  /**
+   * The network of that name, if there is one.
+   * libnetwork: `Controller.NetworkByName()`; docker: `docker network inspect NAME`.
+   */
   networkByName(name: string): Network | undefined {
     this.checkRunning();
     return this.findNetwork(name);
@@ -316,7 +341,10 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return [...this.networksById.values()].find((n) => n.name === name);
   }
 
-  /** The network of that id, if there is one. */
+  /**
+   * The network of that id, if there is one.
+   * libnetwork: `Controller.NetworkByID()`; docker: `docker network inspect ID`.
+   */
   networkById(id: string): Network | undefined {
     this.checkRunning();
     return this.networksById.get(id);
@@ -326,6 +354,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * Creates a sandbox for a container: a new namespace with `lo` up (`ip netns add`), or the host's
    * own (`useDefaultSandbox`), or another sandbox's (`shareWith`), and its hosts / resolv.conf.
    * CONFLICT if the container already has one.
+   * libnetwork: `Controller.NewSandbox()`; docker: the network namespace `docker create` / `docker
+   * run` makes for a container.
    */
   async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
     return this.operation(() => this.createSandbox(containerId, options));
@@ -399,24 +429,36 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     ];
   }
 
-  /** Every sandbox. */
+  /**
+   * Every sandbox.
+   * libnetwork: `Controller.Sandboxes()`.
+   */
   sandboxes(): Sandbox[] {
     this.checkRunning();
     return [...this.sandboxesById.values()];
   }
 
-  /** Calls `fn` for each sandbox until it returns true. */
+  /**
+   * Calls `fn` for each sandbox until it returns true.
+   * libnetwork: `Controller.WalkSandboxes()`.
+   */
   walkSandboxes(fn: (sandbox: Sandbox) => boolean | void): void {
     for (const sandbox of this.sandboxes()) if (fn(sandbox) === true) return;
   }
 
-  /** The sandbox of that id, if there is one. */
+  /**
+   * The sandbox of that id, if there is one.
+   * libnetwork: `Controller.SandboxByID()`.
+   */
   sandboxById(id: string): Sandbox | undefined {
     this.checkRunning();
     return this.sandboxesById.get(id);
   }
 
-  /** Deletes a sandbox by id (libnetwork's SandboxDestroy). NOT_FOUND if there is none. */
+  /**
+   * Deletes a sandbox by id (libnetwork's SandboxDestroy). NOT_FOUND if there is none.
+   * libnetwork: `Controller.SandboxDestroy()`; docker: what `docker rm` does to a container's network.
+   */
   async sandboxDestroy(id: string): Promise<void> {
     const sandbox = this.sandboxById(id);
     if (!sandbox) throw new CnmError('NOT_FOUND', `no sandbox ${id}`);
@@ -436,6 +478,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * the kernel, as Docker's do when the daemon stops, unless `removeAll`, which deletes every
    * sandbox, endpoint and network, the predefined ones too (and the default bridge device, if this
    * controller made it). A later stop() does nothing: it resolves once the first one is done.
+   * libnetwork: `Controller.Stop()`; docker: stopping `dockerd` (with `removeAll`: `docker rm -f` of
+   * everything, then `docker network prune`).
    */
   async stop(options: { removeAll?: boolean } = {}): Promise<void> {
     if (this.stopping) return this.stopping.catch(() => undefined);

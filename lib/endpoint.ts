@@ -133,6 +133,8 @@ export class Endpoint {
    * The joined endpoint with the highest `priority` gives the sandbox its default route.
    * Rejects with CONFLICT if the endpoint is already joined, FORBIDDEN for a container-mode
    * sandbox or a host / non-host mismatch.
+   * libnetwork: `Endpoint.Join()`; docker: `docker network connect NETWORK CONTAINER`; ip: `ip link
+   * set VETH netns NS` and `ip addr add`, `ip route add` inside it.
    */
   async join(sandbox: Sandbox, options: JoinOptions = {}): Promise<void> {
     checkSandbox(sandbox);
@@ -160,6 +162,7 @@ export class Endpoint {
   /**
    * Detaches the endpoint from its sandbox (removes its interface there). CONFLICT if it is not
    * joined to it once the sandbox's operations before this one are done.
+   * libnetwork: `Endpoint.Leave()`; docker: `docker network disconnect NETWORK CONTAINER`.
    */
   async leave(sandbox: Sandbox): Promise<void> {
     checkSandbox(sandbox);
@@ -171,6 +174,7 @@ export class Endpoint {
    * is refused with CONFLICT, unless `force`: then it is torn down best effort, leaving its sandbox
    * and going on past what fails (an interface already gone is fine), and it is deleted even so;
    * what could not be done is thrown afterwards as an AggregateError. NOT_FOUND once deleted.
+   * libnetwork: `Endpoint.Delete()`; docker: the last step of `docker network disconnect`.
    */
   async delete(options: { force?: boolean } = {}): Promise<void> {
     const checked = checkDeleteOptions(options, 'force');
@@ -219,7 +223,10 @@ export class Endpoint {
     };
   }
 
-  /** The endpoint's interface, gateway, routes and sandbox (libnetwork's Endpoint.Info); a copy. */
+  /**
+   * The endpoint's interface, gateway, routes and sandbox (libnetwork's Endpoint.Info); a copy.
+   * docker: the container's entry in `docker inspect -f '{{json .NetworkSettings.Networks}}'`.
+   */
   info(): EndpointInfo {
     this.network.controller.checkRunning();
     return structuredClone({

@@ -2,7 +2,7 @@
 // behind a guard. The guard waits at most a timeout, names the IPAM in every error, and checks each
 // answer (a pool of the family asked for, an address inside its pool and free on the network)
 // before the controller records anything, so that a misbehaving IPAM cannot corrupt its state.
-import createDebug from 'debug';
+import createDebug from './util/debug';
 import { CnmError } from './errors';
 import type { Ipam, MaybePromise, PoolRequest, PoolResult } from './ipam';
 import { containsAddress, parseAddress, parsePrefix, formatPrefix, type Prefix } from './ipam/prefix';

@@ -61,8 +61,8 @@ export class StateLayout {
   }
 
   /** Where the sandboxes' own folders are: a folder path beneath the state directory. */
-  sandboxesParent(): { base: string; path: string[] } {
-    return { base: this.folders.stateDir, path: [SANDBOXES] };
+  sandboxesParent(): { base: string; path: string } {
+    return { base: this.folders.stateDir, path: SANDBOXES };
   }
 
   /** A namespace's folder under /etc/netns (for `ip netns exec`). */

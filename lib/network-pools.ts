@@ -1,7 +1,7 @@
 // A network's address pools and its endpoints' addresses: the one place that reserves them (at
 // create), takes them back from a record (at restore) and releases them (libnetwork's
 // network.ipamAllocate / ipamRelease, endpoint.assignAddress / releaseAddress).
-import createDebug from 'debug';
+import createDebug from './util/debug';
 import type { IpamData } from './drivers/api';
 import { CnmError, invalidArgument } from './errors';
 import { GATEWAY_ADDRESS_TYPE, REQUEST_ADDRESS_TYPE } from './ipam';

@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import createDebug from './util/debug';
 import type { NetworkController } from './controller';
 import type { DockerNetworkEndpoint, NetworkInspect } from './docker-inspect';
 import type { Driver, DriverOptions, InterfaceInfo, NetworkCreateInfo } from './drivers/api';
@@ -55,6 +55,8 @@ export class Network {
   /**
    * Creates an endpoint: reserves its addresses (static ones if given) and its MAC address. No
    * interface exists until it joins a sandbox. CONFLICT for a name already used on this network.
+   * libnetwork: `Network.CreateEndpoint()`; docker: the endpoint `docker network connect` / `docker
+   * run --network` makes.
    */
   async createEndpoint(name: string, given: EndpointOptions = {}): Promise<Endpoint> {
     checkName(name, 'endpoint name');
@@ -159,24 +161,36 @@ export class Network {
     this.controller.emit('endpoint:delete', endpoint);
   }
 
-  /** The network's endpoints. */
+  /**
+   * The network's endpoints.
+   * libnetwork: `Network.Endpoints()`; docker: the `Containers` of `docker network inspect`.
+   */
   endpoints(): Endpoint[] {
     this.controller.checkRunning();
     return [...this.members.values()];
   }
 
-  /** Calls `fn` for each endpoint until it returns true. */
+  /**
+   * Calls `fn` for each endpoint until it returns true.
+   * libnetwork: `Network.WalkEndpoints()`.
+   */
   walkEndpoints(fn: (endpoint: Endpoint) => boolean | void): void {
     for (const endpoint of this.endpoints()) if (fn(endpoint) === true) return;
   }
 
-  /** The endpoint of that name on this network, if there is one. */
+  /**
+   * The endpoint of that name on this network, if there is one.
+   * libnetwork: `Network.EndpointByName()`.
+   */
   endpointByName(name: string): Endpoint | undefined {
     this.controller.checkRunning();
     return this.byName.get(name);
   }
 
-  /** The endpoint of that id on this network, if there is one. */
+  /**
+   * The endpoint of that id on this network, if there is one.
+   * libnetwork: `Network.EndpointByID()`.
+   */
   endpointById(id: string): Endpoint | undefined {
     this.controller.checkRunning();
     return this.members.get(id);
@@ -185,6 +199,7 @@ export class Network {
   /**
    * Deletes the network: its bridge (for the bridge driver) and its address pools. CONFLICT while
    * it has endpoints; FORBIDDEN for the predefined networks.
+   * libnetwork: `Network.Delete()`; docker: `docker network rm`.
    */
   async delete(): Promise<void> {
     return this.controller.operation(() => this.controller.deleteNetwork(this));
@@ -247,7 +262,10 @@ export class Network {
     return releasePools(this.ipam, this.pools);
   }
 
-  /** The network's configuration and what IPAM actually allocated (libnetwork's Network.Info); a copy. */
+  /**
+   * The network's configuration and what IPAM actually allocated (libnetwork's Network.Info); a copy.
+   * docker: `docker network inspect` (its IPAM and options).
+   */
   info(): NetworkInfo {
     this.controller.checkRunning();
     const strip = ({ poolId: _poolId, ...rest }: AllocatedPool) => rest;
@@ -269,7 +287,10 @@ export class Network {
     });
   }
 
-  /** The network as `docker network inspect` shows it. */
+  /**
+   * The network as `docker network inspect` shows it.
+   * docker: `docker network inspect`.
+   */
   inspect(): NetworkInspect {
     const info = this.info();
     const containers: Record<string, DockerNetworkEndpoint> = {};

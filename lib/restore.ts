@@ -1,7 +1,7 @@
 // A controller's start on a state directory that an earlier controller used: load the records,
 // rebuild networks, endpoints, sandboxes and IPAM from them, check them against the kernel, and
 // remove what a crash left half-made (libnetwork's sandbox cleanup, done on every start).
-import createDebug from 'debug';
+import createDebug from './util/debug';
 import { lstat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { NetworkController } from './controller';
@@ -15,7 +15,6 @@ import { removeSandboxes, Sandbox } from './sandbox';
 import { removeSandboxFilesOps, type FilesFolder } from './sandbox-files';
 import type { PortBinding } from './options';
 import type { AttachmentRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
-import { listBeneath } from './store/beneath';
 import { foreignSandboxRecord } from './store/shapes';
 import type { StateWarning } from './store/store';
 
@@ -56,7 +55,7 @@ export interface RestoredState {
 /** Rebuilds the controller's networks, endpoints and sandboxes from its records; see RestoredState. */
 export async function restoreState(controller: NetworkController): Promise<RestoredState> {
   const started = performance.now();
-  const state = await controller.store.load();
+  const state = await controller.store.load(controller.kernel);
   const report: RestoreReport = {
     networks: 0,
     endpoints: 0,
@@ -416,7 +415,10 @@ async function removeOrphans(
     return id !== null && !inUse.has(name) && !kept.has(id);
   };
   const ops: NativeOp[] = [];
-  for (const name of (await listBeneath(netnsDir, [])).filter(isOrphan)) {
+  // A folder that is missing or cannot be listed holds no orphan to remove.
+  const listed = (base: string, folder?: string) =>
+    runOne(controller.kernel, { op: 'listFolder', base, ...(folder === undefined ? {} : { path: folder }) }).catch(() => [] as string[]);
+  for (const name of (await listed(netnsDir)).filter(isOrphan)) {
     const key = layout.namespaceKey(name);
     // Only a namespace mount or the empty file of one: a symlink, or what could not be checked, stays.
     const found = await namespaceStatus(controller.kernel, key);
@@ -426,11 +428,11 @@ async function removeOrphans(
     report.orphans.push(key);
   }
   // A crash between writing a sandbox's files and making its namespace leaves the folder alone.
-  for (const name of (await listBeneath(etcNetnsDir, [])).filter(isOrphan)) {
+  for (const name of (await listed(etcNetnsDir)).filter(isOrphan)) {
     ops.push(...removeSandboxFilesOps([layout.etcNetnsFolder(name)]));
   }
   const parent = layout.sandboxesParent();
-  for (const id of await listBeneath(parent.base, parent.path)) {
+  for (const id of await listed(parent.base, parent.path)) {
     if (sandboxes.has(id) || unreadable.includes(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
     const folder = layout.sandboxFolder(id);
     ops.push(...removeSandboxFilesOps([folder]));

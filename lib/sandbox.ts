@@ -1,4 +1,4 @@
-import createDebug from 'debug';
+import createDebug from './util/debug';
 import type { NetworkController } from './controller';
 import type { JoinInfo, JoinRecordOps, JoinTarget, PortBinding } from './drivers/api';
 import type { Endpoint } from './endpoint';
@@ -47,19 +47,29 @@ export class Sandbox {
 
   private readonly ownLabels: Record<string, string>;
 
-  /** The sandbox's labels; a copy, so that changing it changes nothing (labels are given at creation). */
+  /**
+   * The sandbox's labels; a copy, so that changing it changes nothing (labels are given at creation).
+   * libnetwork: `Sandbox.Labels()`.
+   */
   get labels(): Record<string, string> {
     return { ...this.ownLabels };
   }
   /** @internal The host's nameservers, the fallback for resolv.conf; set before the files are written. */
   hostServers: string[] = [];
 
-  /** The namespace path (`/run/netns/cnm-...`); the host's for host mode, the other's for container mode. */
+  /**
+   * The namespace path (`/run/netns/cnm-...`); the host's for host mode, the other's for container mode.
+   * libnetwork: `Sandbox.Key()`; docker: `docker inspect -f '{{.NetworkSettings.SandboxKey}}'`; ip:
+   * `ip netns exec NAME` with the file's name.
+   */
   get key(): string {
     return this.namespace.key;
   }
 
-  /** The endpoints joined to this sandbox. */
+  /**
+   * The endpoints joined to this sandbox.
+   * libnetwork: `Sandbox.Endpoints()`.
+   */
   endpoints(): Endpoint[] {
     this.controller.checkRunning();
     return this.joined();
@@ -97,7 +107,10 @@ export class Sandbox {
     return ops;
   }
 
-  /** @internal The operations that write hosts and resolv.conf (also under /etc/netns/NAME for `ip netns exec`). */
+  /**
+   * @internal The operations that write hosts and resolv.conf (also under /etc/netns/NAME for `ip
+   * netns exec`).
+   */
   writeFilesOps(): NativeOp[] {
     const addresses = this.joined()
       .flatMap((e) => [e.iface.address, e.iface.addressIPv6])
@@ -348,7 +361,11 @@ export class Sandbox {
     await this.controller.kernel.batch([store.writeOp(this.toRecord())]);
   }
 
-  /** Per-interface counters of the joined endpoints' interfaces, by interface name (`ip -s link`). */
+  /**
+   * Per-interface counters of the joined endpoints' interfaces, by interface name (`ip -s link`).
+   * libnetwork: `Sandbox.Statistics()`; docker: the NET I/O column of `docker stats`; ip: `ip -s link
+   * show` inside the namespace.
+   */
   async statistics(): Promise<Record<string, LinkStats>> {
     return this.controller.operation(() => this.readStatistics());
   }
@@ -366,6 +383,7 @@ export class Sandbox {
    * Applies new DNS / hosts options: every endpoint leaves, the files are rewritten, and they join
    * again with their priorities (libnetwork's Sandbox.Refresh). All or nothing: a failed step puts
    * the old options and joins back. No other operation of the sandbox runs in between.
+   * docker: what `docker restart` does to a container's networks.
    */
   async refresh(options: Omit<SandboxOptions, 'useDefaultSandbox' | 'shareWith'> = {}): Promise<void> {
     return this.controller.operation(async () => {
@@ -417,6 +435,7 @@ export class Sandbox {
    * caller that wants to go on at once. A step that fails does not stop the others: the sandbox is
    * deleted even so, and what could not be done is thrown afterwards as an AggregateError. A
    * namespace or interface that vanished out of band is fine. NOT_FOUND once deleted.
+   * libnetwork: `Sandbox.Delete()`; docker: `docker rm`'s network part; ip: `ip netns delete NAME`.
    */
   async delete(options: { wait?: boolean } = {}): Promise<void> {
     const checked = checkDeleteOptions(options, 'wait');

@@ -1,8 +1,9 @@
 // The state directory is a trust boundary: what is in it decides what root deletes and adopts.
 // Like sshd's StrictModes, a directory that someone else could write to is refused.
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CnmError, invalidArgument } from './errors';
+import { runOne, type Kernel } from './native';
 
 /** The folders a controller works in (ControllerOptions, with their defaults). */
 export interface ControllerFolders {
@@ -13,10 +14,11 @@ export interface ControllerFolders {
 
 /**
  * Checks the folders before anything is made, then makes the state directory (0700) if it is
- * missing. INVALID_ARGUMENT: a relative folder, or a state directory that is not a folder.
+ * missing, through `kernel` (a writeFiles with no file makes its base: in Deno that needs no
+ * --allow-write). INVALID_ARGUMENT: a relative folder, or a state directory that is not a folder.
  * PERMISSION: a state directory owned by another user or writable by its group or others.
  */
-export async function prepareStateDir(folders: ControllerFolders): Promise<void> {
+export async function prepareStateDir(folders: ControllerFolders, kernel: Kernel): Promise<void> {
   for (const [what, folder] of Object.entries(folders)) {
     if (typeof folder !== 'string' || !path.isAbsolute(folder) || folder.includes('\0')) {
       throw invalidArgument(`${what} must be an absolute path, got ${JSON.stringify(folder)}`);
@@ -28,7 +30,7 @@ export async function prepareStateDir(folders: ControllerFolders): Promise<void>
     throw new CnmError('PERMISSION', `state directory ${stateDir} cannot be checked: ${err.message}`, { cause: err });
   });
   if (!found) {
-    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await runOne(kernel, { op: 'writeFiles', base: stateDir, atomic: true, files: [] });
     return;
   }
   if (!found.isDirectory()) throw invalidArgument(`stateDir ${stateDir} is not a folder`);

@@ -16,6 +16,10 @@ export interface PortBinding {
   hostPortEnd?: number;
 }
 
+/**
+ * A port a container exposes (docker: `--expose PORT/PROTO`); the bridge driver lets it through from
+ * other networks' containers.
+ */
 export interface ExposedPort {
   proto: PortProtocol;
   port: number;

@@ -1,6 +1,6 @@
 // The default IPAM driver (libnetwork ipams/defaultipam): in-memory address spaces, explicit and
 // predefined pools, and addresses from them.
-import createDebug from 'debug';
+import createDebug from '../util/debug';
 import { CnmError, invalidArgument } from '../errors';
 import { AddressPool } from './pool';
 import { DEFAULT_GLOBAL_POOLS, DEFAULT_LOCAL_POOLS, firstFreePool, parsePredefined, type PredefinedSpec, type SplitNetwork } from './predefined';
@@ -10,6 +10,10 @@ import { GLOBAL_DEFAULT_ADDRESS_SPACE, LOCAL_DEFAULT_ADDRESS_SPACE, type Ipam, t
 
 const debug = createDebug('cnm:ipam');
 
+/**
+ * Options of the default IPAM driver: the pools it carves networks from (docker:
+ * `--default-address-pool`).
+ */
 export interface DefaultIpamOptions {
   /**
    * Networks the host uses (its routes, its nameservers), as CIDRs or bare addresses; called on

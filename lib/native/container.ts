@@ -1,5 +1,5 @@
 // "Set up one container" and its reverse, each one trip to a worker thread.
-import createDebug from 'debug';
+import createDebug from '../util/debug';
 import { NetlinkError } from './netlink-error';
 import { bestEffort } from './best-effort';
 import { nativeKernel } from './handle';
@@ -11,6 +11,7 @@ import { invalidArgument } from '../errors';
 
 const debug = createDebug('cnm:native');
 
+/** What setupContainer makes in one trip: a namespace, a veth pair with one end moved into it, its addresses, routes and sysctls. */
 export interface ContainerSetup {
   /** The namespace directory (`/run/netns`). */
   netnsDir: string;

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
-import createDebug from 'debug';
+import createDebug from '../util/debug';
 import { CnmError } from '../errors';
+import { envVar } from '../util/env';
 import { addErrnoNames, NetlinkError } from './netlink-error';
 import type { NativeBinding } from './types';
 
@@ -22,7 +23,7 @@ export function candidatePaths(): string[] {
     .map((libc) => `${process.platform}-${process.arch}-${libc}`)
     .filter((target) => (PREBUILD_TARGETS as readonly string[]).includes(target))
     .map((target) => path.join(root, 'prebuilds', target, 'cnm.node'));
-  const override = process.env.CNM_TS_ADDON;
+  const override = envVar('CNM_TS_ADDON');
   return [...(override ? [override] : []), ...builds, ...prebuilds];
 }
 
@@ -61,5 +62,9 @@ export function loadBinding(): NativeBinding {
     }
   }
   const root = path.resolve(__dirname, '..', '..');
-  throw new CnmError('NATIVE_UNAVAILABLE', `cannot load the cnm-ts addon; tried:\n${failures.join('\n')}\n${buildAdvice(root)}`);
+  // Deno refuses to load any addon without FFI permission: building one would not help.
+  const advice = failures.some((f) => f.includes('--allow-ffi'))
+    ? 'Deno loads Node-API addons only with --allow-ffi: run with --allow-ffi=node_modules (see the README, Installing).'
+    : buildAdvice(root);
+  throw new CnmError('NATIVE_UNAVAILABLE', `cannot load the cnm-ts addon; tried:\n${failures.join('\n')}\n${advice}`);
 }

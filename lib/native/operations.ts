@@ -9,6 +9,7 @@ import type {
   ConntrackFilter,
   Family,
   FileLock,
+  FileRead,
   InNamespace,
   LinkChange,
   LinkInfo,
@@ -262,6 +263,26 @@ export function removePaths(base: string, paths: string[]): Promise<void> {
  */
 export function writeFiles(base: string, files: { path: string; content: string }[]): Promise<void> {
   return single({ op: 'writeFiles', base, files });
+}
+
+/**
+ * The names in the folder `path` beneath `base` (without it: `base` itself), in no particular
+ * order; [] if the folder is missing. Nothing beneath `base` is reached through a symlink: a
+ * symlink or a file on the way rejects (ELOOP, ENOTDIR).
+ * @remarks Equivalent to `ls -A DIR`.
+ */
+export function listFolder(base: string, path?: string): Promise<string[]> {
+  return single({ op: 'listFolder', base, ...(path === undefined ? {} : { path }) });
+}
+
+/**
+ * Reads regular files beneath `base`, never through a symlink below it. Each file resolves on its
+ * own: `{ content }`, or `{ error, errno }` when it is missing, a symlink, a FIFO, a folder or a
+ * device, or cannot be read; the others are still read.
+ * @remarks Equivalent to `cat FILE...` without following symlinks.
+ */
+export function readFiles(base: string, paths: string[]): Promise<FileRead[]> {
+  return single({ op: 'readFiles', base, paths });
 }
 
 /**

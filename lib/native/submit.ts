@@ -2,7 +2,7 @@
 // converting a batch happens when it is sent, not when it is asked for, so that thousands of
 // calls made in one tick cost the event loop almost nothing at once; and since the kernel
 // serialises most of this work, more batches in flight would only take CPU from the JS thread.
-import createDebug from 'debug';
+import createDebug from '../util/debug';
 import { injectedError, takeFault } from './faults';
 import { loadBinding } from './loader';
 import type { NativeOp, NativeResult } from './types';

@@ -15,7 +15,9 @@ export interface InNamespace {
   netns?: string;
 }
 
+/** The kinds of link linkAdd makes: bridge, veth, macvlan, vxlan. */
 export type LinkKind = (typeof LINK_KINDS)[number];
+/** A macvlan mode (`ip link ... type macvlan mode MODE`). */
 export type MacvlanMode = (typeof MACVLAN_MODES)[number];
 
 /** A veth pair's other end. */
@@ -44,18 +46,22 @@ interface LinkCommon {
   linkGroup?: number;
 }
 
+/** A Linux bridge to create (`ip link add NAME type bridge`). */
 export interface BridgeSpec extends LinkCommon {
   kind: 'bridge';
 }
+/** A veth pair to create (`ip link add NAME type veth peer name PEER`). */
 export interface VethSpec extends LinkCommon {
   kind: 'veth';
   peer: VethPeer;
 }
+/** A macvlan link on a parent interface (`ip link add NAME link PARENT type macvlan mode MODE`). */
 export interface MacvlanSpec extends LinkCommon {
   kind: 'macvlan';
   parent: string;
   mode?: MacvlanMode;
 }
+/** A VXLAN link to create (`ip link add NAME type vxlan id VNI ...`). */
 export interface VxlanSpec extends LinkCommon {
   kind: 'vxlan';
   vni: number;
@@ -67,6 +73,7 @@ export interface VxlanSpec extends LinkCommon {
   local?: string;
   learning?: boolean;
 }
+/** A link to create with linkAdd, by its `kind`. */
 export type LinkSpec = BridgeSpec | VethSpec | MacvlanSpec | VxlanSpec;
 
 /** Changes to an existing link; absent fields stay as they are. */
@@ -88,6 +95,7 @@ export interface LinkChange {
   alias?: string;
 }
 
+/** A link's packet and byte counters (IFLA_STATS64), as `ip -s link show` prints them. */
 export interface LinkStats {
   rxPackets: number;
   txPackets: number;
@@ -99,6 +107,7 @@ export interface LinkStats {
   txDropped: number;
 }
 
+/** A link as the kernel reports it (RTM_NEWLINK), as `ip -j -d link show` lists it. */
 export interface LinkInfo {
   index: number;
   name: string;
@@ -123,6 +132,7 @@ export interface LinkInfo {
 
 export type { Family };
 
+/** One address of a link, as `ip -j addr show` lists it. */
 export interface AddressInfo {
   ifname: string;
   index: number;
@@ -132,6 +142,7 @@ export interface AddressInfo {
   scope: string;
 }
 
+/** A route to add, replace or delete (`ip route add DEST via GATEWAY dev DEV ...`). */
 export interface RouteSpec {
   /** 'default' or a CIDR. */
   destination: string;
@@ -145,6 +156,7 @@ export interface RouteSpec {
   scope?: (typeof ROUTE_SCOPES)[number];
 }
 
+/** One route as the kernel reports it (RTM_NEWROUTE), as `ip -j route show` lists it. */
 export interface RouteInfo {
   family: Family;
   destination: string;
@@ -157,6 +169,7 @@ export interface RouteInfo {
   type: string;
 }
 
+/** What a path is: a network namespace file or not, and whether it is the caller's own namespace. */
 export interface NetnsInfo {
   /** The path is a network namespace file. */
   isNetns: boolean;
@@ -195,6 +208,10 @@ export type NativeOp =
   | { op: 'removePaths'; base: string; paths: string[]; durable?: boolean }
   /** `atomic`: through `<path>.tmp` and a rename; `durable`: that, with fsync of file and folder. */
   | { op: 'writeFiles'; base: string; files: FileToWrite[]; atomic?: boolean; durable?: boolean }
+  /** The names in the folder `path` beneath `base` (absent: `base` itself); [] if it is missing. */
+  | { op: 'listFolder'; base: string; path?: string }
+  /** Each regular file at `paths` beneath `base`: its content, or why it could not be read. */
+  | { op: 'readFiles'; base: string; paths: string[] }
   | ({ op: 'nftTransaction'; commands: NftCommand[] } & InNamespace)
   | ({ op: 'nftListTables'; family?: NftFamily } & InNamespace)
   | ({ op: 'nftListChains'; family: NftFamily; table: string } & InNamespace)
@@ -212,6 +229,9 @@ export interface FileToWrite {
   /** Permission bits; default 0o644. */
   mode?: number;
 }
+
+/** One file of readFiles: its content, or why it was not read (missing, a symlink, not a regular file...). */
+export type FileRead = { content: string } | { error: string; errno: number };
 
 /** What each operation returns, by its `op`. */
 export interface NativeResultOf {
@@ -240,6 +260,8 @@ export interface NativeResultOf {
   portRelease: undefined;
   removePaths: undefined;
   writeFiles: undefined;
+  listFolder: string[];
+  readFiles: FileRead[];
   nftTransaction: undefined;
   nftListTables: NftTableInfo[];
   nftListChains: NftChainInfo[];
@@ -250,6 +272,7 @@ export interface NativeResultOf {
   conntrackDelete: number;
 }
 
+/** A transport protocol of a published or reserved port: tcp, udp or sctp. */
 export type PortProtocol = (typeof PORT_PROTOCOLS)[number];
 
 /** A host port held by a bound socket (`fd`) until portRelease(fd) or the end of the process. */
@@ -266,6 +289,7 @@ export interface FileLock {
   holder: string;
 }
 
+/** The result of any operation of a batch (see NativeResultOf for each one's). */
 export type NativeResult = NativeResultOf[NativeOp['op']];
 
 /** The addon's exports (native/bindings/addon.cc). */

@@ -263,6 +263,15 @@ const OP_CHECKS = {
       }
     }
   },
+  listFolder(op) {
+    validatePath(op.base, 'base folder');
+    if (op.path !== undefined) validateRelativePath(op.path, 'folder path');
+  },
+  readFiles(op) {
+    validatePath(op.base, 'base folder');
+    if (!Array.isArray(op.paths)) throw invalidArgument('paths must be an array');
+    op.paths.forEach((p) => validateRelativePath(p, 'file path'));
+  },
   nftTransaction: (op) => validateNftCommands(op.commands),
   nftListTables(op) {
     if (op.family !== undefined) validateNftFamily(op.family);

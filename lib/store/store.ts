@@ -1,12 +1,12 @@
 // The state store: one file per object under <stateDir>/store/<kind>s/<id>.json, written
 // atomically (temporary file, fsync, rename, fsync of the folder; sandboxes without the fsyncs,
 // see `flushed`) with mode 0600. Writes are native operations, so that they can share a worker
-// trip with the kernel work they record.
-import type { FileHandle } from 'node:fs/promises';
+// trip with the kernel work they record; so are the reads, which open each folder and file beneath
+// the state directory with openat and O_NOFOLLOW (JS could only do that through /proc/self/fd,
+// which Deno allows only under --allow-all).
 import * as path from 'node:path';
 import { CnmError } from '../errors';
-import type { NativeOp } from '../native';
-import { listFolder, openFolderBeneath, readRegularFile, removeFromFolder } from './beneath';
+import { runOne, type Kernel, type NativeOp } from '../native';
 import { parseRecord, type EndpointRecord, type NetworkRecord, type RecordKind, type SandboxRecord, type StateRecord } from './records';
 
 /** A record file that was skipped at load. */
@@ -65,48 +65,53 @@ export class StateStore {
   }
 
   /**
-   * Reads every record. A file that is not a loadable record (truncated, not JSON, another version,
-   * a leftover temporary file, not a regular file) is skipped and reported; leftover temporary
-   * files are removed. Nothing below the state directory is followed through a symlink: a store
-   * folder that is a symlink (or not a folder) is refused with PERMISSION.
+   * Reads every record through `kernel`. A file that is not a loadable record (truncated, not
+   * JSON, another version, a leftover temporary file, not a regular file) is skipped and reported;
+   * leftover temporary files are removed. Nothing below the state directory is followed through a
+   * symlink: a store folder that is a symlink (or not a folder) is refused with PERMISSION.
    */
-  async load(): Promise<LoadedState> {
+  async load(kernel: Kernel): Promise<LoadedState> {
     const state: LoadedState = { networks: [], endpoints: [], sandboxes: [], warnings: [], unreadable: { network: [], endpoint: [], sandbox: [] } };
-    await Promise.all(
-      KINDS.map(async (kind) => {
-        const where = this.folder(kind);
-        const folder = await openFolderBeneath(this.stateDir, ['store', LIST[kind]]).catch((err: NodeJS.ErrnoException) => {
-          throw new CnmError(
-            'PERMISSION',
-            `state folder ${where} is not a plain folder (${err.code}: a symlink or a file below ${this.stateDir}); refusing to use it`,
-            { cause: err },
-          );
-        });
-        if (!folder) return;
-        try {
-          await Promise.all((await listFolder(folder)).map((name) => this.loadFile(state, kind, folder, name)));
-        } finally {
-          await folder.close();
-        }
-      }),
-    );
+    await Promise.all(KINDS.map((kind) => this.loadKind(kernel, state, kind)));
     return state;
   }
 
-  private async loadFile(state: LoadedState, kind: RecordKind, folder: FileHandle, name: string): Promise<void> {
-    const file = path.join(this.folder(kind), name);
-    const id = FILE.exec(name)?.[1];
-    if (!id) {
-      state.warnings.push({ file, reason: name.endsWith('.tmp') ? 'a temporary file left by an interrupted write' : 'not a record file' });
-      if (name.endsWith('.tmp')) await removeFromFolder(folder, name).catch(() => undefined);
-      return;
+  private async loadKind(kernel: Kernel, state: LoadedState, kind: RecordKind): Promise<void> {
+    const folder = `store/${LIST[kind]}`;
+    const names = await runOne(kernel, { op: 'listFolder', base: this.stateDir, path: folder }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ELOOP' && err.code !== 'ENOTDIR') throw err;
+      throw new CnmError(
+        'PERMISSION',
+        `state folder ${this.folder(kind)} is not a plain folder (${err.code}: a symlink or a file below ${this.stateDir}); refusing to use it`,
+        { cause: err },
+      );
+    });
+    const ids: string[] = [];
+    const leftovers: string[] = [];
+    for (const name of names) {
+      const id = FILE.exec(name)?.[1];
+      if (id) {
+        ids.push(id);
+        continue;
+      }
+      const leftover = name.endsWith('.tmp');
+      state.warnings.push({
+        file: path.join(this.folder(kind), name),
+        reason: leftover ? 'a temporary file left by an interrupted write' : 'not a record file',
+      });
+      if (leftover) leftovers.push(`${folder}/${name}`);
     }
-    try {
-      const record = parseRecord(kind, id, await readRegularFile(folder, name));
-      (state[LIST[kind]] as StateRecord[]).push(record);
-    } catch (err) {
-      state.warnings.push({ file, reason: (err as Error).message });
-      state.unreadable[kind].push(id);
-    }
+    if (leftovers.length > 0) await runOne(kernel, { op: 'removePaths', base: this.stateDir, paths: leftovers }).catch(() => undefined);
+    if (ids.length === 0) return;
+    const reads = await runOne(kernel, { op: 'readFiles', base: this.stateDir, paths: ids.map((id) => this.relative(kind, id)) });
+    reads.forEach((read, i) => {
+      try {
+        if ('error' in read) throw new Error(read.error);
+        (state[LIST[kind]] as StateRecord[]).push(parseRecord(kind, ids[i], read.content));
+      } catch (err) {
+        state.warnings.push({ file: this.file(kind, ids[i]), reason: (err as Error).message });
+        state.unreadable[kind].push(ids[i]);
+      }
+    });
   }
 }

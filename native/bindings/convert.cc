@@ -159,6 +159,14 @@ void fieldsFrom(const Reader& r, op::WriteFiles& o) {
            : r.boolean("atomic").value_or(false) ? WriteMode::Atomic
                                                  : WriteMode::InPlace;
 }
+void fieldsFrom(const Reader& r, op::ListFolder& o) {
+  o.base = r.string("base", true);
+  o.path = r.string("path");
+}
+void fieldsFrom(const Reader& r, op::ReadFiles& o) {
+  o.base = r.string("base", true);
+  o.paths = r.strings("paths");
+}
 
 using ReadOp = OpBody (*)(const Reader&);
 
@@ -298,6 +306,16 @@ Napi::Value resultToJs(Napi::Env env, const OpResult& result) {
       o.Set("fd", p.fd);
       o.Set("port", p.port);
       return o;
+    }
+    // readFiles: { content } or { error, errno } for each file.
+    Napi::Value operator()(const std::vector<FileRead>& v) const {
+      return arrayToJs(env, v, [](Napi::Env e, const FileRead& f) {
+        Napi::Object o = Napi::Object::New(e);
+        if (f.err == 0) o.Set("content", f.content);
+        if (f.err != 0) o.Set("error", f.reason);
+        if (f.err != 0) o.Set("errno", f.err);
+        return o;
+      });
     }
     Napi::Value operator()(const LockResult& l) const {
       Napi::Object o = Napi::Object::New(env);

@@ -174,6 +174,8 @@ struct Batch::Runner {
     writeFiles(o.base, o.files, o.mode);
     return {};
   }
+  OpResult operator()(const op::ListFolder& o) const { return listFolder(o.base, o.path); }
+  OpResult operator()(const op::ReadFiles& o) const { return readFiles(o.base, o.paths); }
 
   OpResult operator()(const op::NftTransaction& o) const {
     nftTransaction(netfilter(), o.commands);

@@ -14,6 +14,7 @@
 
 #include "conntrack.h"
 #include "files.h"
+#include "files-read.h"
 #include "link.h"
 #include "nftables.h"
 #include "route.h"
@@ -134,6 +135,17 @@ struct WriteFiles {
   WriteMode mode = WriteMode::InPlace;
 };
 
+struct ListFolder {
+  static constexpr std::string_view name = "listFolder";
+  std::string base;
+  std::string path;  // relative to `base`; empty: the base itself
+};
+struct ReadFiles {
+  static constexpr std::string_view name = "readFiles";
+  std::string base;
+  std::vector<std::string> paths;  // relative to `base`
+};
+
 struct NftTransaction {
   static constexpr std::string_view name = "nftTransaction";
   std::vector<NftCommand> commands;
@@ -169,11 +181,12 @@ struct ConntrackDelete {
 
 }  // namespace op
 
-using OpBody = std::variant<op::NetnsCreate, op::NetnsDelete, op::NetnsInfo, op::LinkAdd, op::LinkDelete, op::LinkDeleteGroup, op::LinkSet,
-                            op::LinkGet, op::LinkList, op::AddressAdd, op::AddressDelete, op::AddressList, op::RouteAdd, op::RouteReplace,
-                            op::RouteDelete, op::RouteList, op::SysctlGet, op::SysctlSet, op::LockFile, op::UnlockFile, op::PortReserve,
-                            op::PortRelease, op::RemovePaths, op::WriteFiles, op::NftTransaction, op::NftListTables, op::NftListChains,
-                            op::NftListRules, op::NftListSets, op::NftListElements, op::ConntrackDelete>;
+using OpBody =
+    std::variant<op::NetnsCreate, op::NetnsDelete, op::NetnsInfo, op::LinkAdd, op::LinkDelete, op::LinkDeleteGroup, op::LinkSet,
+                 op::LinkGet, op::LinkList, op::AddressAdd, op::AddressDelete, op::AddressList, op::RouteAdd, op::RouteReplace,
+                 op::RouteDelete, op::RouteList, op::SysctlGet, op::SysctlSet, op::LockFile, op::UnlockFile, op::PortReserve,
+                 op::PortRelease, op::RemovePaths, op::WriteFiles, op::ListFolder, op::ReadFiles, op::NftTransaction, op::NftListTables,
+                 op::NftListChains, op::NftListRules, op::NftListSets, op::NftListElements, op::ConntrackDelete>;
 
 // One op of a batch: where it acts and what it does.
 struct Op {

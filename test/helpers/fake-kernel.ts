@@ -4,7 +4,7 @@
 // routes, sysctls, nf_tables tables, host ports, the state lock, and the state files themselves.
 // A fault can be set at any operation, so undo can be tested at every step of a public call.
 import { constants } from 'node:os';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Kernel, LinkInfo, NativeOp, NativeResult, RouteInfo } from '../../lib/kernel';
 import { NetlinkError } from '../../lib/kernel';
@@ -333,12 +333,22 @@ export class FakeKernel implements Kernel {
         else if (existsSync(path.join(base, p)) && readdirSync(path.join(base, p)).length === 0) rmdirSync(path.join(base, p));
       }
     },
-    writeFiles: ({ base, files }) => {
+    writeFiles: ({ base, files, atomic, durable }) => {
+      mkdirSync(base, { recursive: true, mode: atomic || durable ? 0o700 : 0o755 });
       for (const file of files) {
         mkdirSync(path.dirname(path.join(base, file.path)), { recursive: true });
         writeFileSync(path.join(base, file.path), file.content, { mode: file.mode ?? 0o644 });
       }
     },
+    // The real ones follow no symlink beneath the base; these plain fs ones do, which no unit test relies on.
+    listFolder: ({ base, path: folder }) => (existsSync(path.join(base, folder ?? '')) ? readdirSync(path.join(base, folder ?? '')) : []),
+    readFiles: ({ base, paths }) =>
+      paths.map((p) => {
+        const file = path.join(base, p);
+        if (!existsSync(file)) return { error: 'open: No such file or directory', errno: constants.errno.ENOENT };
+        if (!lstatSync(file).isFile()) return { error: 'not a regular file', errno: constants.errno.EINVAL };
+        return { content: readFileSync(file, 'utf8') };
+      }),
     nftTransaction: ({ commands, netns }) => {
       // All or nothing, as the kernel's transactions are: the commands run on a copy.
       const n = this.ns(netns);

@@ -82,9 +82,12 @@ function packedFiles(): string[] {
   return (JSON.parse(out) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
 }
 
-/** Top-level files and folders the package may ship; everything else (build/, tests, configs) stays out. */
-const SHIPPED_FILES = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp'];
-const SHIPPED_DIRS = ['dist/', 'lib/', 'native/', 'prebuilds/'];
+/**
+ * Files and folders the package may ship; everything else (build/, tests, the fuzz targets in
+ * native/fuzz/, the API reference in docs/, configs) stays out.
+ */
+const SHIPPED_FILES = ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'binding.gyp', 'native/sources.json'];
+const SHIPPED_DIRS = ['dist/', 'lib/', 'native/bindings/', 'native/kernel/', 'prebuilds/'];
 
 describe('the packed package', () => {
   const files = packedFiles();
@@ -119,7 +122,7 @@ describe('the packed package', () => {
     // npm adds "install: node-gyp rebuild" for a binding.gyp unless gypfile is false.
     expect(manifest.gypfile).toBe(false);
     for (const hook of ['preinstall', 'install', 'postinstall']) expect(scripts[hook]).toBeUndefined();
-    expect(Object.keys(manifest.dependencies ?? {})).toEqual(['debug']);
+    expect(Object.keys(manifest.dependencies ?? {})).toEqual([]);
     expect(manifest.peerDependencies?.['node-addon-api']).toBeDefined();
     expect(manifest.peerDependenciesMeta?.['node-addon-api']).toEqual({ optional: true });
   });

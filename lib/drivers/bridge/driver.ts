@@ -1,7 +1,7 @@
 // The bridge driver: a Linux bridge per network with the gateway address on it, one veth pair
 // per joined endpoint (the container end created directly inside the sandbox), and the firewall:
 // masquerade, published ports, internal networks, isolation, inter-container communication.
-import createDebug from 'debug';
+import createDebug from '../../util/debug';
 import { CnmError } from '../../errors';
 import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp } from '../../native';
 import { randomHex } from '../../util/ids';

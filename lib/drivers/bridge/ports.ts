@@ -1,6 +1,6 @@
 // Host ports of published container ports: held by bound sockets while published (libnetwork's
 // port allocator), one port at a time so that a failure knows exactly what to give back.
-import createDebug from 'debug';
+import createDebug from '../../util/debug';
 import { CnmError } from '../../errors';
 import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp } from '../../native';
 import type { PortBinding } from '../api';

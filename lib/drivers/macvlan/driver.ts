@@ -2,7 +2,7 @@
 // interface (the parent), each made directly inside its sandbox's namespace with its own MAC
 // address, so containers appear on the parent's segment as hosts of their own. No bridge, no veth
 // and no firewall: the network's gateway is a router on that segment, outside the host.
-import createDebug from 'debug';
+import createDebug from '../../util/debug';
 import { CnmError } from '../../errors';
 import { bestEffort, NetlinkError, runOne, type Kernel, type LinkInfo, type NativeOp } from '../../native';
 import type { Driver, DriverOptions, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo, RestoreContext, RestoreResult, RestoreWarning } from '../api';

@@ -2,7 +2,7 @@
 // `deno install`) from a loopback registry, in a fresh project with a fresh HOME and a PATH that has
 // the runtime and nothing else (no compiler, no python, no make): the install runs no script and
 // builds nothing, and the seed flow (null, bridge, host and container modes, a published port) runs
-// in that runtime. Deno needs -A (see the deno case).
+// in that runtime. Deno runs with the permissions the README documents (see the deno case), not -A.
 // Checked from outside: the address inside the namespace (ip), the sidecar's shared namespace,
 // real TCP through the published port, and nothing left afterwards.
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -48,7 +48,8 @@ interface Case {
   /** The executables its PATH holds (name -> real file). */
   tools: () => Record<string, string>;
   install: (registry: string) => string[];
-  run: string[];
+  /** The command that runs the flow, with the flow's temporary folder (its state directory is `state` in it). */
+  run: (tmp: string) => string[];
   /** Extra environment for install and run. */
   env: (home: string, registry: string) => Record<string, string>;
 }
@@ -60,23 +61,32 @@ const CASES: Case[] = [
     name: 'node',
     tools: () => ({ node: process.execPath }),
     install: (registry) => ['node', npmCli, 'install', 'cnm-ts', `--registry=${registry}`, '--no-audit', '--no-fund'],
-    run: ['node', 'flow.mjs'],
+    run: () => ['node', 'flow.mjs'],
     env: (home) => ({ npm_config_cache: path.join(home, 'npm-cache'), npm_config_update_notifier: 'false' }),
   },
   {
     name: 'bun',
     tools: () => ({ bun: runtime('bun') }),
     install: (registry) => ['bun', 'add', 'cnm-ts', `--registry=${registry}`],
-    run: ['bun', 'flow.mjs'],
+    run: () => ['bun', 'flow.mjs'],
     env: (home) => ({ BUN_INSTALL_CACHE_DIR: path.join(home, 'bun-cache') }),
   },
   {
     name: 'deno',
     tools: () => ({ deno: runtime('deno') }),
     install: () => ['deno', 'install'],
-    // -A: the state store opens its files through /proc/self/fd (openat without following
-    // symlinks), which Deno allows only under --allow-all; the privilege check no longer needs it.
-    run: ['deno', 'run', '-A', 'flow.mjs'],
+    // The README's flags: the addon, the state directory's owner, and reading the state directory,
+    // the namespace folder and the host's resolv.conf; no write, env, net or run permission.
+    // --no-prompt: anything more fails instead of waiting for an answer.
+    run: (tmp) => [
+      'deno',
+      'run',
+      '--no-prompt',
+      '--allow-ffi=node_modules',
+      '--allow-sys=uid',
+      `--allow-read=${path.join(tmp, 'state')},/run/netns,/etc/resolv.conf`,
+      'flow.mjs',
+    ],
     env: (home, registry) => ({ NPM_CONFIG_REGISTRY: registry, DENO_DIR: path.join(home, 'deno-dir'), DENO_NO_UPDATE_CHECK: '1' }),
   },
 ];
@@ -124,8 +134,7 @@ describeWithPrebuilds('the packed package in Node, Bun and Deno', () => {
   beforeAll(async () => {
     if (!existsSync(PREBUILT)) throw new Error('no prebuilds/linux-x64-glibc/cnm.node: run `npm run prebuilds` first');
     tmp = mkdtempSync(path.join(os.tmpdir(), 'cnm-runtimes-'));
-    const deps = ['debug', 'ms'].map((name) => path.join(root, 'node_modules', name));
-    registry = await startRegistry(await packDirectories([root, ...deps], tmp));
+    registry = await startRegistry(await packDirectories([root], tmp));
   }, 120_000);
 
   afterAll(async () => {
@@ -155,8 +164,12 @@ describeWithPrebuilds('the packed package in Node, Bun and Deno', () => {
 
       // Own names per runtime: a bridge left by one run cannot be taken for another's.
       const bridge = uniqueName('br-rt');
-      const flowArgs = [mkdtempSync(path.join(tmp, 'state-')), uniqueName('cnm-rt'), bridge, `10.${91 + index}.0.0/24`];
-      const child: ChildProcess = spawn(c.run[0], [...c.run.slice(1), ...flowArgs], { cwd: app, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const flowTmp = mkdtempSync(path.join(tmp, 'state-'));
+      // The state directory exists, as on a restart: its owner and mode are checked.
+      mkdirSync(path.join(flowTmp, 'state'), { mode: 0o700 });
+      const flowArgs = [flowTmp, uniqueName('cnm-rt'), bridge, `10.${91 + index}.0.0/24`];
+      const argv = c.run(flowTmp);
+      const child: ChildProcess = spawn(argv[0], [...argv.slice(1), ...flowArgs], { cwd: app, env, stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout?.on('data', (chunk) => (out += chunk.toString()));
@@ -201,6 +214,14 @@ describeWithPrebuilds('the packed package in Node, Bun and Deno', () => {
         const { stdout } = await run(['node', '-e', probe], app, env);
         expect(stdout).toMatch(/^NATIVE_UNAVAILABLE\ncannot load the cnm-ts addon; tried:\n/);
         expect(stdout).toContain('npm install --no-save node-addon-api@8 && npm explore cnm-ts -- npm run build:native');
+      }
+      if (c.name === 'deno') {
+        // Without --allow-ffi: the error says which flag loads the addon, not how to build one.
+        const probe = "import('cnm-ts').then((m) => m.NetworkController.create()).catch((e) => console.log(e.code + '\\n' + e.message))";
+        writeFileSync(path.join(app, 'probe.mjs'), probe);
+        const { stdout } = await run(['deno', 'run', '--no-prompt', 'probe.mjs'], app, env);
+        expect(stdout).toMatch(/^NATIVE_UNAVAILABLE\ncannot load the cnm-ts addon; tried:\n/);
+        expect(stdout).toContain('run with --allow-ffi=node_modules');
       }
     },
     420_000,

@@ -260,9 +260,10 @@ describeKernel('the state directory as a trust boundary', () => {
       const bridge = `br-${network.id.slice(0, 12)}`;
       const veths = bridgePorts(bridge);
       expect(veths).toHaveLength(1);
-      // The start's native operations: 1 takes the lock, 2 looks at the sandbox's namespace.
+      // The start's native operations: 1 takes the lock, 2 to 4 list the store's three folders, 5
+      // to 7 read their records, 8 looks at the sandbox's namespace.
       await f.controller.stop();
-      failOperation(2);
+      failOperation(8);
       const warnings: StateWarning[] = [];
       const c = await NetworkController.create({ ...f.options, listeners: { 'state:warning': (w: StateWarning) => warnings.push(w) } });
       f.controller = c;

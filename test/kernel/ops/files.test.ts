@@ -1,11 +1,12 @@
 // writeFiles: folders made, content replaced, never through a symlink. removePaths: files, then
-// folders (kept while something else is in them); gone paths are fine. Both work beneath a base
-// folder and follow no symlink below it.
+// folders (kept while something else is in them); gone paths are fine. listFolder and readFiles:
+// what is there, each file on its own. All of them work beneath a base folder and follow no
+// symlink below it.
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { batch, removePaths, writeFiles } from '../../../lib/kernel';
+import { batch, listFolder, readFiles, removePaths, writeFiles } from '../../../lib/kernel';
 import { describeKernel, expectInvalidArgument } from '../../helpers/kernel';
 
 describeKernel('writeFiles and removePaths', () => {
@@ -97,5 +98,67 @@ describeKernel('writeFiles and removePaths', () => {
       await expectInvalidArgument(writeFiles(dir, [{ path: bad, content: 'x' }]));
     }
     expect(readFileSync(path.join(decoy, 'hosts'), 'utf8')).toBe('decoy');
+  });
+});
+
+describeKernel('listFolder and readFiles', () => {
+  let dir: string;
+  let decoy: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'cnm-read-'));
+    decoy = mkdtempSync(path.join(tmpdir(), 'cnm-decoy-'));
+    writeFileSync(path.join(decoy, 'secret'), 'decoy');
+    mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
+    writeFileSync(path.join(dir, 'a', 'b', 'one.json'), '{"one":1}');
+    writeFileSync(path.join(dir, 'a', 'b', 'two.json'), '');
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(decoy, { recursive: true, force: true });
+  });
+
+  it('lists a folder beneath the base, or the base itself; a missing one is empty', async () => {
+    expect((await listFolder(dir, 'a/b')).sort()).toEqual(['one.json', 'two.json']);
+    expect(await listFolder(dir)).toEqual(['a']);
+    expect(await listFolder(dir, 'a/missing')).toEqual([]);
+    expect(await listFolder(path.join(dir, 'no-base'), 'a')).toEqual([]);
+  });
+
+  it('never lists through a symlink below the base (ELOOP), nor a file (ENOTDIR)', async () => {
+    symlinkSync(decoy, path.join(dir, 'a', 'link'));
+    await expect(listFolder(dir, 'a/link')).rejects.toMatchObject({ code: 'ELOOP', syscall: 'open' });
+    await expect(listFolder(dir, 'a/b/one.json')).rejects.toMatchObject({ code: 'ENOTDIR', syscall: 'open' });
+  });
+
+  it('reads each regular file; a missing one, a symlink, a FIFO (without blocking) and a folder get their own error', async () => {
+    symlinkSync(path.join(decoy, 'secret'), path.join(dir, 'a', 'b', 'link.json'));
+    symlinkSync(decoy, path.join(dir, 'a', 'linked'));
+    execFileSync('mkfifo', [path.join(dir, 'a', 'b', 'fifo.json')]);
+    const reads = await readFiles(dir, ['a/b/one.json', 'a/b/two.json', 'a/b/gone.json', 'a/b/link.json', 'a/linked/secret', 'a/b/fifo.json', 'a/b']);
+    expect(reads).toEqual([
+      { content: '{"one":1}' },
+      { content: '' },
+      { error: expect.stringContaining('No such file'), errno: 2 },
+      { error: 'a symlink, not a regular file: not followed', errno: 40 },
+      { error: expect.stringContaining(`open ${dir}/a/linked`), errno: 40 },
+      { error: 'not a regular file', errno: 22 },
+      { error: 'not a regular file', errno: 22 },
+    ]);
+    expect(await readFiles(path.join(dir, 'no-base'), ['x'])).toEqual([{ error: expect.stringContaining('No such file'), errno: 2 }]);
+  });
+
+  it('reads a file larger than one read', async () => {
+    const big = 'x'.repeat(100_000);
+    writeFileSync(path.join(dir, 'big'), big);
+    expect(await readFiles(dir, ['big'])).toEqual([{ content: big }]);
+  });
+
+  it('refuses a relative base and paths that leave the base', async () => {
+    await expectInvalidArgument(listFolder('relative'));
+    await expectInvalidArgument(readFiles('relative', ['x']));
+    for (const bad of ['/abs', '../decoy', 'a/../..', 'a//b', './a', '']) {
+      await expectInvalidArgument(listFolder(dir, bad));
+      await expectInvalidArgument(readFiles(dir, [bad]));
+    }
   });
 });
