@@ -11,6 +11,10 @@ import type { Sandbox } from './sandbox';
 import type { SandboxDnsConfig } from './sandbox-files';
 import { checkBoolean, checkInteger, checkString, compact, optional, plainObject, show } from './util/checks';
 
+/**
+ * How `NetworkController.create()` sets up a controller: its folders, default bridge, IPAM drivers and
+ * listeners (libnetwork: the controller's config options; docker: dockerd's flags).
+ */
 export interface ControllerOptions {
   /**
    * Where the controller keeps its state (records of networks, endpoints and sandboxes; sandbox

@@ -21,6 +21,10 @@ export interface IpamPoolConfig {
   auxAddresses?: Record<string, string>;
 }
 
+/**
+ * A network's IPAM settings (libnetwork: IpamConf; docker: `docker network create --ipam-driver
+ * --subnet --gateway --ip-range`).
+ */
 export interface IpamOptions {
   /**
    * The IPAM driver: 'default' (the default), 'null' (no addresses: they come from the driver or
@@ -32,6 +36,10 @@ export interface IpamOptions {
   options?: Record<string, string>;
 }
 
+/**
+ * Options of `NetworkController.newNetwork()` (libnetwork: NetworkOption; docker: `docker network
+ * create` flags).
+ */
 export interface NetworkOptions {
   /** Driver options, Docker's labels as strings ('com.docker.network.bridge.name': 'br-x'). */
   driverOptions?: DriverOptions;
@@ -42,6 +50,10 @@ export interface NetworkOptions {
   labels?: Record<string, string>;
 }
 
+/**
+ * Options of `Network.createEndpoint()` (libnetwork: EndpointOption; docker: the `docker run` network
+ * flags such as `--ip`, `--mac-address`, `-p`).
+ */
 export interface EndpointOptions {
   /** A static IPv4 address in the network's subnet (no prefix length). */
   ipv4Address?: string;
@@ -52,6 +64,10 @@ export interface EndpointOptions {
   dnsNames?: string[];
 }
 
+/**
+ * Options of `Endpoint.join()` (libnetwork: the endpoint join options; docker: `--network-alias` and
+ * the like).
+ */
 export interface JoinOptions {
   /** Gateway priority: the joined endpoint with the highest priority gives the default route. */
   priority?: number;

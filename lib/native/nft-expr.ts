@@ -9,9 +9,11 @@ import { ipBytes, parseCidr, validateIfname, validateIp } from './validate';
 
 const IFNAMSIZ = 16;
 const PROTOCOLS = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132 } as const;
+/** A layer-4 protocol nftExpr can match by name (icmp, tcp, udp, icmpv6, sctp). */
 export type NftProtocol = keyof typeof PROTOCOLS;
 /** Conntrack states as the kernel's ct state bits (1 << (IP_CT_* + 1); untracked is bit 6). */
 const CT_STATES = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 } as const;
+/** A conntrack state nftExpr can match (`ct state established,related`). */
 export type NftCtState = keyof typeof CT_STATES;
 const NFPROTO = { 4: 2, 6: 10 } as const;
 /** The route type of the host's own addresses (rtnetlink's RTN_LOCAL). */
@@ -162,11 +164,17 @@ export const nftExpr = {
   daddrPortIn(set: string, protocol: NftProtocol, { negate }: Pick<MatchOptions, 'negate'> = {}): NftExpr[] {
     return [...loadDaddrPort(protocol), { expr: 'lookup', set, sreg: 0, invert: negate }];
   },
+  /** `counter`. */
   counter: (): NftExpr => ({ expr: 'counter' }),
+  /** `accept`. */
   accept: (): NftExpr => ({ expr: 'immediate', verdict: 'accept' }),
+  /** `drop`. */
   drop: (): NftExpr => ({ expr: 'immediate', verdict: 'drop' }),
+  /** `return`. */
   return: (): NftExpr => ({ expr: 'immediate', verdict: 'return' }),
+  /** `jump CHAIN`. */
   jump: (chain: string): NftExpr => ({ expr: 'immediate', verdict: 'jump', chain }),
+  /** `goto CHAIN`. */
   goto: (chain: string): NftExpr => ({ expr: 'immediate', verdict: 'goto', chain }),
   /** `masquerade [random|fully-random|persistent]`. */
   masquerade: (flags?: NftNatFlag[]): NftExpr => ({ expr: 'masq', ...(flags ? { flags } : {}) }),

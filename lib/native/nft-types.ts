@@ -4,8 +4,11 @@ import type * as words from './vocabulary';
 
 /** The nf_tables families cnm-ts works with (`nft add table inet NAME`). */
 export type NftFamily = (typeof words.NFT_FAMILIES)[number];
+/** A netfilter hook a base chain is attached to (prerouting, input, forward, output, postrouting). */
 export type NftHook = (typeof words.NFT_HOOKS)[number];
+/** A base chain's type: filter, nat or route. */
 export type NftChainType = (typeof words.NFT_CHAIN_TYPES)[number];
+/** A base chain's policy: accept or drop. */
 export type NftPolicy = (typeof words.NFT_POLICIES)[number];
 
 /** Raw bytes: a Buffer / Uint8Array, or a string of hex digits ('0a000001'). */
@@ -19,10 +22,15 @@ export type NftBytes = Uint8Array | string;
  */
 export type NftRegister = number;
 
+/** A packet meta key an expression loads (`meta iifname`, `meta l4proto`...). */
 export type NftMetaKey = (typeof words.NFT_META_KEYS)[number];
+/** A conntrack key an expression loads (`ct state`, `ct original daddr`...). */
 export type NftCtKey = (typeof words.NFT_CT_KEYS)[number];
+/** A comparison of a cmp expression (eq, neq, lt, lte, gt, gte). */
 export type NftCmpOp = (typeof words.NFT_CMP_OPS)[number];
+/** Which header a payload expression reads from: link, network or transport. */
 export type NftPayloadBase = (typeof words.NFT_PAYLOAD_BASES)[number];
+/** A flag of a nat expression (persistent, random, fully-random...). */
 export type NftNatFlag = (typeof words.NFT_NAT_FLAGS)[number];
 
 /** A verdict: end the chain's evaluation (accept, drop, return), go on, or enter another chain. */
@@ -108,7 +116,10 @@ export type NftCommand =
   | ({ cmd: 'deleteTable'; ifExists?: boolean } & NftTarget)
   /** `nft flush table`: every rule of every chain. */
   | ({ cmd: 'flushTable' } & NftTarget)
-  /** `nft add chain`; with `hook`, a base chain (`{ type nat hook postrouting priority 100; policy accept; }`). */
+  /**
+   * `nft add chain`; with `hook`, a base chain (`{ type nat hook postrouting priority 100; policy
+   * accept; }`).
+   */
   | ({ cmd: 'addChain'; chain: string; type?: NftChainType; hook?: NftHook; priority?: number; policy?: NftPolicy } & NftTarget)
   | ({ cmd: 'deleteChain'; chain: string; ifExists?: boolean } & NftTarget)
   | ({ cmd: 'flushChain'; chain: string } & NftTarget)
@@ -134,6 +145,7 @@ export type NftCommand =
   | ({ cmd: 'addElements'; set: string; elements: NftElement[] } & NftTarget)
   | ({ cmd: 'deleteElements'; set: string; elements: NftElement[] } & NftTarget);
 
+/** A table as `nft list tables` shows it. */
 export interface NftTableInfo {
   family: NftFamily;
   name: string;
@@ -143,6 +155,7 @@ export interface NftTableInfo {
   use: number;
 }
 
+/** A chain as `nft list chains` shows it (hook, priority and policy for base chains). */
 export interface NftChainInfo {
   family: NftFamily;
   table: string;
@@ -157,6 +170,7 @@ export interface NftChainInfo {
   policy?: NftPolicy;
 }
 
+/** A rule as `nft -a list chain` shows it: its handle, comment and expression names. */
 export interface NftRuleInfo {
   family: NftFamily;
   table: string;
@@ -168,6 +182,7 @@ export interface NftRuleInfo {
   exprs: string[];
 }
 
+/** A set as `nft list sets` shows it. */
 export interface NftSetInfo {
   family: NftFamily;
   table: string;
