@@ -17,6 +17,12 @@ export interface ControllerOptions {
    * hosts / resolv.conf) and its lock. Default /var/lib/cnm-ts. One controller at a time per directory.
    */
   stateDir?: string;
+  /**
+   * Where the controller keeps what a reboot takes away anyway (sandbox records, their hosts and
+   * resolv.conf), in a folder named after the state directory's mark. Default /run/cnm-ts, a
+   * tmpfs: these files are written twice per container and cost no disk there.
+   */
+  runDir?: string;
   /** Where sandbox namespaces are mounted. Default /run/netns, so `ip netns` sees them. */
   netnsDir?: string;
   /** Where `ip netns exec` looks for per-namespace files. Default /etc/netns. */
@@ -90,6 +96,7 @@ const EVENTS = Object.keys({
 export function checkControllerOptions(value: unknown): ControllerOptions {
   const o = plainObject(value, 'controller options', [
     'stateDir',
+    'runDir',
     'netnsDir',
     'etcNetnsDir',
     'hostResolvConf',
@@ -107,6 +114,7 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
   }
   return compact({
     stateDir: optional(o.stateDir, (v) => checkString(v, 'stateDir')),
+    runDir: optional(o.runDir, (v) => checkString(v, 'runDir')),
     netnsDir: optional(o.netnsDir, (v) => checkString(v, 'netnsDir')),
     etcNetnsDir: optional(o.etcNetnsDir, (v) => checkString(v, 'etcNetnsDir')),
     hostResolvConf: optional(o.hostResolvConf, (v) => validatePath(v, 'hostResolvConf')),

@@ -20,7 +20,7 @@ import { checkNetworkOptions } from './option-checks';
 import { checkControllerOptions, checkSandboxOptions, type ControllerOptions, type SandboxOptions } from './controller-options';
 import { checkName } from './util/checks';
 import { restoreState, type RestoredState, type RestoreReport } from './restore';
-import { prepareStateDir } from './state-dir';
+import { prepareRunFolder, prepareStateDir } from './state-dir';
 import { lockStateDir, unlockStateDir } from './state-lock';
 import { StateStore, type StateWarning } from './store/store';
 import { newId } from './util/ids';
@@ -79,7 +79,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     ['null', new IpamCaller('null', new NullIpam(), null)],
   ]);
   private readonly ipamTimeoutMs: number;
-  /** @internal */ readonly store: StateStore;
+  /** @internal Its records; where sandbox records go is known with the mark. */ store: StateStore;
   /** @internal What every kernel operation of the controller, its drivers and its objects goes through. */ readonly kernel: Kernel;
   /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
   /** @internal The mark on the kernel objects this controller's state directory owns. */
@@ -101,14 +101,15 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     this.kernel = kernel;
     const folders = {
       stateDir: options.stateDir ?? '/var/lib/cnm-ts',
+      runDir: options.runDir ?? '/run/cnm-ts',
       netnsDir: options.netnsDir ?? '/run/netns',
       etcNetnsDir: options.etcNetnsDir ?? '/etc/netns',
     };
-    this.layout = new StateLayout(folders, '');
+    this.layout = new StateLayout(folders, '', '');
     this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
     this.defaultBridgeName = options.defaultBridgeName ?? 'cnm0';
     this.liveRestore = options.liveRestore ?? true;
-    this.store = new StateStore(folders.stateDir);
+    this.store = new StateStore(folders.stateDir, '');
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
@@ -139,7 +140,9 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
         .update(await realpath(folders.stateDir))
         .digest('hex')
         .slice(0, 8);
-      controller.layout = new StateLayout(folders, mark);
+      const runFolder = await prepareRunFolder(folders.runDir, mark);
+      controller.layout = new StateLayout(folders, mark, runFolder);
+      controller.store = new StateStore(folders.stateDir, runFolder);
       const restored = await restoreState(controller);
       controller.adopt(restored);
       await restored.cleanUp({ liveRestore: controller.liveRestore });
@@ -472,6 +475,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       );
     }
     if (errors.length > 0) throw new AggregateError(errors, `stop: ${errors.length} object(s) could not be removed`);
+    await this.kernel.batch([this.layout.runFolderRemoval()]);
   }
 
   /** @internal Throws STOPPED once stop() was called. */

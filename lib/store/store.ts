@@ -1,6 +1,7 @@
-// The state store: one file per object under <stateDir>/store/<kind>s/<id>.json, written
+// The state store: one file per object under <folder>/store/<kind>s/<id>.json, written
 // atomically (temporary file, fsync, rename, fsync of the folder; sandboxes without the fsyncs,
-// see `flushed`) with mode 0600. Writes are native operations, so that they can share a worker
+// see `flushed`) with mode 0600. The folder is the state directory, and for sandboxes the run
+// folder (see `baseOf`). Writes are native operations, so that they can share a worker
 // trip with the kernel work they record.
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -37,10 +38,23 @@ const LIST = { network: 'networks', endpoint: 'endpoints', sandbox: 'sandboxes' 
 const FILE = /^([0-9a-f]{64})\.json$/;
 
 export class StateStore {
-  constructor(private readonly stateDir: string) {}
+  constructor(
+    private readonly stateDir: string,
+    /** The controller's run folder (StateLayout.runFolder). */
+    private readonly runFolder: string,
+  ) {}
+
+  /**
+   * Sandbox records live in the run folder (a tmpfs by default), the others in the state directory:
+   * a reboot takes every namespace away, and with them every sandbox, so their records need not
+   * outlive it, and on a tmpfs their writes (two per container) cost no disk.
+   */
+  private baseOf(kind: RecordKind): string {
+    return kind === 'sandbox' ? this.runFolder : this.stateDir;
+  }
 
   private folder(kind: RecordKind): string {
-    return path.join(this.stateDir, 'store', LIST[kind]);
+    return path.join(this.baseOf(kind), 'store', LIST[kind]);
   }
 
   /** The record file of an object. */
@@ -56,12 +70,12 @@ export class StateStore {
   /** The operation that writes a record: atomically, and durably unless it is a sandbox's (see below). */
   writeOp(record: StateRecord): NativeOp {
     const file = { path: this.relative(record.kind, record.id), content: JSON.stringify(record), mode: 0o600 };
-    return { op: 'writeFiles', base: this.stateDir, atomic: true, durable: flushed(record.kind), files: [file] };
+    return { op: 'writeFiles', base: this.baseOf(record.kind), atomic: true, durable: flushed(record.kind), files: [file] };
   }
 
   /** The operation that removes a record (durably unless it is a sandbox's). */
   removeOp(kind: RecordKind, id: string): NativeOp {
-    return { op: 'removePaths', base: this.stateDir, durable: flushed(kind), paths: [this.relative(kind, id)] };
+    return { op: 'removePaths', base: this.baseOf(kind), durable: flushed(kind), paths: [this.relative(kind, id)] };
   }
 
   /**
@@ -75,12 +89,11 @@ export class StateStore {
     await Promise.all(
       KINDS.map(async (kind) => {
         const where = this.folder(kind);
-        const folder = await openFolderBeneath(this.stateDir, ['store', LIST[kind]]).catch((err: NodeJS.ErrnoException) => {
-          throw new CnmError(
-            'PERMISSION',
-            `state folder ${where} is not a plain folder (${err.code}: a symlink or a file below ${this.stateDir}); refusing to use it`,
-            { cause: err },
-          );
+        const base = this.baseOf(kind);
+        const folder = await openFolderBeneath(base, ['store', LIST[kind]]).catch((err: NodeJS.ErrnoException) => {
+          throw new CnmError('PERMISSION', `state folder ${where} is not a plain folder (${err.code}: a symlink or a file below ${base}); refusing to use it`, {
+            cause: err,
+          });
         });
         if (!folder) return;
         try {
