@@ -22,6 +22,7 @@ import { checkName } from './util/checks';
 import { restoreState, type RestoredState, type RestoreReport } from './restore';
 import { prepareRunFolder, prepareStateDir } from './state-dir';
 import { lockStateDir, unlockStateDir } from './state-lock';
+import { GroupCommit } from './store/group-commit';
 import { StateStore, type StateWarning } from './store/store';
 import { newId } from './util/ids';
 import { Mutex } from './util/mutex';
@@ -80,6 +81,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   ]);
   private readonly ipamTimeoutMs: number;
   /** @internal Its records; where sandbox records go is known with the mark. */ store: StateStore;
+  /** @internal Writes endpoint records of concurrent calls together (one trip, one folder fsync). */ readonly recordWrites: GroupCommit;
   /** @internal What every kernel operation of the controller, its drivers and its objects goes through. */ readonly kernel: Kernel;
   /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
   /** @internal The mark on the kernel objects this controller's state directory owns. */
@@ -99,6 +101,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private constructor(options: ControllerOptions, kernel: Kernel) {
     super();
     this.kernel = kernel;
+    this.recordWrites = new GroupCommit(kernel);
     const folders = {
       stateDir: options.stateDir ?? '/var/lib/cnm-ts',
       runDir: options.runDir ?? '/run/cnm-ts',

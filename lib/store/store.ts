@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CnmError } from '../errors';
 import type { NativeOp } from '../native';
+import type { WriteFilesOp } from './group-commit';
 import { listFolder, openFolderBeneath, readRegularFile, removeFromFolder } from './beneath';
 import { parseRecord, type EndpointRecord, type NetworkRecord, type RecordKind, type SandboxRecord, type StateRecord } from './records';
 
@@ -68,7 +69,7 @@ export class StateStore {
   }
 
   /** The operation that writes a record: atomically, and durably unless it is a sandbox's (see below). */
-  writeOp(record: StateRecord): NativeOp {
+  writeOp(record: StateRecord): WriteFilesOp {
     const file = { path: this.relative(record.kind, record.id), content: JSON.stringify(record), mode: 0o600 };
     return { op: 'writeFiles', base: this.baseOf(record.kind), atomic: true, durable: flushed(record.kind), files: [file] };
   }
