@@ -41,12 +41,14 @@ const MAX_UPSTREAMS = 3;
 const DNS_PORT = 53;
 /** The option the embedded resolver needs (names without dots go to it first), unless one is set. */
 const NDOTS_0 = 'ndots:0';
+/** An ndots option glibc and Docker take: a non-negative integer. */
+const VALID_NDOTS = /^ndots:\+?\d+$/;
 
 /**
  * Parses a resolv.conf. From `#` or `;` to the end of a line is a comment (a whole line when it
- * starts with one). `nameserver` takes one IP address (others
- * are skipped); `search` and `domain` set the search list, the last such line winning as in glibc
- * (`domain` names one domain); `options` lines add up. Search domains that are not DNS names and
+ * starts with one). `nameserver` takes one IP address (others are skipped); `search` and `domain`
+ * set the search list, the last such line winning as in glibc (`domain` names one domain);
+ * `options` lines add up; other keywords are ignored. Search domains that are not DNS names and
  * words with control characters are dropped: they could not go into a sandbox's file.
  */
 export function parseResolvConf(text: string): HostResolvConf {
@@ -153,15 +155,14 @@ export function resolvConf(config: SandboxDnsConfig, host: HostResolvConf, inHos
 
 /**
  * The resolv.conf of a sandbox served by the embedded resolver, as Docker's: `nameserver
- * 127.0.0.11` alone; the search domains as resolvConf's; the options as resolvConf's plus
- * `ndots:0` unless they set ndots to a non-negative integer (other ndots values are dropped).
+ * 127.0.0.11` alone; the search domains as resolvConf's; the options as resolvConf's without
+ * the ndots ones that are not a non-negative integer, plus `ndots:0` unless one is left (the
+ * sandbox's or the host's ndots wins).
  */
 export function embeddedResolvConf(config: SandboxDnsConfig, host: HostResolvConf): string {
-  const options = optionsOf(config, host);
-  const ndots = options.filter((o) => o.split(':')[0] === 'ndots');
-  const valid = ndots.filter((o) => /^ndots:\+?\d+$/.test(o));
-  const kept = valid.length > 0 ? options : [...options.filter((o) => !ndots.includes(o)), NDOTS_0];
-  return fileText([EMBEDDED_RESOLVER], searchOf(config, host), kept);
+  const options = optionsOf(config, host).filter((o) => o.split(':')[0] !== 'ndots' || VALID_NDOTS.test(o));
+  const ndotsSet = options.some((o) => VALID_NDOTS.test(o));
+  return fileText([EMBEDDED_RESOLVER], searchOf(config, host), ndotsSet ? options : [...options, NDOTS_0]);
 }
 
 /**

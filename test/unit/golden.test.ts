@@ -323,6 +323,7 @@ const fileCases: [string, () => unknown][] = [
   ['resolv-embedded-own', () => lines(embeddedResolvConf({ dns: ['192.0.2.53'], dnsSearch: ['corp.test'], dnsOptions: ['timeout:1'] }, HOST))],
   ['resolv-embedded-own-ndots', () => lines(embeddedResolvConf({ dnsOptions: ['ndots:2', 'timeout:1'] }, HOST))],
   ['resolv-embedded-bad-ndots', () => lines(embeddedResolvConf({ dnsOptions: ['ndots:x', 'rotate', 'ndots:-1', 'ndots'] }, HOST))],
+  ['resolv-embedded-bad-and-good-ndots', () => lines(embeddedResolvConf({ dnsOptions: ['ndots:x', 'ndots:+1', 'edns0'] }, HOST))],
   ['resolv-embedded-nothing', () => lines(embeddedResolvConf({}, NO_HOST))],
   [
     'resolv-upstreams',
