@@ -220,7 +220,8 @@ export function checkDnsConfig(o: Record<string, unknown>): SandboxDnsConfig {
     hostname: optional(o.hostname, (v) => checkDnsName(v, 'hostname')),
     domainname: optional(o.domainname, (v) => checkDnsName(v, 'domainname')),
     dns: optional(o.dns, (v) => checkList(v, 'dns', checkIp)),
-    dnsSearch: optional(o.dnsSearch, (v) => checkList(v, 'dnsSearch', checkDnsName)),
+    // '.' alone says: no search domains, not the host's (Docker's --dns-search .).
+    dnsSearch: optional(o.dnsSearch, (v) => checkList(v, 'dnsSearch', (d, what) => (d === '.' ? d : checkDnsName(d, what)))),
     dnsOptions: optional(o.dnsOptions, (v) => checkList(v, 'dnsOptions', checkToken)),
     extraHosts: optional(o.extraHosts, (v) => checkList(v, 'extraHosts', checkExtraHost)),
   });

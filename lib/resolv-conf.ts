@@ -176,8 +176,9 @@ export function resolverUpstreams(config: SandboxDnsConfig, host: HostResolvConf
   return (own ?? host.nameservers).slice(0, MAX_UPSTREAMS).map((address) => ({ address, port: DNS_PORT, fromHost: own === null }));
 }
 
+/** The sandbox's search domains ('.' stands for none, as in Docker), else the host's. */
 function searchOf(config: SandboxDnsConfig, host: HostResolvConf): readonly string[] {
-  return config.dnsSearch?.length ? config.dnsSearch : host.search;
+  return config.dnsSearch?.length ? config.dnsSearch.filter((d) => d !== '.') : host.search;
 }
 
 function optionsOf(config: SandboxDnsConfig, host: HostResolvConf): readonly string[] {

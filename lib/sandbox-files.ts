@@ -9,7 +9,7 @@ export interface SandboxDnsConfig {
   domainname?: string;
   /** DNS servers; without them, the host's (see resolv-conf.ts). */
   dns?: string[];
-  /** Search domains; without them, the host's. */
+  /** Search domains; without them, the host's; `['.']` for none. */
   dnsSearch?: string[];
   /** resolv.conf options; without them, the host's (these replace the host's, they do not add). */
   dnsOptions?: string[];

@@ -311,6 +311,8 @@ const fileCases: [string, () => unknown][] = [
   ['resolv-empty-dns-means-host', () => lines(resolvConf({ dns: [], dnsOptions: ['ndots:0'] }, HOST))],
   ['resolv-nothing', () => lines(resolvConf({}, NO_HOST))],
   ['resolv-host-servers-filtered', filteredHostServers],
+  ['resolv-search-dot-means-none', () => lines(resolvConf({ dnsSearch: ['.'] }, HOST))],
+  ['resolv-embedded-search-dot-means-none', () => lines(embeddedResolvConf({ dnsSearch: ['.'] }, HOST))],
   ['resolv-loopback-host-fallback', () => lines(resolvConf({}, LOOPBACK_HOST))],
   ['resolv-loopback-host-in-host-namespace', () => lines(resolvConf({ dnsOptions: ['attempts:1'] }, LOOPBACK_HOST, true))],
   // Host servers from a sandbox record: loopback and zoned ones are left out.

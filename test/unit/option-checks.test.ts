@@ -63,6 +63,8 @@ describe('what the option checks refuse', () => {
     ['priority 1.5', () => checkJoinOptions({ priority: 1.5 }), '1.5'],
     ['priority beyond what JSON keeps exactly', () => checkJoinOptions({ priority: 2 ** 60 }), 'priority'],
     ['a newline in dnsSearch', () => checkSandboxOptions({ dnsSearch: ['example.com\nnameserver 6.6.6.6'] }), 'dnsSearch[0]'],
+    ['a dnsSearch of two dots', () => checkSandboxOptions({ dnsSearch: ['example.com', '..'] }), 'dnsSearch[1]'],
+    ['a hostname of one dot', () => checkSandboxOptions({ hostname: '.' }), 'hostname'],
     ['a newline in dnsOptions', () => checkSandboxOptions({ dnsOptions: ['ndots:1\nnameserver 6.6.6.6'] }), 'dnsOptions[0]'],
     ['a space in dnsOptions', () => checkSandboxOptions({ dnsOptions: ['ndots:1 rotate'] }), 'dnsOptions[0]'],
     ['a newline in an extra host name', () => checkSandboxOptions({ extraHosts: ['evil\n6.6.6.6 bank:1.2.3.4'] }), 'extraHosts[0]'],
@@ -227,6 +229,12 @@ describe('the option fields of a sandbox record that become files or ports', () 
     expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostSearch: 'corp.example' }))).toThrow(/dnsSearch/);
     expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostSearch: ['corp.example'], hostOptions: ['edns0', 'trust-ad'] }))).not.toThrow();
     expect(() => parseRecord('sandbox', ID, sandboxRecord({}))).not.toThrow();
+  });
+
+  it("takes dnsSearch ['.'] (no search domains, as Docker's --dns-search .) in the options and from a record", () => {
+    expect(checkSandboxOptions({ dnsSearch: ['.'] })).toEqual({ dnsSearch: ['.'] });
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ config: { dnsSearch: ['.'] } }))).not.toThrow();
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostSearch: ['.'] }))).not.toThrow();
   });
 
   it('refuses published ports that are not port bindings', () => {
