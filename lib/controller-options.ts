@@ -29,6 +29,12 @@ export interface ControllerOptions {
   etcNetnsDir?: string;
   /** The host's resolver configuration, read for DNS servers. Default /etc/resolv.conf. */
   hostResolvConf?: string;
+  /**
+   * systemd-resolved's list of the real upstream servers, read instead of `hostResolvConf` when
+   * that lists only its stub 127.0.0.53 (and other loopback servers). Default
+   * /run/systemd/resolve/resolv.conf.
+   */
+  systemdResolvConf?: string;
   /** Make the predefined networks none, host and bridge, like Docker. Default true. */
   predefinedNetworks?: boolean;
   /** The default bridge network's device. Default 'cnm0'. */
@@ -100,6 +106,7 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     'netnsDir',
     'etcNetnsDir',
     'hostResolvConf',
+    'systemdResolvConf',
     'predefinedNetworks',
     'defaultBridgeName',
     'liveRestore',
@@ -118,6 +125,7 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     netnsDir: optional(o.netnsDir, (v) => checkString(v, 'netnsDir')),
     etcNetnsDir: optional(o.etcNetnsDir, (v) => checkString(v, 'etcNetnsDir')),
     hostResolvConf: optional(o.hostResolvConf, (v) => validatePath(v, 'hostResolvConf')),
+    systemdResolvConf: optional(o.systemdResolvConf, (v) => validatePath(v, 'systemdResolvConf')),
     predefinedNetworks: optional(o.predefinedNetworks, (v) => checkBoolean(v, 'predefinedNetworks')),
     defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
     liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),

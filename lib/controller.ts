@@ -15,7 +15,7 @@ import { allocatePools, type NetworkPools } from './network-pools';
 import type { BuiltinNetworkType, NetworkOptions, NetworkType } from './options';
 import { hostNamespace, StateLayout, type NamespaceHandle } from './layout';
 import { removeSandboxes, Sandbox } from './sandbox';
-import { hostNameservers } from './sandbox-files';
+import { reachableNameservers, readHostResolvConf, type HostResolvConf } from './resolv-conf';
 import { checkNetworkOptions } from './option-checks';
 import { checkControllerOptions, checkSandboxOptions, type ControllerOptions, type SandboxOptions } from './controller-options';
 import { checkName } from './util/checks';
@@ -65,7 +65,8 @@ const SINGLETON = new Set(['null', 'host']);
  */
 export class NetworkController extends EventEmitter<ControllerEvents> {
   readonly id = newId();
-  private readonly hostResolvConf: string;
+  /** The host's resolv.conf and systemd-resolved's list of upstream servers. */
+  private readonly resolvConfFiles: { host: string; systemd: string };
   /** @internal */ readonly drivers = new Map<string, Driver>();
   private readonly builtinTypes: BuiltinNetworkType[];
   /** @internal */ readonly networksById = new Map<string, Network>();
@@ -109,7 +110,10 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       etcNetnsDir: options.etcNetnsDir ?? '/etc/netns',
     };
     this.layout = new StateLayout(folders, '', '');
-    this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
+    this.resolvConfFiles = {
+      host: options.hostResolvConf ?? '/etc/resolv.conf',
+      systemd: options.systemdResolvConf ?? '/run/systemd/resolve/resolv.conf',
+    };
     this.defaultBridgeName = options.defaultBridgeName ?? 'cnm0';
     this.liveRestore = options.liveRestore ?? true;
     this.store = new StateStore(folders.stateDir, '');
@@ -288,7 +292,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private async hostNetworks(): Promise<string[]> {
     const routes = await runOne(this.kernel, { op: 'routeList', family: 4 });
     const destinations = routes.map((r) => r.destination).filter((d) => d !== 'default');
-    return [...destinations, ...(await hostNameservers(this.hostResolvConf))];
+    return [...destinations, ...reachableNameservers(await this.hostDns())];
+  }
+
+  /** @internal The host's resolver configuration (see readHostResolvConf). */
+  hostDns(): Promise<HostResolvConf> {
+    return readHostResolvConf(this.resolvConfFiles.host, this.resolvConfFiles.systemd);
   }
 
   /** @internal Network.delete(). */
@@ -365,7 +374,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
       const namespace = shared ? shared.namespace : this.namespaceFor(id, mode === 'host');
       const sandbox = new Sandbox(id, containerId, mode, namespace, this, options);
-      sandbox.hostServers = await hostNameservers(this.hostResolvConf);
+      sandbox.hostDns = await this.hostDns();
       // One trip: the files, the namespace (if it is a new one) and the record, in that order.
       const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];
       const files = sandbox.writeFilesOps();

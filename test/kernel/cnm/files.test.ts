@@ -55,12 +55,11 @@ describeKernel('sandbox files', () => {
     for (const folder of folders(sandbox)) expect(existsSync(folder)).toBe(false);
   });
 
-  it("without dns, uses the host's non-loopback nameservers only", async () => {
+  it("without dns, uses the host's non-loopback nameservers only, and its search domains", async () => {
     const sandbox = await c.newSandbox(uniqueName('ctr'));
     for (const folder of folders(sandbox)) {
       const resolv = lines(read(folder, 'resolv.conf'));
-      expect(resolv.filter((l) => l.startsWith('nameserver'))).toEqual(['nameserver 10.0.0.53']);
-      expect(resolv.join('\n')).not.toContain('127.0.0.53');
+      expect(resolv).toEqual(['nameserver 10.0.0.53', 'search host.example']);
       expect(lines(read(folder, 'hosts')).map((l) => l.split(/\s+/))).toContainEqual(['127.0.0.1', 'localhost']);
     }
     await sandbox.delete();
@@ -144,8 +143,8 @@ describeKernel('sandbox files', () => {
     const sharer = await c.newSandbox(uniqueName('ctr'), { shareWith: main, dns: ['10.107.0.8'] });
     const sharerState = path.join(f.runFolder, 'sandboxes', sharer.id);
     const etc = path.join(f.etcNetnsDir, path.basename(main.key));
-    expect(lines(read(sharerState, 'resolv.conf'))).toEqual(['nameserver 10.107.0.8']);
-    expect(lines(read(etc, 'resolv.conf'))).toEqual(['nameserver 10.107.0.7']);
+    expect(lines(read(sharerState, 'resolv.conf'))).toEqual(['nameserver 10.107.0.8', 'search host.example']);
+    expect(lines(read(etc, 'resolv.conf'))).toEqual(['nameserver 10.107.0.7', 'search host.example']);
     await main.delete();
     expect(existsSync(path.join(f.runFolder, 'sandboxes', main.id))).toBe(false);
     expect(existsSync(etc)).toBe(true);

@@ -23,7 +23,7 @@ test('a namespace sandbox gets lo up and its files; delete removes the namespace
   expect(world.kernel.link('lo', sandbox.key).up).toBe(true);
   const files = world.files();
   const resolv = Object.entries(files).find(([name]) => name.startsWith('etc-netns/') && name.endsWith('/resolv.conf'))!;
-  expect(resolv[1]).toBe('nameserver 10.0.0.9\n');
+  expect(resolv[1]).toBe('nameserver 10.0.0.9\nsearch host.example\n'); // the host's search domains
   const endpoint = await controller.networkByName('bridge')!.createEndpoint('e1');
   await endpoint.join(sandbox);
   const hostEnd = world.kernel.link('eth0', sandbox.key).peer!;
