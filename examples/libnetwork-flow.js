@@ -25,7 +25,8 @@ runExample(async ({ controller, tmp }) => {
   console.log(`3. createEndpoint ep1: address ${address}, MAC ${macAddress} (no interface until it joins)`);
 
   const sandbox = await controller.newSandbox('container1', { hostname: 'c1' });
-  const hosts = path.join(tmp, 'state', 'sandboxes', sandbox.id, 'hosts');
+  // The copy `ip netns exec` bind-mounts over /etc/hosts: /etc/netns/<namespace name>/hosts.
+  const hosts = path.join(tmp, 'etc-netns', path.basename(sandbox.key), 'hosts');
   console.log(`4. newSandbox container1: key ${sandbox.key}, hosts file ${hosts}`);
 
   await endpoint.join(sandbox);

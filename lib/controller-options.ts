@@ -21,12 +21,24 @@ export interface ControllerOptions {
    * hosts / resolv.conf) and its lock. Default /var/lib/cnm-ts. One controller at a time per directory.
    */
   stateDir?: string;
+  /**
+   * Where the controller keeps what a reboot takes away anyway (sandbox records, their hosts and
+   * resolv.conf), in a folder named after the state directory's mark. Default /run/cnm-ts, a
+   * tmpfs: these files are written twice per container and cost no disk there.
+   */
+  runDir?: string;
   /** Where sandbox namespaces are mounted. Default /run/netns, so `ip netns` sees them. */
   netnsDir?: string;
   /** Where `ip netns exec` looks for per-namespace files. Default /etc/netns. */
   etcNetnsDir?: string;
   /** The host's resolver configuration, read for DNS servers. Default /etc/resolv.conf. */
   hostResolvConf?: string;
+  /**
+   * systemd-resolved's list of the real upstream servers, read instead of `hostResolvConf` when
+   * that lists only its stub 127.0.0.53 (and other loopback servers). Default
+   * /run/systemd/resolve/resolv.conf.
+   */
+  systemdResolvConf?: string;
   /** Make the predefined networks none, host and bridge, like Docker. Default true. */
   predefinedNetworks?: boolean;
   /** The default bridge network's device. Default 'cnm0'. */
@@ -94,9 +106,11 @@ const EVENTS = Object.keys({
 export function checkControllerOptions(value: unknown): ControllerOptions {
   const o = plainObject(value, 'controller options', [
     'stateDir',
+    'runDir',
     'netnsDir',
     'etcNetnsDir',
     'hostResolvConf',
+    'systemdResolvConf',
     'predefinedNetworks',
     'defaultBridgeName',
     'liveRestore',
@@ -111,9 +125,11 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
   }
   return compact({
     stateDir: optional(o.stateDir, (v) => checkString(v, 'stateDir')),
+    runDir: optional(o.runDir, (v) => checkString(v, 'runDir')),
     netnsDir: optional(o.netnsDir, (v) => checkString(v, 'netnsDir')),
     etcNetnsDir: optional(o.etcNetnsDir, (v) => checkString(v, 'etcNetnsDir')),
     hostResolvConf: optional(o.hostResolvConf, (v) => validatePath(v, 'hostResolvConf')),
+    systemdResolvConf: optional(o.systemdResolvConf, (v) => validatePath(v, 'systemdResolvConf')),
     predefinedNetworks: optional(o.predefinedNetworks, (v) => checkBoolean(v, 'predefinedNetworks')),
     defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
     liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),

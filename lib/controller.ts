@@ -15,13 +15,14 @@ import { allocatePools, type NetworkPools } from './network-pools';
 import type { BuiltinNetworkType, NetworkOptions, NetworkType } from './options';
 import { hostNamespace, StateLayout, type NamespaceHandle } from './layout';
 import { removeSandboxes, Sandbox } from './sandbox';
-import { hostNameservers } from './sandbox-files';
+import { reachableNameservers, readHostResolvConf, type HostResolvConf } from './resolv-conf';
 import { checkNetworkOptions } from './option-checks';
 import { checkControllerOptions, checkSandboxOptions, type ControllerOptions, type SandboxOptions } from './controller-options';
 import { checkName } from './util/checks';
 import { restoreState, type RestoredState, type RestoreReport } from './restore';
-import { prepareStateDir } from './state-dir';
+import { prepareRunFolder, prepareStateDir } from './state-dir';
 import { lockStateDir, unlockStateDir } from './state-lock';
+import { GroupCommit } from './store/group-commit';
 import { StateStore, type StateWarning } from './store/store';
 import { newId } from './util/ids';
 import { Mutex } from './util/mutex';
@@ -72,7 +73,8 @@ const SINGLETON = new Set(['null', 'host']);
  */
 export class NetworkController extends EventEmitter<ControllerEvents> {
   readonly id = newId();
-  private readonly hostResolvConf: string;
+  /** The host's resolv.conf and systemd-resolved's list of upstream servers. */
+  private readonly resolvConfFiles: { host: string; systemd: string };
   /** @internal */ readonly drivers = new Map<string, Driver>();
   private readonly builtinTypes: BuiltinNetworkType[];
   /** @internal */ readonly networksById = new Map<string, Network>();
@@ -87,7 +89,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     ['null', new IpamCaller('null', new NullIpam(), null)],
   ]);
   private readonly ipamTimeoutMs: number;
-  /** @internal */ readonly store: StateStore;
+  /** @internal Its records; where sandbox records go is known with the mark. */ store: StateStore;
+  /** @internal Writes endpoint records of concurrent calls together (one trip, one folder fsync). */ readonly recordWrites: GroupCommit;
   /** @internal What every kernel operation of the controller, its drivers and its objects goes through. */ readonly kernel: Kernel;
   /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
   /** @internal The mark on the kernel objects this controller's state directory owns. */
@@ -107,16 +110,21 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private constructor(options: ControllerOptions, kernel: Kernel) {
     super();
     this.kernel = kernel;
+    this.recordWrites = new GroupCommit(kernel);
     const folders = {
       stateDir: options.stateDir ?? '/var/lib/cnm-ts',
+      runDir: options.runDir ?? '/run/cnm-ts',
       netnsDir: options.netnsDir ?? '/run/netns',
       etcNetnsDir: options.etcNetnsDir ?? '/etc/netns',
     };
-    this.layout = new StateLayout(folders, '');
-    this.hostResolvConf = options.hostResolvConf ?? '/etc/resolv.conf';
+    this.layout = new StateLayout(folders, '', '');
+    this.resolvConfFiles = {
+      host: options.hostResolvConf ?? '/etc/resolv.conf',
+      systemd: options.systemdResolvConf ?? '/run/systemd/resolve/resolv.conf',
+    };
     this.defaultBridgeName = options.defaultBridgeName ?? 'cnm0';
     this.liveRestore = options.liveRestore ?? true;
-    this.store = new StateStore(folders.stateDir);
+    this.store = new StateStore(folders.stateDir, '');
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
@@ -148,7 +156,9 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
         .update(await realpath(folders.stateDir))
         .digest('hex')
         .slice(0, 8);
-      controller.layout = new StateLayout(folders, mark);
+      const runFolder = await prepareRunFolder(kernel, folders.runDir, mark);
+      controller.layout = new StateLayout(folders, mark, runFolder);
+      controller.store = new StateStore(folders.stateDir, runFolder);
       const restored = await restoreState(controller);
       controller.adopt(restored);
       await restored.cleanUp({ liveRestore: controller.liveRestore });
@@ -295,7 +305,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
   private async hostNetworks(): Promise<string[]> {
     const routes = await runOne(this.kernel, { op: 'routeList', family: 4 });
     const destinations = routes.map((r) => r.destination).filter((d) => d !== 'default');
-    return [...destinations, ...(await hostNameservers(this.hostResolvConf))];
+    return [...destinations, ...reachableNameservers(await this.hostDns())];
+  }
+
+  /** @internal The host's resolver configuration (see readHostResolvConf). */
+  hostDns(): Promise<HostResolvConf> {
+    return readHostResolvConf(this.resolvConfFiles.host, this.resolvConfFiles.systemd);
   }
 
   /**
@@ -389,7 +404,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
       const namespace = shared ? shared.namespace : this.namespaceFor(id, mode === 'host');
       const sandbox = new Sandbox(id, containerId, mode, namespace, this, options);
-      sandbox.hostServers = await hostNameservers(this.hostResolvConf);
+      sandbox.hostDns = await this.hostDns();
       // One trip: the files, the namespace (if it is a new one) and the record, in that order.
       const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];
       const files = sandbox.writeFilesOps();
@@ -516,6 +531,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       );
     }
     if (errors.length > 0) throw new AggregateError(errors, `stop: ${errors.length} object(s) could not be removed`);
+    await this.kernel.batch([this.layout.runFolderRemoval()]);
   }
 
   /** @internal Throws STOPPED once stop() was called. */

@@ -1,10 +1,11 @@
 // Every name and path a controller derives from its folders and its mark: a sandbox's namespace,
-// its folder under the state directory, its namespace's folder under /etc/netns. Create, delete,
+// its folder under the run folder, its namespace's folder under /etc/netns. Create, delete,
 // restore and the orphan sweep all ask here, so the scheme lives in one place.
+import type { NativeOp } from './native';
 import type { FilesFolder } from './sandbox-files';
 import type { ControllerFolders } from './state-dir';
 
-/** The state directory's folder of sandbox folders. */
+/** The run folder's folder of sandbox folders. */
 const SANDBOXES = 'sandboxes';
 
 /** A network namespace shared by one sandbox and the container-mode sandboxes that share it. */
@@ -30,6 +31,11 @@ export class StateLayout {
     readonly folders: ControllerFolders,
     /** Unique to the state directory: in the names of the namespaces (and the bridges' aliases) it makes. */
     readonly mark: string,
+    /**
+     * The controller's folder for what a reboot takes away (`<runDir>/<mark>`, on a tmpfs by
+     * default): sandbox records and folders cost no disk writes there.
+     */
+    readonly runFolder: string,
   ) {
     this.ownNames = new RegExp(`^cnm-${mark}-([0-9a-f]{12})$`);
   }
@@ -55,14 +61,23 @@ export class StateLayout {
     return { key: this.namespaceKey(name), name, users: 0, owned: true };
   }
 
-  /** A sandbox's own folder for hosts and resolv.conf, under the state directory. */
+  /** A sandbox's own folder for hosts and resolv.conf, under the run folder. */
   sandboxFolder(sandboxId: string): FilesFolder {
-    return { base: this.folders.stateDir, folder: `${SANDBOXES}/${sandboxId}` };
+    return { base: this.runFolder, folder: `${SANDBOXES}/${sandboxId}` };
   }
 
-  /** Where the sandboxes' own folders are: a folder path beneath the state directory. */
+  /** Where the sandboxes' own folders are: a folder path beneath the run folder. */
   sandboxesParent(): { base: string; path: string } {
-    return { base: this.folders.stateDir, path: SANDBOXES };
+    return { base: this.runFolder, path: SANDBOXES };
+  }
+
+  /**
+   * The operation that removes the run folder once nothing is left in it (`stop({ removeAll })`):
+   * its empty store and sandbox folders, then itself; a folder with anything else in it stays.
+   */
+  runFolderRemoval(): NativeOp {
+    const own = `${this.mark}/`;
+    return { op: 'removePaths', base: this.folders.runDir, paths: [`${own}store/sandboxes/`, `${own}store/`, `${own}${SANDBOXES}/`, own] };
   }
 
   /** A namespace's folder under /etc/netns (for `ip netns exec`). */

@@ -80,7 +80,7 @@ export class Network {
         await this.driver.createEndpoint(this.id, id, iface, {});
         undo.push(() => this.driver.deleteEndpoint(this.id, id));
         const made = new Endpoint(id, name, this, iface, options);
-        await this.controller.kernel.batch([this.controller.store.writeOp(made.toRecord())]);
+        await this.controller.recordWrites.write(this.controller.store.writeOp(made.toRecord()));
         return made;
       });
     } finally {

@@ -191,9 +191,14 @@ export const DNS_KEYS = ['hostname', 'domainname', 'dns', 'dnsSearch', 'dnsOptio
 /** A host or domain name (RFC 1123 labels; '_' too, as resolvers accept it). */
 const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$/;
 
+/** Whether a host or domain name is one the options accept (a search domain of the host's resolv.conf must be). */
+export function isDnsName(name: string): boolean {
+  return DNS_NAME.test(name);
+}
+
 function checkDnsName(value: unknown, what: string): string {
   const name = checkString(value, what);
-  if (!DNS_NAME.test(name)) throw invalidArgument(`${what} ${show(name)} is not a valid DNS name`);
+  if (!isDnsName(name)) throw invalidArgument(`${what} ${show(name)} is not a valid DNS name`);
   return name;
 }
 
@@ -215,7 +220,8 @@ export function checkDnsConfig(o: Record<string, unknown>): SandboxDnsConfig {
     hostname: optional(o.hostname, (v) => checkDnsName(v, 'hostname')),
     domainname: optional(o.domainname, (v) => checkDnsName(v, 'domainname')),
     dns: optional(o.dns, (v) => checkList(v, 'dns', checkIp)),
-    dnsSearch: optional(o.dnsSearch, (v) => checkList(v, 'dnsSearch', checkDnsName)),
+    // '.' alone says: no search domains, not the host's (Docker's --dns-search .).
+    dnsSearch: optional(o.dnsSearch, (v) => checkList(v, 'dnsSearch', (d, what) => (d === '.' ? d : checkDnsName(d, what)))),
     dnsOptions: optional(o.dnsOptions, (v) => checkList(v, 'dnsOptions', checkToken)),
     extraHosts: optional(o.extraHosts, (v) => checkList(v, 'extraHosts', checkExtraHost)),
   });

@@ -300,7 +300,7 @@ async function restoreSandboxes(
     const namespace = record.mode === 'host' ? host : handleOf(record, handles);
     namespace.users += 1;
     const sandbox = new Sandbox(record.id, record.containerId, record.mode, namespace, controller, { ...record.config, labels: record.labels });
-    sandbox.hostServers = record.hostServers;
+    sandbox.hostDns = { nameservers: record.hostServers, search: record.hostSearch ?? [], options: record.hostOptions ?? [] };
     containers.add(record.containerId);
     sandboxes.set(record.id, { sandbox, record });
   }

@@ -6,7 +6,8 @@ import { CnmError } from './errors';
 import { bestEffortTogether, NetlinkError, type Kernel, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './controller-options';
 import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
-import { hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
+import { resolvConf, type HostResolvConf } from './resolv-conf';
+import { hostsFile, removeSandboxFilesOps, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
 import type { NamespaceHandle } from './layout';
 import { Gateway, type Attachment } from './sandbox-gateway';
 import { STATE_VERSION, type AttachmentRecord, type SandboxMode, type SandboxRecord } from './store/records';
@@ -54,8 +55,8 @@ export class Sandbox {
   get labels(): Record<string, string> {
     return { ...this.ownLabels };
   }
-  /** @internal The host's nameservers, the fallback for resolv.conf; set before the files are written. */
-  hostServers: string[] = [];
+  /** @internal The host's resolver configuration when the sandbox was made, what resolv.conf falls back to; set before the files are written. */
+  hostDns: HostResolvConf = { nameservers: [], search: [], options: [] };
 
   /**
    * The namespace path (`/run/netns/cnm-...`); the host's for host mode, the other's for container mode.
@@ -122,7 +123,7 @@ export class Sandbox {
     // The namespace's folder is written by the sandbox that made the namespace, not by those sharing it.
     const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
     const folders = shared ? [this.ownFolder(), shared] : [this.ownFolder()];
-    return writeSandboxFilesOps(folders, hosts, resolvConf(this.config, this.hostServers));
+    return writeSandboxFilesOps(folders, hosts, resolvConf(this.config, this.hostDns, this.mode === 'host'));
   }
 
   private async writeFiles(): Promise<void> {
@@ -494,7 +495,9 @@ export class Sandbox {
       owned: this.namespace.owned,
       config: this.config,
       labels: this.ownLabels,
-      hostServers: this.hostServers,
+      hostServers: [...this.hostDns.nameservers],
+      hostSearch: [...this.hostDns.search],
+      hostOptions: [...this.hostDns.options],
       attachments: this.attachments().map((a) => attachmentRecord(a, a.endpoint.joinInfo!, a.endpoint.published)),
     };
   }

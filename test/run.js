@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The test command (`npm test`). Kernel tests run inside a private network + mount namespace with
-// a tmpfs on /run/netns, so nothing they make can reach the machine. Prints a closing
+// a tmpfs on /run/netns and one on /run/cnm-ts (controllers' default run directory), so nothing
+// they make can reach the machine. Prints a closing
 // "N passed, N failed" line. In CI (CI=true) every kernel test must run: not being root, or any
 // skipped test, is a failure.
 'use strict';
@@ -50,17 +51,20 @@ if (canUnshare) {
   // After the whole suite nothing the tests made may be left: no link but lo, no namespace file,
   // no namespace mount.
   const script = [
-    'set -e; mkdir -p /run/netns; mount -t tmpfs cnm-test /run/netns; ip link set lo up',
+    'set -e; mkdir -p /run/netns /run/cnm-ts; mount -t tmpfs cnm-test /run/netns; mount -t tmpfs -o mode=0700 cnm-test-run /run/cnm-ts; ip link set lo up',
     'set +e; "$@"; status=$?',
     "left=$(ip -o link show | awk -F': ' '$2 != \"lo\" {print \"link \" $2}'; ls -A /run/netns | sed 's/^/namespace /'; grep ' /run/netns/' /proc/self/mountinfo | sed 's/^/mount /')",
     'if [ -n "$left" ]; then echo "The tests left these behind:"; echo "$left"; exit 3; fi',
     'exit $status',
   ].join('\n');
+  const hadRunDir = fs.existsSync('/run/cnm-ts');
   result = spawnSync('unshare', ['--net', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...jest], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, CNM_KERNEL_TESTS: '1' },
   });
+  // The mount point the namespace needed; the tmpfs on it went with the namespace.
+  if (!hadRunDir) fs.rmdirSync('/run/cnm-ts');
 } else {
   console.warn('Not root (or no unshare): kernel tests are skipped.');
   result = spawnSync(jest[0], jest.slice(1), { cwd: root, stdio: 'inherit' });

@@ -41,7 +41,12 @@ async function measureLeave(workDir, sequentialCount, concurrentCount, log) {
   const { NetworkController } = lib();
   const dir = path.join(workDir, 'leave');
   fs.mkdirSync(dir, { recursive: true });
-  const controller = await NetworkController.create({ stateDir: path.join(dir, 'state'), etcNetnsDir: path.join(dir, 'etc-netns'), predefinedNetworks: false });
+  const controller = await NetworkController.create({
+    stateDir: path.join(dir, 'state'),
+    runDir: path.join(dir, 'run'),
+    etcNetnsDir: path.join(dir, 'etc-netns'),
+    predefinedNetworks: false,
+  });
   try {
     const spec = NETWORKS.leave;
     const network = await controller.newNetwork('bridge', 'leave', {

@@ -25,7 +25,12 @@ async function measureMacvlan(workDir, count, log) {
   const dir = path.join(workDir, 'macvlan');
   fs.mkdirSync(dir, { recursive: true });
   ip('link', 'add', spec.parent, 'type', 'veth', 'peer', 'name', `${spec.parent}p`);
-  const controller = await NetworkController.create({ stateDir: path.join(dir, 'state'), etcNetnsDir: path.join(dir, 'etc-netns'), predefinedNetworks: false });
+  const controller = await NetworkController.create({
+    stateDir: path.join(dir, 'state'),
+    runDir: path.join(dir, 'run'),
+    etcNetnsDir: path.join(dir, 'etc-netns'),
+    predefinedNetworks: false,
+  });
   try {
     ip('link', 'set', spec.parent, 'up');
     ip('link', 'set', `${spec.parent}p`, 'up');

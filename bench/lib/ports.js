@@ -86,7 +86,12 @@ async function measurePorts(workDir, containers, portsEach, log) {
   const { NetworkController } = lib();
   const dir = path.join(workDir, 'ports');
   fs.mkdirSync(dir, { recursive: true });
-  const controller = await NetworkController.create({ stateDir: path.join(dir, 'state'), etcNetnsDir: path.join(dir, 'etc-netns'), predefinedNetworks: false });
+  const controller = await NetworkController.create({
+    stateDir: path.join(dir, 'state'),
+    runDir: path.join(dir, 'run'),
+    etcNetnsDir: path.join(dir, 'etc-netns'),
+    predefinedNetworks: false,
+  });
   try {
     const spec = NETWORKS.ports;
     const network = await controller.newNetwork('bridge', 'ports', {

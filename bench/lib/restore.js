@@ -17,7 +17,7 @@ async function measureRestore(workDir, endpoints, log) {
   const { NetworkController } = lib();
   const dir = path.join(workDir, 'restore');
   fs.mkdirSync(dir, { recursive: true });
-  const options = { stateDir: path.join(dir, 'state'), etcNetnsDir: path.join(dir, 'etc-netns'), predefinedNetworks: false };
+  const options = { stateDir: path.join(dir, 'state'), runDir: path.join(dir, 'run'), etcNetnsDir: path.join(dir, 'etc-netns'), predefinedNetworks: false };
   let controller = await NetworkController.create(options);
   try {
     log(`restart: making ${endpoints} endpoints joined to ${endpoints} sandboxes on 5 networks`);

@@ -25,6 +25,7 @@ async function makeNetwork(dir, network, name) {
   const controller = await NetworkController.create({
     predefinedNetworks: false,
     stateDir: path.join(dir, 'state'),
+    runDir: path.join(dir, 'run'),
     etcNetnsDir: path.join(dir, 'etc-netns'),
   });
   const net = await controller.newNetwork('bridge', name, {

@@ -21,8 +21,8 @@ const { addressList } = require('cnm-ts/kernel');
  */
 
 /**
- * Runs `main(ctx)` with a fresh NetworkController whose stateDir and etcNetnsDir live in a
- * mkdtemp directory (nothing is written to /var/lib or /etc) and whose default bridge device has
+ * Runs `main(ctx)` with a fresh NetworkController whose stateDir, runDir and etcNetnsDir live in
+ * a mkdtemp directory (nothing is written to /var/lib, /run/cnm-ts or /etc) and whose default bridge device has
  * a name of its own (so a cnm0 of someone else is never reused or deleted). Afterwards, whatever
  * happened: child processes are killed, `controller.stop({ removeAll: true })` removes every
  * sandbox, endpoint, network and the bridge device, and the temp directory is removed.
@@ -44,6 +44,7 @@ async function runExample(main) {
   try {
     ctx.controller = await NetworkController.create({
       stateDir: path.join(tmp, 'state'),
+      runDir: path.join(tmp, 'run'),
       etcNetnsDir: path.join(tmp, 'etc-netns'),
       defaultBridgeName: defaultBridge,
     });

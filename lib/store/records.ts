@@ -68,7 +68,10 @@ export interface SandboxRecord {
   owned: boolean;
   config: SandboxDnsConfig;
   labels: Record<string, string>;
+  /** The host's nameservers, search domains and options when the sandbox was made (records of older versions lack the last two: none). */
   hostServers: string[];
+  hostSearch?: string[];
+  hostOptions?: string[];
   /** Its joined endpoints: a join or leave rewrites only the sandbox's record. */
   attachments: AttachmentRecord[];
 }
@@ -134,7 +137,7 @@ function problem(kind: RecordKind, r: Record<string, unknown>): string | null {
       if (!(r.namespaceName === null || isString(r.namespaceName)) || typeof r.owned !== 'boolean') return 'namespace is malformed';
       const options = optionProblem(() => {
         // They become resolv.conf lines, as the dns option does.
-        checkDnsConfig({ dns: r.hostServers });
+        checkDnsConfig({ dns: r.hostServers, dnsSearch: r.hostSearch ?? [], dnsOptions: r.hostOptions ?? [] });
         checkName(r.containerId, 'container id');
         checkDnsConfig(plainObject(r.config, 'config', DNS_KEYS));
         checkLabels(r.labels);

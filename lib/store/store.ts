@@ -1,12 +1,14 @@
-// The state store: one file per object under <stateDir>/store/<kind>s/<id>.json, written
+// The state store: one file per object under <folder>/store/<kind>s/<id>.json, written
 // atomically (temporary file, fsync, rename, fsync of the folder; sandboxes without the fsyncs,
-// see `flushed`) with mode 0600. Writes are native operations, so that they can share a worker
-// trip with the kernel work they record; so are the reads, which open each folder and file beneath
-// the state directory with openat and O_NOFOLLOW (JS could only do that through /proc/self/fd,
-// which Deno allows only under --allow-all).
+// see `flushed`) with mode 0600. The folder is the state directory, and for sandboxes the run
+// folder (see `baseOf`). Writes are native operations, so that they can share a worker trip with
+// the kernel work they record; so are the reads, which open each folder and file beneath the base
+// with openat and O_NOFOLLOW (JS could only do that through /proc/self/fd, which Deno allows only
+// under --allow-all).
 import * as path from 'node:path';
 import { CnmError } from '../errors';
 import { runOne, type Kernel, type NativeOp } from '../native';
+import type { WriteFilesOp } from './group-commit';
 import { parseRecord, type EndpointRecord, type NetworkRecord, type RecordKind, type SandboxRecord, type StateRecord } from './records';
 
 /** A record file that was skipped at load. */
@@ -37,10 +39,23 @@ const LIST = { network: 'networks', endpoint: 'endpoints', sandbox: 'sandboxes' 
 const FILE = /^([0-9a-f]{64})\.json$/;
 
 export class StateStore {
-  constructor(private readonly stateDir: string) {}
+  constructor(
+    private readonly stateDir: string,
+    /** The controller's run folder (StateLayout.runFolder). */
+    private readonly runFolder: string,
+  ) {}
+
+  /**
+   * Sandbox records live in the run folder (a tmpfs by default), the others in the state directory:
+   * a reboot takes every namespace away, and with them every sandbox, so their records need not
+   * outlive it, and on a tmpfs their writes (two per container) cost no disk.
+   */
+  private baseOf(kind: RecordKind): string {
+    return kind === 'sandbox' ? this.runFolder : this.stateDir;
+  }
 
   private folder(kind: RecordKind): string {
-    return path.join(this.stateDir, 'store', LIST[kind]);
+    return path.join(this.baseOf(kind), 'store', LIST[kind]);
   }
 
   /** The record file of an object. */
@@ -54,14 +69,14 @@ export class StateStore {
   }
 
   /** The operation that writes a record: atomically, and durably unless it is a sandbox's (see below). */
-  writeOp(record: StateRecord): NativeOp {
+  writeOp(record: StateRecord): WriteFilesOp {
     const file = { path: this.relative(record.kind, record.id), content: JSON.stringify(record), mode: 0o600 };
-    return { op: 'writeFiles', base: this.stateDir, atomic: true, durable: flushed(record.kind), files: [file] };
+    return { op: 'writeFiles', base: this.baseOf(record.kind), atomic: true, durable: flushed(record.kind), files: [file] };
   }
 
   /** The operation that removes a record (durably unless it is a sandbox's). */
   removeOp(kind: RecordKind, id: string): NativeOp {
-    return { op: 'removePaths', base: this.stateDir, durable: flushed(kind), paths: [this.relative(kind, id)] };
+    return { op: 'removePaths', base: this.baseOf(kind), durable: flushed(kind), paths: [this.relative(kind, id)] };
   }
 
   /**
@@ -78,11 +93,12 @@ export class StateStore {
 
   private async loadKind(kernel: Kernel, state: LoadedState, kind: RecordKind): Promise<void> {
     const folder = `store/${LIST[kind]}`;
-    const names = await runOne(kernel, { op: 'listFolder', base: this.stateDir, path: folder }).catch((err: NodeJS.ErrnoException) => {
+    const base = this.baseOf(kind);
+    const names = await runOne(kernel, { op: 'listFolder', base, path: folder }).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ELOOP' && err.code !== 'ENOTDIR') throw err;
       throw new CnmError(
         'PERMISSION',
-        `state folder ${this.folder(kind)} is not a plain folder (${err.code}: a symlink or a file below ${this.stateDir}); refusing to use it`,
+        `state folder ${this.folder(kind)} is not a plain folder (${err.code}: a symlink or a file below ${base}); refusing to use it`,
         { cause: err },
       );
     });
@@ -101,9 +117,9 @@ export class StateStore {
       });
       if (leftover) leftovers.push(`${folder}/${name}`);
     }
-    if (leftovers.length > 0) await runOne(kernel, { op: 'removePaths', base: this.stateDir, paths: leftovers }).catch(() => undefined);
+    if (leftovers.length > 0) await runOne(kernel, { op: 'removePaths', base, paths: leftovers }).catch(() => undefined);
     if (ids.length === 0) return;
-    const reads = await runOne(kernel, { op: 'readFiles', base: this.stateDir, paths: ids.map((id) => this.relative(kind, id)) });
+    const reads = await runOne(kernel, { op: 'readFiles', base, paths: ids.map((id) => this.relative(kind, id)) });
     reads.forEach((read, i) => {
       try {
         if ('error' in read) throw new Error(read.error);

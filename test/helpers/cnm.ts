@@ -15,6 +15,8 @@ export interface CnmFixture {
   controller: NetworkController;
   root: string;
   stateDir: string;
+  /** The controller's run folder (`<runDir>/<mark>`): sandbox records and folders. */
+  runFolder: string;
   etcNetnsDir: string;
   hostResolvConf: string;
   /** What the controller was made with, for restart(). */
@@ -25,13 +27,15 @@ export interface CnmFixture {
 export async function makeController(options: ControllerOptions = {}, resolvConf = HOST_RESOLV_CONF): Promise<CnmFixture> {
   const root = mkdtempSync(path.join(tmpdir(), 'cnm-kt-'));
   const stateDir = path.join(root, 'state');
+  const runDir = path.join(root, 'run');
   const etcNetnsDir = path.join(root, 'etc-netns');
   const hostResolvConf = path.join(root, 'resolv.conf');
   writeFileSync(hostResolvConf, resolvConf);
-  const all = { stateDir, etcNetnsDir, hostResolvConf, ...options };
+  const all = { stateDir, runDir, etcNetnsDir, hostResolvConf, ...options };
   try {
     const controller = await NetworkController.create(all);
-    return { controller, root, stateDir, etcNetnsDir, hostResolvConf, options: all };
+    const runFolder = path.join(all.runDir, controller.owner);
+    return { controller, root, stateDir, runFolder, etcNetnsDir, hostResolvConf, options: all };
   } catch (err) {
     rmSync(root, { recursive: true, force: true });
     throw err;
@@ -156,6 +160,7 @@ export function world(f: CnmFixture): {
   kernel: KernelSnapshot;
   addresses: string[];
   state: Record<string, string>;
+  run: Record<string, string>;
   etc: Record<string, string>;
   objects: string[];
 } {
@@ -175,7 +180,7 @@ export function world(f: CnmFixture): {
       .filter((s) => s.mode !== 'host')
       .flatMap((s) => nsAddrs(s.key).map((l) => `in ${s.containerId}: ${l.ifname} ${l.addr_info.map((a) => a.local).join(' ')}`)),
   ].sort();
-  return { kernel: snapshot(), addresses: hostAddresses(), state: fileTree(f.stateDir), etc: fileTree(f.etcNetnsDir), objects };
+  return { kernel: snapshot(), addresses: hostAddresses(), state: fileTree(f.stateDir), run: fileTree(f.runFolder), etc: fileTree(f.etcNetnsDir), objects };
 }
 
 /** Expects the call to fail with `code` and to change nothing that world() sees. */

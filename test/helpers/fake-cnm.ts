@@ -31,6 +31,7 @@ export function fakeWorld(hostRoutes: string[] = ['10.0.0.0/24']): FakeWorld {
   const kernel = new FakeKernel(hostRoutes);
   const options: ControllerOptions = {
     stateDir: path.join(root, 'state'),
+    runDir: path.join(root, 'run'),
     netnsDir: path.join(root, 'netns'),
     etcNetnsDir: path.join(root, 'etc-netns'),
     hostResolvConf,

@@ -11,7 +11,8 @@ import { planRestore } from '../../lib/drivers/bridge/restore';
 import type { BridgeEndpoint, BridgeNetwork } from '../../lib/drivers/bridge/types';
 import type { LinkInfo } from '../../lib/kernel';
 import { containerSetupOps, type ContainerSetup } from '../../lib/native/container';
-import { hostNameservers, hostsFile, removeSandboxFilesOps, resolvConf, writeSandboxFilesOps, type SandboxDnsConfig } from '../../lib/sandbox-files';
+import { embeddedResolvConf, readHostResolvConf, resolvConf, resolverUpstreams, type HostResolvConf } from '../../lib/resolv-conf';
+import { hostsFile, removeSandboxFilesOps, writeSandboxFilesOps, type SandboxDnsConfig } from '../../lib/sandbox-files';
 import { expectGolden, goldenNames } from '../helpers/golden';
 
 const OWNER = '0123abcd';
@@ -264,7 +265,10 @@ const FULL: SandboxDnsConfig = {
   dnsOptions: ['ndots:2', 'timeout:1'],
   extraHosts: ['db:10.0.0.5', 'db6:fd00::5'],
 };
-const HOST_SERVERS = ['10.0.0.2', 'fd00::53'];
+const HOST: HostResolvConf = { nameservers: ['10.0.0.2', 'fd00::53'], search: ['host.test'], options: ['edns0', 'ndots:3'] };
+/** A host whose only server is its own loopback resolver (dnsmasq, unbound; systemd-resolved without its upstream file). */
+const LOOPBACK_HOST: HostResolvConf = { nameservers: ['127.0.0.1', '::1'], search: ['host.test'], options: ['edns0'] };
+const NO_HOST: HostResolvConf = { nameservers: [], search: [], options: [] };
 /** A host's resolv.conf with loopback, odd and commented servers: which of them a sandbox gets. */
 const HOST_RESOLV_CONF = [
   '# written by hand',
@@ -290,8 +294,8 @@ async function filteredHostServers(): Promise<unknown> {
   const dir = mkdtempSync(path.join(tmpdir(), 'cnm-golden-'));
   try {
     writeFileSync(path.join(dir, 'resolv.conf'), HOST_RESOLV_CONF);
-    const servers = await hostNameservers(path.join(dir, 'resolv.conf'));
-    return { servers, resolvConf: lines(resolvConf({}, servers)) };
+    const host = await readHostResolvConf(path.join(dir, 'resolv.conf'), path.join(dir, 'absent'));
+    return { host, resolvConf: lines(resolvConf({}, host)) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -302,13 +306,37 @@ const fileCases: [string, () => unknown][] = [
   ['hosts-full', () => lines(hostsFile(FULL, ['172.18.0.2', '2001:db8:1::2']))],
   ['hosts-hostname-without-domain', () => lines(hostsFile({ hostname: 'web' }, ['172.18.0.2', '172.19.0.2']))],
   ['hosts-hostname-no-addresses', () => lines(hostsFile({ hostname: 'web', extraHosts: ['gw:192.0.2.1'] }, []))],
-  ['resolv-full', () => lines(resolvConf(FULL, HOST_SERVERS))],
-  ['resolv-host-servers', () => lines(resolvConf({ dnsSearch: ['example.test'] }, HOST_SERVERS))],
-  ['resolv-empty-dns-means-host', () => lines(resolvConf({ dns: [], dnsOptions: ['ndots:0'] }, HOST_SERVERS))],
-  ['resolv-nothing', () => lines(resolvConf({}, []))],
+  ['resolv-full', () => lines(resolvConf(FULL, HOST))],
+  ['resolv-host-servers', () => lines(resolvConf({ dnsSearch: ['example.test'] }, HOST))],
+  ['resolv-empty-dns-means-host', () => lines(resolvConf({ dns: [], dnsOptions: ['ndots:0'] }, HOST))],
+  ['resolv-nothing', () => lines(resolvConf({}, NO_HOST))],
   ['resolv-host-servers-filtered', filteredHostServers],
-  // Host servers from a sandbox record of an older version, which let these through.
-  ['resolv-recorded-host-servers-filtered', () => lines(resolvConf({}, ['10.0.0.2', 'fe80::1%eth0', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'fd00::53']))],
+  ['resolv-search-dot-means-none', () => lines(resolvConf({ dnsSearch: ['.'] }, HOST))],
+  ['resolv-embedded-search-dot-means-none', () => lines(embeddedResolvConf({ dnsSearch: ['.'] }, HOST))],
+  ['resolv-loopback-host-fallback', () => lines(resolvConf({}, LOOPBACK_HOST))],
+  ['resolv-loopback-host-in-host-namespace', () => lines(resolvConf({ dnsOptions: ['attempts:1'] }, LOOPBACK_HOST, true))],
+  // Host servers from a sandbox record: loopback and zoned ones are left out.
+  [
+    'resolv-recorded-host-servers-filtered',
+    () => lines(resolvConf({}, { ...NO_HOST, nameservers: ['10.0.0.2', 'fe80::1%eth0', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'fd00::53'] })),
+  ],
+  ['resolv-embedded-host', () => lines(embeddedResolvConf({}, { ...HOST, options: ['edns0', 'trust-ad'] }))],
+  ['resolv-embedded-host-ndots', () => lines(embeddedResolvConf({}, HOST))],
+  ['resolv-embedded-own', () => lines(embeddedResolvConf({ dns: ['192.0.2.53'], dnsSearch: ['corp.test'], dnsOptions: ['timeout:1'] }, HOST))],
+  ['resolv-embedded-own-ndots', () => lines(embeddedResolvConf({ dnsOptions: ['ndots:2', 'timeout:1'] }, HOST))],
+  ['resolv-embedded-bad-ndots', () => lines(embeddedResolvConf({ dnsOptions: ['ndots:x', 'rotate', 'ndots:-1', 'ndots'] }, HOST))],
+  ['resolv-embedded-bad-and-good-ndots', () => lines(embeddedResolvConf({ dnsOptions: ['ndots:x', 'ndots:+1', 'edns0'] }, HOST))],
+  ['resolv-embedded-nothing', () => lines(embeddedResolvConf({}, NO_HOST))],
+  [
+    'resolv-upstreams',
+    () => ({
+      host: resolverUpstreams({}, HOST),
+      loopbackHost: resolverUpstreams({ dnsSearch: ['corp.test'] }, LOOPBACK_HOST),
+      own: resolverUpstreams({ dns: ['127.0.0.1', '192.0.2.53'] }, HOST),
+      moreThanThree: resolverUpstreams({}, { ...NO_HOST, nameservers: ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4'] }),
+      none: resolverUpstreams({ dns: [] }, NO_HOST),
+    }),
+  ],
   [
     'sandbox-files-ops',
     () => {

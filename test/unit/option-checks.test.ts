@@ -63,6 +63,8 @@ describe('what the option checks refuse', () => {
     ['priority 1.5', () => checkJoinOptions({ priority: 1.5 }), '1.5'],
     ['priority beyond what JSON keeps exactly', () => checkJoinOptions({ priority: 2 ** 60 }), 'priority'],
     ['a newline in dnsSearch', () => checkSandboxOptions({ dnsSearch: ['example.com\nnameserver 6.6.6.6'] }), 'dnsSearch[0]'],
+    ['a dnsSearch of two dots', () => checkSandboxOptions({ dnsSearch: ['example.com', '..'] }), 'dnsSearch[1]'],
+    ['a hostname of one dot', () => checkSandboxOptions({ hostname: '.' }), 'hostname'],
     ['a newline in dnsOptions', () => checkSandboxOptions({ dnsOptions: ['ndots:1\nnameserver 6.6.6.6'] }), 'dnsOptions[0]'],
     ['a space in dnsOptions', () => checkSandboxOptions({ dnsOptions: ['ndots:1 rotate'] }), 'dnsOptions[0]'],
     ['a newline in an extra host name', () => checkSandboxOptions({ extraHosts: ['evil\n6.6.6.6 bank:1.2.3.4'] }), 'extraHosts[0]'],
@@ -113,6 +115,7 @@ describe('what the option checks refuse', () => {
     ['predefinedNetworks 1', () => checkControllerOptions({ predefinedNetworks: 1 }), 'predefinedNetworks'],
     ['a default bridge name that is a kernel template', () => checkControllerOptions({ defaultBridgeName: 'cnm%d' }), 'defaultBridgeName'],
     ['a relative hostResolvConf', () => checkControllerOptions({ hostResolvConf: 'resolv.conf' }), 'hostResolvConf'],
+    ['a systemdResolvConf that is not a string', () => checkControllerOptions({ systemdResolvConf: ['/run'] }), 'systemdResolvConf'],
     ['a stateDir that is a number', () => checkControllerOptions({ stateDir: 5 }), 'stateDir'],
     ['a listener for an event that does not exist', () => checkControllerOptions({ listeners: { 'netwrok:create': () => undefined } }), 'netwrok:create'],
     ['a listener that is not a function', () => checkControllerOptions({ listeners: { 'network:create': 'log' } }), 'listeners.network:create'],
@@ -218,6 +221,20 @@ describe('the option fields of a sandbox record that become files or ports', () 
   it('refuses host servers that would inject resolv.conf lines', () => {
     expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostServers: ['10.0.0.53\nsearch evil'] }))).toThrow(/dns\[0\]/);
     expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostServers: ['10.0.0.53'] }))).not.toThrow();
+  });
+
+  it('refuses host search domains and options that would inject resolv.conf lines; a record without them (an older one) loads', () => {
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostSearch: ['corp.example\nnameserver 6.6.6.6'] }))).toThrow(/dnsSearch\[0\]/);
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostOptions: ['edns0', 'rotate\nnameserver'] }))).toThrow(/dnsOptions\[1\]/);
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostSearch: 'corp.example' }))).toThrow(/dnsSearch/);
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostSearch: ['corp.example'], hostOptions: ['edns0', 'trust-ad'] }))).not.toThrow();
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({}))).not.toThrow();
+  });
+
+  it("takes dnsSearch ['.'] (no search domains, as Docker's --dns-search .) in the options and from a record", () => {
+    expect(checkSandboxOptions({ dnsSearch: ['.'] })).toEqual({ dnsSearch: ['.'] });
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ config: { dnsSearch: ['.'] } }))).not.toThrow();
+    expect(() => parseRecord('sandbox', ID, sandboxRecord({ hostSearch: ['.'] }))).not.toThrow();
   });
 
   it('refuses published ports that are not port bindings', () => {

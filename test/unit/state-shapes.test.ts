@@ -7,7 +7,11 @@ import type { SandboxRecord } from '../../lib/store/records';
 import { StateLayout } from '../../lib/layout';
 import { foreignSandboxRecord } from '../../lib/store/shapes';
 
-const shape = new StateLayout({ stateDir: '/var/lib/cnm-ts', netnsDir: '/run/netns', etcNetnsDir: '/etc/netns' }, '0123abcd');
+const shape = new StateLayout(
+  { stateDir: '/var/lib/cnm-ts', runDir: '/run/cnm-ts', netnsDir: '/run/netns', etcNetnsDir: '/etc/netns' },
+  '0123abcd',
+  '/run/cnm-ts/0123abcd',
+);
 const id = 'ab'.repeat(32);
 const own = `cnm-0123abcd-${id.slice(0, 12)}`;
 

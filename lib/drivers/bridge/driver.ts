@@ -253,15 +253,16 @@ export class BridgeDriver implements Driver {
         },
       },
       // The controller's mark, which restore goes by (the kernel ignores an alias given at creation;
-      // until this op, the link group says whose the veth is).
-      { op: 'linkSet', name: endpoint.hostIfname, change: { alias: vethAlias(this.owner, endpointId, target.sandboxId) } },
+      // until this op, the link group says whose the veth is). No carrier yet: switching IPv6
+      // link-local off in the same message keeps the new port silent on the bridge. Below IPv6's
+      // minimum MTU the kernel gives the link no IPv6 at all (and refuses the change).
+      {
+        op: 'linkSet',
+        name: endpoint.hostIfname,
+        change: { alias: vethAlias(this.owner, endpointId, target.sandboxId), ...(mtu === undefined || mtu >= IPV6_MIN_MTU ? { addrGenMode: 'none' } : {}) },
+      },
       ...this.iccOps(endpoint, 'addElements'),
     ];
-    // No carrier yet: switching IPv6 link-local off now keeps the new port silent on the bridge.
-    // Below IPv6's minimum MTU the kernel gives the link no IPv6 at all (and refuses the change).
-    if (mtu === undefined || mtu >= IPV6_MIN_MTU) {
-      ops.push({ op: 'linkSet', name: endpoint.hostIfname, change: { addrGenMode: 'none' } });
-    }
     if (endpoint.iface.addressIPv6) {
       // Sandboxes start with IPv6 off for new interfaces; this one is on an IPv6 network.
       ops.push({ op: 'sysctlSet', netns, key: `net/ipv6/conf/${target.ifname}/disable_ipv6`, value: '0' });

@@ -22,8 +22,15 @@ const WORKER = path.resolve(__dirname, '..', '..', 'fixtures', 'crash-worker.js'
 const ROUNDS = 20;
 
 /** Runs the worker until it is killed `delayMs` after its controller is ready (or it finishes). */
-function runWorker(dirs: { stateDir: string; etcNetnsDir: string; hostResolvConf: string }, run: number, delayMs: number): Promise<'killed' | 'finished'> {
-  const child = spawn(process.execPath, [WORKER, dirs.stateDir, dirs.etcNetnsDir, dirs.hostResolvConf, String(run)], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runWorker(
+  dirs: { stateDir: string; runFolder: string; etcNetnsDir: string; hostResolvConf: string },
+  run: number,
+  delayMs: number,
+): Promise<'killed' | 'finished'> {
+  const runDir = path.dirname(dirs.runFolder);
+  const child = spawn(process.execPath, [WORKER, dirs.stateDir, runDir, dirs.etcNetnsDir, dirs.hostResolvConf, String(run)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   child.stdout!.on('data', (d: Buffer) => {
@@ -42,7 +49,7 @@ function runWorker(dirs: { stateDir: string; etcNetnsDir: string; hostResolvConf
 /** The names in a folder; none if it is not there (the folders come with the first sandbox, and a kill may come first). */
 const namesIn = (folder: string): string[] => (existsSync(folder) ? readdirSync(folder).sort() : []);
 
-function expectConsistent(c: NetworkController, dirs: { stateDir: string; etcNetnsDir: string }): number {
+function expectConsistent(c: NetworkController, dirs: { stateDir: string; runFolder: string; etcNetnsDir: string }): number {
   const mark = `cnm-${c.owner}-`;
   const sandboxes = c.sandboxes();
   expect(
@@ -51,8 +58,8 @@ function expectConsistent(c: NetworkController, dirs: { stateDir: string; etcNet
       .sort(),
   ).toEqual(sandboxes.map((s) => path.basename(s.key)).sort());
   expect(namesIn(dirs.etcNetnsDir)).toEqual(sandboxes.map((s) => path.basename(s.key)).sort());
-  expect(namesIn(path.join(dirs.stateDir, 'sandboxes'))).toEqual(sandboxes.map((s) => s.id).sort());
-  expect(Object.keys(fileTree(path.join(dirs.stateDir, 'store'))).filter((p) => p.endsWith('.tmp'))).toEqual([]);
+  expect(namesIn(path.join(dirs.runFolder, 'sandboxes'))).toEqual(sandboxes.map((s) => s.id).sort());
+  for (const base of [dirs.stateDir, dirs.runFolder]) expect(Object.keys(fileTree(path.join(base, 'store'))).filter((p) => p.endsWith('.tmp'))).toEqual([]);
 
   const ours = ipJson<{ ifname: string; ifalias?: string }[]>(['-d', 'link', 'show', 'type', 'bridge']).filter((l) =>
     l.ifalias?.startsWith(`cnm-ts:${c.owner}:`),
@@ -107,6 +114,7 @@ describeKernel('a controller killed at random moments', () => {
     const last = await restart(f);
     await last.stop({ removeAll: true });
     expect(Object.keys(fileTree(path.join(f.stateDir, 'store'))).filter((p) => !p.endsWith('/'))).toEqual([]);
+    expect(existsSync(f.runFolder)).toBe(false);
     expect(readdirSync(NETNS_DIR).filter((n) => n.startsWith(`cnm-${last.owner}-`))).toEqual([]);
   });
 });

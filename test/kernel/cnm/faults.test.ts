@@ -23,7 +23,7 @@ function fullWorld(f: CnmFixture) {
   const endpoints = c.networks().flatMap((n) => n.endpoints().map((e) => JSON.stringify(e.info())));
   // Table and rule handles are numbered anew when an undo makes the table again; the rules are what counts.
   const firewall = JSON.stringify(nftRuleset()).replace(/"handle":\d+,?/g, '');
-  return { ...world(f), links, routes, ipam, endpoints, files: fileTree(f.stateDir), firewall };
+  return { ...world(f), links, routes, ipam, endpoints, files: fileTree(f.stateDir), run: fileTree(f.runFolder), firewall };
 }
 
 /**

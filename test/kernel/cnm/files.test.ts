@@ -18,7 +18,7 @@ describeKernel('sandbox files', () => {
     network = await c.newNetwork('bridge', 'files', { ipam: { config: [{ subnet: '10.107.0.0/24' }] } });
   });
 
-  const folders = (s: Sandbox) => [path.join(f.stateDir, 'sandboxes', s.id), path.join(f.etcNetnsDir, path.basename(s.key))];
+  const folders = (s: Sandbox) => [path.join(f.runFolder, 'sandboxes', s.id), path.join(f.etcNetnsDir, path.basename(s.key))];
   const read = (folder: string, file: string) => readFileSync(path.join(folder, file), 'utf8');
   /** The non-comment lines of a file. */
   const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
@@ -55,12 +55,11 @@ describeKernel('sandbox files', () => {
     for (const folder of folders(sandbox)) expect(existsSync(folder)).toBe(false);
   });
 
-  it("without dns, uses the host's non-loopback nameservers only", async () => {
+  it("without dns, uses the host's non-loopback nameservers only, and its search domains", async () => {
     const sandbox = await c.newSandbox(uniqueName('ctr'));
     for (const folder of folders(sandbox)) {
       const resolv = lines(read(folder, 'resolv.conf'));
-      expect(resolv.filter((l) => l.startsWith('nameserver'))).toEqual(['nameserver 10.0.0.53']);
-      expect(resolv.join('\n')).not.toContain('127.0.0.53');
+      expect(resolv).toEqual(['nameserver 10.0.0.53', 'search host.example']);
       expect(lines(read(folder, 'hosts')).map((l) => l.split(/\s+/))).toContainEqual(['127.0.0.1', 'localhost']);
     }
     await sandbox.delete();
@@ -132,22 +131,22 @@ describeKernel('sandbox files', () => {
   });
 
   it('refuses bad DNS options before writing anything (INVALID_ARGUMENT)', async () => {
-    const before = [fileTree(f.stateDir), fileTree(f.etcNetnsDir)];
+    const before = [fileTree(f.stateDir), fileTree(f.runFolder), fileTree(f.etcNetnsDir)];
     for (const options of [{ dns: ['8.8.8'] }, { extraHosts: ['name-only'] }, { extraHosts: ['h:not-ip'] }, { hostname: 'bad/name' }]) {
       await expect(c.newSandbox(uniqueName('ctr'), options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
-    expect([fileTree(f.stateDir), fileTree(f.etcNetnsDir)]).toEqual(before);
+    expect([fileTree(f.stateDir), fileTree(f.runFolder), fileTree(f.etcNetnsDir)]).toEqual(before);
   });
 
   it("keeps a container-mode sandbox's files in its own state folder, and the shared etc folder until both go", async () => {
     const main = await c.newSandbox(uniqueName('ctr'), { dns: ['10.107.0.7'] });
     const sharer = await c.newSandbox(uniqueName('ctr'), { shareWith: main, dns: ['10.107.0.8'] });
-    const sharerState = path.join(f.stateDir, 'sandboxes', sharer.id);
+    const sharerState = path.join(f.runFolder, 'sandboxes', sharer.id);
     const etc = path.join(f.etcNetnsDir, path.basename(main.key));
-    expect(lines(read(sharerState, 'resolv.conf'))).toEqual(['nameserver 10.107.0.8']);
-    expect(lines(read(etc, 'resolv.conf'))).toEqual(['nameserver 10.107.0.7']);
+    expect(lines(read(sharerState, 'resolv.conf'))).toEqual(['nameserver 10.107.0.8', 'search host.example']);
+    expect(lines(read(etc, 'resolv.conf'))).toEqual(['nameserver 10.107.0.7', 'search host.example']);
     await main.delete();
-    expect(existsSync(path.join(f.stateDir, 'sandboxes', main.id))).toBe(false);
+    expect(existsSync(path.join(f.runFolder, 'sandboxes', main.id))).toBe(false);
     expect(existsSync(etc)).toBe(true);
     await sharer.delete();
     expect(existsSync(sharerState)).toBe(false);

@@ -6,7 +6,7 @@ import { expectCode, fileTree, nsAddrs, restart, useControllers, type CnmFixture
 import { describeKernel, snapshot, uniqueName } from '../../helpers/kernel';
 
 /** What a stopped controller must not change: the kernel (per `ip`), its state and /etc/netns files. */
-const outside = (f: CnmFixture) => ({ kernel: snapshot(), state: fileTree(f.stateDir), etc: fileTree(f.etcNetnsDir) });
+const outside = (f: CnmFixture) => ({ kernel: snapshot(), state: fileTree(f.stateDir), run: fileTree(f.runFolder), etc: fileTree(f.etcNetnsDir) });
 
 /** Per sandbox of `c`: "containerId: eth0 eth1 ..." from `ip -j addr` inside its namespace. */
 const interfaces = (c: NetworkController) =>

@@ -101,6 +101,7 @@ describeKernel('random options through the public API', () => {
     const around = (bad: boolean, sandbox?: Sandbox) => ({
       api: everything(c),
       state: fileTree(f.stateDir),
+      run: fileTree(f.runFolder),
       etc: fileTree(f.etcNetnsDir),
       host: bad ? snapshot() : null,
       inside: bad && sandbox ? interfaces(sandbox) : null,
@@ -141,7 +142,7 @@ describeKernel('random options through the public API', () => {
           i,
           input,
           () => c.newSandbox(id.value as string, options.value),
-          (s) => fileTree(`${f.stateDir}/sandboxes/${s.id}`),
+          (s) => fileTree(`${f.runFolder}/sandboxes/${s.id}`),
         );
         if (sandbox) sandboxes.push(sandbox);
       } else {
@@ -164,9 +165,9 @@ describeKernel('random options through the public API', () => {
     expect(tally.invalid).toBeGreaterThan(CASES / 10);
     expect(sandboxes.filter((s) => s.endpoints().length > 0).length).toBeGreaterThan(5);
 
-    const before = { api: everything(c), kernel: kernelView(c), state: fileTree(f.stateDir) };
+    const before = { api: everything(c), kernel: kernelView(c), state: fileTree(f.stateDir), run: fileTree(f.runFolder) };
     const again = await restart(f);
     expect(again.restoreReport()).toMatchObject({ warnings: [], errors: [], removedSandboxes: [], lostEndpoints: [], orphans: [] });
-    expect({ api: everything(again), kernel: kernelView(again), state: fileTree(f.stateDir) }).toEqual(before);
+    expect({ api: everything(again), kernel: kernelView(again), state: fileTree(f.stateDir), run: fileTree(f.runFolder) }).toEqual(before);
   });
 });

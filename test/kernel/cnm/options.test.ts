@@ -69,7 +69,7 @@ describeKernel('options checked at the API', () => {
   it('keeps copies of the options: changing them after the call changes nothing, in memory or on disk', async () => {
     const options = { hostname: 'web', dnsSearch: ['example.com'], extraHosts: ['db:10.108.0.9'], labels: { tier: 'front' } };
     const s = await c.newSandbox(uniqueName('copy'), options);
-    const resolv = () => readFileSync(path.join(f.stateDir, 'sandboxes', s.id, 'resolv.conf'), 'utf8');
+    const resolv = () => readFileSync(path.join(f.runFolder, 'sandboxes', s.id, 'resolv.conf'), 'utf8');
     const written = resolv();
     options.dnsSearch.push('evil.example');
     options.labels.tier = 'back';

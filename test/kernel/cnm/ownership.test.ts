@@ -151,7 +151,7 @@ describeKernel("devices that are not this controller's", () => {
     await linkAdd({ kind: 'veth', name: killed, master: bridge, linkGroup: Number(group), peer: { name: `${killed}p` } });
     env.later(() => hostHasLink(killed) && ip(['link', 'del', killed]));
     // The second sandbox's record cannot be read: its endpoint comes back not joined.
-    const record = path.join(f.stateDir, 'store', 'sandboxes', `${unread.sandbox.id}.json`);
+    const record = path.join(f.runFolder, 'store', 'sandboxes', `${unread.sandbox.id}.json`);
     const readable = readFileSync(record, 'utf8');
     writeFileSync(record, '{ not json');
     const theirsBefore = device(theirs);

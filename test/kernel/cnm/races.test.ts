@@ -20,7 +20,7 @@ describeKernel('races on one sandbox', () => {
   let f: CnmFixture;
   let c: NetworkController;
   let network: Network;
-  const record = (kind: string, id: string) => path.join(f.stateDir, 'store', kind, `${id}.json`);
+  const record = (kind: string, id: string) => path.join(kind === 'sandboxes' ? f.runFolder : f.stateDir, 'store', kind, `${id}.json`);
 
   beforeAll(async () => {
     f = await env.make({ predefinedNetworks: false });
@@ -53,7 +53,7 @@ describeKernel('races on one sandbox', () => {
     expect(outcomes(results)).toEqual(['fulfilled', 'NOT_FOUND']);
     expect(isNamespace(sb.key)).toBe(false);
     expect(c.sandboxes().map((s) => s.containerId)).not.toContain(side);
-    expect(readdirSync(path.join(f.stateDir, 'store', 'sandboxes'))).toEqual([]);
+    expect(readdirSync(path.join(f.runFolder, 'store', 'sandboxes'))).toEqual([]);
     // The container id is free again.
     await (await c.newSandbox(side)).delete();
   });
@@ -84,7 +84,7 @@ describeKernel('races on one sandbox', () => {
     const results = await Promise.allSettled([sb.refresh({ hostname: 'after' }), sb.delete()]);
     expect(outcomes(results)).toEqual(['fulfilled', 'fulfilled']);
     expect(isNamespace(sb.key)).toBe(false);
-    expect(existsSync(path.join(f.stateDir, 'sandboxes', sb.id))).toBe(false);
+    expect(existsSync(path.join(f.runFolder, 'sandboxes', sb.id))).toBe(false);
     expect(fileTree(f.etcNetnsDir)).toEqual({});
     expect(existsSync(record('sandboxes', sb.id))).toBe(false);
     expect(ep.info().sandboxId).toBeNull();
@@ -125,7 +125,7 @@ describeKernel('races on one sandbox', () => {
       failed += 1;
     }
     expect(failed).toBeGreaterThan(3);
-    expect(fileTree(path.join(f.stateDir, 'sandboxes', sb.id))).toMatchObject({ hosts: expect.stringContaining('after') });
+    expect(fileTree(path.join(f.runFolder, 'sandboxes', sb.id))).toMatchObject({ hosts: expect.stringContaining('after') });
     await sb.delete();
     await Promise.all([a.delete(), b.delete()]);
   });

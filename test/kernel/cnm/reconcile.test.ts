@@ -19,7 +19,7 @@ async function joined(f: CnmFixture, name: string, subnet: string) {
   return { network, endpoint, sandbox, bridge, veth: bridgePorts(bridge)[0] };
 }
 
-const recordFile = (f: CnmFixture, kind: string, id: string) => path.join(f.stateDir, 'store', kind, `${id}.json`);
+const recordFile = (f: CnmFixture, kind: string, id: string) => path.join(kind === 'sandboxes' ? f.runFolder : f.stateDir, 'store', kind, `${id}.json`);
 const FAKE_ID = 'f'.repeat(64);
 
 describeKernel('cleanup at start', () => {
@@ -41,9 +41,9 @@ describeKernel('cleanup at start', () => {
     expect(c.sandboxes()).toEqual([]);
     const e = c.networkByName('nsgone')!.endpointByName('nsgone-ep')!;
     expect(e.info()).toMatchObject({ sandboxId: null, interface: { address } });
-    expect(existsSync(path.join(f.stateDir, 'sandboxes', sandbox.id))).toBe(false);
+    expect(existsSync(path.join(f.runFolder, 'sandboxes', sandbox.id))).toBe(false);
     expect(existsSync(path.join(f.etcNetnsDir, name))).toBe(false);
-    expect(readdirSync(path.join(f.stateDir, 'store', 'sandboxes'))).toEqual([]);
+    expect(readdirSync(path.join(f.runFolder, 'store', 'sandboxes'))).toEqual([]);
     await eventually(() => bridgePorts(bridge), []);
     const again = await c.newSandbox('nsgone-again');
     await e.join(again);
@@ -70,7 +70,7 @@ describeKernel('cleanup at start', () => {
     const { sandbox, endpoint } = await joined(f, 'midleave', '10.201.0.0/24');
     const other = await f.controller.newNetwork('bridge', 'midleave2', { ipam: { config: [{ subnet: '10.202.0.0/24' }] } });
     await (await other.createEndpoint('second')).join(sandbox, { priority: -1 });
-    const hostsFile = path.join(f.stateDir, 'sandboxes', sandbox.id, 'hosts');
+    const hostsFile = path.join(f.runFolder, 'sandboxes', sandbox.id, 'hosts');
     const hosts = readFileSync(hostsFile, 'utf8');
     expect(hosts).toContain('10.201.0.2');
     await f.controller.stop();
@@ -137,8 +137,8 @@ describeKernel('cleanup at start', () => {
     ip(['netns', 'add', `cnm-${owner}-0123456789ab`]);
     mkdirSync(path.join(f.etcNetnsDir, `cnm-${owner}-0123456789ab`), { recursive: true });
     writeFileSync(path.join(f.etcNetnsDir, `cnm-${owner}-0123456789ab`, 'hosts'), '');
-    mkdirSync(path.join(f.stateDir, 'sandboxes', FAKE_ID));
-    writeFileSync(path.join(f.stateDir, 'sandboxes', FAKE_ID, 'hosts'), '');
+    mkdirSync(path.join(f.runFolder, 'sandboxes', FAKE_ID));
+    writeFileSync(path.join(f.runFolder, 'sandboxes', FAKE_ID, 'hosts'), '');
     // Not its own: Docker's kind of bridge, another controller's bridge and namespace.
     ip(['link', 'add', 'br-0123456789ab', 'type', 'bridge']);
     ip(['link', 'add', 'br-other', 'type', 'bridge']);
@@ -148,11 +148,11 @@ describeKernel('cleanup at start', () => {
 
     const c = await restart(f);
     expect(c.restoreReport().orphans.sort()).toEqual(
-      ['br-orphan', 'vethorphan', `${NETNS_DIR}/cnm-${owner}-0123456789ab`, path.join(f.stateDir, 'sandboxes', FAKE_ID)].sort(),
+      ['br-orphan', 'vethorphan', `${NETNS_DIR}/cnm-${owner}-0123456789ab`, path.join(f.runFolder, 'sandboxes', FAKE_ID)].sort(),
     );
     for (const gone of ['br-orphan', 'vethorphan', 'vethorphan2']) expect(hostHasLink(gone)).toBe(false);
     expect(existsSync(path.join(f.etcNetnsDir, `cnm-${owner}-0123456789ab`))).toBe(false);
-    expect(existsSync(path.join(f.stateDir, 'sandboxes', FAKE_ID))).toBe(false);
+    expect(existsSync(path.join(f.runFolder, 'sandboxes', FAKE_ID))).toBe(false);
     expect(readdirSync(NETNS_DIR)).not.toContain(`cnm-${owner}-0123456789ab`);
     for (const kept of ['br-0123456789ab', 'br-other']) expect(hostHasLink(kept)).toBe(true);
     expect(readdirSync(NETNS_DIR)).toContain('cnm-00000000-0123456789ab');
@@ -171,7 +171,7 @@ describeKernel('cleanup at start', () => {
       expect(c.networkById(x.network.id)!.endpointById(x.endpoint.id)!.info().sandboxId).toBeNull();
       await eventually(() => bridgePorts(x.bridge), []);
     }
-    expect(fileTree(path.join(f.stateDir, 'store', 'sandboxes'))).toEqual({});
+    expect(fileTree(path.join(f.runFolder, 'store', 'sandboxes'))).toEqual({});
   });
 
   it('skips state files that are truncated, not JSON, of another version or left over, and warns of each', async () => {

@@ -71,7 +71,7 @@ describeKernel('a restarted controller', () => {
     await e5.join(sb2);
     await eh.join(host);
     const before = view(c1);
-    const files = fileTree(f.stateDir);
+    const files = [fileTree(f.stateDir), fileTree(f.runFolder)];
     const taken = [e2, e3, e4].map((e) => bare(e.info().interface.address));
 
     const c2 = await restart(f);
@@ -88,7 +88,7 @@ describeKernel('a restarted controller', () => {
       orphans: [],
       errors: [],
     });
-    expect(fileTree(f.stateDir)).toEqual(files);
+    expect([fileTree(f.stateDir), fileTree(f.runFolder)]).toEqual(files);
     expect(c2.networkByName('bridge')!.info().driverOptions['com.docker.network.bridge.name']).toBe('cnmrs0');
 
     // The restored objects work: traffic, a new endpoint, leave (the gateway moves), join, deletes.
@@ -117,8 +117,8 @@ describeKernel('a restarted controller', () => {
       'endpoints/': '',
       'networks/': '',
       ...Object.fromEntries(c2.networks().map((n) => [`networks/${n.id}.json`, expect.any(String)])),
-      'sandboxes/': '',
     });
+    expect(fileTree(path.join(f.runFolder, 'store'))).toEqual({ 'sandboxes/': '' });
   });
 
   it('restores 500 endpoints joined to 500 sandboxes on 5 networks', async () => {
@@ -146,19 +146,25 @@ describeKernel('a restarted controller', () => {
     expect(nsAddrs(sample.key).find((l) => l.ifname === 'eth0')?.addr_info[0].local).toBe(bare(sample.endpoints()[0].info().interface.address));
   });
 
-  it('keeps the state directory 0700 and each record 0600, with no temporary file left', async () => {
+  it('keeps the state directory and run folder 0700 and each record 0600, with no temporary file left', async () => {
     const f = await env.make({ predefinedNetworks: false });
     const n = await f.controller.newNetwork('bridge', 'modes', { ipam: { config: [{ subnet: '10.183.0.0/24' }] } });
     const e = await n.createEndpoint('e');
     const s = await f.controller.newSandbox('modes');
     await e.join(s);
-    expect(statSync(f.stateDir).mode & 0o777).toBe(0o700);
-    const records = Object.keys(fileTree(path.join(f.stateDir, 'store'))).filter((p) => !p.endsWith('/'));
-    expect(records).toHaveLength(3);
-    for (const record of records) expect(statSync(path.join(f.stateDir, 'store', record)).mode & 0o777).toBe(0o600);
-    for (const folder of ['store', 'store/networks', 'store/endpoints', 'store/sandboxes']) {
-      expect(statSync(path.join(f.stateDir, folder)).mode & 0o777).toBe(0o700);
+    const records = [f.stateDir, f.runFolder].flatMap((base) =>
+      Object.keys(fileTree(path.join(base, 'store')))
+        .filter((p) => !p.endsWith('/'))
+        .map((p) => path.join(base, 'store', p)),
+    );
+    expect(records.map((r) => path.relative(f.root, r).split('/').slice(0, -1).join('/')).sort()).toEqual(
+      ['state/store/endpoints', 'state/store/networks', `run/${f.controller.owner}/store/sandboxes`].sort(),
+    );
+    for (const record of records) expect(statSync(record).mode & 0o777).toBe(0o600);
+    for (const folder of ['state', 'state/store', 'state/store/networks', 'state/store/endpoints', 'run', `run/${f.controller.owner}`]) {
+      expect(statSync(path.join(f.root, folder)).mode & 0o777).toBe(0o700);
     }
+    for (const folder of ['store', 'store/sandboxes']) expect(statSync(path.join(f.runFolder, folder)).mode & 0o777).toBe(0o700);
     expect(records.some((r) => r.endsWith('.tmp'))).toBe(false);
     expect(bridgePorts(`br-${n.id.slice(0, 12)}`)).toHaveLength(1);
     await s.delete();

@@ -75,8 +75,9 @@ const CASES: Case[] = [
     name: 'deno',
     tools: () => ({ deno: runtime('deno') }),
     install: () => ['deno', 'install'],
-    // The README's flags: the addon, the state directory's owner, and reading the state directory,
-    // the namespace folder and the host's resolv.conf; no write, env, net or run permission.
+    // The README's flags: the addon, the state directory's owner, and reading the state and run
+    // directories, the namespace folder and the host's resolv.conf files; no write, env, net or run
+    // permission.
     // --no-prompt: anything more fails instead of waiting for an answer.
     run: (tmp) => [
       'deno',
@@ -84,7 +85,7 @@ const CASES: Case[] = [
       '--no-prompt',
       '--allow-ffi=node_modules',
       '--allow-sys=uid',
-      `--allow-read=${path.join(tmp, 'state')},/run/netns,/etc/resolv.conf`,
+      `--allow-read=${path.join(tmp, 'state')},${path.join(tmp, 'run')},/run/netns,/etc/resolv.conf,/run/systemd/resolve/resolv.conf`,
       'flow.mjs',
     ],
     env: (home, registry) => ({ NPM_CONFIG_REGISTRY: registry, DENO_DIR: path.join(home, 'deno-dir'), DENO_NO_UPDATE_CHECK: '1' }),

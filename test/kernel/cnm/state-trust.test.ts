@@ -58,7 +58,7 @@ function plantSandbox(f: CnmFixture, fields: Record<string, unknown>): string {
     attachments: [],
     ...fields,
   };
-  const folder = path.join(f.stateDir, 'store', 'sandboxes');
+  const folder = path.join(f.runFolder, 'store', 'sandboxes');
   mkdirSync(folder, { recursive: true });
   writeFileSync(path.join(folder, `${id}.json`), JSON.stringify(record));
   return id;
@@ -138,7 +138,7 @@ describeKernel('the state directory as a trust boundary', () => {
     const decoy = uniqueName('dv');
     ip(['link', 'add', decoy, 'type', 'veth', 'peer', 'name', `${decoy}p`]);
     env.later(() => ip(['link', 'delete', decoy]));
-    const file = path.join(f.stateDir, 'store', 'sandboxes', `${sandbox.id}.json`);
+    const file = path.join(f.runFolder, 'store', 'sandboxes', `${sandbox.id}.json`);
     const record = JSON.parse(readFileSync(file, 'utf8'));
     record.attachments[0].driver.hostIfname = decoy;
     writeFileSync(file, JSON.stringify(record));
@@ -156,7 +156,7 @@ describeKernel('the state directory as a trust boundary', () => {
       expect(isMountPoint(`${NETNS_DIR}/${name}`)).toBe(true);
       expect(c.sandboxById(id)).toBeUndefined();
       expect(warningFor(warnings, id)).toMatch(/is not one this controller makes/);
-      expect(existsSync(path.join(f.stateDir, 'store', 'sandboxes', `${id}.json`))).toBe(true);
+      expect(existsSync(path.join(f.runFolder, 'store', 'sandboxes', `${id}.json`))).toBe(true);
     });
 
     it('leaves a foreign namespace alone behind a symlink that has its own name', async () => {
@@ -193,8 +193,8 @@ describeKernel('the state directory as a trust boundary', () => {
     it('never removes files through a sandbox folder that is a symlink', async () => {
       const f = await env.make({ predefinedNetworks: false });
       const decoy = decoyFolder(f);
-      mkdirSync(path.join(f.stateDir, 'sandboxes'), { recursive: true });
-      symlinkSync(decoy, path.join(f.stateDir, 'sandboxes', newId()));
+      mkdirSync(path.join(f.runFolder, 'sandboxes'), { recursive: true });
+      symlinkSync(decoy, path.join(f.runFolder, 'sandboxes', newId()));
       const { c } = await restartWatching(f);
       decoyIntact(decoy);
       expect(c.restoreReport().errors).toEqual([expect.objectContaining({ code: 'ELOOP' })]);
@@ -215,7 +215,7 @@ describeKernel('the state directory as a trust boundary', () => {
       await f.controller.stop();
       const decoy = decoyFolder(f);
       writeFileSync(path.join(decoy, 'x.tmp'), 'decoy temporary file');
-      const store = path.join(f.stateDir, 'store', 'sandboxes');
+      const store = path.join(f.runFolder, 'store', 'sandboxes');
       rmSync(store, { recursive: true, force: true });
       mkdirSync(path.dirname(store), { recursive: true });
       symlinkSync(decoy, store);
@@ -230,7 +230,7 @@ describeKernel('the state directory as a trust boundary', () => {
   describe('only regular files are read as records', () => {
     it('skips a FIFO and a folder named like records without blocking', async () => {
       const f = await env.make({ predefinedNetworks: false });
-      const folder = path.join(f.stateDir, 'store', 'sandboxes');
+      const folder = path.join(f.runFolder, 'store', 'sandboxes');
       mkdirSync(folder, { recursive: true });
       const fifo = newId();
       const dir = newId();
@@ -323,7 +323,7 @@ describeKernel('the state directory as a trust boundary', () => {
         const file = path.join(root, 'state-file');
         writeFileSync(file, 'not a folder');
         const err = await expectCode(NetworkController.create({ ...absolute, stateDir: file, predefinedNetworks: false }), 'INVALID_ARGUMENT');
-        expect(err.message).toContain(`stateDir ${file} is not a folder`);
+        expect(err.message).toContain(`state directory ${file} is not a folder`);
         expect(readFileSync(file, 'utf8')).toBe('not a folder');
         expect(readdirSync(root)).toEqual(['state-file']);
       } finally {

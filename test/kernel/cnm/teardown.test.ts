@@ -17,7 +17,7 @@ async function joined(f: CnmFixture, name: string, subnet: string) {
   return { network, endpoint, sandbox, bridge, veth: bridgePorts(bridge)[0] };
 }
 
-const records = (f: CnmFixture, kind: string) => readdirSync(path.join(f.stateDir, 'store', kind));
+const records = (f: CnmFixture, kind: string) => readdirSync(path.join(kind === 'sandboxes' ? f.runFolder : f.stateDir, 'store', kind));
 
 describeKernel('teardown', () => {
   const env = useControllers();
@@ -29,7 +29,7 @@ describeKernel('teardown', () => {
     await sandbox.delete();
     expect(endpoint.info().sandboxId).toBeNull();
     expect(records(f, 'sandboxes')).toEqual([]);
-    expect(existsSync(path.join(f.stateDir, 'sandboxes', sandbox.id))).toBe(false);
+    expect(existsSync(path.join(f.runFolder, 'sandboxes', sandbox.id))).toBe(false);
     expect(existsSync(path.join(f.etcNetnsDir, path.basename(sandbox.key)))).toBe(false);
     await eventually(() => bridgePorts(bridge), []);
     await expectCode(sandbox.delete(), 'NOT_FOUND');

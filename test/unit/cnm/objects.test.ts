@@ -23,7 +23,7 @@ test('a namespace sandbox gets lo up and its files; delete removes the namespace
   expect(world.kernel.link('lo', sandbox.key).up).toBe(true);
   const files = world.files();
   const resolv = Object.entries(files).find(([name]) => name.startsWith('etc-netns/') && name.endsWith('/resolv.conf'))!;
-  expect(resolv[1]).toBe('nameserver 10.0.0.9\n');
+  expect(resolv[1]).toBe('nameserver 10.0.0.9\nsearch host.example\n'); // the host's search domains
   const endpoint = await controller.networkByName('bridge')!.createEndpoint('e1');
   await endpoint.join(sandbox);
   const hostEnd = world.kernel.link('eth0', sandbox.key).peer!;
@@ -76,7 +76,7 @@ test('newSandbox, createEndpoint and a join without published ports are one trip
   const endpoint = await controller.networkByName('bridge')!.createEndpoint('e1');
   await endpoint.join(sandbox);
   expect(batches.map((ops) => ops.at(-1))).toEqual(['writeFiles', 'writeFiles', 'writeFiles']); // each ends with its record
-  const record = Object.entries(world.files()).find(([name]) => name === `state/store/sandboxes/${sandbox.id}.json`)![1];
+  const record = Object.entries(world.files()).find(([name]) => name === `run/${controller.owner}/store/sandboxes/${sandbox.id}.json`)![1];
   expect(JSON.parse(record).attachments).toMatchObject([{ endpointId: endpoint.id, ifname: 'eth0', info: { gateway: '172.17.0.1' }, published: null }]);
   await controller.stop({ removeAll: true });
 });

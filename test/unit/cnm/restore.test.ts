@@ -115,7 +115,7 @@ test("veths: each carries the controller's mark; restore removes only marked str
   });
 
   // The sandbox's record is unreadable: its endpoint comes back not joined, its veth stays.
-  const record = path.join(world.options.stateDir!, 'store', 'sandboxes', `${sandbox.id}.json`);
+  const record = path.join(world.options.runDir!, controller.owner, 'store', 'sandboxes', `${sandbox.id}.json`);
   const readable = readFileSync(record, 'utf8');
   writeFileSync(record, 'not json');
   const warnings: StateWarning[] = [];
