@@ -2,7 +2,7 @@
 // A leaf: the options of the controller and of sandboxes sit beside their classes, which they name.
 import type { DriverOptions, ExposedPort, PortBinding } from './drivers/api';
 
-export type { ExposedPort, PortBinding } from './drivers/api';
+export type { BoundPort, ExposedPort, PortBinding } from './drivers/api';
 
 /** The network types of the built-in drivers (`docker network create -d`). */
 export type BuiltinNetworkType = 'null' | 'host' | 'bridge' | 'macvlan';

@@ -5,7 +5,7 @@ import createDebug from 'debug';
 import { lstat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { NetworkController } from './controller';
-import type { RestoredEndpoint, RestoredNetwork } from './drivers/api';
+import type { BoundPort, RestoredEndpoint, RestoredNetwork } from './drivers/api';
 import { Endpoint } from './endpoint';
 import { bestEffort, runOne, type Kernel, type NativeOp } from './native';
 import { Network } from './network';
@@ -13,7 +13,6 @@ import { reclaimEndpointAddresses, reclaimPools, type NetworkPools } from './net
 import { hostNamespace, type NamespaceHandle } from './layout';
 import { removeSandboxes, Sandbox } from './sandbox';
 import { removeSandboxFilesOps, type FilesFolder } from './sandbox-files';
-import type { PortBinding } from './options';
 import type { AttachmentRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
 import { listBeneath } from './store/beneath';
 import { foreignSandboxRecord } from './store/shapes';
@@ -341,7 +340,7 @@ interface RestoredEndpointEntry {
   target: RestoredEndpoint['joined'];
   attachment: AttachmentRecord | null;
   /** The ports its driver published again. */
-  published: PortBinding[] | null;
+  published: BoundPort[] | null;
 }
 
 /** Endpoints of restored networks whose addresses IPAM can take back. */

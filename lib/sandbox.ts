@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type { NetworkController } from './controller';
-import type { JoinInfo, JoinRecordOps, JoinTarget, PortBinding } from './drivers/api';
+import type { BoundPort, JoinInfo, JoinRecordOps, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { bestEffortTogether, NetlinkError, type Kernel, type LinkInfo, type LinkStats, type NativeOp } from './native';
@@ -529,6 +529,6 @@ export async function removeSandboxes(sandboxes: Sandbox[]): Promise<unknown[]> 
 }
 
 /** How the record keeps one join. */
-function attachmentRecord({ endpoint, ifname, priority, order }: Attachment, info: JoinInfo, published: PortBinding[] | null): AttachmentRecord {
+function attachmentRecord({ endpoint, ifname, priority, order }: Attachment, info: JoinInfo, published: BoundPort[] | null): AttachmentRecord {
   return { endpointId: endpoint.id, ifname, priority, order, info, published, driver: endpoint.network.driver.endpointState?.(endpoint.id) };
 }

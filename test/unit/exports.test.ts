@@ -34,6 +34,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
     ],
     types: [
       'AllocatedPool',
+      'BoundPort',
       'BuiltinNetworkType',
       'CnmErrorCode',
       'ControllerEvents',
@@ -44,6 +45,8 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'Driver',
       'DriverOptions',
       'EndpointInfo',
+      'EndpointInfoFields',
+      'EndpointPorts',
       'EndpointOptions',
       'ExposedPort',
       'ExternalConnectivity',
