@@ -255,7 +255,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       }
       const id = newId();
       const pools = NO_IPAM.has(type) ? { v4: [], v6: [] } : await this.allocatePools(ipam, name, options);
-      const network = new Network(id, name, type, this, driver, ipam, options, pools, predefined);
+      const network = Network.make(id, name, type, this, driver, ipam, options, pools, predefined);
       await withUndo(async (undo) => {
         undo.push(() => network.releasePools());
         await driver.createNetwork(network.createInfo(this.owner));
@@ -361,7 +361,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const id = newId();
       const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
       const namespace = shared ? shared.namespace : this.namespaceFor(id, mode === 'host');
-      const sandbox = new Sandbox(id, containerId, mode, namespace, this, options);
+      const sandbox = Sandbox.make(id, containerId, mode, namespace, this, options);
       sandbox.hostServers = await hostNameservers(this.hostResolvConf);
       // One trip: the files, the namespace (if it is a new one) and the record, in that order.
       const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];

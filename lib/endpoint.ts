@@ -75,14 +75,21 @@ export class Endpoint {
   private publishedPorts: BoundPort[] | null = null;
   private unpublishedPorts: UnpublishedPorts | null = null;
 
-  /** @internal */
-  constructor(
+  // Private rather than stripped from the declarations: they then say `private constructor()`, so
+  // that `new Endpoint()` is a type error for users (a stripped constructor reads as a public one).
+  /** Endpoints come from `Network.createEndpoint()`, never from `new`. */
+  private constructor(
     readonly id: string,
     readonly name: string,
     readonly network: Network,
     /** @internal */ readonly iface: InterfaceInfo,
     /** @internal */ readonly options: EndpointOptions,
   ) {}
+
+  /** @internal Network.createEndpoint() and the restore make endpoints with it. */
+  static make(id: string, name: string, network: Network, iface: InterfaceInfo, options: EndpointOptions): Endpoint {
+    return new Endpoint(id, name, network, iface, options);
+  }
 
   /** @internal Where it is in its life: idle, joining, joined, leaving, deleting, deleted. */
   get state(): EndpointState {

@@ -125,7 +125,7 @@ export async function restoreState(controller: NetworkController): Promise<Resto
   // In join order, so that each sandbox lists its endpoints as it did.
   const byJoinOrder = [...endpoints.values()].sort((a, b) => (a.attachment?.order ?? 0) - (b.attachment?.order ?? 0));
   for (const e of byJoinOrder) {
-    const endpoint = new Endpoint(e.record.id, e.record.name, e.network, e.record.iface, e.record.options);
+    const endpoint = Endpoint.make(e.record.id, e.record.name, e.network, e.record.iface, e.record.options);
     e.network.adopt(endpoint);
     const join = e.attachment;
     if (join && e.target) {
@@ -199,7 +199,7 @@ async function restoreNetworks(controller: NetworkController, records: NetworkRe
       skip(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
       continue;
     }
-    const network = new Network(
+    const network = Network.make(
       record.id,
       record.name,
       record.type,
@@ -299,7 +299,7 @@ async function restoreSandboxes(
     }
     const namespace = record.mode === 'host' ? host : handleOf(record, handles);
     namespace.users += 1;
-    const sandbox = new Sandbox(record.id, record.containerId, record.mode, namespace, controller, { ...record.config, labels: record.labels });
+    const sandbox = Sandbox.make(record.id, record.containerId, record.mode, namespace, controller, { ...record.config, labels: record.labels });
     sandbox.hostServers = record.hostServers;
     containers.add(record.containerId);
     sandboxes.set(record.id, { sandbox, record });

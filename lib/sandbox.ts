@@ -31,8 +31,8 @@ export class Sandbox {
   private deleted = false;
   /** @internal */ config: SandboxDnsConfig;
 
-  /** @internal */
-  constructor(
+  /** Sandboxes come from `NetworkController.newSandbox()`, never from `new` (see Endpoint's constructor). */
+  private constructor(
     readonly id: string,
     readonly containerId: string,
     readonly mode: SandboxMode,
@@ -43,6 +43,11 @@ export class Sandbox {
     const { useDefaultSandbox: _host, shareWith: _share, labels: _labels, ...dns } = options;
     this.config = dns;
     this.ownLabels = { ...(options.labels ?? {}) };
+  }
+
+  /** @internal The controller and the restore make sandboxes with it. */
+  static make(id: string, containerId: string, mode: SandboxMode, namespace: NamespaceHandle, controller: NetworkController, options: SandboxOptions): Sandbox {
+    return new Sandbox(id, containerId, mode, namespace, controller, options);
   }
 
   private readonly ownLabels: Record<string, string>;
