@@ -10,9 +10,11 @@ export { Endpoint, type EndpointInfo, type EndpointInfoFields, type EndpointPort
 export { Sandbox, type SandboxMode } from './sandbox';
 export type {
   BoundPort,
+  BuiltinIpamName,
   BuiltinNetworkType,
   EndpointOptions,
   ExposedPort,
+  IpamName,
   IpamOptions,
   IpamPoolConfig,
   JoinOptions,
