@@ -11,7 +11,8 @@ import type { Sandbox } from './sandbox';
 import type { SandboxDnsConfig } from './sandbox-files';
 import { checkBoolean, checkInteger, checkString, compact, optional, plainObject, show } from './util/checks';
 
-export interface ControllerOptions {
+/** A controller's options; `Ipams`, the names of its `ipams` (the controller's IPAM names, typed). */
+export interface ControllerOptions<Ipams extends string = string> {
   /**
    * Where the controller keeps its state (records of networks, endpoints and sandboxes; sandbox
    * hosts / resolv.conf) and its lock. Default /var/lib/cnm-ts. One controller at a time per directory.
@@ -56,7 +57,7 @@ export interface ControllerOptions {
    * IPAM drivers of your own by name, registered before the restore (see `registerIpam`), so that
    * networks that use them come back at a restart.
    */
-  ipams?: Record<string, Ipam>;
+  ipams?: Record<Ipams, Ipam>;
   /** How long a registered IPAM's call may take before it fails with IPAM_FAILED. Default 10000 ms. */
   ipamTimeoutMs?: number;
 }

@@ -12,7 +12,7 @@ import { bestEffort, nativeKernel, NetlinkError, runOne, type Kernel, type Nativ
 import { parseCidr } from './util/ip';
 import { Network } from './network';
 import { allocatePools, type NetworkPools } from './network-pools';
-import type { BuiltinNetworkType, NetworkOptions, NetworkType } from './options';
+import type { BuiltinIpamName, BuiltinNetworkType, IpamName, NetworkOptions, NetworkType } from './options';
 import { hostNamespace, StateLayout, type NamespaceHandle } from './layout';
 import { removeSandboxes, Sandbox } from './sandbox';
 import { reachableNameservers, readHostResolvConf, type HostResolvConf } from './resolv-conf';
@@ -62,8 +62,24 @@ const SINGLETON = new Set(['null', 'host']);
 /**
  * Owns the drivers, IPAM, every network and every sandbox (libnetwork's NetworkController).
  * Create one with `await NetworkController.create(options)`.
+ *
+ * `Types` and `Ipams` are the network types and IPAM names it knows, so that editors offer them
+ * and a typo (`newNetwork('brigde', ...)`, `ipam: { driver: 'defualt' }`) is a type error rather
+ * than a NOT_FOUND at run time. `create()` gives a controller typed with the built-ins and the
+ * names of its `ipams` option; `registerDriver` and `registerIpam` return the same controller,
+ * typed with the new name too:
+ *
+ *     const base = await NetworkController.create({ ipams: { corp: corpIpam } });
+ *     // base.newNetwork('overlay', 'ov') is a type error: base knows the built-in types only
+ *     const controller = base.registerDriver('overlay', overlay);
+ *     await controller.newNetwork('overlay', 'ov', { ipam: { driver: 'corp' } });
+ *
+ * The names are a type parameter rather than a registry type that users extend (declaration
+ * merging) because registration happens at run time, per controller: the type follows the calls.
+ * A plain `NetworkController` (the defaults) takes any name, checked at run time: the type to
+ * use where the names are not known statically (a function that takes any controller).
  */
-export class NetworkController extends EventEmitter<ControllerEvents> {
+export class NetworkController<Types extends string = NetworkType, Ipams extends string = IpamName> extends EventEmitter<ControllerEvents> {
   readonly id = newId();
   /** The host's resolv.conf and systemd-resolved's list of upstream servers. */
   private readonly resolvConfFiles: { host: string; systemd: string };
@@ -134,11 +150,13 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * `predefinedNetworks: false`: none (null), host (host) and bridge (bridge device cnm0 on the
    * first free predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
    */
-  static async create(given: ControllerOptions = {}): Promise<NetworkController> {
+  static async create<Ipams extends string = never>(
+    given: ControllerOptions<Ipams> = {},
+  ): Promise<NetworkController<BuiltinNetworkType, BuiltinIpamName | Ipams>> {
     const options = checkControllerOptions(given);
     const kernel = options.kernel ?? nativeKernel;
     await kernel.checkPrivileges();
-    const controller = new NetworkController(options, kernel);
+    const controller = new NetworkController<BuiltinNetworkType, BuiltinIpamName | Ipams>(options, kernel);
     const { folders } = controller.layout;
     await prepareStateDir(folders);
     controller.lockFd = await lockStateDir(kernel, folders.stateDir);
@@ -205,12 +223,16 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return [...this.builtinTypes];
   }
 
-  /** Adds a driver for a network type of your own (libnetwork's RegisterDriver). CONFLICT if taken. */
-  registerDriver(type: string, driver: Driver): void {
+  /**
+   * Adds a driver for a network type of your own (libnetwork's RegisterDriver). CONFLICT if taken.
+   * Returns this controller, typed to take `type` in `newNetwork` too.
+   */
+  registerDriver<Type extends string>(type: Type, driver: Driver): NetworkController<Types | Type, Ipams> {
     this.checkRunning();
     if (typeof type !== 'string' || type.length === 0) throw invalidArgument('driver type must be a non-empty string');
     if (this.drivers.has(type)) throw new CnmError('CONFLICT', `a driver for ${type} networks is already registered`);
     this.drivers.set(type, driver);
+    return this;
   }
 
   /**
@@ -219,10 +241,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * within the controller's `ipamTimeoutMs` fails with IPAM_FAILED, and its errors carry its name.
    * An IPAM that has networks at a restart is given in the controller's `ipams` option instead, so
    * that the restore finds it. CONFLICT for a name taken ('default' and 'null' are built in).
+   * Returns this controller, typed to take `name` as a network's `ipam.driver` too.
    */
-  registerIpam(name: string, ipam: Ipam): void {
+  registerIpam<Name extends string>(name: Name, ipam: Ipam): NetworkController<Types, Ipams | Name> {
     this.checkRunning();
     this.addIpam(name, ipam);
+    return this;
   }
 
   private addIpam(name: string, ipam: Ipam): void {
@@ -244,7 +268,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * Creates a network of a driver type (`docker network create -d TYPE NAME`). CONFLICT for a name
    * or subnet in use; INVALID_ARGUMENT for bad options; a failure leaves nothing behind.
    */
-  async newNetwork(type: NetworkType, name: string, options: NetworkOptions = {}): Promise<Network> {
+  async newNetwork(type: Types, name: string, options: NetworkOptions<Ipams> = {}): Promise<Network> {
     return this.operation(() => this.createNetwork(type, name, options, false));
   }
 
@@ -262,7 +286,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       }
       const id = newId();
       const pools = NO_IPAM.has(type) ? { v4: [], v6: [] } : await this.allocatePools(ipam, name, options);
-      const network = new Network(id, name, type, this, driver, ipam, options, pools, predefined);
+      const network = Network.make(id, name, type, this, driver, ipam, options, pools, predefined);
       await withUndo(async (undo) => {
         undo.push(() => network.releasePools());
         await driver.createNetwork(network.createInfo(this.owner));
@@ -373,7 +397,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const id = newId();
       const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
       const namespace = shared ? shared.namespace : this.namespaceFor(id, mode === 'host');
-      const sandbox = new Sandbox(id, containerId, mode, namespace, this, options);
+      const sandbox = Sandbox.make(id, containerId, mode, namespace, this, options);
       sandbox.hostDns = await this.hostDns();
       // One trip: the files, the namespace (if it is a new one) and the record, in that order.
       const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];

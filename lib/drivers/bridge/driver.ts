@@ -7,6 +7,7 @@ import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp } from '..
 import { randomHex } from '../../util/ids';
 import { Mutex } from '../../util/mutex';
 import type {
+  BoundPort,
   Driver,
   DriverOptions,
   ExternalConnectivity,
@@ -15,7 +16,6 @@ import type {
   JoinRecordOps,
   JoinTarget,
   NetworkCreateInfo,
-  PortBinding,
   RestoreContext,
   RestoreResult,
   RestoreWarning,
@@ -316,7 +316,7 @@ export class BridgeDriver implements Driver {
    * Publishes the endpoint's ports: holds each host port (CONFLICT if taken), then adds the DNAT
    * map elements (`nft add element`). Resolves with the bindings made.
    */
-  async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<PortBinding[]> {
+  async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<BoundPort[]> {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
     if (!endpoint.iface.address || options.portMapping.length === 0) return [];
@@ -435,7 +435,7 @@ export class BridgeDriver implements Driver {
       if (!isGone(err)) errors.push(err);
     }
     // The ports published before, held again (this process holds none yet), then the firewall as the state says.
-    const published: Record<string, PortBinding[]> = {};
+    const published: Record<string, BoundPort[]> = {};
     for (const e of endpoints.filter((x) => x.joined && x.published.length > 0 && !plan.lost.includes(x.endpointId))) {
       try {
         const endpoint = this.endpoint(e.endpointId);
