@@ -112,7 +112,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
-    for (const driver of builtinDrivers(kernel)) this.drivers.set(driver.type, driver);
+    for (const driver of builtinDrivers(kernel, { stateDir: folders.stateDir, ipForwardNoDrop: options.ipForwardNoDrop ?? false }))
+      this.drivers.set(driver.type, driver);
     this.ipamTimeoutMs = options.ipamTimeoutMs ?? 10_000;
     for (const [name, ipam] of Object.entries(options.ipams ?? {})) this.addIpam(name, ipam);
     // Only the built-ins are registered at this point (builtins.ts makes one per BuiltinNetworkType).
@@ -449,7 +450,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       if (options.removeAll) await this.removeAll();
     } finally {
       // What the process holds (published ports) goes; the kernel objects stay for the next controller.
-      for (const driver of this.drivers.values()) await driver.stop?.().catch((err: unknown) => debug('stop: %s', (err as Error).message));
+      const removeAll = options.removeAll ?? false;
+      for (const driver of this.drivers.values()) await driver.stop?.({ removeAll }).catch((err: unknown) => debug('stop: %s', (err as Error).message));
       if (this.lockFd !== null) await unlockStateDir(this.kernel, this.lockFd);
       this.lockFd = null;
     }
