@@ -437,11 +437,9 @@ export class BridgeDriver implements Driver {
     const sandboxOf = new Map(endpoints.map((e) => [e.endpointId, e.joined?.sandboxId]));
     const marks: NativeOp[] = [...plan.adopt].map(([name, id]) => ({ op: 'linkSet', name, change: { alias: vethAlias(owner, id, sandboxOf.get(id)!) } }));
     // Bridges made before bridges had the owner's link group, which the firewall tells cnm-ts devices by.
-    for (const link of links) {
-      if (link.kind === 'bridge' && link.group !== ownerGroup(owner) && [...this.networks].some(([id]) => isOwnBridge(link, owner, id))) {
-        marks.push({ op: 'linkSet', name: link.name, change: { group: ownerGroup(owner) } });
-      }
-    }
+    const group = ownerGroup(owner);
+    const ungrouped = links.filter((l) => l.kind === 'bridge' && l.group !== group && [...this.networks.keys()].some((id) => isOwnBridge(l, owner, id)));
+    marks.push(...ungrouped.map((l): NativeOp => ({ op: 'linkSet', name: l.name, change: { group } })));
     errors.push(...(await bestEffort(this.kernel, marks)).filter((err) => !isGone(err)));
     for (const id of plan.missingBridges) {
       const info = networks.find((n) => n.info.id === id)!.info;

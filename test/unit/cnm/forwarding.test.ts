@@ -92,4 +92,16 @@ describe('ip_forward', () => {
     await last.stop({ removeAll: true });
     expect(hostSysctls.get(KEY)).toBe('0');
   });
+
+  it('a restart puts a bridge made without the link group (by an earlier version) in it', async () => {
+    const { world } = worldWithForwarding('0');
+    const c = await world.start({ predefinedNetworks: false });
+    const network = await c.newNetwork('bridge', 'web', SUBNET);
+    const bridge = world.kernel.link(`br-${network.id.slice(0, 12)}`);
+    await c.stop();
+    bridge.group = 0;
+    const next = await world.start({ predefinedNetworks: false });
+    expect(world.kernel.link(bridge.name).group).toBe(ownerGroup(next.owner));
+    await next.stop({ removeAll: true });
+  });
 });
