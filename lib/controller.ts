@@ -436,7 +436,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * for; then the state directory is free for another controller. Networks and sandboxes stay in
    * the kernel, as Docker's do when the daemon stops, unless `removeAll`, which deletes every
    * sandbox, endpoint and network, the predefined ones too (and the default bridge device, if this
-   * controller made it). A later stop() does nothing: it resolves once the first one is done.
+   * controller made it), and puts back `net.ipv4.ip_forward` if cnm-ts switched it on and no
+   * cnm-ts bridge is left. A later stop() does nothing: it resolves once the first one is done.
    */
   async stop(options: { removeAll?: boolean } = {}): Promise<void> {
     if (this.stopping) return this.stopping.catch(() => undefined);

@@ -1,7 +1,7 @@
 // The host's IPv4 forwarding (net.ipv4.ip_forward), which outside access and published ports need.
 // When cnm-ts is the one that switches it on, it first records the value it found in the state
 // directory (durably, in the same trip as the switch), so that:
-// - its firewall drops forwarding that neither comes from nor goes to a cnm-ts bridge: the host
+// - its firewall drops forwarding that neither comes from nor goes to a cnm-ts device: the host
 //   does not become a router between its other interfaces (Docker sets iptables' FORWARD policy to
 //   DROP for that reason when it enables forwarding), unless the controller's `ipForwardNoDrop`;
 // - stop({ removeAll: true }) puts the value back once no cnm-ts bridge is left on the host.
