@@ -60,6 +60,12 @@ export interface ControllerOptions<Ipams extends string = string> {
   ipams?: Record<Ipams, Ipam>;
   /** How long a registered IPAM's call may take before it fails with IPAM_FAILED. Default 10000 ms. */
   ipamTimeoutMs?: number;
+  /**
+   * The host is meant to route between its interfaces (Docker's `--ip-forward-no-drop`). Without
+   * it, when cnm-ts is the one that switches `net.ipv4.ip_forward` on, its firewall drops forwarding
+   * that neither comes from nor goes to a cnm-ts bridge. Default false.
+   */
+  ipForwardNoDrop?: boolean;
 }
 
 /** A sandbox's options: hostname, DNS and extra hosts (see SandboxDnsConfig), and its mode. */
@@ -115,6 +121,7 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     'kernel',
     'ipams',
     'ipamTimeoutMs',
+    'ipForwardNoDrop',
   ]);
   const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
   for (const [event, listener] of Object.entries(listeners ?? {})) {
@@ -130,6 +137,7 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     predefinedNetworks: optional(o.predefinedNetworks, (v) => checkBoolean(v, 'predefinedNetworks')),
     defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
     liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
+    ipForwardNoDrop: optional(o.ipForwardNoDrop, (v) => checkBoolean(v, 'ipForwardNoDrop')),
     listeners: listeners && { ...listeners },
     kernel: optional(o.kernel, checkKernel),
     ipams: optional(o.ipams, (v) => {

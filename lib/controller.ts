@@ -136,7 +136,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
-    for (const driver of builtinDrivers(kernel)) this.drivers.set(driver.type, driver);
+    for (const driver of builtinDrivers(kernel, { stateDir: folders.stateDir, ipForwardNoDrop: options.ipForwardNoDrop ?? false }))
+      this.drivers.set(driver.type, driver);
     this.ipamTimeoutMs = options.ipamTimeoutMs ?? 10_000;
     for (const [name, ipam] of Object.entries(options.ipams ?? {})) this.addIpam(name, ipam);
     // Only the built-ins are registered at this point (builtins.ts makes one per BuiltinNetworkType).
@@ -474,7 +475,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
    * for; then the state directory is free for another controller. Networks and sandboxes stay in
    * the kernel, as Docker's do when the daemon stops, unless `removeAll`, which deletes every
    * sandbox, endpoint and network, the predefined ones too (and the default bridge device, if this
-   * controller made it). A later stop() does nothing: it resolves once the first one is done.
+   * controller made it), and puts back `net.ipv4.ip_forward` if cnm-ts switched it on and no
+   * cnm-ts bridge is left. A later stop() does nothing: it resolves once the first one is done.
    */
   async stop(options: { removeAll?: boolean } = {}): Promise<void> {
     if (this.stopping) return this.stopping.catch(() => undefined);
@@ -488,7 +490,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
       if (options.removeAll) await this.removeAll();
     } finally {
       // What the process holds (published ports) goes; the kernel objects stay for the next controller.
-      for (const driver of this.drivers.values()) await driver.stop?.().catch((err: unknown) => debug('stop: %s', (err as Error).message));
+      const removeAll = options.removeAll ?? false;
+      for (const driver of this.drivers.values()) await driver.stop?.({ removeAll }).catch((err: unknown) => debug('stop: %s', (err as Error).message));
       if (this.lockFd !== null) await unlockStateDir(this.kernel, this.lockFd);
       this.lockFd = null;
     }

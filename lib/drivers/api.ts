@@ -207,6 +207,9 @@ export interface Driver {
    * of them refers to (what a crash left half-made).
    */
   restore?(context: RestoreContext): Promise<RestoreResult>;
-  /** The controller stops: give back what the process holds (reserved ports), leaving the kernel as it is. */
-  stop?(): Promise<void>;
+  /**
+   * The controller stops: give back what the process holds (reserved ports), leaving the kernel as
+   * it is; after `removeAll` (every network deleted), also what the driver changed on the host.
+   */
+  stop?(options: { removeAll: boolean }): Promise<void>;
 }
