@@ -15,9 +15,16 @@ export interface PredefinedNetwork {
   driverOptions?: DriverOptions;
 }
 
+/** What the built-in drivers take from the controller's options. */
+export interface BuiltinDriverOptions {
+  stateDir: string;
+  ipForwardNoDrop: boolean;
+}
+
 /** A new instance of each built-in driver, on the controller's kernel: each controller has its own. */
-export function builtinDrivers(kernel: Kernel): Driver[] {
-  return [new NullDriver(), new HostDriver(), new BridgeDriver(kernel), new MacvlanDriver(kernel)];
+export function builtinDrivers(kernel: Kernel, options: BuiltinDriverOptions): Driver[] {
+  const bridge = new BridgeDriver(kernel, { stateDir: options.stateDir, noDrop: options.ipForwardNoDrop });
+  return [new NullDriver(), new HostDriver(), bridge, new MacvlanDriver(kernel)];
 }
 
 /** The predefined networks, in the order they are made; the default bridge on `defaultBridgeName`. */

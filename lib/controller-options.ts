@@ -12,10 +12,10 @@ import type { SandboxDnsConfig } from './sandbox-files';
 import { checkBoolean, checkInteger, checkString, compact, optional, plainObject, show } from './util/checks';
 
 /**
- * How `NetworkController.create()` sets up a controller: its folders, default bridge, IPAM drivers and
- * listeners (libnetwork: the controller's config options; docker: dockerd's flags).
+ * A controller's options; `Ipams`, the names of its `ipams` (the controller's IPAM names, typed).
+ * libnetwork: the controller's config options; docker: dockerd's flags.
  */
-export interface ControllerOptions {
+export interface ControllerOptions<Ipams extends string = string> {
   /**
    * Where the controller keeps its state (records of networks, endpoints and sandboxes; sandbox
    * hosts / resolv.conf) and its lock. Default /var/lib/cnm-ts. One controller at a time per directory.
@@ -60,9 +60,15 @@ export interface ControllerOptions {
    * IPAM drivers of your own by name, registered before the restore (see `registerIpam`), so that
    * networks that use them come back at a restart.
    */
-  ipams?: Record<string, Ipam>;
+  ipams?: Record<Ipams, Ipam>;
   /** How long a registered IPAM's call may take before it fails with IPAM_FAILED. Default 10000 ms. */
   ipamTimeoutMs?: number;
+  /**
+   * The host is meant to route between its interfaces (Docker's `--ip-forward-no-drop`). Without
+   * it, when cnm-ts is the one that switches `net.ipv4.ip_forward` on, its firewall drops forwarding
+   * that neither comes from nor goes to a cnm-ts bridge. Default false.
+   */
+  ipForwardNoDrop?: boolean;
 }
 
 /** A sandbox's options: hostname, DNS and extra hosts (see SandboxDnsConfig), and its mode. */
@@ -118,6 +124,7 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     'kernel',
     'ipams',
     'ipamTimeoutMs',
+    'ipForwardNoDrop',
   ]);
   const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
   for (const [event, listener] of Object.entries(listeners ?? {})) {
@@ -133,6 +140,7 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     predefinedNetworks: optional(o.predefinedNetworks, (v) => checkBoolean(v, 'predefinedNetworks')),
     defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
     liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
+    ipForwardNoDrop: optional(o.ipForwardNoDrop, (v) => checkBoolean(v, 'ipForwardNoDrop')),
     listeners: listeners && { ...listeners },
     kernel: optional(o.kernel, checkKernel),
     ipams: optional(o.ipams, (v) => {

@@ -12,7 +12,7 @@ import { bestEffort, nativeKernel, NetlinkError, runOne, type Kernel, type Nativ
 import { parseCidr } from './util/ip';
 import { Network } from './network';
 import { allocatePools, type NetworkPools } from './network-pools';
-import type { BuiltinNetworkType, NetworkOptions, NetworkType } from './options';
+import type { BuiltinIpamName, BuiltinNetworkType, IpamName, NetworkOptions, NetworkType } from './options';
 import { hostNamespace, StateLayout, type NamespaceHandle } from './layout';
 import { removeSandboxes, Sandbox } from './sandbox';
 import { reachableNameservers, readHostResolvConf, type HostResolvConf } from './resolv-conf';
@@ -70,8 +70,24 @@ const SINGLETON = new Set(['null', 'host']);
 /**
  * Owns the drivers, IPAM, every network and every sandbox (libnetwork's NetworkController).
  * Create one with `await NetworkController.create(options)`.
+ *
+ * `Types` and `Ipams` are the network types and IPAM names it knows, so that editors offer them
+ * and a typo (`newNetwork('brigde', ...)`, `ipam: { driver: 'defualt' }`) is a type error rather
+ * than a NOT_FOUND at run time. `create()` gives a controller typed with the built-ins and the
+ * names of its `ipams` option; `registerDriver` and `registerIpam` return the same controller,
+ * typed with the new name too:
+ *
+ *     const base = await NetworkController.create({ ipams: { corp: corpIpam } });
+ *     // base.newNetwork('overlay', 'ov') is a type error: base knows the built-in types only
+ *     const controller = base.registerDriver('overlay', overlay);
+ *     await controller.newNetwork('overlay', 'ov', { ipam: { driver: 'corp' } });
+ *
+ * The names are a type parameter rather than a registry type that users extend (declaration
+ * merging) because registration happens at run time, per controller: the type follows the calls.
+ * A plain `NetworkController` (the defaults) takes any name, checked at run time: the type to
+ * use where the names are not known statically (a function that takes any controller).
  */
-export class NetworkController extends EventEmitter<ControllerEvents> {
+export class NetworkController<Types extends string = NetworkType, Ipams extends string = IpamName> extends EventEmitter<ControllerEvents> {
   readonly id = newId();
   /** The host's resolv.conf and systemd-resolved's list of upstream servers. */
   private readonly resolvConfFiles: { host: string; systemd: string };
@@ -128,7 +144,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       this.on(event as keyof ControllerEvents, listener as (...args: unknown[]) => void);
     }
-    for (const driver of builtinDrivers(kernel)) this.drivers.set(driver.type, driver);
+    for (const driver of builtinDrivers(kernel, { stateDir: folders.stateDir, ipForwardNoDrop: options.ipForwardNoDrop ?? false }))
+      this.drivers.set(driver.type, driver);
     this.ipamTimeoutMs = options.ipamTimeoutMs ?? 10_000;
     for (const [name, ipam] of Object.entries(options.ipams ?? {})) this.addIpam(name, ipam);
     // Only the built-ins are registered at this point (builtins.ts makes one per BuiltinNetworkType).
@@ -143,11 +160,13 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * first free predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
    * libnetwork: `libnetwork.New(...)`; docker: starting `dockerd`.
    */
-  static async create(given: ControllerOptions = {}): Promise<NetworkController> {
+  static async create<Ipams extends string = never>(
+    given: ControllerOptions<Ipams> = {},
+  ): Promise<NetworkController<BuiltinNetworkType, BuiltinIpamName | Ipams>> {
     const options = checkControllerOptions(given);
     const kernel = options.kernel ?? nativeKernel;
     await kernel.checkPrivileges();
-    const controller = new NetworkController(options, kernel);
+    const controller = new NetworkController<BuiltinNetworkType, BuiltinIpamName | Ipams>(options, kernel);
     const { folders } = controller.layout;
     await prepareStateDir(folders, kernel);
     controller.lockFd = await lockStateDir(kernel, folders.stateDir);
@@ -217,12 +236,16 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
     return [...this.builtinTypes];
   }
 
-  /** Adds a driver for a network type of your own (libnetwork's RegisterDriver). CONFLICT if taken. */
-  registerDriver(type: string, driver: Driver): void {
+  /**
+   * Adds a driver for a network type of your own (libnetwork's RegisterDriver). CONFLICT if taken.
+   * Returns this controller, typed to take `type` in `newNetwork` too.
+   */
+  registerDriver<Type extends string>(type: Type, driver: Driver): NetworkController<Types | Type, Ipams> {
     this.checkRunning();
     if (typeof type !== 'string' || type.length === 0) throw invalidArgument('driver type must be a non-empty string');
     if (this.drivers.has(type)) throw new CnmError('CONFLICT', `a driver for ${type} networks is already registered`);
     this.drivers.set(type, driver);
+    return this;
   }
 
   /**
@@ -231,10 +254,12 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * within the controller's `ipamTimeoutMs` fails with IPAM_FAILED, and its errors carry its name.
    * An IPAM that has networks at a restart is given in the controller's `ipams` option instead, so
    * that the restore finds it. CONFLICT for a name taken ('default' and 'null' are built in).
+   * Returns this controller, typed to take `name` as a network's `ipam.driver` too.
    */
-  registerIpam(name: string, ipam: Ipam): void {
+  registerIpam<Name extends string>(name: Name, ipam: Ipam): NetworkController<Types, Ipams | Name> {
     this.checkRunning();
     this.addIpam(name, ipam);
+    return this;
   }
 
   private addIpam(name: string, ipam: Ipam): void {
@@ -257,7 +282,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * or subnet in use; INVALID_ARGUMENT for bad options; a failure leaves nothing behind.
    * libnetwork: `Controller.NewNetwork()`; docker: `docker network create`.
    */
-  async newNetwork(type: NetworkType, name: string, options: NetworkOptions = {}): Promise<Network> {
+  async newNetwork(type: Types, name: string, options: NetworkOptions<Ipams> = {}): Promise<Network> {
     return this.operation(() => this.createNetwork(type, name, options, false));
   }
 
@@ -275,7 +300,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       }
       const id = newId();
       const pools = NO_IPAM.has(type) ? { v4: [], v6: [] } : await this.allocatePools(ipam, name, options);
-      const network = new Network(id, name, type, this, driver, ipam, options, pools, predefined);
+      const network = Network.make(id, name, type, this, driver, ipam, options, pools, predefined);
       await withUndo(async (undo) => {
         undo.push(() => network.releasePools());
         await driver.createNetwork(network.createInfo(this.owner));
@@ -403,7 +428,7 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       const id = newId();
       const mode = options.useDefaultSandbox ? 'host' : shared ? 'container' : 'namespace';
       const namespace = shared ? shared.namespace : this.namespaceFor(id, mode === 'host');
-      const sandbox = new Sandbox(id, containerId, mode, namespace, this, options);
+      const sandbox = Sandbox.make(id, containerId, mode, namespace, this, options);
       sandbox.hostDns = await this.hostDns();
       // One trip: the files, the namespace (if it is a new one) and the record, in that order.
       const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];
@@ -492,7 +517,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
    * for; then the state directory is free for another controller. Networks and sandboxes stay in
    * the kernel, as Docker's do when the daemon stops, unless `removeAll`, which deletes every
    * sandbox, endpoint and network, the predefined ones too (and the default bridge device, if this
-   * controller made it). A later stop() does nothing: it resolves once the first one is done.
+   * controller made it), and puts back `net.ipv4.ip_forward` if cnm-ts switched it on and no
+   * cnm-ts bridge is left. A later stop() does nothing: it resolves once the first one is done.
    * libnetwork: `Controller.Stop()`; docker: stopping `dockerd` (with `removeAll`: `docker rm -f` of
    * everything, then `docker network prune`).
    */
@@ -508,7 +534,8 @@ export class NetworkController extends EventEmitter<ControllerEvents> {
       if (options.removeAll) await this.removeAll();
     } finally {
       // What the process holds (published ports) goes; the kernel objects stay for the next controller.
-      for (const driver of this.drivers.values()) await driver.stop?.().catch((err: unknown) => debug('stop: %s', (err as Error).message));
+      const removeAll = options.removeAll ?? false;
+      for (const driver of this.drivers.values()) await driver.stop?.({ removeAll }).catch((err: unknown) => debug('stop: %s', (err as Error).message));
       if (this.lockFd !== null) await unlockStateDir(this.kernel, this.lockFd);
       this.lockFd = null;
     }

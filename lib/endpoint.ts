@@ -1,5 +1,5 @@
 import { CnmError, invalidArgument } from './errors';
-import type { InterfaceInfo, JoinInfo } from './drivers/api';
+import type { BoundPort, InterfaceInfo, JoinInfo } from './drivers/api';
 import type { Network } from './network';
 import { checkDeleteOptions, checkJoinOptions } from './option-checks';
 import type { EndpointOptions, ExposedPort, JoinOptions, PortBinding } from './options';
@@ -7,8 +7,29 @@ import { Sandbox } from './sandbox';
 import { STATE_VERSION, type EndpointRecord } from './store/records';
 import { show } from './util/checks';
 
-/** What `Endpoint.info()` returns (libnetwork's EndpointInfo). */
-export interface EndpointInfo {
+/**
+ * What `Endpoint.info()` returns (libnetwork's EndpointInfo). `portsPublished` tells which ports
+ * `portMapping` holds: once true, every binding has its host port as a number.
+ */
+export type EndpointInfo = EndpointInfoFields & EndpointPorts;
+
+/** The ports of an endpoint's info: as bound while published, else as asked for. */
+export type EndpointPorts =
+  | {
+      /** It publishes its ports: it is its sandbox's gateway endpoint, and they could be bound. */
+      portsPublished: true;
+      /** The bindings made: `hostIP` and `hostPort` always set (the port picked for 0 or a range). */
+      portMapping: BoundPort[];
+    }
+  | {
+      /** Not joined, not its sandbox's gateway endpoint, nothing bound, or its ports are `unpublished`. */
+      portsPublished: false;
+      /** The bindings asked for, as given (`hostPort` may be absent or 0, or a range). */
+      portMapping: PortBinding[];
+    };
+
+/** The fields of `EndpointInfo` other than its ports. */
+export interface EndpointInfoFields {
   id: string;
   name: string;
   networkId: string;
@@ -25,12 +46,6 @@ export interface EndpointInfo {
   sandboxId: string | null;
   sandboxKey: string | null;
   exposedPorts: ExposedPort[];
-  /**
-   * While it publishes them as its sandbox's gateway endpoint, the bindings made: `hostIP` and
-   * `hostPort` always set (the port picked for 0 or a range), no `hostPortEnd`. Otherwise (not
-   * joined, not the gateway endpoint, or `unpublished`) the bindings asked for, as given.
-   */
-  portMapping: PortBinding[];
   /**
    * The ports it could not publish when it became its sandbox's gateway endpoint because the one
    * before it left, or at a restart (a host port in use), and why; null when it publishes what it
@@ -57,17 +72,24 @@ export class Endpoint {
   private phase: EndpointState = 'idle';
   private joinedTo: Sandbox | null = null;
   private joined: JoinInfo | null = null;
-  private publishedPorts: PortBinding[] | null = null;
+  private publishedPorts: BoundPort[] | null = null;
   private unpublishedPorts: UnpublishedPorts | null = null;
 
-  /** @internal */
-  constructor(
+  // Private rather than stripped from the declarations: they then say `private constructor()`, so
+  // that `new Endpoint()` is a type error for users (a stripped constructor reads as a public one).
+  /** Endpoints come from `Network.createEndpoint()`, never from `new`. */
+  private constructor(
     readonly id: string,
     readonly name: string,
     readonly network: Network,
     /** @internal */ readonly iface: InterfaceInfo,
     /** @internal */ readonly options: EndpointOptions,
   ) {}
+
+  /** @internal Network.createEndpoint() and the restore make endpoints with it. */
+  static make(id: string, name: string, network: Network, iface: InterfaceInfo, options: EndpointOptions): Endpoint {
+    return new Endpoint(id, name, network, iface, options);
+  }
 
   /** @internal Where it is in its life: idle, joining, joined, leaving, deleting, deleted. */
   get state(): EndpointState {
@@ -85,7 +107,7 @@ export class Endpoint {
   }
 
   /** @internal The ports published while it is its sandbox's gateway endpoint. */
-  get published(): PortBinding[] | null {
+  get published(): BoundPort[] | null {
     return this.publishedPorts;
   }
 
@@ -117,7 +139,7 @@ export class Endpoint {
   }
 
   /** @internal The gateway: the ports now published for it (null: none); nothing is left unpublished. */
-  setPublished(ports: PortBinding[] | null): void {
+  setPublished(ports: BoundPort[] | null): void {
     this.publishedPorts = ports;
     this.unpublishedPorts = null;
   }
@@ -229,6 +251,9 @@ export class Endpoint {
    */
   info(): EndpointInfo {
     this.network.controller.checkRunning();
+    const ports: EndpointPorts = this.published
+      ? { portsPublished: true, portMapping: this.published }
+      : { portsPublished: false, portMapping: this.options.portMapping ?? [] };
     return structuredClone({
       id: this.id,
       name: this.name,
@@ -245,7 +270,7 @@ export class Endpoint {
       sandboxId: this.sandbox?.id ?? null,
       sandboxKey: this.sandbox?.key ?? null,
       exposedPorts: this.options.exposedPorts ?? [],
-      portMapping: this.published ?? this.options.portMapping ?? [],
+      ...ports,
       unpublished: this.unpublished && { portMapping: [...this.unpublished.portMapping], reason: this.unpublished.reason },
       dnsNames: this.options.dnsNames ?? [],
     });

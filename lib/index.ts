@@ -6,12 +6,15 @@ export type { StateWarning } from './store/store';
 export { Network, type NetworkInfo } from './network';
 export type { AllocatedPool } from './network-pools';
 export type { NetworkInspect, DockerIpamConfig, DockerNetworkEndpoint } from './docker-inspect';
-export { Endpoint, type EndpointInfo, type UnpublishedPorts } from './endpoint';
+export { Endpoint, type EndpointInfo, type EndpointInfoFields, type EndpointPorts, type UnpublishedPorts } from './endpoint';
 export { Sandbox, type SandboxMode } from './sandbox';
 export type {
+  BoundPort,
+  BuiltinIpamName,
   BuiltinNetworkType,
   EndpointOptions,
   ExposedPort,
+  IpamName,
   IpamOptions,
   IpamPoolConfig,
   JoinOptions,

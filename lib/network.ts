@@ -38,8 +38,8 @@ export class Network {
   private readonly pendingAddresses = new Set<string>();
   /** @internal */ deleting = false;
 
-  /** @internal */
-  constructor(
+  /** Networks come from `NetworkController.newNetwork()`, never from `new` (see Endpoint's constructor). */
+  private constructor(
     readonly id: string,
     readonly name: string,
     readonly type: NetworkType,
@@ -49,8 +49,24 @@ export class Network {
     /** @internal */ readonly options: NetworkOptions,
     /** @internal */ readonly pools: NetworkPools,
     /** @internal */ readonly predefined: boolean,
-    readonly created = new Date(),
+    readonly created: Date,
   ) {}
+
+  /** @internal The controller and the restore make networks with it. */
+  static make(
+    id: string,
+    name: string,
+    type: NetworkType,
+    controller: NetworkController,
+    driver: Driver,
+    ipam: IpamCaller,
+    options: NetworkOptions,
+    pools: NetworkPools,
+    predefined: boolean,
+    created = new Date(),
+  ): Network {
+    return new Network(id, name, type, controller, driver, ipam, options, pools, predefined, created);
+  }
 
   /**
    * Creates an endpoint: reserves its addresses (static ones if given) and its MAC address. No
@@ -79,7 +95,7 @@ export class Network {
         undo.push(() => this.releaseAddresses(iface));
         await this.driver.createEndpoint(this.id, id, iface, {});
         undo.push(() => this.driver.deleteEndpoint(this.id, id));
-        const made = new Endpoint(id, name, this, iface, options);
+        const made = Endpoint.make(id, name, this, iface, options);
         await this.controller.recordWrites.write(this.controller.store.writeOp(made.toRecord()));
         return made;
       });

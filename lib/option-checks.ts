@@ -7,7 +7,7 @@ import { containsPrefix, overlaps, parseAddressOrPrefix, parsePrefix } from './i
 import { validateMac } from './native/validate';
 import { isOneOf, orList, PORT_PROTOCOLS } from './native/vocabulary';
 import { validateIp, type Family } from './util/ip';
-import type { EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding } from './options';
+import type { BoundPort, EndpointOptions, ExposedPort, IpamOptions, IpamPoolConfig, JoinOptions, NetworkOptions, PortBinding } from './options';
 import type { SandboxDnsConfig } from './sandbox-files';
 import { checkBoolean, checkInteger, checkList, checkString, checkStringMap, compact, CONTROL, optional, plainObject, show } from './util/checks';
 
@@ -125,9 +125,20 @@ function checkPortBinding(value: unknown, what: string): PortBinding {
   return binding;
 }
 
-/** Port bindings (an endpoint's portMapping, and the bindings a gateway endpoint published). */
+/** Port bindings as asked for (an endpoint's portMapping). */
 export function checkPortMapping(value: unknown): PortBinding[] {
   return checkList(value, 'portMapping', checkPortBinding);
+}
+
+/** Port bindings as bound (what a gateway endpoint published): a host address and a host port each, no range. */
+export function checkBoundPorts(value: unknown): BoundPort[] {
+  return checkList(value, 'published', (v, what) => {
+    const binding = checkPortBinding(v, what);
+    if (binding.hostIP === undefined || !binding.hostPort || binding.hostPortEnd !== undefined) {
+      throw invalidArgument(`${what}: a bound port has a hostIP and a hostPort, and no hostPortEnd`);
+    }
+    return binding as BoundPort;
+  });
 }
 
 /** A unicast MAC address that is not all zeros (the kernel refuses the others on a veth). */

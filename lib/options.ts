@@ -2,14 +2,24 @@
 // A leaf: the options of the controller and of sandboxes sit beside their classes, which they name.
 import type { DriverOptions, ExposedPort, PortBinding } from './drivers/api';
 
-export type { ExposedPort, PortBinding } from './drivers/api';
+export type { BoundPort, ExposedPort, PortBinding } from './drivers/api';
 
 /** The network types of the built-in drivers (`docker network create -d`). */
 export type BuiltinNetworkType = 'null' | 'host' | 'bridge' | 'macvlan';
 
-/** A built-in network type, or the type of a driver given to `registerDriver`. */
+/**
+ * A network type: a built-in one or the type of a driver given to `registerDriver`. Any string,
+ * where the types a controller knows are not known statically (a controller typed as plain
+ * `NetworkController`; see its type parameters for the checked list).
+ */
 // `string & {}` keeps editors offering the built-in names while any string is accepted.
 export type NetworkType = BuiltinNetworkType | (string & {});
+
+/** The built-in IPAM drivers: 'default' (addresses from pools) and 'null' (no addresses). */
+export type BuiltinIpamName = 'default' | 'null';
+
+/** An IPAM driver's name: a built-in one or one given to `registerIpam` / the `ipams` option. */
+export type IpamName = BuiltinIpamName | (string & {});
 
 /** One IPAM pool of a network (Docker's IPAM config entry). */
 export interface IpamPoolConfig {
@@ -22,28 +32,28 @@ export interface IpamPoolConfig {
 }
 
 /**
- * A network's IPAM settings (libnetwork: IpamConf; docker: `docker network create --ipam-driver
- * --subnet --gateway --ip-range`).
+ * A network's IPAM; `Ipams`, the IPAM names its controller knows (see NetworkController).
+ * libnetwork: IpamConf; docker: `docker network create --ipam-driver --subnet --gateway --ip-range`.
  */
-export interface IpamOptions {
+export interface IpamOptions<Ipams extends string = IpamName> {
   /**
    * The IPAM driver: 'default' (the default), 'null' (no addresses: they come from the driver or
    * are set by the caller) or a name given to `registerIpam` / the controller's `ipams` option.
    */
-  driver?: string;
+  driver?: Ipams;
   config?: IpamPoolConfig[];
   /** Options given to the IPAM with each request (Docker's `--ipam-opt`). */
   options?: Record<string, string>;
 }
 
 /**
- * Options of `NetworkController.newNetwork()` (libnetwork: NetworkOption; docker: `docker network
- * create` flags).
+ * A network's options; `Ipams`, the IPAM names its controller knows (see NetworkController).
+ * libnetwork: NetworkOption; docker: `docker network create` flags.
  */
-export interface NetworkOptions {
+export interface NetworkOptions<Ipams extends string = IpamName> {
   /** Driver options, Docker's labels as strings ('com.docker.network.bridge.name': 'br-x'). */
   driverOptions?: DriverOptions;
-  ipam?: IpamOptions;
+  ipam?: IpamOptions<Ipams>;
   /** No outside access: no default route, no masquerade. */
   internal?: boolean;
   enableIPv6?: boolean;

@@ -5,7 +5,7 @@ import createDebug from './util/debug';
 import { lstat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { NetworkController } from './controller';
-import type { RestoredEndpoint, RestoredNetwork } from './drivers/api';
+import type { BoundPort, RestoredEndpoint, RestoredNetwork } from './drivers/api';
 import { Endpoint } from './endpoint';
 import { bestEffort, runOne, type Kernel, type NativeOp } from './native';
 import { Network } from './network';
@@ -13,7 +13,6 @@ import { reclaimEndpointAddresses, reclaimPools, type NetworkPools } from './net
 import { hostNamespace, type NamespaceHandle } from './layout';
 import { removeSandboxes, Sandbox } from './sandbox';
 import { removeSandboxFilesOps, type FilesFolder } from './sandbox-files';
-import type { PortBinding } from './options';
 import type { AttachmentRecord, EndpointRecord, NetworkRecord, SandboxRecord } from './store/records';
 import { foreignSandboxRecord } from './store/shapes';
 import type { StateWarning } from './store/store';
@@ -125,7 +124,7 @@ export async function restoreState(controller: NetworkController): Promise<Resto
   // In join order, so that each sandbox lists its endpoints as it did.
   const byJoinOrder = [...endpoints.values()].sort((a, b) => (a.attachment?.order ?? 0) - (b.attachment?.order ?? 0));
   for (const e of byJoinOrder) {
-    const endpoint = new Endpoint(e.record.id, e.record.name, e.network, e.record.iface, e.record.options);
+    const endpoint = Endpoint.make(e.record.id, e.record.name, e.network, e.record.iface, e.record.options);
     e.network.adopt(endpoint);
     const join = e.attachment;
     if (join && e.target) {
@@ -199,7 +198,7 @@ async function restoreNetworks(controller: NetworkController, records: NetworkRe
       skip(record.id, `its address pools cannot be taken back: ${(err as Error).message}`);
       continue;
     }
-    const network = new Network(
+    const network = Network.make(
       record.id,
       record.name,
       record.type,
@@ -299,7 +298,7 @@ async function restoreSandboxes(
     }
     const namespace = record.mode === 'host' ? host : handleOf(record, handles);
     namespace.users += 1;
-    const sandbox = new Sandbox(record.id, record.containerId, record.mode, namespace, controller, { ...record.config, labels: record.labels });
+    const sandbox = Sandbox.make(record.id, record.containerId, record.mode, namespace, controller, { ...record.config, labels: record.labels });
     sandbox.hostDns = { nameservers: record.hostServers, search: record.hostSearch ?? [], options: record.hostOptions ?? [] };
     containers.add(record.containerId);
     sandboxes.set(record.id, { sandbox, record });
@@ -340,7 +339,7 @@ interface RestoredEndpointEntry {
   target: RestoredEndpoint['joined'];
   attachment: AttachmentRecord | null;
   /** The ports its driver published again. */
-  published: PortBinding[] | null;
+  published: BoundPort[] | null;
 }
 
 /** Endpoints of restored networks whose addresses IPAM can take back. */

@@ -1,9 +1,8 @@
 // A sandbox's gateway endpoint (libnetwork's): the joined endpoint that gives the sandbox its
 // default route and outside access, and whose published ports are programmed. It is the one with
 // the highest join priority, the first joined on a tie; these are the moves between endpoints.
-import type { JoinTarget } from './drivers/api';
+import type { BoundPort, JoinTarget, PortBinding } from './drivers/api';
 import type { Endpoint } from './endpoint';
-import type { PortBinding } from './options';
 
 /** Where and how an endpoint is joined to the sandbox. */
 export interface Attachment {
@@ -66,7 +65,7 @@ export class Gateway {
    * Undo of a move: the default route and external connectivity go back to `previous`, with the
    * very ports it had published (`published`, so that a picked host port stays the same).
    */
-  async restore(previous: Attachment | null, published: PortBinding[] | null): Promise<void> {
+  async restore(previous: Attachment | null, published: BoundPort[] | null): Promise<void> {
     if (previous) await this.routeThrough(previous);
     await this.move(previous?.endpoint ?? null, published);
   }

@@ -1,6 +1,6 @@
 import createDebug from './util/debug';
 import type { NetworkController } from './controller';
-import type { JoinInfo, JoinRecordOps, JoinTarget, PortBinding } from './drivers/api';
+import type { BoundPort, JoinInfo, JoinRecordOps, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { bestEffortTogether, NetlinkError, type Kernel, type LinkInfo, type LinkStats, type NativeOp } from './native';
@@ -32,8 +32,8 @@ export class Sandbox {
   private deleted = false;
   /** @internal */ config: SandboxDnsConfig;
 
-  /** @internal */
-  constructor(
+  /** Sandboxes come from `NetworkController.newSandbox()`, never from `new` (see Endpoint's constructor). */
+  private constructor(
     readonly id: string,
     readonly containerId: string,
     readonly mode: SandboxMode,
@@ -44,6 +44,11 @@ export class Sandbox {
     const { useDefaultSandbox: _host, shareWith: _share, labels: _labels, ...dns } = options;
     this.config = dns;
     this.ownLabels = { ...(options.labels ?? {}) };
+  }
+
+  /** @internal The controller and the restore make sandboxes with it. */
+  static make(id: string, containerId: string, mode: SandboxMode, namespace: NamespaceHandle, controller: NetworkController, options: SandboxOptions): Sandbox {
+    return new Sandbox(id, containerId, mode, namespace, controller, options);
   }
 
   private readonly ownLabels: Record<string, string>;
@@ -551,6 +556,6 @@ export async function removeSandboxes(sandboxes: Sandbox[]): Promise<unknown[]> 
 }
 
 /** How the record keeps one join. */
-function attachmentRecord({ endpoint, ifname, priority, order }: Attachment, info: JoinInfo, published: PortBinding[] | null): AttachmentRecord {
+function attachmentRecord({ endpoint, ifname, priority, order }: Attachment, info: JoinInfo, published: BoundPort[] | null): AttachmentRecord {
   return { endpointId: endpoint.id, ifname, priority, order, info, published, driver: endpoint.network.driver.endpointState?.(endpoint.id) };
 }

@@ -4,9 +4,9 @@
 import type { NativeOp, PortProtocol } from '../native';
 
 /**
- * A published port (libnetwork's PortBinding): container `port`/`proto` on the host at
- * `hostIP` (default: the network's host_binding_ipv4, else 0.0.0.0) and `hostPort` (0 or absent:
- * a free one; with `hostPortEnd`, the first free one of the range).
+ * A port to publish, as asked for (libnetwork's PortBinding): container `port`/`proto` on the host
+ * at `hostIP` (default: the network's host_binding_ipv4, else 0.0.0.0) and `hostPort` (0 or
+ * absent: a free one; with `hostPortEnd`, the first free one of the range).
  */
 export interface PortBinding {
   proto: PortProtocol;
@@ -14,6 +14,16 @@ export interface PortBinding {
   hostIP?: string;
   hostPort?: number;
   hostPortEnd?: number;
+}
+
+/**
+ * A published port as bound: the host address and the host port it holds, the one picked for 0,
+ * absent or a range (what `docker inspect` shows under Ports once a container runs). No range.
+ */
+export interface BoundPort extends PortBinding {
+  hostIP: string;
+  hostPort: number;
+  hostPortEnd?: undefined;
 }
 
 /**
@@ -113,7 +123,7 @@ export interface RestoredEndpoint {
   state: unknown;
   joined: JoinTarget | null;
   /** The ports it had published (programExternalConnectivity's result), to publish again. */
-  published: PortBinding[];
+  published: BoundPort[];
 }
 
 /** What a driver gets back after a restart. */
@@ -146,7 +156,7 @@ export interface RestoreResult {
   /** The kernel objects it removed because nothing referred to them. */
   removed: string[];
   /** The ports published again, by endpoint id (those it could not hold again are in `errors`). */
-  published?: Record<string, PortBinding[]>;
+  published?: Record<string, BoundPort[]>;
   /** What it could not repair or remove. */
   errors: unknown[];
   /** Networks it keeps but cannot use as they are (their objects left alone), and why. */
@@ -187,7 +197,7 @@ export interface Driver {
    * Sets up the endpoint's published ports and outside access (the firewall) when it becomes its
    * sandbox's gateway endpoint; resolves with the bindings made (host ports picked, host IPs filled in).
    */
-  programExternalConnectivity?(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<PortBinding[]>;
+  programExternalConnectivity?(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<BoundPort[]>;
   /** Removes what programExternalConnectivity set up. */
   revokeExternalConnectivity?(networkId: string, endpointId: string): Promise<void>;
   /** What the driver keeps about a network, as JSON, stored with it and given back to restore(). */
@@ -201,6 +211,9 @@ export interface Driver {
    * of them refers to (what a crash left half-made).
    */
   restore?(context: RestoreContext): Promise<RestoreResult>;
-  /** The controller stops: give back what the process holds (reserved ports), leaving the kernel as it is. */
-  stop?(): Promise<void>;
+  /**
+   * The controller stops: give back what the process holds (reserved ports), leaving the kernel as
+   * it is; after `removeAll` (every network deleted), also what the driver changed on the host.
+   */
+  stop?(options: { removeAll: boolean }): Promise<void>;
 }

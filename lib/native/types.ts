@@ -93,6 +93,13 @@ export interface LinkChange {
   addrGenMode?: (typeof ADDR_GEN_MODES)[number];
   /** The link's alias (`ip link set NAME alias TEXT`); '' removes it. */
   alias?: string;
+  /** Its link group (`ip link set NAME group N`, IFLA_GROUP). */
+  group?: number;
+  /**
+   * Hairpin mode of a bridge port (`ip link set NAME type bridge_slave hairpin on`): frames may
+   * leave by the port they came in on. The link must be on its bridge already (not in the same change).
+   */
+  hairpin?: boolean;
 }
 
 /** A link's packet and byte counters (IFLA_STATS64), as `ip -s link show` prints them. */

@@ -132,6 +132,8 @@ function validateLinkChange(name: string, change: LinkChange): void {
   if (change.newName !== undefined) validateIfname(change.newName, 'new name');
   if (change.master !== undefined && change.master !== null) validateIfname(change.master, 'master');
   if (change.moveTo !== undefined) validatePath(change.moveTo, 'moveTo');
+  if (change.group !== undefined) validateUint(change.group, `group of ${name}`, 0, 0xffffffff);
+  if (change.hairpin !== undefined && typeof change.hairpin !== 'boolean') throw invalidArgument(`hairpin of ${name} must be a boolean`);
   if (change.addrGenMode !== undefined && !isOneOf(ADDR_GEN_MODES, change.addrGenMode)) {
     throw invalidArgument(`addrGenMode ${show(change.addrGenMode)} is not ${orList(ADDR_GEN_MODES)}`);
   }

@@ -29,6 +29,8 @@ export const NFT_META_KEYS = [
   'skuid',
   'skgid',
   'priority',
+  'iifgroup',
+  'oifgroup',
 ] as const;
 export const NFT_CT_KEYS = [
   'state',

@@ -1,10 +1,10 @@
 // What the controller keeps on disk: one JSON record per network, endpoint and sandbox, and the
 // checks a record must pass to be loaded (a record that fails them is skipped with a warning).
-import type { InterfaceInfo, JoinInfo } from '../drivers/api';
+import type { BoundPort, InterfaceInfo, JoinInfo } from '../drivers/api';
 import type { NetworkPools } from '../network-pools';
-import type { EndpointOptions, NetworkOptions, PortBinding } from '../options';
+import type { EndpointOptions, NetworkOptions } from '../options';
 import type { SandboxDnsConfig } from '../sandbox-files';
-import { checkDnsConfig, checkEndpointOptions, checkLabels, checkNetworkOptions, checkPortMapping, checkPriority, DNS_KEYS } from '../option-checks';
+import { checkBoundPorts, checkDnsConfig, checkEndpointOptions, checkLabels, checkNetworkOptions, checkPriority, DNS_KEYS } from '../option-checks';
 import { checkName, plainObject } from '../util/checks';
 
 /** The format of the records; a record of another version is skipped. */
@@ -38,8 +38,8 @@ export interface AttachmentRecord {
   /** The join's position among the sandbox's joins (ties in priority go to the first). */
   order: number;
   info: JoinInfo;
-  /** The ports it published as the sandbox's gateway endpoint. */
-  published: PortBinding[] | null;
+  /** The ports it published as the sandbox's gateway endpoint, as bound. */
+  published: BoundPort[] | null;
   /** What the driver keeps about the joined endpoint (Driver.endpointState). */
   driver?: unknown;
 }
@@ -98,7 +98,7 @@ function checkAttachment(a: unknown): boolean {
     passes(() => checkPriority(a.priority)) &&
     typeof a.order === 'number' &&
     isObject(a.info) &&
-    (a.published === null || passes(() => checkPortMapping(a.published)))
+    (a.published === null || passes(() => checkBoundPorts(a.published)))
   );
 }
 

@@ -55,6 +55,8 @@ LinkChange linkChangeFrom(const Reader& r) {
   c.netns = r.string("moveTo");
   c.addrGenMode = r.string("addrGenMode");
   if (r.has("alias")) c.alias = r.string("alias");
+  c.group = r.u32("group");
+  c.hairpin = r.boolean("hairpin");
   return c;
 }
 

@@ -288,6 +288,16 @@ void linkSet(NlSocket& sock, const std::string& name, const LinkChange& change) 
   if (change.mtu) req.putU32(IFLA_MTU, *change.mtu);
   putMac(req, change.mac, name);
   if (change.alias) req.put(IFLA_IFALIAS, change.alias->data(), change.alias->size());
+  if (change.group) req.putU32(IFLA_GROUP, *change.group);
+  if (change.hairpin) {
+    // A bridge port's own setting: the master's slave data (`ip link set NAME type bridge_slave hairpin on`).
+    size_t info = req.beginNested(IFLA_LINKINFO);
+    req.putString(IFLA_INFO_SLAVE_KIND, "bridge");
+    size_t data = req.beginNested(IFLA_INFO_SLAVE_DATA);
+    req.putU8(IFLA_BRPORT_MODE, *change.hairpin ? 1 : 0);
+    req.endNested(data);
+    req.endNested(info);
+  }
   if (change.master) req.putU32(IFLA_MASTER, change.master->empty() ? 0 : linkIndex(sock, *change.master));
   if (!change.netns.empty()) {
     keepOpen.push_back(openNetns(change.netns));

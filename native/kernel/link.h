@@ -46,6 +46,8 @@ struct LinkChange {
   std::string netns;                  // move into this namespace (path)
   std::string addrGenMode;            // IPv6 link-local generation: "none", "eui64", "stable_secret", "random"
   std::optional<std::string> alias;   // IFLA_IFALIAS; "" removes it
+  std::optional<uint32_t> group;      // IFLA_GROUP
+  std::optional<bool> hairpin;        // bridge port: IFLA_BRPORT_MODE (hairpin), the link must have its master already
 };
 
 struct LinkStats {

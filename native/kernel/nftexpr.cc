@@ -131,10 +131,11 @@ void putExpressions(NlRequest& req, const std::vector<NftExpr>& exprs) {
 
 const std::map<std::string, uint32_t>& nftMetaKeys() {
   static const std::map<std::string, uint32_t> keys = {
-      {"len", NFT_META_LEN},         {"protocol", NFT_META_PROTOCOL}, {"mark", NFT_META_MARK},         {"iif", NFT_META_IIF},
-      {"oif", NFT_META_OIF},         {"iifname", NFT_META_IIFNAME},   {"oifname", NFT_META_OIFNAME},   {"iiftype", NFT_META_IIFTYPE},
-      {"oiftype", NFT_META_OIFTYPE}, {"nfproto", NFT_META_NFPROTO},   {"l4proto", NFT_META_L4PROTO},   {"pkttype", NFT_META_PKTTYPE},
-      {"skuid", NFT_META_SKUID},     {"skgid", NFT_META_SKGID},       {"priority", NFT_META_PRIORITY},
+      {"len", NFT_META_LEN},           {"protocol", NFT_META_PROTOCOL}, {"mark", NFT_META_MARK},         {"iif", NFT_META_IIF},
+      {"oif", NFT_META_OIF},           {"iifname", NFT_META_IIFNAME},   {"oifname", NFT_META_OIFNAME},   {"iiftype", NFT_META_IIFTYPE},
+      {"oiftype", NFT_META_OIFTYPE},   {"nfproto", NFT_META_NFPROTO},   {"l4proto", NFT_META_L4PROTO},   {"pkttype", NFT_META_PKTTYPE},
+      {"skuid", NFT_META_SKUID},       {"skgid", NFT_META_SKGID},       {"priority", NFT_META_PRIORITY}, {"iifgroup", NFT_META_IIFGROUP},
+      {"oifgroup", NFT_META_OIFGROUP},
   };
   return keys;
 }

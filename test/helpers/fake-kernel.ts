@@ -21,6 +21,8 @@ export interface FakeLink {
   master: string | null;
   alias: string | null;
   group: number;
+  /** A bridge port's hairpin mode. */
+  hairpin: boolean;
   /** A veth's other end: its namespace ('' for the host) and index. */
   peer: { netns: string; index: number } | null;
 }
@@ -133,7 +135,7 @@ export class FakeKernel implements Kernel {
   private newLink(name: string, kind: string | null, rest: Partial<FakeLink> = {}): FakeLink {
     const index = this.nextIndex++;
     const mac = rest.mac ?? `02:00:00:00:${((index >> 8) & 255).toString(16).padStart(2, '0')}:${(index & 255).toString(16).padStart(2, '0')}`;
-    return { index, name, kind, up: false, mtu: 1500, master: null, alias: null, group: 0, peer: null, ...rest, mac };
+    return { index, name, kind, up: false, mtu: 1500, master: null, alias: null, group: 0, hairpin: false, peer: null, ...rest, mac };
   }
 
   private addLink(netns: string, link: FakeLink): void {
@@ -239,6 +241,8 @@ export class FakeKernel implements Kernel {
       const link = this.link(name, netns);
       const from = netns ?? HOST;
       if (change.master) this.link(change.master, netns);
+      // The kernel takes a port's settings from its bridge as it is before the change.
+      if (change.hairpin !== undefined && !link.master) throw kernelError('EOPNOTSUPP', 'RTM_NEWLINK', name);
       if (change.newName !== undefined) {
         if (this.ns(from).links.has(change.newName)) throw kernelError('EEXIST', 'RTM_NEWLINK', change.newName);
         this.ns(from).links.delete(name);
@@ -256,6 +260,8 @@ export class FakeKernel implements Kernel {
         mac: change.mac ?? link.mac,
         master: change.master === undefined ? link.master : change.master,
         alias: change.alias === undefined ? link.alias : change.alias || null,
+        group: change.group ?? link.group,
+        hairpin: change.hairpin ?? link.hairpin,
       });
     },
     linkGet: ({ name, netns }) => this.info(this.link(name, netns)),

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { iccCommands, portCommands, rebuildCommands, type FirewallNetwork, type FirewallPort } from '../../lib/drivers/bridge/firewall';
-import { bridgeAlias, vethAlias, vethGroup } from '../../lib/drivers/bridge/ownership';
+import { bridgeAlias, vethAlias, ownerGroup } from '../../lib/drivers/bridge/ownership';
 import { planRestore } from '../../lib/drivers/bridge/restore';
 import type { BridgeEndpoint, BridgeNetwork } from '../../lib/drivers/bridge/types';
 import type { LinkInfo } from '../../lib/kernel';
@@ -69,6 +69,7 @@ const firewallCases: [string, () => unknown][] = [
         ['veth2222222', 'veth2222223'],
       ),
   ],
+  ['firewall-drop-other-forwarding', () => rebuildCommands(OWNER, [net('br-1111', '172.18.0.0/16')], [], [], { dropOtherForwarding: true })],
   ['ports-add-mixed', () => portCommands(OWNER, 'addElements', MIXED_PORTS)],
   ['ports-delete-mixed', () => portCommands(OWNER, 'deleteElements', MIXED_PORTS)],
   ['ports-add-any-address-only', () => portCommands(OWNER, 'addElements', [WEB])],
@@ -185,7 +186,7 @@ const restoreCases: [string, () => unknown][] = [
       restore({
         // Killed between the veth's creation and its alias: no alias, but the owner's link group (given
         // at creation) says it is this controller's: removed. Without the group, left alone.
-        links: [ownBridge('br-a', ID.a), link('vetha000001', 'veth', { master: 'br-a', group: vethGroup(OWNER) }), veth('vetha000002', 'br-a')],
+        links: [ownBridge('br-a', ID.a), link('vetha000001', 'veth', { master: 'br-a', group: ownerGroup(OWNER) }), veth('vetha000002', 'br-a')],
         networks: { [ID.a]: network('br-a') },
         endpoints: {},
       }),

@@ -112,6 +112,7 @@ describe('what the option checks refuse', () => {
     ['useDefaultSandbox 1', () => checkSandboxOptions({ useDefaultSandbox: 1 }), 'useDefaultSandbox'],
     ['force "yes"', () => checkDeleteOptions({ force: 'yes' }, 'force'), 'force'],
     ['liveRestore "no"', () => checkControllerOptions({ liveRestore: 'no' }), 'liveRestore'],
+    ['ipForwardNoDrop 1', () => checkControllerOptions({ ipForwardNoDrop: 1 }), 'ipForwardNoDrop'],
     ['predefinedNetworks 1', () => checkControllerOptions({ predefinedNetworks: 1 }), 'predefinedNetworks'],
     ['a default bridge name that is a kernel template', () => checkControllerOptions({ defaultBridgeName: 'cnm%d' }), 'defaultBridgeName'],
     ['a relative hostResolvConf', () => checkControllerOptions({ hostResolvConf: 'resolv.conf' }), 'hostResolvConf'],

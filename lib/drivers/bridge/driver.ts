@@ -7,6 +7,7 @@ import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp } from '..
 import { randomHex } from '../../util/ids';
 import { Mutex } from '../../util/mutex';
 import type {
+  BoundPort,
   Driver,
   DriverOptions,
   ExternalConnectivity,
@@ -15,17 +16,17 @@ import type {
   JoinRecordOps,
   JoinTarget,
   NetworkCreateInfo,
-  PortBinding,
   RestoreContext,
   RestoreResult,
   RestoreWarning,
 } from '../api';
 import { gatewayFor, macFor, withoutPrefix } from '../common';
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
+import { Forwarding, type ForwardingOptions } from './forwarding';
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
 import { forgetFlowsOp, holdPorts, releasePorts } from './ports';
-import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy, vethAlias, vethGroup } from './ownership';
+import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy, vethAlias, ownerGroup } from './ownership';
 import { planRestore } from './restore';
 import type { BridgeEndpoint, BridgeNetwork } from './types';
 
@@ -74,10 +75,15 @@ export class BridgeDriver implements Driver {
    */
   private readonly firewallLock = new Mutex();
   private readonly reaper: LinkReaper;
+  private readonly forwarding: Forwarding;
 
-  /** A driver whose every operation goes through `kernel`. */
-  constructor(private readonly kernel: Kernel) {
+  /** A driver whose every operation goes through `kernel`; `host` says where it records the host's forwarding. */
+  constructor(
+    private readonly kernel: Kernel,
+    host: ForwardingOptions,
+  ) {
     this.reaper = new LinkReaper(kernel);
+    this.forwarding = new Forwarding(kernel, host);
   }
 
   /** Removes what a failed step made, logging (not throwing) what could not be removed. */
@@ -114,7 +120,7 @@ export class BridgeDriver implements Driver {
   private async makeBridge(info: NetworkCreateInfo, config: BridgeConfig): Promise<void> {
     const name = config.bridgeName;
     const ops: NativeOp[] = [
-      { op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu } },
+      { op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu, linkGroup: ownerGroup(info.owner) } },
       // The kernel ignores an alias given at creation: it is a change of its own.
       { op: 'linkSet', name, change: { alias: bridgeAlias(info.owner, info.id) } },
     ];
@@ -122,8 +128,8 @@ export class BridgeDriver implements Driver {
     ops.push({ op: 'linkSet', name, change: { up: true } });
     // Ports published on 127.0.0.1 are reached through the bridge (see firewall.ts).
     ops.push({ op: 'sysctlSet', key: `net/ipv4/conf/${name}/route_localnet`, value: '1' });
-    // Outside access and published ports need the host to route, as Docker makes it.
-    if (!info.internal) ops.push({ op: 'sysctlSet', key: 'net/ipv4/ip_forward', value: '1' });
+    // Outside access and published ports need the host to route, as Docker makes it (see forwarding.ts).
+    if (!info.internal) ops.push(...(await this.forwarding.switchOnOps()));
     try {
       await this.kernel.batch(ops);
     } catch (err) {
@@ -190,7 +196,8 @@ export class BridgeDriver implements Driver {
         internal: n.internal,
         masquerade: n.config.enableIpMasquerade,
       }));
-    return { op: 'nftTransaction', commands: rebuildCommands(this.owner, networks, ports, noIcc) };
+    const host = { dropOtherForwarding: this.forwarding.dropsOthers };
+    return { op: 'nftTransaction', commands: rebuildCommands(this.owner, networks, ports, noIcc, host) };
   }
 
   private firewallPorts(endpoint: BridgeEndpoint): FirewallPort[] {
@@ -248,18 +255,24 @@ export class BridgeDriver implements Driver {
           master: bridgeName,
           mtu,
           up: true,
-          linkGroup: vethGroup(this.owner),
+          linkGroup: ownerGroup(this.owner),
           peer: { name: target.ifname, netns, mtu, mac: endpoint.iface.macAddress },
         },
       },
       // The controller's mark, which restore goes by (the kernel ignores an alias given at creation;
       // until this op, the link group says whose the veth is). No carrier yet: switching IPv6
       // link-local off in the same message keeps the new port silent on the bridge. Below IPv6's
-      // minimum MTU the kernel gives the link no IPv6 at all (and refuses the change).
+      // minimum MTU the kernel gives the link no IPv6 at all (and refuses the change). Hairpin: the
+      // container reaches its own published ports through the host's addresses (see firewall.ts),
+      // as Docker's bridges without the userland proxy do.
       {
         op: 'linkSet',
         name: endpoint.hostIfname,
-        change: { alias: vethAlias(this.owner, endpointId, target.sandboxId), ...(mtu === undefined || mtu >= IPV6_MIN_MTU ? { addrGenMode: 'none' } : {}) },
+        change: {
+          alias: vethAlias(this.owner, endpointId, target.sandboxId),
+          hairpin: true,
+          ...(mtu === undefined || mtu >= IPV6_MIN_MTU ? { addrGenMode: 'none' } : {}),
+        },
       },
       ...this.iccOps(endpoint, 'addElements'),
     ];
@@ -316,7 +329,7 @@ export class BridgeDriver implements Driver {
    * Publishes the endpoint's ports: holds each host port (CONFLICT if taken), then adds the DNAT
    * map elements (`nft add element`). Resolves with the bindings made.
    */
-  async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<PortBinding[]> {
+  async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<BoundPort[]> {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
     if (!endpoint.iface.address || options.portMapping.length === 0) return [];
@@ -364,12 +377,16 @@ export class BridgeDriver implements Driver {
     await releasePorts(this.kernel, held);
   }
 
-  /** Gives back the host ports this process holds; the rules stay for the next controller. */
-  async stop(): Promise<void> {
+  /**
+   * Gives back the host ports this process holds; the rules stay for the next controller. After
+   * `removeAll`, puts back the forwarding that cnm-ts switched on (see forwarding.ts).
+   */
+  async stop({ removeAll }: { removeAll: boolean }): Promise<void> {
     for (const endpoint of this.endpoints.values()) {
       await releasePorts(this.kernel, endpoint.ports);
       endpoint.ports = [];
     }
+    if (removeAll) await this.forwarding.putBack();
   }
 
   /** Points the sandbox's default route(s) at this endpoint's gateway (`ip route replace default`). */
@@ -401,6 +418,7 @@ export class BridgeDriver implements Driver {
   async restore({ owner, networks, endpoints, unreadable, unreadableSandboxes }: RestoreContext): Promise<RestoreResult> {
     this.owner = owner;
     const errors: unknown[] = [];
+    await this.forwarding.load();
     for (const { info } of networks) {
       const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
       this.networks.set(info.id, describe(info, config));
@@ -423,6 +441,10 @@ export class BridgeDriver implements Driver {
     // Veths made before veths were marked, named by their endpoint's join: marked now.
     const sandboxOf = new Map(endpoints.map((e) => [e.endpointId, e.joined?.sandboxId]));
     const marks: NativeOp[] = [...plan.adopt].map(([name, id]) => ({ op: 'linkSet', name, change: { alias: vethAlias(owner, id, sandboxOf.get(id)!) } }));
+    // Bridges made before bridges had the owner's link group, which the firewall tells cnm-ts devices by.
+    const group = ownerGroup(owner);
+    const ungrouped = links.filter((l) => l.kind === 'bridge' && l.group !== group && [...this.networks.keys()].some((id) => isOwnBridge(l, owner, id)));
+    marks.push(...ungrouped.map((l): NativeOp => ({ op: 'linkSet', name: l.name, change: { group } })));
     errors.push(...(await bestEffort(this.kernel, marks)).filter((err) => !isGone(err)));
     for (const id of plan.missingBridges) {
       const info = networks.find((n) => n.info.id === id)!.info;
@@ -435,7 +457,7 @@ export class BridgeDriver implements Driver {
       if (!isGone(err)) errors.push(err);
     }
     // The ports published before, held again (this process holds none yet), then the firewall as the state says.
-    const published: Record<string, PortBinding[]> = {};
+    const published: Record<string, BoundPort[]> = {};
     for (const e of endpoints.filter((x) => x.joined && x.published.length > 0 && !plan.lost.includes(x.endpointId))) {
       try {
         const endpoint = this.endpoint(e.endpointId);

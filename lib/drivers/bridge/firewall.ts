@@ -4,6 +4,7 @@
 // off). Networks change the rules; endpoints only add and remove set and map elements, so the k-th
 // published port costs what the first did.
 import { nftExpr as x, nftValue as v, type NftCommand, type NftElement, type NftExpr, type PortProtocol } from '../../native';
+import { OWNED_GROUP_BIT } from './ownership';
 
 export interface FirewallNetwork {
   bridge: string;
@@ -22,6 +23,15 @@ export interface FirewallPort {
   containerPort: number;
 }
 
+/** What the host's own forwarding gets from the firewall. */
+export interface FirewallHost {
+  /**
+   * Drop forwarding that neither comes from nor goes to a cnm-ts device (of any controller: their
+   * link groups carry OWNED_GROUP_BIT): cnm-ts switched forwarding on, and the host is not a router.
+   */
+  dropOtherForwarding: boolean;
+}
+
 /** The controller's table name, in both families. */
 export const tableName = (owner: string): string => `cnm-ts-${owner}`;
 
@@ -36,7 +46,13 @@ const NO_ICC = 'noicc';
 const IPS_DST_NAT = 0x20;
 
 /** Commands that replace both tables with the rules for `networks`, or remove them when there are none. */
-export function rebuildCommands(owner: string, networks: FirewallNetwork[], ports: FirewallPort[], noIcc: string[]): NftCommand[] {
+export function rebuildCommands(
+  owner: string,
+  networks: FirewallNetwork[],
+  ports: FirewallPort[],
+  noIcc: string[],
+  host: FirewallHost = { dropOtherForwarding: false },
+): NftCommand[] {
   const table = tableName(owner);
   const inet = { family: 'inet', table } as const;
   const bridge = { family: 'bridge', table } as const;
@@ -76,8 +92,16 @@ export function rebuildCommands(owner: string, networks: FirewallNetwork[], port
     commands.push(rule('forward', [...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
   }
   // Published ports are reached from other networks too; the drops below are for the rest.
-  commands.push(rule('forward', [{ expr: 'ct', key: 'status', dreg: 0 }, ...bitSet(IPS_DST_NAT), x.accept()]));
+  commands.push(rule('forward', [{ expr: 'ct', key: 'status', dreg: 0 }, ...bits(IPS_DST_NAT, 'neq'), x.accept()]));
   for (const n of networks.filter((net) => !net.internal)) {
+    // Hairpin: a container reaching a port published by its own bridge (its own one too) through a
+    // host address. The answer must come back through the host to be un-DNATed (and a container
+    // drops packets from its own address), so the source becomes the bridge's address.
+    for (const subnet of n.subnets) {
+      commands.push(
+        rule('postrouting', [...x.saddr(subnet), ...x.oifname(n.bridge), { expr: 'ct', key: 'status', dreg: 0 }, ...bits(IPS_DST_NAT, 'neq'), x.masquerade()]),
+      );
+    }
     // Isolation: nothing from this bridge to another of the controller's bridges.
     commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...oifnameIn(BRIDGES), x.drop()]));
     if (!n.masquerade) continue;
@@ -90,6 +114,10 @@ export function rebuildCommands(owner: string, networks: FirewallNetwork[], port
   const external = networks.filter((net) => !net.internal);
   if (external.length > 0) commands.push(rule('forward', [...x.ctState(['established', 'related']), x.accept()]));
   for (const n of external) commands.push(rule('forward', [...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
+  if (host.dropOtherForwarding) {
+    const notOwned = (key: 'iifgroup' | 'oifgroup'): NftExpr[] => [{ expr: 'meta', key, dreg: 0 }, ...bits(OWNED_GROUP_BIT, 'eq')];
+    commands.push(rule('forward', [...notOwned('iifgroup'), ...notOwned('oifgroup'), x.drop()]));
+  }
   commands.push({ cmd: 'addElements', ...inet, set: BRIDGES, elements: networks.map((n) => ({ key: v.ifname(n.bridge) })) });
   commands.push(...portCommands(owner, 'addElements', ports));
 
@@ -135,11 +163,11 @@ function oifnameIn(set: string): NftExpr[] {
   ];
 }
 
-/** `REG0 & BITS != 0`, for a 32-bit value in host order (ct status). */
-function bitSet(bits: number): NftExpr[] {
+/** `REG0 & BITS != 0` (neq: one of them set) or `== 0` (eq: none), for a 32-bit value in host order (ct status, link group). */
+function bits(mask: number, op: 'eq' | 'neq'): NftExpr[] {
   return [
-    { expr: 'bitwise', sreg: 0, dreg: 0, mask: v.mark(bits), xor: v.mark(0) },
-    { expr: 'cmp', op: 'neq', sreg: 0, data: v.mark(0) },
+    { expr: 'bitwise', sreg: 0, dreg: 0, mask: v.mark(mask), xor: v.mark(0) },
+    { expr: 'cmp', op, sreg: 0, data: v.mark(0) },
   ];
 }
 

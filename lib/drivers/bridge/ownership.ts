@@ -22,13 +22,17 @@ export function vethAlias(owner: string, endpointId: string, sandboxId: string):
   return `${ALIAS_PREFIX}${owner}:${endpointId}:${sandboxId}`;
 }
 
+/** The bit set in every cnm-ts link group: the firewall tells cnm-ts devices (of any controller) by it. */
+export const OWNED_GROUP_BIT = 0x80000000;
+
 /**
- * The link group the controller `owner` makes its veths in (given in the create request, so that a
- * kill between the creation and the alias cannot leave one of them unrecognisable): the mark's 32
- * bits, with the top one set, away from group 0 (every link's) and the small ones people pick.
+ * The link group the controller `owner` makes its bridges and veths in (given in the create
+ * request, so that a kill between the creation and the alias cannot leave a veth unrecognisable):
+ * the mark's 32 bits with OWNED_GROUP_BIT set, away from group 0 (every link's) and the small ones
+ * people pick.
  */
-export function vethGroup(owner: string): number {
-  return (parseInt(owner.slice(0, 8), 16) | 0x80000000) >>> 0;
+export function ownerGroup(owner: string): number {
+  return (parseInt(owner.slice(0, 8), 16) | OWNED_GROUP_BIT) >>> 0;
 }
 
 /** The endpoint and sandbox of a veth alias made by vethAlias for `owner`; null for any other alias (or none). */

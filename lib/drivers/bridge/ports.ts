@@ -3,13 +3,13 @@
 import createDebug from '../../util/debug';
 import { CnmError } from '../../errors';
 import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp } from '../../native';
-import type { PortBinding } from '../api';
+import type { BoundPort, PortBinding } from '../api';
 
 const debug = createDebug('cnm:bridge');
 
 /** A published port with the socket that holds its host port. */
 export interface HeldPort {
-  binding: Required<Pick<PortBinding, 'proto' | 'port' | 'hostIP' | 'hostPort'>>;
+  binding: BoundPort;
   fd: number;
 }
 

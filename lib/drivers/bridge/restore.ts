@@ -5,11 +5,11 @@
 // claims it, unless the sandbox it was made for could not be restored from its record (the
 // sandbox's namespace is left alone, so its interface is too). A veth without the mark is never
 // removed from a bridge: one an endpoint record names was made before veths were marked, and is
-// adopted (marked now); one in the owner's link group (vethGroup) was made by it and killed before
+// adopted (marked now); one in the owner's link group (ownerGroup) was made by it and killed before
 // its alias: removed; any other is someone else's, left alone with a warning.
 import type { LinkInfo } from '../../native';
 import type { BridgeEndpoint, BridgeNetwork } from './types';
-import { ALIAS_PREFIX, isOwnBridge, parseVethAlias, vethGroup } from './ownership';
+import { ALIAS_PREFIX, isOwnBridge, parseVethAlias, ownerGroup } from './ownership';
 
 /** The host end of a veth pair as the driver names it at join (`veth` + 7 hex). */
 const HOST_VETH = /^veth[0-9a-f]{7}$/;
@@ -65,7 +65,7 @@ export function planRestore(
   for (const [id, n] of networks) if (!foreign.has(n.config.bridgeName)) bridges.set(n.config.bridgeName, id);
   for (const l of orphanBridges) bridges.set(l.name, l.alias!.slice(mine.length));
   const kept = new Set<string>();
-  const group = vethGroup(owner);
+  const group = ownerGroup(owner);
   for (const [id, endpoint] of endpoints) {
     if (!endpoint.hostIfname) continue;
     const link = byName.get(endpoint.hostIfname);

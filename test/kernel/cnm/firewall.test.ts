@@ -8,164 +8,21 @@
 // internet, linked to the host by a veth pair (host 198.51.100.1/24 <-> outside 198.51.100.2/24).
 // The outside has no route to the container subnets, so only masquerade and DNAT make replies
 // possible (except where a test adds one, and removes it).
-import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { CnmError, NetworkController, type Endpoint, type EndpointOptions, type Network, type PortBinding, type Sandbox } from '../../../lib';
+import { CnmError, NetworkController, type PortBinding } from '../../../lib';
 import { bare, bridgePorts, expectCode, nsAddrs, nsRoutes, restart, useControllers } from '../../helpers/cnm';
+import { conntrack, expectBlocked, FAILS_MS, nftTables, ownTable, ownTables, Scope, servers, tcp, udp } from '../../helpers/firewall-world';
 import { describeKernel, eventually, ip, NETNS_DIR, othersCanBind, uniqueName } from '../../helpers/kernel';
-import { nft, nftJson, tcpClientScript } from '../../helpers/nft';
-
-const run = promisify(execFile);
+import { nft, nftJson } from '../../helpers/nft';
 
 const OUTSIDE_NAME = 'cnmfw-out';
 const OUTSIDE = `${NETNS_DIR}/${OUTSIDE_NAME}`;
 const HOST_IP = '198.51.100.1';
 const OUTSIDE_IP = '198.51.100.2';
 
-/** Connections expected to work get this long; those expected to fail, this short. */
-const WORKS_MS = 3000;
-const FAILS_MS = 1000;
-
-/** `node -e CODE` inside `netns` (by path), or in the test's own namespace (the host) for null. */
-async function nodeIn(netns: string | null, code: string): Promise<string> {
-  const argv = netns ? ['nsenter', `--net=${netns}`, process.execPath, '-e', code] : [process.execPath, '-e', code];
-  const { stdout } = await run(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 20000 });
-  return stdout;
-}
-
-/**
- * A TCP client in `netns` (null: the host) that connects to host:port, sends "hello" and returns
- * what the server sent back; or 'timeout' / 'refused' / the error code when no connection was made.
- */
-function tcp(host: string, port: number, netns: string | null, timeoutMs = WORKS_MS): Promise<string> {
-  return nodeIn(netns, tcpClientScript(host, port, timeoutMs));
-}
-
-/** A TCP connection attempt that must not get through (dropped, refused or unreachable). */
-async function expectBlocked(host: string, port: number, netns: string | null): Promise<void> {
-  expect(await tcp(host, port, netns, FAILS_MS)).toMatch(/^(timeout|refused|E[A-Z]+)$/);
-}
-
-/** A UDP client in `netns`: sends `message` from `sourcePort` (0: any) and returns the first reply, or 'timeout'. */
-function udp(host: string, port: number, netns: string | null, message: string, sourcePort = 0, timeoutMs = WORKS_MS): Promise<string> {
-  return nodeIn(
-    netns,
-    `const s = require('dgram').createSocket('udp4');` +
-      `s.on('message', (m) => { process.stdout.write(String(m)); process.exit(0); });` +
-      `s.on('error', (e) => { process.stdout.write(String(e.code)); process.exit(0); });` +
-      `setTimeout(() => { process.stdout.write('timeout'); process.exit(0); }, ${timeoutMs});` +
-      `s.bind(${sourcePort}, () => s.send(${JSON.stringify(message)}, ${port}, ${JSON.stringify(host)}));`,
-  );
-}
-
-/** Server programs: each prints "ready" once it listens. */
-const servers = {
-  /** TCP echo. */
-  echo: (host: string, port: number) => `require('net').createServer((s) => s.pipe(s)).listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
-  /** TCP: answers each connection with the peer's address ("who connected"). */
-  peer: (host: string, port: number) =>
-    `require('net').createServer((s) => s.end(s.remoteAddress)).listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
-  /** UDP echo, each reply prefixed with `tag`. */
-  udpEcho: (port: number, tag: string) =>
-    `require('dgram').createSocket('udp4').on('message', function (m, r) { this.send(${JSON.stringify(tag)} + m, r.port, r.address); })` +
-    `.bind(${port}, '0.0.0.0', () => console.log('ready'))`,
-  /** TCP: just holds a port (listening, never answering). */
-  holder: (port: number) => `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('ready'))`,
-};
-
-/** The conntrack entries of the host (the test's namespace), one a line. */
-const conntrack = () => readFileSync('/proc/net/nf_conntrack', 'utf8').split('\n').filter(Boolean);
-
-/** "family name" of every nf_tables table of the host. */
-const nftTables = () =>
-  nftJson(['list', 'tables'])
-    .filter((o) => 'table' in o)
-    .map((o) => {
-      const t = o.table as { family: string; name: string };
-      return `${t.family} ${t.name}`;
-    });
-const ownTables = (owner: string) => nftTables().filter((t) => t.endsWith(` cnm-ts-${owner}`));
-
-/** The JSON objects (rules, sets, maps, chains) of the controller's inet table. */
-const ownTable = (owner: string) => nftJson(['list', 'table', 'inet', `cnm-ts-${owner}`]).filter((o) => !('metainfo' in o));
-
-/**
- * What one test made, undone newest first after it (also when it failed): server processes,
- * routes, sandboxes, endpoints, networks, tables. What the test already removed is skipped.
- */
-class Scope {
-  private steps: (() => unknown)[] = [];
-
-  defer(step: () => unknown): void {
-    this.steps.push(step);
-  }
-
-  async network(c: NetworkController, name: string, subnet: string, options: { internal?: boolean; driverOptions?: Record<string, string> } = {}) {
-    const network = await c.newNetwork('bridge', name, {
-      internal: options.internal,
-      driverOptions: options.driverOptions ?? {},
-      ipam: { config: [{ subnet }] },
-    });
-    this.defer(() => network.delete());
-    return { network, bridge: `br-${network.id.slice(0, 12)}`, gateway: subnet.replace(/0\/24$/, '1') };
-  }
-
-  /** An endpoint on `network` joined to a new sandbox. */
-  async container(c: NetworkController, network: Network, name: string, options: EndpointOptions = {}) {
-    const { endpoint, sandbox } = await this.unjoined(c, network, name, options);
-    await endpoint.join(sandbox);
-    return { endpoint, sandbox, address: bare(endpoint.info().interface.address) };
-  }
-
-  /** TCP echo servers in two containers, each on its own address. */
-  async serveBoth(a: { sandbox: Sandbox; address: string }, b: { sandbox: Sandbox; address: string }, port: number): Promise<void> {
-    await this.server(a.sandbox.key, servers.echo(a.address, port));
-    await this.server(b.sandbox.key, servers.echo(b.address, port));
-  }
-
-  /** An endpoint and a sandbox, not joined yet. */
-  async unjoined(c: NetworkController, network: Network, name: string, options: EndpointOptions = {}): Promise<{ endpoint: Endpoint; sandbox: Sandbox }> {
-    const endpoint = await network.createEndpoint(name, options);
-    this.defer(() => endpoint.delete({ force: true }));
-    const sandbox = await c.newSandbox(uniqueName('fw'));
-    this.defer(() => sandbox.delete());
-    return { endpoint, sandbox };
-  }
-
-  /** Starts a server program in `netns` (null: the host) and waits until it listens. */
-  async server(netns: string | null, code: string): Promise<void> {
-    const argv = netns ? ['nsenter', `--net=${netns}`, process.execPath, '-e', code] : [process.execPath, '-e', code];
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.defer(() => child.kill('SIGKILL'));
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (status) => reject(new Error(`server exited with ${status}: ${code}`)));
-      child.stdout!.once('data', () => resolve());
-    });
-  }
-
-  /** A route in the outside namespace to `subnet` via the host. */
-  outsideRoute(subnet: string): void {
-    ip(['route', 'add', subnet, 'via', HOST_IP], OUTSIDE);
-    this.defer(() => ip(['route', 'del', subnet, 'via', HOST_IP], OUTSIDE));
-  }
-
-  async close(): Promise<void> {
-    const errors: unknown[] = [];
-    for (let step = this.steps.pop(); step; step = this.steps.pop()) {
-      try {
-        await step();
-      } catch (err) {
-        if (!(err instanceof CnmError && err.code === 'NOT_FOUND')) errors.push(err);
-      }
-    }
-    if (errors.length > 0) throw new AggregateError(errors, 'test cleanup failed');
-  }
-}
-
 describeKernel('bridge firewall', () => {
   const env = useControllers();
-  const scope = new Scope();
+  const scope = new Scope({ netns: OUTSIDE, hostIP: HOST_IP });
   let c: NetworkController;
 
   beforeAll(async () => {
@@ -461,6 +318,7 @@ describeKernel('bridge firewall', () => {
     const otherBefore = other();
     expect(ownTables(owner)).toEqual([]);
 
+    // Two per network: going out of its bridge, and hairpin (DNATed back into it).
     const masqueradeFor = (subnet: string) =>
       ownTable(owner)
         .filter((o) => 'rule' in o)
@@ -469,7 +327,7 @@ describeKernel('bridge firewall', () => {
 
     const n1 = await f.controller.newNetwork('bridge', 'life1', { ipam: { config: [{ subnet: '10.158.1.0/24' }] } });
     expect(nftTables()).toContain(`inet cnm-ts-${owner}`);
-    expect(masqueradeFor('10.158.1.0')).toHaveLength(1);
+    expect(masqueradeFor('10.158.1.0')).toHaveLength(2);
     // Loopback addresses come only from lo (CVE-2020-8558): one drop rule ahead of every NAT.
     const raw = ownTable(owner).filter((o) => 'chain' in o && (o.chain as { name: string }).name === 'raw');
     expect(raw).toEqual([{ chain: expect.objectContaining({ hook: 'prerouting', prio: -300, type: 'filter' }) }]);
@@ -480,7 +338,7 @@ describeKernel('bridge firewall', () => {
       expect.stringMatching(/"op":"!=","left":\{"meta":\{"key":"iifname"\}\},"right":"lo".*"addr":"127\.0\.0\.0","len":8.*"drop"/),
     ]);
     const n2 = await f.controller.newNetwork('bridge', 'life2', { ipam: { config: [{ subnet: '10.158.2.0/24' }] } });
-    expect(masqueradeFor('10.158.2.0')).toHaveLength(1);
+    expect(masqueradeFor('10.158.2.0')).toHaveLength(2);
     // A published port is one map element, gone with its endpoint: the maps are empty again.
     const elements = () =>
       ownTable(owner)
@@ -502,7 +360,7 @@ describeKernel('bridge firewall', () => {
     // Not the last one: the table stays, without the first network's rule.
     expect(nftTables()).toContain(`inet cnm-ts-${owner}`);
     expect(masqueradeFor('10.158.1.0')).toEqual([]);
-    expect(masqueradeFor('10.158.2.0')).toHaveLength(1);
+    expect(masqueradeFor('10.158.2.0')).toHaveLength(2);
     await n2.delete();
     expect(ownTables(owner)).toEqual([]);
     expect(nftTables()).toContain('inet other');
@@ -511,7 +369,7 @@ describeKernel('bridge firewall', () => {
     // And again from nothing.
     const n3 = await f.controller.newNetwork('bridge', 'life3', { ipam: { config: [{ subnet: '10.158.3.0/24' }] } });
     expect(nftTables()).toContain(`inet cnm-ts-${owner}`);
-    expect(masqueradeFor('10.158.3.0')).toHaveLength(1);
+    expect(masqueradeFor('10.158.3.0')).toHaveLength(2);
     await n3.delete();
     expect(ownTables(owner)).toEqual([]);
     expect(other()).toEqual(otherBefore);

@@ -1,7 +1,7 @@
 // The predefined networks (none, host, bridge on cnm0), the default bridge's pool choice, and the
 // driver registry (built-in drivers, a user's own driver).
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type { Driver, DriverOptions, ExternalConnectivity, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo, PortBinding } from '../../../lib';
+import type { BoundPort, Driver, DriverOptions, ExternalConnectivity, InterfaceInfo, JoinInfo, JoinTarget, NetworkCreateInfo } from '../../../lib';
 import { bare, expectCode, hostAddresses, hostBridges, makeController, useControllers, world, expectSameWorld } from '../../helpers/cnm';
 import { describeKernel, hostHasLink, ip, ipAddrs, ipJson, ipLink, NETNS_DIR, uniqueName } from '../../helpers/kernel';
 
@@ -35,7 +35,7 @@ class RecordingDriver implements Driver {
   async leave(networkId: string, endpointId: string, target: JoinTarget, sandboxGoing: boolean): Promise<void> {
     this.record('leave', networkId, endpointId, target, sandboxGoing);
   }
-  async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<PortBinding[]> {
+  async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<BoundPort[]> {
     this.record('programExternalConnectivity', networkId, endpointId, options);
     return [];
   }

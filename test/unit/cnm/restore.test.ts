@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { NetworkController, StateWarning } from '../../../lib';
-import { vethGroup } from '../../../lib/drivers/bridge/ownership';
+import { ownerGroup } from '../../../lib/drivers/bridge/ownership';
 import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
 
 async function joinedContainer(world: FakeWorld) {
@@ -111,7 +111,7 @@ test("veths: each carries the controller's mark; restore removes only marked str
   // Killed between its creation (in the controller's link group) and its alias.
   world.kernel.handlersForTests.linkAdd({
     op: 'linkAdd',
-    link: { kind: 'veth', name: 'killed', master: bridge, linkGroup: vethGroup(mark), peer: { name: 'killedp' } },
+    link: { kind: 'veth', name: 'killed', master: bridge, linkGroup: ownerGroup(mark), peer: { name: 'killedp' } },
   });
 
   // The sandbox's record is unreadable: its endpoint comes back not joined, its veth stays.

@@ -1,0 +1,75 @@
+// Published ports on a fake kernel: what `info()` says before and after the host port is bound.
+// The assignments to `number` are the type test: `npm run typecheck` fails if EndpointInfo no
+// longer types the bound ports' host port as a number (or types the asked-for one as bound).
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { EndpointInfo, StateWarning } from '../../../lib';
+import { fakeWorld } from '../../helpers/fake-cnm';
+
+/** The host port of the first binding, which the type says is bound. */
+function boundHostPort(info: EndpointInfo): number {
+  if (!info.portsPublished) throw new Error('the ports are not published');
+  const hostPort: number = info.portMapping[0].hostPort;
+  const hostIP: string = info.portMapping[0].hostIP;
+  expect(typeof hostIP).toBe('string');
+  return hostPort;
+}
+
+async function ephemeralPort() {
+  const world = fakeWorld();
+  const controller = await world.start();
+  const network = await controller.newNetwork('bridge', 'web', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+  const sandbox = await controller.newSandbox('c1');
+  const endpoint = await network.createEndpoint('e1', { portMapping: [{ proto: 'tcp', port: 80 }] });
+  return { world, controller, sandbox, endpoint };
+}
+
+test('an ephemeral host port is a number once joined: the one the kernel bound', async () => {
+  const { world, controller, sandbox, endpoint } = await ephemeralPort();
+  const asked = endpoint.info();
+  expect(asked).toMatchObject({ portsPublished: false, portMapping: [{ proto: 'tcp', port: 80 }] });
+  if (asked.portsPublished) throw new Error('published before the join');
+  // @ts-expect-error: a port as asked for may have no host port
+  const unbound: number = asked.portMapping[0].hostPort;
+  expect(unbound).toBeUndefined();
+
+  await endpoint.join(sandbox);
+  const hostPort = boundHostPort(endpoint.info());
+  expect(Number.isInteger(hostPort)).toBe(true);
+  expect([...world.kernel.ports.keys()]).toEqual([`tcp ${hostPort}`]);
+  expect(endpoint.info().portMapping).toEqual([{ proto: 'tcp', port: 80, hostIP: '0.0.0.0', hostPort }]);
+
+  await endpoint.leave(sandbox);
+  expect(endpoint.info()).toMatchObject({ portsPublished: false, portMapping: [{ proto: 'tcp', port: 80 }] });
+  await controller.stop({ removeAll: true });
+});
+
+test('a restart holds the very port picked before, from the sandbox record', async () => {
+  const { world, controller, sandbox, endpoint } = await ephemeralPort();
+  await endpoint.join(sandbox);
+  const hostPort = boundHostPort(endpoint.info());
+  await controller.stop();
+  const record = JSON.parse(readFileSync(controller.store.file('sandbox', sandbox.id), 'utf8'));
+  expect(record.attachments[0].published).toEqual([{ proto: 'tcp', port: 80, hostIP: '0.0.0.0', hostPort }]);
+
+  const next = await world.start();
+  const again = next.networkByName('web')!.endpointByName('e1')!;
+  expect(boundHostPort(again.info())).toBe(hostPort);
+  expect([...world.kernel.ports.keys()]).toEqual([`tcp ${hostPort}`]);
+  await next.stop({ removeAll: true });
+});
+
+test('a sandbox record whose published port was never bound is not loaded', async () => {
+  const { world, controller, sandbox, endpoint } = await ephemeralPort();
+  await endpoint.join(sandbox);
+  await controller.stop();
+  const file = controller.store.file('sandbox', sandbox.id);
+  const record = JSON.parse(readFileSync(file, 'utf8'));
+  record.attachments[0].published = [{ proto: 'tcp', port: 80 }];
+  writeFileSync(file, JSON.stringify(record));
+
+  const warnings: StateWarning[] = [];
+  const next = await world.start({ listeners: { 'state:warning': (w: StateWarning) => warnings.push(w) } });
+  expect(warnings).toEqual([expect.objectContaining({ file, reason: expect.stringContaining('attachments') })]);
+  expect(next.sandboxes()).toEqual([]);
+  await next.stop({ removeAll: true });
+});
