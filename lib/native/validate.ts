@@ -281,6 +281,9 @@ const OP_CHECKS = {
     if (!Array.isArray(op.filters)) throw invalidArgument('conntrack filters must be an array');
     op.filters.forEach(validateConntrackFilter);
   },
+  dnsSockets(op) {
+    if (op.listen !== undefined && typeof op.listen !== 'boolean') throw invalidArgument(`listen must be a boolean, got ${show(op.listen)}`);
+  },
 } satisfies { [K in OpName]: (op: OpOf<K>) => void };
 
 /** Checks one batch operation; throws INVALID_ARGUMENT naming the bad field. */

@@ -139,6 +139,7 @@ void fieldsFrom(const Reader& r, op::PortReserve& o) {
   o.portEnd = static_cast<uint16_t>(end);
 }
 void fieldsFrom(const Reader& r, op::PortRelease& o) { o.fd = descriptorFrom(r); }
+void fieldsFrom(const Reader& r, op::DnsSockets& o) { o.listen = r.boolean("listen").value_or(true); }
 
 void fieldsFrom(const Reader& r, op::RemovePaths& o) {
   o.base = r.string("base", true);
@@ -297,6 +298,15 @@ Napi::Value resultToJs(Napi::Env env, const OpResult& result) {
       Napi::Object o = Napi::Object::New(env);
       o.Set("fd", p.fd);
       o.Set("port", p.port);
+      return o;
+    }
+    Napi::Value operator()(const DnsSockets& d) const {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("udp", d.udp >= 0 ? Napi::Value(Napi::Number::New(env, d.udp)) : env.Null());
+      o.Set("tcp", d.tcp >= 0 ? Napi::Value(Napi::Number::New(env, d.tcp)) : env.Null());
+      o.Set("forward", d.forward);
+      o.Set("udpPort", d.udpPort);
+      o.Set("tcpPort", d.tcpPort);
       return o;
     }
     Napi::Value operator()(const LockResult& l) const {

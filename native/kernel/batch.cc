@@ -185,6 +185,11 @@ struct Batch::Runner {
   OpResult operator()(const op::NftListSets& o) const { return nftListSets(netfilter(), o.family, o.table); }
   OpResult operator()(const op::NftListElements& o) const { return nftListElements(netfilter(), o.family, o.table, o.set); }
   OpResult operator()(const op::ConntrackDelete& o) const { return conntrackDelete(netfilter(), o.filters); }
+  OpResult operator()(const op::DnsSockets& o) const {
+    DnsSockets sockets;
+    inNamespace(netns, [&] { sockets = openDnsSockets(o.listen); });
+    return sockets;
+  }
 };
 
 std::vector<OpResult> Batch::execute(const std::vector<Op>& ops) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conntrack.h"
+#include "dns-sockets.h"
 #include "files.h"
 #include "link.h"
 #include "nftables.h"
@@ -167,13 +168,18 @@ struct ConntrackDelete {
   std::vector<ConntrackFilter> filters;  // entries matching any of them
 };
 
+struct DnsSockets {
+  static constexpr std::string_view name = "dnsSockets";
+  bool listen = true;  // the listening sockets too, not only the forwarding one
+};
+
 }  // namespace op
 
 using OpBody = std::variant<op::NetnsCreate, op::NetnsDelete, op::NetnsInfo, op::LinkAdd, op::LinkDelete, op::LinkDeleteGroup, op::LinkSet,
                             op::LinkGet, op::LinkList, op::AddressAdd, op::AddressDelete, op::AddressList, op::RouteAdd, op::RouteReplace,
                             op::RouteDelete, op::RouteList, op::SysctlGet, op::SysctlSet, op::LockFile, op::UnlockFile, op::PortReserve,
                             op::PortRelease, op::RemovePaths, op::WriteFiles, op::NftTransaction, op::NftListTables, op::NftListChains,
-                            op::NftListRules, op::NftListSets, op::NftListElements, op::ConntrackDelete>;
+                            op::NftListRules, op::NftListSets, op::NftListElements, op::ConntrackDelete, op::DnsSockets>;
 
 // One op of a batch: where it acts and what it does.
 struct Op {
