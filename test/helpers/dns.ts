@@ -48,26 +48,21 @@ export async function getentHosts(netns: string, resolvConf: string, name: strin
 export class Child {
   private constructor(readonly process: ChildProcess) {}
 
-  /** Starts `argv` and waits until `ready` shows in its output (stdout or stderr). */
-  static async start(argv: string[], ready: RegExp): Promise<Child> {
+  /** Starts `argv` and waits (10 s at most) until `ready` holds for its output (stdout and stderr). */
+  static async start(argv: string[], ready: (output: string) => boolean): Promise<Child> {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${argv[0]} not ready: ${output}`)), 10000);
-      child.once('exit', (status) => reject(new Error(`${argv[0]} exited with ${status}: ${output}`)));
-      const watch = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (ready.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout!.on('data', watch);
-      child.stderr!.on('data', watch);
-    }).catch((err: unknown) => {
-      child.kill('SIGKILL');
-      throw err;
-    });
+    let exited: number | null | undefined;
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (status) => (exited = status));
+    for (let waited = 0; !ready(output); waited += 50) {
+      if (exited !== undefined || waited > 10000) {
+        child.kill('SIGKILL');
+        throw new Error(`${argv.join(' ')} ${exited !== undefined ? `exited with ${exited}` : 'not ready'}: ${output}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     return new Child(child);
   }
 

@@ -1,6 +1,6 @@
 // The embedded DNS server: real clients (dig, glibc's getent) inside sandboxes ask 127.0.0.11:53
 // and get the names of the networks their sandbox is joined to, over UDP and TCP.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Network, NetworkController, Sandbox } from '../../../lib';
 import { bare, restart, useControllers, type CnmFixture } from '../../helpers/cnm';
@@ -112,7 +112,7 @@ describeKernel('embedded DNS server', () => {
   it('leaves port 53 of the sandbox to its own processes: a server bound to 0.0.0.0:53 and the resolver both work', async () => {
     const web = await container(net, 'own53', ['own53']);
     const code = `require('dgram').createSocket('udp4').bind(53, '0.0.0.0', () => console.log('bound'))`;
-    const server = await Child.start(['nsenter', `--net=${web.sandbox.key}`, process.execPath, '-e', code], /bound/);
+    const server = await Child.start(['nsenter', `--net=${web.sandbox.key}`, process.execPath, '-e', code], (out) => out.includes('bound'));
     try {
       expect(await digShort(web.sandbox.key, ['own53'])).toEqual([web.address]);
     } finally {
@@ -121,14 +121,18 @@ describeKernel('embedded DNS server', () => {
     await web.sandbox.delete();
   });
 
-  it('answers again after a restart, and stop() closes the sockets', async () => {
+  it('answers again after a restart, and stop() closes the sockets and ends the DNS thread', async () => {
     const web = await container(net, 'again', ['again']);
     const key = web.sandbox.key;
     expect(await digShort(key, ['again'])).toEqual([web.address]);
     c = await restart(f);
     net = c.networkByName('dnsnet')!;
     expect(await digShort(key, ['again'])).toEqual([web.address]);
+    // This sandbox's resolver is the process's last one: its thread ends with it.
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = threads();
     await c.stop();
+    expect(threads()).toBe(before - 1);
     expect(await digStatus(key, ['again'])).toBe('timeout');
     c = await restart(f);
     net = c.networkByName('dnsnet')!;
