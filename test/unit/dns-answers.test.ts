@@ -78,8 +78,7 @@ describe('answerQuery', () => {
   it('answers AAAA, and NODATA for a name without IPv6', () => {
     expect(datas(ask(records(), [A], query('db', 'AAAA')))).toEqual(['fd00::3']);
     const nodata = ask(records(), [A], query('web', 'AAAA')) as dnsPacket.DecodedPacket;
-    expect(nodata.rcode).toBe('NOERROR');
-    expect(nodata.answers).toEqual([]);
+    expect(nodata).toMatchObject({ rcode: 'NOERROR', answers: [] });
   });
 
   it('answers PTR for IPv4 and IPv6 addresses', () => {
