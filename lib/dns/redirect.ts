@@ -11,7 +11,7 @@ export const redirectTable = (owner: string): string => `cnm-ts-${owner}-dns`;
 
 /** Commands that remove the table (whether it is there or not). */
 export function removeRedirectCommands(owner: string): NftCommand[] {
-  const target = { family: 'ip', table: redirectTable(owner) } as const;
+  const target = { family: 'inet', table: redirectTable(owner) } as const;
   return [
     { cmd: 'addTable', ...target },
     { cmd: 'deleteTable', ...target },
@@ -20,7 +20,7 @@ export function removeRedirectCommands(owner: string): NftCommand[] {
 
 /** Commands that (re)make the table with the redirect to these ports. */
 export function redirectCommands(owner: string, udpPort: number, tcpPort: number): NftCommand[] {
-  const target = { family: 'ip', table: redirectTable(owner) } as const;
+  const target = { family: 'inet', table: redirectTable(owner) } as const;
   const rule = (protocol: 'udp' | 'tcp', port: number): NftCommand => ({
     cmd: 'addRule',
     ...target,

@@ -3,6 +3,7 @@
 // 127.0.0.11:53 to them, and the answers, decided here on the JS thread from the controller's
 // name records and the sandbox's networks.
 import createDebug from 'debug';
+import { isIPv4 } from 'node:net';
 import { DNS_CHANNEL, runOne, type DnsMessage, type Kernel } from '../native';
 import { answerQuery, type NameSource } from './answer';
 import { Forwarder } from './forwarder';
@@ -45,7 +46,7 @@ export class SandboxResolver {
   static async open(kernel: Kernel, key: string, owner: string, records: DnsRecords, scope: ResolverScope): Promise<SandboxResolver> {
     const sockets = await runOne(kernel, { op: 'dnsSockets', netns: key });
     let hostForward: number | null = null;
-    if (scope.upstreams().some((u) => u.fromHost)) {
+    if (scope.upstreams().some((u) => u.fromHost && isIPv4(u.address))) {
       try {
         hostForward = (await runOne(kernel, { op: 'dnsSockets', listen: false })).forward;
       } catch (err) {
@@ -79,7 +80,8 @@ export class SandboxResolver {
   private receive(message: DnsMessage): void {
     if (message.channel === DNS_CHANNEL.forward || message.channel === DNS_CHANNEL.hostForward) return this.forwarder!.receive(message);
     const client = { channel: message.channel, conn: message.conn, peer: message.peer };
-    const upstreams = this.scope.mayForward() ? this.scope.upstreams() : [];
+    // The forwarding sockets are IPv4: IPv6 upstream servers are not asked.
+    const upstreams = this.scope.mayForward() ? this.scope.upstreams().filter((u) => isIPv4(u.address)) : [];
     const outcome = answerQuery(message.data, this.source, message.channel === DNS_CHANNEL.tcp ? 'tcp' : 'udp', upstreams.length > 0);
     if (!outcome) return;
     if ('reply' in outcome) this.kernel.dns.send([{ id: this.id, ...client, data: outcome.reply }]);

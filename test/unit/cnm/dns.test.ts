@@ -42,7 +42,7 @@ describe('embedded DNS server on a fake kernel', () => {
     await (await user.createEndpoint('e1', { dnsNames: ['web'] })).join(sandbox);
     expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key }]);
     expect(world.kernel.dns.attached.size).toBe(1);
-    expect([...world.kernel.ns(sandbox.key).nftTables]).toEqual([`ip cnm-ts-${controller.owner}-dns`]);
+    expect([...world.kernel.ns(sandbox.key).nftTables]).toEqual([`inet cnm-ts-${controller.owner}-dns`]);
     expect(resolvConf(world, sandbox)).toBe('nameserver 127.0.0.11\noptions ndots:0\n');
     // A second join opens nothing more.
     const other = await controller.newNetwork('bridge', 'other', { ipam: { config: [{ subnet: '10.9.1.0/24' }] } });
