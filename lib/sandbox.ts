@@ -169,9 +169,10 @@ export class Sandbox {
       const info = await network.driver.join(network.id, endpoint.id, target, recordOps);
       undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
       if (recorded) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
+      // Before link(): its undo rewrites the files once the endpoint is unlinked again.
+      if (!this.resolver && servesNames(network)) await this.startResolver(undo);
       this.link(attachment, info);
       undo.push(() => this.unlink(endpoint));
-      if (!this.resolver && servesNames(network)) await this.startResolver(undo);
       if (becomesGateway) {
         const previous = current ?? null;
         const published = previous?.endpoint.published ?? null;
