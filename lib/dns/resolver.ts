@@ -39,25 +39,14 @@ export class SandboxResolver {
   }
 
   /**
-   * Opens the resolver of the sandbox whose namespace is `key`: its sockets there (and one in the
-   * host's namespace when an upstream is a host loopback server), then the redirect rule. Nothing
-   * is left open when a step fails.
+   * Opens the resolver of the sandbox whose namespace is `key`: its sockets there and one in the
+   * host's namespace (for upstream servers asked from the host, which the sandbox's options or the
+   * host's resolv.conf may name later), then the redirect rule. Nothing is left open when a step fails.
    */
   static async open(kernel: Kernel, key: string, owner: string, records: DnsRecords, scope: ResolverScope): Promise<SandboxResolver> {
-    const sockets = await runOne(kernel, { op: 'dnsSockets', netns: key });
-    let hostForward: number | null = null;
-    if (scope.upstreams().some((u) => u.fromHost && isIPv4(u.address))) {
-      try {
-        hostForward = (await runOne(kernel, { op: 'dnsSockets', listen: false })).forward;
-      } catch (err) {
-        // portRelease is close(2) on a descriptor the addon handed out.
-        const fds = [sockets.udp, sockets.tcp, sockets.forward].filter((fd): fd is number => fd !== null);
-        await kernel.batch(fds.map((fd) => ({ op: 'portRelease' as const, fd }))).catch(() => undefined);
-        throw err;
-      }
-    }
+    const sockets = await runOne(kernel, { op: 'dnsSockets', netns: key, hostForward: true });
     const resolver = new SandboxResolver(kernel, records, scope);
-    resolver.id = kernel.dns.attach({ ...sockets, hostForward }, (message) => resolver.receive(message));
+    resolver.id = kernel.dns.attach(sockets, (message) => resolver.receive(message));
     resolver.forwarder = new Forwarder(resolver.id, (message) => kernel.dns.send([message]));
     try {
       await kernel.batch([{ op: 'nftTransaction', netns: key, commands: redirectCommands(owner, sockets.udpPort, sockets.tcpPort) }]);

@@ -7,19 +7,13 @@ import type { DnsMessage, DnsSockets } from './types';
 
 const debug = createDebug('cnm:native');
 
-/** The sockets of one resolver: those of a `dnsSockets` op, and a host one for host upstreams. */
-export interface ResolverSockets extends DnsSockets {
-  /** From a `dnsSockets` op without `netns` and `listen: false`: reaches upstream servers from the host. */
-  hostForward: number | null;
-}
-
 /** Serves the sockets of every sandbox's resolver on one thread. */
 export interface DnsPump {
   /**
    * Hands a resolver's sockets over (the pump owns them from now on) and returns the resolver's id;
    * `receive` gets each message that arrives on them, on the JS thread.
    */
-  attach(sockets: ResolverSockets, receive: (message: DnsMessage) => void): number;
+  attach(sockets: DnsSockets, receive: (message: DnsMessage) => void): number;
   /** Queues messages to send (replies, forwarded queries); never waits for a socket. */
   send(messages: DnsMessage[]): void;
   /** Closes a resolver's sockets; the pump's thread ends with the last one. */

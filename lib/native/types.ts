@@ -205,10 +205,11 @@ export type NativeOp =
   | ({ op: 'conntrackDelete'; filters: ConntrackFilter[] } & InNamespace)
   /**
    * Opens an embedded DNS server's sockets inside the namespace: UDP and TCP bound to 127.0.0.11
-   * on ports the kernel picks, and a UDP socket for forwarding; with `listen: false`, only the
-   * latter (for upstream servers reached from the host). Hand them to the DNS pump (`Kernel.dns`).
+   * on ports the kernel picks, and a UDP socket for forwarding (with `listen: false`, only that
+   * one); with `hostForward`, one more forwarding socket in the host's namespace (for upstream
+   * servers reached from the host). All of them or none. Hand them to the DNS pump (`Kernel.dns`).
    */
-  | ({ op: 'dnsSockets'; listen?: boolean } & InNamespace);
+  | ({ op: 'dnsSockets'; listen?: boolean; hostForward?: boolean } & InNamespace);
 
 /** A file for writeFiles. */
 export interface FileToWrite {
@@ -262,6 +263,7 @@ export interface DnsSockets {
   udp: number | null;
   tcp: number | null;
   forward: number;
+  hostForward: number | null;
   udpPort: number;
   tcpPort: number;
 }

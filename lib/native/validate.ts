@@ -282,7 +282,9 @@ const OP_CHECKS = {
     op.filters.forEach(validateConntrackFilter);
   },
   dnsSockets(op) {
-    if (op.listen !== undefined && typeof op.listen !== 'boolean') throw invalidArgument(`listen must be a boolean, got ${show(op.listen)}`);
+    for (const flag of ['listen', 'hostForward'] as const) {
+      if (op[flag] !== undefined && typeof op[flag] !== 'boolean') throw invalidArgument(`${flag} must be a boolean, got ${show(op[flag])}`);
+    }
   },
 } satisfies { [K in OpName]: (op: OpOf<K>) => void };
 

@@ -10,9 +10,10 @@
 namespace cnm {
 
 struct DnsSockets {
-  int udp = -1;      // -1 without listening sockets
-  int tcp = -1;      // listening
-  int forward = -1;  // to upstream servers
+  int udp = -1;          // -1 without listening sockets
+  int tcp = -1;          // listening
+  int forward = -1;      // to upstream servers
+  int hostForward = -1;  // to upstream servers, from the host's namespace (the batch op's option)
   uint16_t udpPort = 0;
   uint16_t tcpPort = 0;
 };

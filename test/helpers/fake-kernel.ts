@@ -376,7 +376,7 @@ export class FakeKernel implements Kernel {
     nftListSets: () => [],
     nftListElements: () => [],
     conntrackDelete: () => 0,
-    dnsSockets: ({ netns, listen }) => {
+    dnsSockets: ({ netns, listen, hostForward }) => {
       this.ns(netns);
       const open = () => {
         const fd = this.nextFd++;
@@ -388,6 +388,7 @@ export class FakeKernel implements Kernel {
         udp: listening ? open() : null,
         tcp: listening ? open() : null,
         forward: open(),
+        hostForward: hostForward ? open() : null,
         udpPort: listening ? 40000 : 0,
         tcpPort: listening ? 40001 : 0,
       };

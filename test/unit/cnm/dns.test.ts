@@ -40,7 +40,7 @@ describe('embedded DNS server on a fake kernel', () => {
 
     const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
     await (await user.createEndpoint('e1', { dnsNames: ['web'] })).join(sandbox);
-    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key }]);
+    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key, hostForward: true }]);
     expect(world.kernel.dns.attached.size).toBe(1);
     expect([...world.kernel.ns(sandbox.key).nftTables]).toEqual([`inet cnm-ts-${controller.owner}-dns`]);
     expect(resolvConf(world, sandbox)).toBe('nameserver 127.0.0.11\noptions ndots:0\n');
