@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { realpath } from 'node:fs/promises';
 import { builtinDrivers, predefinedNetworks } from './builtins';
+import { DnsRecords } from './dns/records';
 import type { Driver } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
@@ -108,6 +109,7 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   /** @internal Its records; where sandbox records go is known with the mark. */ store: StateStore;
   /** @internal Writes endpoint records of concurrent calls together (one trip, one folder fsync). */ readonly recordWrites: GroupCommit;
   /** @internal What every kernel operation of the controller, its drivers and its objects goes through. */ readonly kernel: Kernel;
+  /** @internal The names the sandboxes' embedded DNS servers answer for, per network. */ readonly dnsRecords = new DnsRecords();
   /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
   /** @internal The mark on the kernel objects this controller's state directory owns. */
   get owner(): string {
@@ -533,7 +535,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
     try {
       if (options.removeAll) await this.removeAll();
     } finally {
-      // What the process holds (published ports) goes; the kernel objects stay for the next controller.
+      // What the process holds (published ports, DNS sockets) goes; the kernel objects stay for the next controller.
+      for (const sandbox of this.sandboxesById.values()) sandbox.closeResolver();
       const removeAll = options.removeAll ?? false;
       for (const driver of this.drivers.values()) await driver.stop?.({ removeAll }).catch((err: unknown) => debug('stop: %s', (err as Error).message));
       if (this.lockFd !== null) await unlockStateDir(this.kernel, this.lockFd);

@@ -6,10 +6,14 @@ import { CnmError } from './errors';
 import { bestEffortTogether, NetlinkError, type Kernel, type LinkInfo, type LinkStats, type NativeOp } from './native';
 import type { SandboxOptions } from './controller-options';
 import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
-import { resolvConf, type HostResolvConf } from './resolv-conf';
+import { embeddedResolvConf, resolvConf, resolverUpstreams, type HostResolvConf } from './resolv-conf';
 import { hostsFile, removeSandboxFilesOps, writeSandboxFilesOps, type FilesFolder, type SandboxDnsConfig } from './sandbox-files';
 import type { NamespaceHandle } from './layout';
 import { Gateway, type Attachment } from './sandbox-gateway';
+import type { DnsEntry } from './dns/records';
+import { SandboxResolver, type ResolverScope } from './dns/resolver';
+import { removeRedirectCommands } from './dns/redirect';
+import type { Network } from './network';
 import { STATE_VERSION, type AttachmentRecord, type SandboxMode, type SandboxRecord } from './store/records';
 import { Mutex } from './util/mutex';
 import { withUndo } from './util/undo';
@@ -30,6 +34,13 @@ export class Sandbox {
   });
   private joins = 0;
   private deleted = false;
+  /** The embedded DNS server, from the first join of a network that serves names until the delete. */
+  private resolver: SandboxResolver | null = null;
+  private readonly dnsScope: ResolverScope = {
+    networks: () => this.attachments().map(({ endpoint: { network } }) => ({ id: network.id, name: network.name })),
+    mayForward: () => this.attachments().some((a) => !a.endpoint.network.options.internal),
+    upstreams: () => resolverUpstreams(this.config, this.hostDns),
+  };
   /** @internal */ config: SandboxDnsConfig;
 
   /** Sandboxes come from `NetworkController.newSandbox()`, never from `new` (see Endpoint's constructor). */
@@ -128,7 +139,8 @@ export class Sandbox {
     // The namespace's folder is written by the sandbox that made the namespace, not by those sharing it.
     const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
     const folders = shared ? [this.ownFolder(), shared] : [this.ownFolder()];
-    return writeSandboxFilesOps(folders, hosts, resolvConf(this.config, this.hostDns, this.mode === 'host'));
+    const resolv = this.resolver ? embeddedResolvConf(this.config, this.hostDns) : resolvConf(this.config, this.hostDns, this.mode === 'host');
+    return writeSandboxFilesOps(folders, hosts, resolv);
   }
 
   private async writeFiles(): Promise<void> {
@@ -175,6 +187,8 @@ export class Sandbox {
       const info = await network.driver.join(network.id, endpoint.id, target, recordOps);
       undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
       if (recorded) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
+      // Before link(): its undo rewrites the files once the endpoint is unlinked again.
+      if (!this.resolver && servesNames(network)) await this.startResolver(undo);
       this.link(attachment, info);
       undo.push(() => this.unlink(endpoint));
       if (becomesGateway) {
@@ -190,17 +204,55 @@ export class Sandbox {
     debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
   }
 
-  /** @internal Records an endpoint as joined here (at join and at restore). */
+  /** @internal Records an endpoint as joined here (at join and at restore); its names resolve at once. */
   link(attachment: Attachment, info: JoinInfo): void {
     const { endpoint } = attachment;
     endpoint.recordJoin(this, info);
     this.attached.set(endpoint.id, attachment);
+    if (servesNames(endpoint.network)) this.controller.dnsRecords.add(endpoint.network.id, this.dnsEntry(endpoint));
   }
 
   private unlink(endpoint: Endpoint): void {
     if (endpoint.sandbox !== this) return;
     this.attached.delete(endpoint.id);
+    this.controller.dnsRecords.remove(endpoint.network.id, endpoint.id);
     endpoint.forgetJoin();
+  }
+
+  /**
+   * The names an endpoint answers to on its network: its `dnsNames`, else its own name, and the
+   * container id's short form (12 characters) when the id is hex, as Docker gives containers.
+   */
+  private dnsEntry(endpoint: Endpoint): DnsEntry {
+    const names = endpoint.options.dnsNames?.length ? [...endpoint.options.dnsNames] : [endpoint.name];
+    const short = this.containerId.slice(0, 12);
+    if (/^[0-9a-f]{12,}$/i.test(this.containerId) && !names.includes(short)) names.push(short);
+    const address = (cidr: string | undefined) => cidr?.split('/')[0] ?? null;
+    return { endpointId: endpoint.id, names, ipv4: address(endpoint.iface.address), ipv6: address(endpoint.iface.addressIPv6) };
+  }
+
+  /**
+   * Opens the embedded DNS server and points resolv.conf at it (the first join of a network that
+   * serves names); the undo closes it, removes its redirect and writes resolv.conf back.
+   */
+  private async startResolver(undo: { push(step: () => unknown): void }): Promise<void> {
+    this.resolver = await this.openResolver();
+    undo.push(() => {
+      this.closeResolver();
+      const redirect: NativeOp = { op: 'nftTransaction', netns: this.key, commands: removeRedirectCommands(this.controller.owner) };
+      return this.controller.kernel.batch([redirect, ...this.writeFilesOps()]);
+    });
+    await this.writeFiles();
+  }
+
+  private openResolver(): Promise<SandboxResolver> {
+    return SandboxResolver.open(this.controller.kernel, this.key, this.controller.owner, this.controller.dnsRecords, this.dnsScope);
+  }
+
+  /** @internal Closes the embedded DNS server's sockets (a delete, the controller's stop). */
+  closeResolver(): void {
+    this.resolver?.close();
+    this.resolver = null;
   }
 
   /** @internal How an endpoint is joined here. */
@@ -216,6 +268,10 @@ export class Sandbox {
   async repair(): Promise<unknown[]> {
     const errors: unknown[] = [];
     this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
+    // The resolver's sockets went with the process that had them: new ones, and the redirect to them.
+    if (this.attachments().some((a) => servesNames(a.endpoint.network))) {
+      this.resolver = await this.openResolver().catch((err: unknown) => (errors.push(err), null));
+    }
     await this.gateway.repair(errors);
     if (this.config.hostname) await this.writeFiles().catch((err: unknown) => errors.push(err));
     return errors;
@@ -463,6 +519,7 @@ export class Sandbox {
         errors.push(...(await this.teardownLocked(a.endpoint, dropping)));
         a.endpoint.settle();
       }
+      this.closeResolver();
       this.namespace.users -= 1;
       const lastUser = this.namespace.users === 0 && this.namespace.owned;
       const store = this.controller.store;
@@ -535,6 +592,14 @@ async function hostLinksGone(kernel: Kernel, names: string[]): Promise<void> {
     debug('namespace still held after its drop: deleting %s', names.join(', '));
     await kernel.batch([{ op: 'linkDeleteGroup', names }]);
   }
+}
+
+/**
+ * Whether joining the network gives a sandbox the embedded DNS server: every network but the
+ * predefined ones (Docker's default bridge keeps the host's servers; host and none have no use).
+ */
+function servesNames(network: Network): boolean {
+  return !network.predefined;
 }
 
 /** For teardown: a namespace file that is already gone is fine. */

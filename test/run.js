@@ -21,7 +21,7 @@ if (inCi && !canUnshare) {
 }
 
 // The kernel tests look at the kernel through these tools (the library itself needs none of them).
-const TOOLS = { ip: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', nft: 'nftables' };
+const TOOLS = { ip: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', nft: 'nftables', dig: 'dnsutils', dnsmasq: 'dnsmasq-base' };
 const missing = Object.keys(TOOLS).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
 if (canUnshare && missing.length > 0) {
   const packages = [...new Set(missing.map((tool) => TOOLS[tool]))].join(' ');

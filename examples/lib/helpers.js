@@ -124,6 +124,28 @@ async function tcpRequest(ctx, netns, host, port, message) {
 }
 
 /**
+ * Like tcpRequest, to a name that the process inside `netns` looks up at 127.0.0.11, the embedded
+ * DNS server (as the container's resolv.conf tells its C library to).
+ * @param {ExampleContext} ctx
+ * @param {string} netns
+ * @param {string} name
+ * @param {number} port
+ * @param {string} message
+ * @returns {Promise<{ address: string, reply: string }>}
+ */
+async function tcpRequestByName(ctx, netns, name, port, message) {
+  const code =
+    "const r = new (require('dns').promises.Resolver)(); r.setServers(['127.0.0.11']);" +
+    `r.resolve4(${JSON.stringify(name)}).then(([ip]) => { process.stdout.write(ip + '\\n');` +
+    `const s = require('net').connect({ host: ip, port: ${port}, timeout: 5000 }, () => s.end(${JSON.stringify(message)}));` +
+    "s.pipe(process.stdout); s.on('timeout', () => s.destroy(new Error('timeout'))); });";
+  const [cmd, ...args] = inNetns(netns, [process.execPath, '-e', code]);
+  const { stdout } = await promisify(execFile)(cmd, args, { signal: ctx.signal, encoding: 'utf8' });
+  const [address, ...rest] = stdout.split('\n');
+  return { address, reply: rest.join('\n') };
+}
+
+/**
  * "name address/len" for each address of a namespace's interfaces, IPv4 first.
  * @param {string} netns
  */
@@ -132,4 +154,4 @@ async function addressesIn(netns) {
   return list.sort((a, b) => a.family - b.family).map((a) => `${a.ifname} ${a.address}/${a.prefixLength}`);
 }
 
-module.exports = { runExample, predefinedNetwork, startEchoServer, tcpRequest, addressesIn };
+module.exports = { runExample, predefinedNetwork, startEchoServer, tcpRequest, tcpRequestByName, addressesIn };

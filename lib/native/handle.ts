@@ -2,6 +2,7 @@
 // (netlink's Handle, netavark's sockets passed into setup): the addon by default, a fake in the
 // unit tests. Everything above lib/native reaches the kernel only through a Kernel.
 import { batch, waitLinksGone } from './operations';
+import { nativeDnsPump, type DnsPump } from './dns-pump';
 import { checkPrivileges } from './privileges';
 import type { NativeOp, NativeResult } from './types';
 
@@ -16,6 +17,8 @@ export interface Kernel {
   waitLinksGone(names: string[], timeoutMs: number): Promise<void>;
   /** Rejects with PERMISSION when the process may not make namespaces, links and mounts. */
   checkPrivileges(): Promise<void>;
+  /** The sockets of the sandboxes' embedded DNS servers, served by one thread. */
+  readonly dns: DnsPump;
 }
 
 /** The kernel through the addon: the default of every controller. */
@@ -23,4 +26,5 @@ export const nativeKernel: Kernel = {
   batch,
   waitLinksGone: (names, timeoutMs) => waitLinksGone(names, { timeoutMs }),
   checkPrivileges,
+  dns: nativeDnsPump,
 };

@@ -226,7 +226,14 @@ export type NativeOp =
   | ({ op: 'nftListSets'; family: NftFamily; table: string } & InNamespace)
   | ({ op: 'nftListElements'; family: NftFamily; table: string; set: string } & InNamespace)
   /** Entries matching any of the filters, in one sweep of the table. */
-  | ({ op: 'conntrackDelete'; filters: ConntrackFilter[] } & InNamespace);
+  | ({ op: 'conntrackDelete'; filters: ConntrackFilter[] } & InNamespace)
+  /**
+   * Opens an embedded DNS server's sockets inside the namespace: UDP and TCP bound to 127.0.0.11
+   * on ports the kernel picks, and a UDP socket for forwarding (with `listen: false`, only that
+   * one); with `hostForward`, one more forwarding socket in the host's namespace (for upstream
+   * servers reached from the host). All of them or none. Hand them to the DNS pump (`Kernel.dns`).
+   */
+  | ({ op: 'dnsSockets'; listen?: boolean; hostForward?: boolean } & InNamespace);
 
 /** A file for writeFiles. */
 export interface FileToWrite {
@@ -277,6 +284,34 @@ export interface NativeResultOf {
   nftListElements: NftElementInfo[];
   /** How many entries were deleted. */
   conntrackDelete: number;
+  dnsSockets: DnsSockets;
+}
+
+/** An embedded DNS server's sockets (descriptors owned by the caller until attached to the pump). */
+export interface DnsSockets {
+  udp: number | null;
+  tcp: number | null;
+  forward: number;
+  hostForward: number | null;
+  udpPort: number;
+  tcpPort: number;
+}
+
+/** How a DNS message travels: the numbers the pump uses (native/kernel/dns-pump.h). */
+export const DNS_CHANNEL = { udp: 0, tcp: 1, forward: 2, hostForward: 3 } as const;
+export type DnsChannelNumber = (typeof DNS_CHANNEL)[keyof typeof DNS_CHANNEL];
+
+/** One DNS message received by, or given to, the pump. */
+export interface DnsMessage {
+  /** The resolver it belongs to. */
+  id: number;
+  channel: DnsChannelNumber;
+  /** TCP: the client's connection. */
+  conn: number;
+  /** UDP channels: the other end as a sockaddr_in / sockaddr_in6. */
+  peer: Buffer;
+  /** The message, without TCP's length prefix. */
+  data: Buffer;
 }
 
 /** A transport protocol of a published or reserved port: tcp, udp or sctp. */
@@ -320,4 +355,14 @@ export interface NativeBinding {
   dropKeptSockets(): void;
   /** The calling thread's effective capability set (capget), bit n for capability n. */
   effectiveCapabilities(): bigint;
+  /** Starts the DNS pump's thread; `receive` gets what arrives, in batches. */
+  dnsStart(receive: (messages: DnsMessage[]) => void): void;
+  /** Stops the DNS pump's thread and closes every socket handed to it. */
+  dnsStop(): void;
+  /** Hands a resolver's sockets (from `dnsSockets` ops; null: none) to the pump, which owns them from now on. */
+  dnsAttach(id: number, udp: number | null, tcp: number | null, forward: number | null, hostForward: number | null): void;
+  /** Closes a resolver's sockets. */
+  dnsDetach(id: number): void;
+  /** Queues messages for the pump to send. */
+  dnsSend(messages: DnsMessage[]): void;
 }

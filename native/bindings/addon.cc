@@ -15,6 +15,7 @@
 #include "addon-data.h"
 #include "../kernel/kept-sockets.h"
 #include "convert.h"
+#include "dns.h"
 #include "linkwait.h"
 
 // Completing a batch or a link wait for an environment that is going away (a worker_thread
@@ -173,6 +174,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory"));
   exports.Set("errnoNames", Napi::Function::New(env, ErrnoNames, "errnoNames"));
   exports.Set("dropKeptSockets", Napi::Function::New(env, DropKeptSockets, "dropKeptSockets"));
+  exports.Set("dnsStart", Napi::Function::New(env, DnsStart, "dnsStart"));
+  exports.Set("dnsStop", Napi::Function::New(env, DnsStop, "dnsStop"));
+  exports.Set("dnsAttach", Napi::Function::New(env, DnsAttach, "dnsAttach"));
+  exports.Set("dnsDetach", Napi::Function::New(env, DnsDetach, "dnsDetach"));
+  exports.Set("dnsSend", Napi::Function::New(env, DnsSend, "dnsSend"));
   exports.Set("effectiveCapabilities", Napi::Function::New(env, EffectiveCapabilities, "effectiveCapabilities"));
   return exports;
 }

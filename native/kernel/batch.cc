@@ -187,6 +187,15 @@ struct Batch::Runner {
   OpResult operator()(const op::NftListSets& o) const { return nftListSets(netfilter(), o.family, o.table); }
   OpResult operator()(const op::NftListElements& o) const { return nftListElements(netfilter(), o.family, o.table, o.set); }
   OpResult operator()(const op::ConntrackDelete& o) const { return conntrackDelete(netfilter(), o.filters); }
+  OpResult operator()(const op::DnsSockets& o) const {
+    // Worker threads stay in the host's namespace: a socket opened here is the host's. Closed
+    // again if the namespace's sockets cannot be opened, so the op makes all of them or none.
+    Fd host(o.hostForward ? openDnsSockets(false).forward : -1);
+    DnsSockets sockets;
+    inNamespace(netns, [&] { sockets = openDnsSockets(o.listen); });
+    sockets.hostForward = host.release();
+    return sockets;
+  }
 };
 
 std::vector<OpResult> Batch::execute(const std::vector<Op>& ops) {

@@ -21,7 +21,7 @@ namespace cnm {
 using OpResult = std::variant<std::monostate, std::string, std::vector<std::string>, NetnsInfo, LinkInfo, std::vector<LinkInfo>,
                               std::vector<AddressInfo>, std::vector<RouteInfo>, LockResult, PortReservation, uint32_t,
                               std::vector<NftTableInfo>, std::vector<NftChainInfo>, std::vector<NftRuleInfo>, std::vector<NftSetInfo>,
-                              std::vector<NftElementInfo>, std::vector<FileRead>>;
+                              std::vector<NftElementInfo>, std::vector<FileRead>, DnsSockets>;
 
 // The batch stopped at op `index`; the ops before it took effect.
 struct BatchError {

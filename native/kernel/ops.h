@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conntrack.h"
+#include "dns-sockets.h"
 #include "files.h"
 #include "files-read.h"
 #include "link.h"
@@ -179,6 +180,12 @@ struct ConntrackDelete {
   std::vector<ConntrackFilter> filters;  // entries matching any of them
 };
 
+struct DnsSockets {
+  static constexpr std::string_view name = "dnsSockets";
+  bool listen = true;        // the listening sockets too, not only the forwarding one
+  bool hostForward = false;  // also a forwarding socket in the host's namespace (the worker's own)
+};
+
 }  // namespace op
 
 using OpBody =
@@ -186,7 +193,7 @@ using OpBody =
                  op::LinkGet, op::LinkList, op::AddressAdd, op::AddressDelete, op::AddressList, op::RouteAdd, op::RouteReplace,
                  op::RouteDelete, op::RouteList, op::SysctlGet, op::SysctlSet, op::LockFile, op::UnlockFile, op::PortReserve,
                  op::PortRelease, op::RemovePaths, op::WriteFiles, op::ListFolder, op::ReadFiles, op::NftTransaction, op::NftListTables,
-                 op::NftListChains, op::NftListRules, op::NftListSets, op::NftListElements, op::ConntrackDelete>;
+                 op::NftListChains, op::NftListRules, op::NftListSets, op::NftListElements, op::ConntrackDelete, op::DnsSockets>;
 
 // One op of a batch: where it acts and what it does.
 struct Op {

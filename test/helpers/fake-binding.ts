@@ -10,5 +10,10 @@ export function fakeBinding(execute: NativeBinding['execute']): NativeBinding {
     errnoNames: () => [],
     dropKeptSockets: () => undefined,
     effectiveCapabilities: () => 0n,
+    dnsStart: () => undefined,
+    dnsStop: () => undefined,
+    dnsAttach: () => undefined,
+    dnsDetach: () => undefined,
+    dnsSend: () => undefined,
   };
 }

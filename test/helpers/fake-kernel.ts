@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { Kernel, LinkInfo, NativeOp, NativeResult, RouteInfo } from '../../lib/kernel';
 import { NetlinkError } from '../../lib/kernel';
 import { validateOp } from '../../lib/native/validate';
+import { FakeDnsPump } from './fake-dns-pump';
 
 /** A link in a fake namespace. */
 export interface FakeLink {
@@ -64,6 +65,9 @@ export class FakeKernel implements Kernel {
   readonly namespaces = new Map<string, FakeNamespace>([[HOST, emptyNamespace()]]);
   /** Held host ports: "proto port" to fd. */
   readonly ports = new Map<string, number>();
+  /** DNS sockets handed out by dnsSockets and not yet closed or given to the pump: fd to namespace. */
+  readonly dnsSockets = new Map<number, string>();
+  readonly dns = new FakeDnsPump();
   private readonly locks = new Map<string, number>();
   private nextIndex = 2;
   private nextFd = 100;
@@ -71,6 +75,7 @@ export class FakeKernel implements Kernel {
 
   /** `hostRoutes`: the host's routes (destinations), which predefined pools must avoid. */
   constructor(hostRoutes: string[] = []) {
+    this.dns.onAttach = (fds) => fds.forEach((fd) => this.dnsSockets.delete(fd));
     const host = this.ns(HOST);
     host.links.set('lo', this.newLink('lo', null));
     for (const destination of hostRoutes) host.routes.push(route(destination, null, 'eth0'));
@@ -129,7 +134,8 @@ export class FakeKernel implements Kernel {
       nftTables: [...n.nftTables].sort(),
       nftElements: [...n.nftElements].map(([set, elements]) => [set, [...elements].sort()]).filter(([, e]) => e.length > 0),
     }));
-    return { namespaces, ports: [...this.ports.keys()].sort(), locks: [...this.locks.keys()] };
+    const dns = { loose: this.dnsSockets.size, resolvers: this.dns.attached.size };
+    return { namespaces, ports: [...this.ports.keys()].sort(), locks: [...this.locks.keys()], dns };
   }
 
   private newLink(name: string, kind: string | null, rest: Partial<FakeLink> = {}): FakeLink {
@@ -332,6 +338,7 @@ export class FakeKernel implements Kernel {
     },
     portRelease: ({ fd }) => {
       for (const [key, held] of this.ports) if (held === fd) this.ports.delete(key);
+      this.dnsSockets.delete(fd);
     },
     removePaths: ({ base, paths }) => {
       for (const p of paths) {
@@ -385,6 +392,23 @@ export class FakeKernel implements Kernel {
     nftListSets: () => [],
     nftListElements: () => [],
     conntrackDelete: () => 0,
+    dnsSockets: ({ netns, listen, hostForward }) => {
+      this.ns(netns);
+      const open = () => {
+        const fd = this.nextFd++;
+        this.dnsSockets.set(fd, netns ?? HOST);
+        return fd;
+      };
+      const listening = listen !== false;
+      return {
+        udp: listening ? open() : null,
+        tcp: listening ? open() : null,
+        forward: open(),
+        hostForward: hostForward ? open() : null,
+        udpPort: listening ? 40000 : 0,
+        tcpPort: listening ? 40001 : 0,
+      };
+    },
   };
 }
 

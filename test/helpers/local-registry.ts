@@ -37,7 +37,10 @@ export async function startRegistry(tarballs: string[]): Promise<LocalRegistry> 
     packages.set(manifest.name as string, { manifest, file: path.basename(file), data: readFileSync(file) });
   }
   const server = http.createServer((req, res) => {
-    const [name, dash, file] = decodeURIComponent((req.url ?? '/').slice(1).split('?')[0]).split('/');
+    const parts = decodeURIComponent((req.url ?? '/').slice(1).split('?')[0]).split('/');
+    // A scoped name ("@scope/name", asked for as @scope%2fname) is two segments.
+    const scoped = parts[0].startsWith('@') ? 2 : 1;
+    const [name, dash, file] = [parts.slice(0, scoped).join('/'), ...parts.slice(scoped)];
     const pkg = packages.get(name);
     if (!pkg || (dash !== undefined && (dash !== '-' || file !== pkg.file))) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');

@@ -145,7 +145,7 @@ describe('the packed package', () => {
     // npm adds "install: node-gyp rebuild" for a binding.gyp unless gypfile is false.
     expect(manifest.gypfile).toBe(false);
     for (const hook of ['preinstall', 'install', 'postinstall']) expect(scripts[hook]).toBeUndefined();
-    expect(Object.keys(manifest.dependencies ?? {})).toEqual([]);
+    expect(Object.keys(manifest.dependencies ?? {})).toEqual(['debug', 'dns-packet']);
     expect(manifest.peerDependencies?.['node-addon-api']).toBeDefined();
     expect(manifest.peerDependenciesMeta?.['node-addon-api']).toEqual({ optional: true });
   });

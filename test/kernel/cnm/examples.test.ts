@@ -31,6 +31,15 @@ describeKernel('examples', () => {
     await expectBackTo(before);
   });
 
+  it('by-name: the client finds web through the embedded DNS server and reaches it', async () => {
+    const before = snapshot();
+    const out = run('by-name');
+    const web = /container web: \S+, (\d+\.\d+\.\d+\.\d+)/.exec(out)?.[1];
+    expect(out).toContain("client's resolv.conf: nameserver 127.0.0.11; options ndots:0");
+    expect(out).toContain(`client resolved web to ${web} and reached it over TCP, echoed: "hello web"`);
+    await expectBackTo(before);
+  });
+
   it('null-mode: the sandbox has only lo and no routes', async () => {
     const before = snapshot();
     const out = run('null-mode');

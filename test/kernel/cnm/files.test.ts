@@ -43,12 +43,8 @@ describeKernel('sandbox files', () => {
       expect(hosts).toContainEqual(['10.107.0.10', 'web.example.org', 'web']);
       expect(hosts).toContainEqual(['10.107.0.200', 'db']);
       expect(hosts).toContainEqual(['2001:db8::7', 'v6host']);
-      expect(lines(read(folder, 'resolv.conf'))).toEqual([
-        'nameserver 10.107.0.53',
-        'nameserver 2001:db8::53',
-        'search example.org corp.example',
-        'options ndots:2 timeout:1',
-      ]);
+      // Joined to a user-defined network: the embedded DNS server, which forwards to the given servers.
+      expect(lines(read(folder, 'resolv.conf'))).toEqual(['nameserver 127.0.0.11', 'search example.org corp.example', 'options ndots:2 timeout:1']);
     }
     await sandbox.delete();
     await ep.delete();
@@ -108,7 +104,7 @@ describeKernel('sandbox files', () => {
       expect(hosts).toContainEqual([bare(address), 'after']);
       expect(hosts.flat()).not.toContain('before');
       expect(hosts).toContainEqual(['10.107.0.99', 'x']);
-      expect(lines(read(folder, 'resolv.conf'))).toEqual(['nameserver 10.107.0.2', 'search new.example']);
+      expect(lines(read(folder, 'resolv.conf'))).toEqual(['nameserver 127.0.0.11', 'search new.example', 'options ndots:0']);
     }
     // The same address (and MAC) on eth0 per ip, and the default route back.
     expect(ep.info().interface.address).toBe(address);

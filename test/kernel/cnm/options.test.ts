@@ -69,8 +69,10 @@ describeKernel('options checked at the API', () => {
   it('keeps copies of the options: changing them after the call changes nothing, in memory or on disk', async () => {
     const options = { hostname: 'web', dnsSearch: ['example.com'], extraHosts: ['db:10.108.0.9'], labels: { tier: 'front' } };
     const s = await c.newSandbox(uniqueName('copy'), options);
-    const resolv = () => readFileSync(path.join(f.runFolder, 'sandboxes', s.id, 'resolv.conf'), 'utf8');
+    // The search line: the join points resolv.conf at the embedded DNS server, with the same search.
+    const resolv = () => /^search .*$/m.exec(readFileSync(path.join(f.runFolder, 'sandboxes', s.id, 'resolv.conf'), 'utf8'))?.[0];
     const written = resolv();
+    expect(written).toBe('search example.com');
     options.dnsSearch.push('evil.example');
     options.labels.tier = 'back';
     const portMapping = [{ proto: 'tcp' as const, port: 80, hostPort: 0 }];

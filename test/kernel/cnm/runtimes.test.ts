@@ -136,7 +136,7 @@ describeWithPrebuilds('the packed package in Node, Bun and Deno', () => {
     if (!existsSync(PREBUILT)) throw new Error('no prebuilds/linux-x64-glibc/cnm.node: run `npm run prebuilds` first');
     tmp = mkdtempSync(path.join(os.tmpdir(), 'cnm-runtimes-'));
     // The package's dependencies come from the same registry (the runtimes reach no other).
-    const deps = ['debug', 'ms'].map((name) => path.join(root, 'node_modules', name));
+    const deps = ['debug', 'ms', 'dns-packet', '@leichtgewicht/ip-codec'].map((name) => path.join(root, 'node_modules', name));
     registry = await startRegistry(await packDirectories([root, ...deps], tmp));
   }, 120_000);
 

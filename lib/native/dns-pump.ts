@@ -1,0 +1,64 @@
+// The embedded DNS servers' pump as the library sees it: resolvers by id, each with its own
+// receiver. The addon's thread (native/kernel/dns-pump.h) runs while at least one resolver is
+// attached, so a process without sandbox resolvers has no such thread.
+import createDebug from '../util/debug';
+import { loadBinding } from './loader';
+import type { DnsMessage, DnsSockets } from './types';
+
+const debug = createDebug('cnm:native');
+
+/** Serves the sockets of every sandbox's resolver on one thread. */
+export interface DnsPump {
+  /**
+   * Hands a resolver's sockets over (the pump owns them from now on) and returns the resolver's id;
+   * `receive` gets each message that arrives on them, on the JS thread.
+   */
+  attach(sockets: DnsSockets, receive: (message: DnsMessage) => void): number;
+  /** Queues messages to send (replies, forwarded queries); never waits for a socket. */
+  send(messages: DnsMessage[]): void;
+  /** Closes a resolver's sockets; the pump's thread ends with the last one. */
+  detach(id: number): void;
+}
+
+const receivers = new Map<number, (message: DnsMessage) => void>();
+let nextId = 1;
+
+function dispatch(messages: DnsMessage[]): void {
+  for (const message of messages) {
+    const receive = receivers.get(message.id);
+    if (!receive) continue; // detached meanwhile
+    try {
+      receive(message);
+    } catch (err) {
+      debug('dns receiver of %d threw: %s', message.id, (err as Error).message); // never into the addon's callback
+    }
+  }
+}
+
+function freeId(): number {
+  while (receivers.has(nextId) || nextId === 0) nextId = (nextId + 1) >>> 0;
+  const id = nextId;
+  nextId = (nextId + 1) >>> 0;
+  return id;
+}
+
+/** The pump of the addon. */
+export const nativeDnsPump: DnsPump = {
+  attach(sockets, receive) {
+    const binding = loadBinding();
+    if (receivers.size === 0) binding.dnsStart(dispatch);
+    const id = freeId();
+    receivers.set(id, receive);
+    binding.dnsAttach(id, sockets.udp, sockets.tcp, sockets.forward, sockets.hostForward);
+    return id;
+  },
+  send(messages) {
+    if (messages.length > 0 && receivers.size > 0) loadBinding().dnsSend(messages);
+  },
+  detach(id) {
+    if (!receivers.delete(id)) return;
+    const binding = loadBinding();
+    binding.dnsDetach(id);
+    if (receivers.size === 0) binding.dnsStop();
+  },
+};

@@ -1,0 +1,91 @@
+// Sandboxes and their embedded DNS servers on a fake kernel: when a resolver is opened and closed,
+// what it redirects, and that its answers follow joins and leaves at once.
+import * as dnsPacket from 'dns-packet';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { NetworkController, Sandbox } from '../../../lib';
+import { sockaddrV4 } from '../../../lib/dns/sockaddr';
+import { DNS_CHANNEL } from '../../../lib/native';
+import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
+
+const resolvConf = (world: FakeWorld, s: Sandbox) =>
+  readFileSync(path.join(world.options.runDir!, s.controller.owner, 'sandboxes', s.id, 'resolv.conf'), 'utf8');
+
+/** Asks a resolver (the first opened) as the pump would hand it a UDP query; returns what it sent. */
+function ask(world: FakeWorld, name: string): dnsPacket.DecodedPacket | { forwardedTo: string } {
+  const [id] = world.kernel.dns.attached.keys();
+  const data = dnsPacket.encode({ type: 'query', id: 99, questions: [{ name, type: 'A', class: 'IN' }] });
+  const before = world.kernel.dns.sent.length;
+  world.kernel.dns.deliver({ id, channel: DNS_CHANNEL.udp, conn: 0, peer: sockaddrV4('127.0.0.1', 5353), data });
+  const sent = world.kernel.dns.sent[before];
+  if (sent.channel === DNS_CHANNEL.forward || sent.channel === DNS_CHANNEL.hostForward) return { forwardedTo: sent.peer.subarray(4, 8).join('.') };
+  return dnsPacket.decode(sent.data);
+}
+
+const addresses = (reply: ReturnType<typeof ask>) => ('answers' in reply ? reply.answers!.map((a) => (a as { data: string }).data) : reply);
+
+describe('embedded DNS server on a fake kernel', () => {
+  let world: FakeWorld;
+  let controller: NetworkController;
+
+  beforeEach(async () => {
+    world = fakeWorld();
+    controller = await world.start();
+  });
+
+  it('the default bridge keeps the host servers; a user-defined network opens the resolver and its redirect', async () => {
+    const sandbox = await controller.newSandbox('c1');
+    await (await controller.networkByName('bridge')!.createEndpoint('e0')).join(sandbox);
+    expect(world.kernel.dns.attached.size).toBe(0);
+    expect(resolvConf(world, sandbox)).toBe('nameserver 10.0.0.53\nsearch host.example\n');
+
+    const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+    await (await user.createEndpoint('e1', { dnsNames: ['web'] })).join(sandbox);
+    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key, hostForward: true }]);
+    expect(world.kernel.dns.attached.size).toBe(1);
+    expect([...world.kernel.ns(sandbox.key).nftTables]).toEqual([`inet cnm-ts-${controller.owner}-dns`]);
+    expect(resolvConf(world, sandbox)).toBe('nameserver 127.0.0.11\nsearch host.example\noptions ndots:0\n');
+    // A second join opens nothing more.
+    const other = await controller.newNetwork('bridge', 'other', { ipam: { config: [{ subnet: '10.9.1.0/24' }] } });
+    await (await other.createEndpoint('e2')).join(sandbox);
+    expect(world.kernel.dns.attached.size).toBe(1);
+    await controller.stop({ removeAll: true });
+    expect(world.kernel.dns.attached.size).toBe(0);
+  });
+
+  it('answers follow joins and leaves at once; unknown names go to the upstream', async () => {
+    const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+    const sandbox = await controller.newSandbox('c1');
+    const web = await user.createEndpoint('web-ep', { dnsNames: ['web'], ipv4Address: '10.9.0.10' });
+    await web.join(sandbox);
+    expect(addresses(ask(world, 'web'))).toEqual(['10.9.0.10']);
+    const other = await controller.newSandbox('c2');
+    const named = await user.createEndpoint('plain', { ipv4Address: '10.9.0.11' });
+    await named.join(other);
+    // Without dnsNames, the endpoint's name.
+    expect(addresses(ask(world, 'plain'))).toEqual(['10.9.0.11']);
+    await named.leave(other);
+    expect(ask(world, 'plain')).toEqual({ forwardedTo: '10.0.0.53' });
+    // A sandbox joined to nothing (or to internal networks only) forwards nothing.
+    await web.leave(sandbox);
+    expect(ask(world, 'plain')).toMatchObject({ rcode: 'SERVFAIL' });
+    await controller.stop({ removeAll: true });
+  });
+
+  it('a sandbox delete and a stop close the resolver; a restart opens it again', async () => {
+    const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+    const [s1, s2] = [await controller.newSandbox('c1'), await controller.newSandbox('c2')];
+    await (await user.createEndpoint('e1')).join(s1);
+    await (await user.createEndpoint('e2')).join(s2);
+    expect(world.kernel.dns.attached.size).toBe(2);
+    await s1.delete();
+    expect(world.kernel.dns.attached.size).toBe(1);
+    await controller.stop();
+    expect(world.kernel.dns.attached.size).toBe(0);
+    controller = await world.start();
+    expect(world.kernel.dns.attached.size).toBe(1);
+    expect(addresses(ask(world, 'e2'))).toEqual([controller.networkByName('user')!.endpointByName('e2')!.info().interface.address!.split('/')[0]]);
+    await controller.stop({ removeAll: true });
+    expect(world.kernel.snapshot()).toMatchObject({ dns: { loose: 0, resolvers: 0 } });
+  });
+});
