@@ -38,11 +38,14 @@ if (tsc.status !== 0) {
 }
 
 const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cnm-test-')), 'jest.json');
-// Under npm run test:asan / test:ubsan (test/sanitize.js) the sanitizer runtime is preloaded into
-// jest's node process only; test/sanitizer/preload.js passes it on to the node processes it starts.
-// Instrumented, the tests take a few times longer: five minutes each instead of one.
+// Under npm run test:sanitizers / test:asan / test:ubsan (test/sanitize.js) the sanitizer runtime
+// is preloaded into jest's node process only; test/sanitizer/preload.js passes it on to the node
+// processes it starts.
+// Instrumented, the tests take longer: ten times jest's testTimeout, the factor of
+// test/helpers/timing.ts.
 const preload = process.env.CNM_SANITIZER_PRELOAD;
-const jestArgs = ['--runInBand', '--json', `--outputFile=${report}`, ...(preload ? ['--testTimeout=300000'] : []), ...process.argv.slice(2)];
+const sanitizerTimeout = `--testTimeout=${require('../package.json').jest.testTimeout * 10}`;
+const jestArgs = ['--runInBand', '--json', `--outputFile=${report}`, ...(preload ? [sanitizerTimeout] : []), ...process.argv.slice(2)];
 const jest = preload
   ? ['env', `LD_PRELOAD=${preload}`, process.execPath, '-r', path.join(__dirname, 'sanitizer', 'preload.js'), 'node_modules/.bin/jest', ...jestArgs]
   : ['node_modules/.bin/jest', ...jestArgs];

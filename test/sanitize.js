@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// npm run test:asan / npm run test:ubsan: builds the addon instrumented with AddressSanitizer
-// (leak checking on) or UndefinedBehaviorSanitizer (every check fatal) into build-asan/ or
-// build-ubsan/ with cmake-js (the normal build/ is untouched), then runs the whole suite
+// npm run test:asan / test:ubsan / test:sanitizers: builds the addon instrumented with
+// AddressSanitizer (leak checking on), UndefinedBehaviorSanitizer (every check fatal) or both at
+// once into build-asan/, build-ubsan/ or build-asan-ubsan/ with cmake-js (the normal build/ is
+// untouched), then runs the whole suite
 // (test/run.js, arguments passed on) against it: CNM_TS_ADDON points the loader at it and the
 // sanitizer runtime is preloaded into the test's node processes only (test/sanitizer/). Any
 // sanitizer report, from any of those processes, fails the run.
@@ -16,6 +17,8 @@ const KINDS = {
   asan: { sanitize: 'address', runtime: 'libasan.so' },
   // float-cast-overflow is not part of "undefined": it is the NaN-to-integer check.
   ubsan: { sanitize: 'undefined,float-cast-overflow', runtime: 'libubsan.so' },
+  // Both in one build, one run (CI): ASan's runtime must come first; UBSan's is linked into the addon.
+  'asan-ubsan': { sanitize: 'address,undefined,float-cast-overflow', runtime: 'libasan.so' },
 };
 const [kind, ...testArgs] = process.argv.slice(2);
 const config = KINDS[kind];

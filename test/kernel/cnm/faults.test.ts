@@ -6,6 +6,7 @@ import { clearFault, failOperation, faultPending } from '../../../lib/testing';
 import { bridgePorts, fileTree, nsRoutes, restart, useControllers, world, type CnmFixture } from '../../helpers/cnm';
 import { describeKernel, ipJson, othersCanBind, rejection } from '../../helpers/kernel';
 import { nftRuleset } from '../../helpers/nft';
+import { timeLimit } from '../../helpers/timing';
 
 /** world() plus what it leaves out: link details, routes in every sandbox, IPAM's allocations. */
 function fullWorld(f: CnmFixture) {
@@ -54,7 +55,7 @@ async function everyStepFails(f: CnmFixture, operation: () => Promise<unknown>, 
 }
 
 // Every step of a call checks the whole world through ip and nft: minutes on a busy machine.
-jest.setTimeout(300000);
+jest.setTimeout(timeLimit(300000));
 
 describeKernel('a failure at any step', () => {
   const env = useControllers();

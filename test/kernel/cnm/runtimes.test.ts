@@ -28,8 +28,13 @@ function runtime(name: 'bun' | 'deno'): string {
   return realpathSync(found);
 }
 
+// The Node running the tests. Under a sanitizer (npm run test:sanitizers) process.execPath is
+// test/sanitizer/node, which needs variables that the fresh environment here does not carry; the
+// package's prebuilt binary is not instrumented anyway.
+const nodeBin = process.env.CNM_SANITIZER_NODE || process.execPath;
+
 /** npm's own CLI script, run by this Node (so the PATH needs nothing but node). */
-const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+const npmCli = path.join(path.dirname(nodeBin), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
 
 interface Ready {
   runtime: string;
@@ -59,7 +64,7 @@ const FLOW = path.join(root, 'test', 'fixtures', 'runtime-flow.mjs');
 const CASES: Case[] = [
   {
     name: 'node',
-    tools: () => ({ node: process.execPath }),
+    tools: () => ({ node: nodeBin }),
     install: (registry) => ['node', npmCli, 'install', 'cnm-ts', `--registry=${registry}`, '--no-audit', '--no-fund'],
     run: () => ['node', 'flow.mjs'],
     env: (home) => ({ npm_config_cache: path.join(home, 'npm-cache'), npm_config_update_notifier: 'false' }),
