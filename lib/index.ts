@@ -50,3 +50,5 @@ export { CnmError, type CnmErrorCode } from './errors';
 export { NetlinkError } from './native/netlink-error';
 export type { LinkStats } from './native/types';
 export type { Kernel } from './native/handle';
+export type { DnsPump } from './native/dns-pump';
+export type { DnsChannelNumber, DnsMessage, DnsSockets } from './native/types';

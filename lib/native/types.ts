@@ -299,6 +299,7 @@ export interface DnsSockets {
 
 /** How a DNS message travels: the numbers the pump uses (native/kernel/dns-pump.h). */
 export const DNS_CHANNEL = { udp: 0, tcp: 1, forward: 2, hostForward: 3 } as const;
+/** A DnsMessage's channel: 0 a UDP query, 1 a TCP query, 2 upstream traffic from the sandbox's namespace, 3 from the host's. */
 export type DnsChannelNumber = (typeof DNS_CHANNEL)[keyof typeof DNS_CHANNEL];
 
 /** One DNS message received by, or given to, the pump. */
