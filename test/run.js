@@ -80,6 +80,8 @@ try {
   console.error('jest wrote no results');
   console.log('0 passed, 1 failed');
   process.exit(1);
+} finally {
+  fs.rmSync(path.dirname(report), { recursive: true, force: true });
 }
 const skipped = summary.numPendingTests + summary.numTodoTests;
 // Exit status 3: the suite passed but left kernel objects behind, which counts as one failure.

@@ -1,7 +1,7 @@
 // `import ... from 'cnm-ts'`, 'cnm-ts/kernel' and 'cnm-ts/testing' work from CommonJS and ESM,
 // with types (the package's own name resolves to itself through its "exports").
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -15,9 +15,15 @@ const probes = [
   { entry: 'cnm-ts/testing', names: ['failOperation', 'clearFault'] },
 ];
 
-/** A consumer project elsewhere with cnm-ts in its node_modules, as `npm install` would put it. */
+const consumers: string[] = [];
+afterAll(() => {
+  for (const dir of consumers.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A consumer project elsewhere with cnm-ts in its node_modules, as `npm install` would put it (removed after the file). */
 function consumer(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cnm-types-'));
+  consumers.push(dir);
   mkdirSync(path.join(dir, 'node_modules'));
   symlinkSync(root, path.join(dir, 'node_modules', 'cnm-ts'));
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
