@@ -22,7 +22,8 @@ runExample(async (ctx) => {
     boxes[name] = { sandbox, ip: /** @type {string} */ (endpoint.info().interface.address).split('/')[0] };
     console.log(`container ${name}: ${sandbox.key}, ${boxes[name].ip}`);
   }
-  const resolvConf = await readFile(path.join(ctx.tmp, 'state', 'sandboxes', boxes.client.sandbox.id, 'resolv.conf'), 'utf8');
+  // The copy `ip netns exec` bind-mounts over /etc/resolv.conf: /etc/netns/<namespace name>/resolv.conf.
+  const resolvConf = await readFile(path.join(ctx.tmp, 'etc-netns', path.basename(boxes.client.sandbox.key), 'resolv.conf'), 'utf8');
   console.log(`client's resolv.conf: ${resolvConf.trim().split('\n').join('; ')}`);
 
   await startEchoServer(ctx, boxes.web.sandbox.key, boxes.web.ip, PORT);
