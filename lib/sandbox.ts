@@ -187,8 +187,9 @@ export class Sandbox {
       const info = await network.driver.join(network.id, endpoint.id, target, recordOps);
       undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
       if (recorded) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
-      // Before link(): its undo rewrites the files once the endpoint is unlinked again.
-      if (!this.resolver && servesNames(network)) await this.startResolver(undo);
+      // Before link(): its undo rewrites the files once the endpoint is unlinked again. Never in
+      // the host's own namespace (host mode): its 127.0.0.11 and nf_tables are the host's, as in Docker.
+      if (!this.resolver && this.mode !== 'host' && servesNames(network)) await this.startResolver(undo);
       this.link(attachment, info);
       undo.push(() => this.unlink(endpoint));
       if (becomesGateway) {
@@ -269,7 +270,7 @@ export class Sandbox {
     const errors: unknown[] = [];
     this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
     // The resolver's sockets went with the process that had them: new ones, and the redirect to them.
-    if (this.attachments().some((a) => servesNames(a.endpoint.network))) {
+    if (this.mode !== 'host' && this.attachments().some((a) => servesNames(a.endpoint.network))) {
       this.resolver = await this.openResolver().catch((err: unknown) => (errors.push(err), null));
     }
     await this.gateway.repair(errors);
