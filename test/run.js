@@ -22,12 +22,21 @@ if (inCi && !canUnshare) {
 
 // The kernel tests look at the kernel through these tools (the library itself needs none of them).
 const TOOLS = { ip: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', nft: 'nftables', dig: 'dnsutils', dnsmasq: 'dnsmasq-base' };
-const missing = Object.keys(TOOLS).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-if (canUnshare && missing.length > 0) {
-  const packages = [...new Set(missing.map((tool) => TOOLS[tool]))].join(' ');
-  console.error(`The kernel tests need ${missing.join(', ')}: apt-get install ${packages}`);
-  console.log('0 passed, 1 failed');
-  process.exit(1);
+const missingTools = () => Object.keys(TOOLS).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+if (canUnshare && missingTools().length > 0) {
+  // As root on Debian or Ubuntu, the test command installs them itself (a fresh machine has no
+  // dig or dnsmasq); elsewhere it names them.
+  const packages = [...new Set(missingTools().map((tool) => TOOLS[tool]))];
+  if (spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
+    console.log(`The kernel tests need ${packages.join(' ')}: installing them with apt-get`);
+    spawnSync('sh', ['-c', `apt-get update -qq && apt-get install -y -qq ${packages.join(' ')}`], { stdio: 'inherit' });
+  }
+  const still = missingTools();
+  if (still.length > 0) {
+    console.error(`The kernel tests need ${still.join(', ')}: apt-get install ${[...new Set(still.map((tool) => TOOLS[tool]))].join(' ')}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
 }
 
 // Examples and benchmarks load the compiled library: compile it so they test the current code.
