@@ -5,9 +5,8 @@
 // dockerd 20.10; the target for concurrent leaves is a tenth of its fastest. That figure is quoted,
 // not measured side by side: no Docker engine runs in this bench (yet).
 'use strict';
-const fs = require('node:fs');
 const path = require('node:path');
-const { library: lib } = require('./dist');
+const { makeController } = require('./controller');
 const { NETWORKS } = require('./network');
 const { bridgePorts } = require('./kernel');
 const { median, nowUs } = require('./stats');
@@ -38,15 +37,8 @@ function checkNoPorts(bridge, what) {
  * per leave); removes everything it made.
  */
 async function measureLeave(workDir, sequentialCount, concurrentCount, log) {
-  const { NetworkController } = lib();
   const dir = path.join(workDir, 'leave');
-  fs.mkdirSync(dir, { recursive: true });
-  const controller = await NetworkController.create({
-    stateDir: path.join(dir, 'state'),
-    runDir: path.join(dir, 'run'),
-    etcNetnsDir: path.join(dir, 'etc-netns'),
-    predefinedNetworks: false,
-  });
+  const controller = await makeController(dir);
   try {
     const spec = NETWORKS.leave;
     const network = await controller.newNetwork('bridge', 'leave', {

@@ -3,10 +3,9 @@
 // drivers interleaved. A macvlan join is one link made inside the sandbox (no bridge port, no veth
 // host end, no firewall element); its parent here is one end of a veth pair of the benchmark's own.
 'use strict';
-const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
-const { library: lib } = require('./dist');
+const { makeController } = require('./controller');
 const { NETWORKS } = require('./network');
 const { median, nowUs } = require('./stats');
 
@@ -20,17 +19,10 @@ const ip = (...args) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', '
  * (medians per container); removes everything it made.
  */
 async function measureMacvlan(workDir, count, log) {
-  const { NetworkController } = lib();
   const spec = NETWORKS.macvlan;
   const dir = path.join(workDir, 'macvlan');
-  fs.mkdirSync(dir, { recursive: true });
   ip('link', 'add', spec.parent, 'type', 'veth', 'peer', 'name', `${spec.parent}p`);
-  const controller = await NetworkController.create({
-    stateDir: path.join(dir, 'state'),
-    runDir: path.join(dir, 'run'),
-    etcNetnsDir: path.join(dir, 'etc-netns'),
-    predefinedNetworks: false,
-  });
+  const controller = await makeController(dir);
   try {
     ip('link', 'set', spec.parent, 'up');
     ip('link', 'set', `${spec.parent}p`, 'up');

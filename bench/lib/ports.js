@@ -6,9 +6,8 @@
 // runtime would do.
 'use strict';
 const { execFileSync } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
-const { library: lib } = require('./dist');
+const { makeController } = require('./controller');
 const { NETWORKS } = require('./network');
 const { growth, median, nowUs } = require('./stats');
 
@@ -83,15 +82,8 @@ function nftAvailable() {
 
 /** Resolves with per-port costs (µs) and their growth; removes everything it made. */
 async function measurePorts(workDir, containers, portsEach, log) {
-  const { NetworkController } = lib();
   const dir = path.join(workDir, 'ports');
-  fs.mkdirSync(dir, { recursive: true });
-  const controller = await NetworkController.create({
-    stateDir: path.join(dir, 'state'),
-    runDir: path.join(dir, 'run'),
-    etcNetnsDir: path.join(dir, 'etc-netns'),
-    predefinedNetworks: false,
-  });
+  const controller = await makeController(dir);
   try {
     const spec = NETWORKS.ports;
     const network = await controller.newNetwork('bridge', 'ports', {

@@ -2,9 +2,9 @@
 // then new controllers on the same state directory. Reports how long NetworkController.create
 // takes to restore them all (records read, IPAM rebuilt, every namespace and veth checked).
 'use strict';
-const fs = require('node:fs');
 const path = require('node:path');
 const { library: lib } = require('./dist');
+const { controllerOptions, makeController } = require('./controller');
 const { NETWORKS } = require('./network');
 const { median, nowUs } = require('./stats');
 
@@ -16,9 +16,8 @@ const AT_ONCE = 50;
 async function measureRestore(workDir, endpoints, log) {
   const { NetworkController } = lib();
   const dir = path.join(workDir, 'restore');
-  fs.mkdirSync(dir, { recursive: true });
-  const options = { stateDir: path.join(dir, 'state'), runDir: path.join(dir, 'run'), etcNetnsDir: path.join(dir, 'etc-netns'), predefinedNetworks: false };
-  let controller = await NetworkController.create(options);
+  const options = controllerOptions(dir);
+  let controller = await makeController(dir);
   try {
     log(`restart: making ${endpoints} endpoints joined to ${endpoints} sandboxes on 5 networks`);
     const networks = [];
