@@ -31,7 +31,7 @@ export type {
   InterfaceInfo,
   IpamData,
   JoinInfo,
-  JoinRecordOps,
+  JoinSandboxOps,
   JoinTarget,
   NetworkCreateInfo,
   RestoreContext,

@@ -46,16 +46,19 @@ export interface FilesFolder {
   folder: string;
 }
 
-/** The `writeFiles` operations that write the two files of each folder. */
-export function writeSandboxFilesOps(folders: FilesFolder[], hosts: string, resolv: string): NativeOp[] {
-  return folders.map(({ base, folder }) => ({
-    op: 'writeFiles',
-    base,
-    files: [
-      { path: `${folder}/${FILES[0]}`, content: hosts },
-      { path: `${folder}/${FILES[1]}`, content: resolv },
-    ],
-  }));
+/** The files' contents; a file left out is not written. */
+export interface SandboxFiles {
+  hosts?: string;
+  resolv?: string;
+}
+
+/** The `writeFiles` operations that write the files given into each folder. */
+export function writeSandboxFilesOps(folders: FilesFolder[], { hosts, resolv }: SandboxFiles): NativeOp[] {
+  const files = (folder: string) => [
+    ...(hosts === undefined ? [] : [{ path: `${folder}/${FILES[0]}`, content: hosts }]),
+    ...(resolv === undefined ? [] : [{ path: `${folder}/${FILES[1]}`, content: resolv }]),
+  ];
+  return folders.map(({ base, folder }) => ({ op: 'writeFiles', base, files: files(folder) }));
 }
 
 /**

@@ -1,6 +1,6 @@
 import createDebug from './util/debug';
 import type { NetworkController } from './controller';
-import type { BoundPort, JoinInfo, JoinRecordOps, JoinTarget } from './drivers/api';
+import type { BoundPort, JoinInfo, JoinSandboxOps, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
 import { bestEffortTogether, NetlinkError, type Kernel, type LinkInfo, type LinkStats, type NativeOp } from './native';
@@ -126,9 +126,11 @@ export class Sandbox {
 
   /**
    * @internal The operations that write hosts and resolv.conf (also under /etc/netns/NAME for `ip
-   * netns exec`).
+   * netns exec`); `only` writes just one of them.
    */
-  writeFilesOps(): NativeOp[] {
+  writeFilesOps(only?: 'resolv'): NativeOp[] {
+    const resolv = this.resolver ? embeddedResolvConf(this.config, this.hostDns) : resolvConf(this.config, this.hostDns, this.mode === 'host');
+    if (only === 'resolv') return writeSandboxFilesOps(this.filesFolders(), { resolv });
     const addresses = this.joined()
       .flatMap((e) => [e.iface.address, e.iface.addressIPv6])
       .filter((a): a is string => !!a);
@@ -136,11 +138,13 @@ export class Sandbox {
       this.config,
       addresses.map((a) => a.split('/')[0]),
     );
-    // The namespace's folder is written by the sandbox that made the namespace, not by those sharing it.
+    return writeSandboxFilesOps(this.filesFolders(), { hosts, resolv });
+  }
+
+  /** Where the files go: the namespace's folder is written by the sandbox that made the namespace, not by those sharing it. */
+  private filesFolders(): FilesFolder[] {
     const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
-    const folders = shared ? [this.ownFolder(), shared] : [this.ownFolder()];
-    const resolv = this.resolver ? embeddedResolvConf(this.config, this.hostDns) : resolvConf(this.config, this.hostDns, this.mode === 'host');
-    return writeSandboxFilesOps(folders, hosts, resolv);
+    return shared ? [this.ownFolder(), shared] : [this.ownFolder()];
   }
 
   private async writeFiles(): Promise<void> {
@@ -173,23 +177,22 @@ export class Sandbox {
     const attachment = { endpoint, ifname: target.ifname, priority, order };
     const before = this.toRecord();
     // When the join changes nothing else the record holds (no published ports move, no hosts file
-    // is rewritten), its record rides in the driver's batch: one trip per join.
-    let recorded = false;
-    const movesPorts = becomesGateway && (!!endpoint.options.portMapping?.length || !!current?.endpoint.published);
-    const recordOps: JoinRecordOps | undefined =
-      movesPorts || this.config.hostname
-        ? undefined
-        : (info) => {
-            recorded = true;
-            return [this.controller.store.writeOp(this.recordWith(attachment, info))];
-          };
+    // is rewritten), its record rides in the driver's batch: one trip per join. So does what points
+    // the sandbox at a resolver opened for this join (its redirect, resolv.conf).
+    const recordsInBatch = !movesPorts(becomesGateway, endpoint, current) && !this.config.hostname;
+    let sandboxOpsSent = false;
     await withUndo(async (undo) => {
-      const info = await network.driver.join(network.id, endpoint.id, target, recordOps);
+      // Never in the host's own namespace (host mode): its 127.0.0.11 and nf_tables are the host's, as in Docker.
+      const resolverOps = !this.resolver && this.mode !== 'host' && servesNames(network) ? await this.startResolver(undo) : [];
+      const sandboxOps: JoinSandboxOps = (info) => {
+        sandboxOpsSent = true;
+        return recordsInBatch ? [...resolverOps, this.controller.store.writeOp(this.recordWith(attachment, info))] : resolverOps;
+      };
+      const info = await network.driver.join(network.id, endpoint.id, target, sandboxOps);
       undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
-      if (recorded) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
-      // Before link(): its undo rewrites the files once the endpoint is unlinked again. Never in
-      // the host's own namespace (host mode): its 127.0.0.11 and nf_tables are the host's, as in Docker.
-      if (!this.resolver && this.mode !== 'host' && servesNames(network)) await this.startResolver(undo);
+      if (sandboxOpsSent && recordsInBatch) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
+      // A driver that does not batch (JoinSandboxOps): the resolver's operations go now, the record below.
+      if (!sandboxOpsSent && resolverOps.length > 0) await this.controller.kernel.batch(resolverOps);
       this.link(attachment, info);
       undo.push(() => this.unlink(endpoint));
       if (becomesGateway) {
@@ -199,7 +202,7 @@ export class Sandbox {
         await this.gateway.move(endpoint);
       }
       await this.rewriteHosts(undo, () => this.unlink(endpoint));
-      if (!recorded) await this.saveRecord(before, undo);
+      if (!(sandboxOpsSent && recordsInBatch)) await this.saveRecord(before, undo);
     });
     if (!slot) this.joins += 1;
     debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
@@ -233,21 +236,35 @@ export class Sandbox {
   }
 
   /**
-   * Opens the embedded DNS server and points resolv.conf at it (the first join of a network that
-   * serves names); the undo closes it, removes its redirect and writes resolv.conf back.
+   * Opens the embedded DNS server (the first join of a network that serves names) and returns the
+   * operations that point the sandbox at it: the redirect of 127.0.0.11:53 to its ports, and
+   * resolv.conf. The undo closes it, removes the redirect and writes resolv.conf back.
    */
-  private async startResolver(undo: { push(step: () => unknown): void }): Promise<void> {
-    this.resolver = await this.openResolver();
+  private async startResolver(undo: { push(step: () => unknown): void }): Promise<NativeOp[]> {
+    const resolver = await this.openResolver();
+    this.resolver = resolver;
     undo.push(() => {
       this.closeResolver();
       const redirect: NativeOp = { op: 'nftTransaction', netns: this.key, commands: removeRedirectCommands(this.controller.owner) };
-      return this.controller.kernel.batch([redirect, ...this.writeFilesOps()]);
+      return this.controller.kernel.batch([redirect, ...this.writeFilesOps('resolv')]);
     });
-    await this.writeFiles();
+    return [resolver.redirectOp(this.controller.owner), ...this.writeFilesOps('resolv')];
   }
 
   private openResolver(): Promise<SandboxResolver> {
-    return SandboxResolver.open(this.controller.kernel, this.key, this.controller.owner, this.controller.dnsRecords, this.dnsScope);
+    return SandboxResolver.open(this.controller.kernel, this.key, this.controller.dnsRecords, this.dnsScope);
+  }
+
+  /** At restore: new sockets, and the redirect to them; nothing stays open when that fails. */
+  private async reopenResolver(): Promise<void> {
+    const resolver = await this.openResolver();
+    try {
+      await this.controller.kernel.batch([resolver.redirectOp(this.controller.owner)]);
+    } catch (err) {
+      resolver.close();
+      throw err;
+    }
+    this.resolver = resolver;
   }
 
   /** @internal Closes the embedded DNS server's sockets (a delete, the controller's stop). */
@@ -271,7 +288,7 @@ export class Sandbox {
     this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
     // The resolver's sockets went with the process that had them: new ones, and the redirect to them.
     if (this.mode !== 'host' && this.attachments().some((a) => servesNames(a.endpoint.network))) {
-      this.resolver = await this.openResolver().catch((err: unknown) => (errors.push(err), null));
+      await this.reopenResolver().catch((err: unknown) => errors.push(err));
     }
     await this.gateway.repair(errors);
     if (this.config.hostname) await this.writeFiles().catch((err: unknown) => errors.push(err));
@@ -593,6 +610,11 @@ async function hostLinksGone(kernel: Kernel, names: string[]): Promise<void> {
     debug('namespace still held after its drop: deleting %s', names.join(', '));
     await kernel.batch([{ op: 'linkDeleteGroup', names }]);
   }
+}
+
+/** Whether a join moves published ports (the joining endpoint's, or the current gateway's) to a new gateway. */
+function movesPorts(becomesGateway: boolean, endpoint: Endpoint, current: Attachment | undefined): boolean {
+  return becomesGateway && (!!endpoint.options.portMapping?.length || !!current?.endpoint.published);
 }
 
 /**

@@ -4,7 +4,7 @@
 // name records and the sandbox's networks.
 import createDebug from '../util/debug';
 import { isIPv4 } from 'node:net';
-import { DNS_CHANNEL, runOne, type DnsMessage, type Kernel } from '../native';
+import { DNS_CHANNEL, runOne, type DnsMessage, type DnsSockets, type Kernel, type NativeOp } from '../native';
 import { answerQuery, type NameSource } from './answer';
 import { Forwarder } from './forwarder';
 import type { DnsNetwork, DnsRecords } from './records';
@@ -31,6 +31,8 @@ export class SandboxResolver {
     private readonly kernel: Kernel,
     records: DnsRecords,
     private readonly scope: ResolverScope,
+    private readonly key: string,
+    private readonly ports: Pick<DnsSockets, 'udpPort' | 'tcpPort'>,
   ) {
     this.source = {
       resolve: (name, family) => records.resolve(scope.networks(), name, family),
@@ -41,21 +43,23 @@ export class SandboxResolver {
   /**
    * Opens the resolver of the sandbox whose namespace is `key`: its sockets there and one in the
    * host's namespace (for upstream servers asked from the host, which the sandbox's options or the
-   * host's resolv.conf may name later), then the redirect rule. Nothing is left open when a step fails.
+   * host's resolv.conf may name later). Queries reach it once `redirectOp()` has run.
    */
-  static async open(kernel: Kernel, key: string, owner: string, records: DnsRecords, scope: ResolverScope): Promise<SandboxResolver> {
+  static async open(kernel: Kernel, key: string, records: DnsRecords, scope: ResolverScope): Promise<SandboxResolver> {
     const sockets = await runOne(kernel, { op: 'dnsSockets', netns: key, hostForward: true });
-    const resolver = new SandboxResolver(kernel, records, scope);
+    const resolver = new SandboxResolver(kernel, records, scope, key, sockets);
     resolver.id = kernel.dns.attach(sockets, (message) => resolver.receive(message));
     resolver.forwarder = new Forwarder(resolver.id, (message) => kernel.dns.send([message]));
-    try {
-      await kernel.batch([{ op: 'nftTransaction', netns: key, commands: redirectCommands(owner, sockets.udpPort, sockets.tcpPort) }]);
-    } catch (err) {
-      resolver.close();
-      throw err;
-    }
     debug('resolver %d in %s on udp %d, tcp %d', resolver.id, key, sockets.udpPort, sockets.tcpPort);
     return resolver;
+  }
+
+  /**
+   * The operation that sends the sandbox's 127.0.0.11:53 to this resolver's ports, replacing the
+   * redirect of an earlier resolver of the controller (`owner`: its mark).
+   */
+  redirectOp(owner: string): NativeOp {
+    return { op: 'nftTransaction', netns: this.key, commands: redirectCommands(owner, this.ports.udpPort, this.ports.tcpPort) };
   }
 
   /** Closes the sockets; queries under way get no answer. */

@@ -88,12 +88,13 @@ export interface JoinTarget {
 }
 
 /**
- * The operations that record a join (the sandbox's state record, given what the join sets up). A
- * driver that does its kernel work in one batch appends them to it, so that a join is one trip to
- * the kernel; a failure there is a failure of the join, undone as any other. A driver that never
- * calls it leaves the sandbox to write the record after join() returns.
+ * The sandbox's own operations for a join, given what the join sets up: its state record, and on
+ * its first join to a network with names, what points it at its DNS server (the redirect to the
+ * server's ports, resolv.conf). A driver that does its kernel work in one batch appends them to it,
+ * so that a join is one trip to the kernel; a failure there is a failure of the join, undone as any
+ * other. A driver that never calls it leaves the sandbox to run them after join() returns.
  */
-export type JoinRecordOps = (info: JoinInfo) => NativeOp[];
+export type JoinSandboxOps = (info: JoinInfo) => NativeOp[];
 
 /** What a join set up, for the sandbox's bookkeeping (libnetwork's JoinInfo). */
 export interface JoinInfo {
@@ -182,7 +183,7 @@ export interface Driver {
   /** Forgets an endpoint (after it has left its sandbox). */
   deleteEndpoint(networkId: string, endpointId: string): Promise<void>;
   /** Attaches the endpoint to a sandbox: its interface, addresses and routes. */
-  join(networkId: string, endpointId: string, target: JoinTarget, recordOps?: JoinRecordOps): Promise<JoinInfo>;
+  join(networkId: string, endpointId: string, target: JoinTarget, sandboxOps?: JoinSandboxOps): Promise<JoinInfo>;
   /** Detaches it. `sandboxGoing` says the namespace is about to be dropped with everything in it. */
   leave(networkId: string, endpointId: string, target: JoinTarget, sandboxGoing: boolean): Promise<void>;
   /**

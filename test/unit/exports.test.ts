@@ -65,7 +65,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'IpamState',
       'JoinInfo',
       'JoinOptions',
-      'JoinRecordOps',
+      'JoinSandboxOps',
       'JoinTarget',
       'Kernel',
       'LinkStats',

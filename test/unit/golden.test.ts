@@ -345,7 +345,7 @@ const fileCases: [string, () => unknown][] = [
         { base: '/var/lib/cnm/sandboxes', folder: 'c0ffee' },
         { base: '/etc/netns', folder: 'cnm-0123abcd-c0ffee000000' },
       ];
-      return { write: writeSandboxFilesOps(folders, 'HOSTS\n', 'RESOLV\n'), remove: removeSandboxFilesOps(folders) };
+      return { write: writeSandboxFilesOps(folders, { hosts: 'HOSTS\n', resolv: 'RESOLV\n' }), remove: removeSandboxFilesOps(folders) };
     },
   ],
 ];

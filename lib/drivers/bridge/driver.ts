@@ -13,7 +13,7 @@ import type {
   ExternalConnectivity,
   InterfaceInfo,
   JoinInfo,
-  JoinRecordOps,
+  JoinSandboxOps,
   JoinTarget,
   NetworkCreateInfo,
   RestoreContext,
@@ -235,9 +235,9 @@ export class BridgeDriver implements Driver {
    * One trip to the kernel: the veth pair with the container end created inside the sandbox, the
    * host end on the bridge, addresses, the interface up and, for the gateway endpoint, the default
    * route (`ip link add ... type veth peer name ethN netns ...`, `ip addr add`, `ip route replace`),
-   * then the sandbox's record of the join (`recordOps`).
+   * then the sandbox's own operations for the join (`sandboxOps`: its record, its resolver).
    */
-  async join(networkId: string, endpointId: string, target: JoinTarget, recordOps?: JoinRecordOps): Promise<JoinInfo> {
+  async join(networkId: string, endpointId: string, target: JoinTarget, sandboxOps?: JoinSandboxOps): Promise<JoinInfo> {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
     if (network.foreign) throw new CnmError('CONFLICT', nameTakenBy(network.config.bridgeName, network.foreign));
@@ -287,7 +287,7 @@ export class BridgeDriver implements Driver {
     }
     if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, endpoint, target));
     const info: JoinInfo = { ifname: target.ifname, ...gateways(network, endpoint), staticRoutes: [] };
-    ops.push(...(recordOps?.(info) ?? []));
+    ops.push(...(sandboxOps?.(info) ?? []));
     try {
       await this.inFirewallOrder(ops, !network.config.enableIcc);
     } catch (err) {

@@ -53,6 +53,32 @@ test('host mode makes no namespace; container mode shares one, which outlives it
   await controller.stop({ removeAll: true });
 });
 
+test('the first join to a network with names opens the DNS server in one trip more, its redirect and resolv.conf riding in the join', async () => {
+  const world = fakeWorld();
+  const controller = await world.start();
+  const network = await controller.newNetwork('bridge', 'named');
+  const sandbox = await controller.newSandbox('c1');
+  const [first, second] = [await network.createEndpoint('e1'), await network.createEndpoint('e2')];
+  const batches: string[][] = [];
+  const run = world.kernel.batch.bind(world.kernel);
+  world.kernel.batch = (ops) => {
+    batches.push(ops.map((o) => o.op));
+    return run(ops);
+  };
+  await first.join(sandbox);
+  expect(batches).toHaveLength(2);
+  expect(batches[0]).toEqual(['dnsSockets']);
+  // The redirect, resolv.conf (in the sandbox's folder and under /etc/netns), the record.
+  expect(batches[1].slice(-4)).toEqual(['nftTransaction', 'writeFiles', 'writeFiles', 'writeFiles']);
+  const resolv = Object.entries(world.files()).find(([name]) => name.endsWith(`/${sandbox.id}/resolv.conf`))![1];
+  expect(resolv).toContain('nameserver 127.0.0.11');
+  batches.length = 0;
+  await second.join(sandbox);
+  expect(batches).toHaveLength(1);
+  expect(batches[0]).not.toContain('dnsSockets');
+  await controller.stop({ removeAll: true });
+});
+
 test('a second sandbox for one container is refused and makes nothing', async () => {
   const world = fakeWorld();
   const controller = await world.start();
