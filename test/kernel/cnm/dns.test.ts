@@ -1,7 +1,7 @@
 // The embedded DNS server: real clients (dig, glibc's getent) inside sandboxes ask 127.0.0.11:53
 // and get the names of the networks their sandbox is joined to, over UDP and TCP.
 import * as dnsPacket from 'dns-packet';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import * as path from 'node:path';
@@ -123,6 +123,26 @@ describeKernel('embedded DNS server', () => {
       server.stop();
     }
     await web.sandbox.delete();
+  });
+
+  it("a container-mode sandbox gets the resolv.conf, and so the embedded DNS server, of the sandbox it shares; its own after that one's delete", async () => {
+    const db = await container(net, 'cmdb', ['cmdb']);
+    const main = await c.newSandbox(uniqueName('cmmain'));
+    const early = await c.newSandbox(uniqueName('cmearly'), { shareWith: main });
+    expect(readFileSync(resolvConfOf(early), 'utf8')).not.toContain('127.0.0.11');
+    // The first join of a user network opens main's resolver: the sharer made before follows.
+    await (await net.createEndpoint(uniqueName('cmmain'))).join(main);
+    const late = await c.newSandbox(uniqueName('cmlate'), { shareWith: main });
+    for (const sharer of [early, late]) {
+      expect(readFileSync(resolvConfOf(sharer), 'utf8')).toBe(readFileSync(resolvConfOf(main), 'utf8'));
+      expect(await getentHosts(sharer.key, resolvConfOf(sharer), 'cmdb')).toEqual([db.address]);
+    }
+    await main.delete();
+    // The host has no servers: Docker's fallback.
+    expect(readFileSync(resolvConfOf(early), 'utf8')).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch host.example\n');
+    // Nothing of the closed resolver is left in the namespace the sharers keep.
+    expect(execFileSync('nsenter', [`--net=${early.key}`, 'nft', 'list', 'tables'], { encoding: 'utf8' })).toBe('');
+    await Promise.all([early.delete(), late.delete(), db.sandbox.delete()]);
   });
 
   it("closes a client's idle TCP connection: 2 s without a first query, 8 s without another (Docker's timeouts)", async () => {
