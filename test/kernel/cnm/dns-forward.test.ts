@@ -5,13 +5,13 @@
 // on internal networks never gets answers from outside (CVE-2024-29018). An nf_tables table in the
 // outside namespace counts what arrives there (TCP connections, UDP queries' source ports).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Network, NetworkController, Sandbox } from '../../../lib';
 import { useControllers, type CnmFixture } from '../../helpers/cnm';
 import { Child, dig, digShort, digStatus } from '../../helpers/dns';
-import { describeKernel, ip, uniqueName } from '../../helpers/kernel';
+import { describeKernel, eventually, ip, uniqueName } from '../../helpers/kernel';
 
 const OUTSIDE = { host: '10.232.0.1', server: '10.232.0.2', host6: 'fd00:232::1', server6: 'fd00:232::2' };
 /** TXT records of big.test: about 2 KB, more than a UDP answer carries (dig offers 1232 bytes). */
@@ -166,6 +166,21 @@ describeKernel('embedded DNS server: forwarding', () => {
     expect(await digShort(sandbox.key, ['six.external.test'])).toEqual(['198.51.100.7']);
     expect(await digShort(sandbox.key, ['+tcp', 'sixtcp.external.test'])).toEqual(['198.51.100.7']);
     expect(readSafe(outsideLog)).toMatch(/query\[A\] six\.external\.test from fd00:232::1/);
+    await sandbox.delete();
+  });
+
+  it("an IPv6 server of the sandbox's dns option is asked from the sandbox, over its IPv6 network", async () => {
+    // The test's host forwards IPv6 (cnm-ts leaves that to its caller), and the outside world
+    // routes the network's IPv6 subnet back through it.
+    writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
+    ip(['-6', 'route', 'add', 'fd00:231:7::/64', 'via', OUTSIDE.host6], `/run/netns/${outside}`);
+    const net6 = await c.newNetwork('bridge', 'fwdv6', { enableIPv6: true, ipam: { config: [{ subnet: '10.231.7.0/24' }, { subnet: 'fd00:231:7::/64' }] } });
+    const sandbox = await joined(net6, { dns: [OUTSIDE.server6] });
+    // Its address works once duplicate address detection is over.
+    await eventually(() => ip(['-6', 'addr'], sandbox.key).includes('tentative'), false);
+    expect(await digShort(sandbox.key, ['six6.external.test'])).toEqual(['198.51.100.7']);
+    expect(await digShort(sandbox.key, ['+tcp', 'six6tcp.external.test'])).toEqual(['198.51.100.7']);
+    expect(readSafe(outsideLog)).toMatch(/query\[A\] six6\.external\.test from fd00:231:7::/);
     await sandbox.delete();
   });
 
