@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { Network, NetworkController, Sandbox } from '../../../lib';
 import { useControllers, type CnmFixture } from '../../helpers/cnm';
 import { Child, dig, digShort, digStatus } from '../../helpers/dns';
+import { timeLimit } from '../../helpers/timing';
 import { describeKernel, eventually, ip, uniqueName } from '../../helpers/kernel';
 
 const OUTSIDE = { host: '10.232.0.1', server: '10.232.0.2', host6: 'fd00:232::1', server6: 'fd00:232::2' };
@@ -146,6 +147,30 @@ describeKernel('embedded DNS server: forwarding', () => {
     expect(new Set(arrivals.takeSourcePorts()).size).toBeGreaterThanOrEqual(5);
     await sandbox.delete();
   });
+
+  it('a server that refuses (no DNS server on its address) fails at once, over UDP and TCP, and the next one answers', async () => {
+    const silent = '10.232.0.3'; // the outside namespace's, where nothing listens on port 53
+    ip(['addr', 'add', `${silent}/24`, 'dev', 'eth0'], `/run/netns/${outside}`);
+    const sandbox = await joined(c.networkByName('fwdnet')!, { dns: [silent, OUTSIDE.server] });
+    for (const transport of ['+notcp', '+tcp']) {
+      const started = Date.now();
+      expect(await digShort(sandbox.key, [transport, `next${transport.slice(1)}.external.test`])).toEqual(['198.51.100.7']);
+      expect(Date.now() - started).toBeLessThan(1000);
+    }
+    await sandbox.delete();
+  });
+
+  it('a server that never answers is given up after 4 s (Docker\'s timeout), and the next one answers', async () => {
+    const blackhole = '10.232.0.4'; // the outside namespace drops what comes to it
+    ip(['addr', 'add', `${blackhole}/24`, 'dev', 'eth0'], `/run/netns/${outside}`);
+    nft(`/run/netns/${outside}`, ['insert', 'rule', 'inet', 'probe', 'in', 'ip', 'daddr', blackhole, 'drop']);
+    const sandbox = await joined(c.networkByName('fwdnet')!, { dns: [blackhole, OUTSIDE.server] });
+    const started = Date.now();
+    expect(await dig(sandbox.key, ['+short', '+time=8', 'late.external.test'])).toBe('198.51.100.7\n');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3900);
+    expect(Date.now() - started).toBeLessThan(5500);
+    await sandbox.delete();
+  }, timeLimit(20000));
 
   it("an upstream's truncated UDP answer reaches the client flagged, which gets all of it over TCP through the resolver", async () => {
     const sandbox = await joined(c.networkByName('fwdnet')!);
