@@ -80,7 +80,13 @@ export class Forwarder {
     const exchange = this.nextExchange;
     this.nextExchange = this.nextExchange >= 0xffffffff ? 1 : this.nextExchange + 1;
     this.pending.set(exchange, entry);
-    this.send({ id: this.resolverId, channel: channelOf(upstream, entry.client), conn: exchange, peer: sockaddr(upstream.address, upstream.port), data: entry.query });
+    this.send({
+      id: this.resolverId,
+      channel: channelOf(upstream, entry.client),
+      conn: exchange,
+      peer: sockaddr(upstream.address, upstream.port),
+      data: entry.query,
+    });
   }
 
   /** The upstream failed: the next one, or SERVFAIL after the last. */

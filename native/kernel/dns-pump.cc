@@ -29,8 +29,8 @@ struct DnsPump::Connection {
   std::vector<uint8_t> out;  // length-prefixed replies not yet written
   unsigned pending = 0;      // queries handed over, not yet answered
   bool waitingToWrite = false;
-  bool peerClosed = false;  // the client sent all it will: the connection goes once it is answered
-  bool queried = false;     // a whole query arrived: the idle timeout, not the first query's, applies
+  bool peerClosed = false;                       // the client sent all it will: the connection goes once it is answered
+  bool queried = false;                          // a whole query arrived: the idle timeout, not the first query's, applies
   std::chrono::steady_clock::time_point active;  // the last query received or bytes written
 };
 
@@ -420,7 +420,8 @@ void DnsPump::onExchange(Resolver& resolver, Exchange& e, uint32_t events) {
       // An error is the ICMP answer to the query (port or host unreachable): the server is not there.
       if (n < 0) return finishExchange(resolver, e, {});
       // Another id is not the reply (a late one of no use, or a forgery): wait on.
-      if (n >= 12 && buf[0] == e.queryId[0] && buf[1] == e.queryId[1]) return finishExchange(resolver, e, std::vector<uint8_t>(buf.begin(), buf.begin() + n));
+      if (n >= 12 && buf[0] == e.queryId[0] && buf[1] == e.queryId[1])
+        return finishExchange(resolver, e, std::vector<uint8_t>(buf.begin(), buf.begin() + n));
     }
   }
   if (e.connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {

@@ -24,8 +24,8 @@
 namespace cnm {
 
 enum class DnsChannel : uint8_t {
-  Udp = 0,          // a client's query over UDP, or the reply to it
-  Tcp = 1,          // a client's query over TCP (`conn`), or the reply to it
+  Udp = 0,  // a client's query over UDP, or the reply to it
+  Tcp = 1,  // a client's query over TCP (`conn`), or the reply to it
   // A query forwarded to an upstream server (`conn`: its exchange, the caller's number), and its outcome.
   Forward = 2,         // over UDP, from the sandbox's namespace
   HostForward = 3,     // over UDP, from the host's namespace

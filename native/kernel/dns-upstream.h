@@ -15,7 +15,7 @@ namespace cnm {
 
 struct UpstreamSocket {
   Fd fd;
-  int error = 0;           // errno: nothing to wait for, the query failed
+  int error = 0;            // errno: nothing to wait for, the query failed
   bool connecting = false;  // TCP: the connect goes on in the background (EPOLLOUT tells its end)
 };
 

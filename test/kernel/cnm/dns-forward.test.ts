@@ -160,17 +160,21 @@ describeKernel('embedded DNS server: forwarding', () => {
     await sandbox.delete();
   });
 
-  it('a server that never answers is given up after 4 s (Docker\'s timeout), and the next one answers', async () => {
-    const blackhole = '10.232.0.4'; // the outside namespace drops what comes to it
-    ip(['addr', 'add', `${blackhole}/24`, 'dev', 'eth0'], `/run/netns/${outside}`);
-    nft(`/run/netns/${outside}`, ['insert', 'rule', 'inet', 'probe', 'in', 'ip', 'daddr', blackhole, 'drop']);
-    const sandbox = await joined(c.networkByName('fwdnet')!, { dns: [blackhole, OUTSIDE.server] });
-    const started = Date.now();
-    expect(await dig(sandbox.key, ['+short', '+time=8', 'late.external.test'])).toBe('198.51.100.7\n');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(3900);
-    expect(Date.now() - started).toBeLessThan(5500);
-    await sandbox.delete();
-  }, timeLimit(20000));
+  it(
+    "a server that never answers is given up after 4 s (Docker's timeout), and the next one answers",
+    async () => {
+      const blackhole = '10.232.0.4'; // the outside namespace drops what comes to it
+      ip(['addr', 'add', `${blackhole}/24`, 'dev', 'eth0'], `/run/netns/${outside}`);
+      nft(`/run/netns/${outside}`, ['insert', 'rule', 'inet', 'probe', 'in', 'ip', 'daddr', blackhole, 'drop']);
+      const sandbox = await joined(c.networkByName('fwdnet')!, { dns: [blackhole, OUTSIDE.server] });
+      const started = Date.now();
+      expect(await dig(sandbox.key, ['+short', '+time=8', 'late.external.test'])).toBe('198.51.100.7\n');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(3900);
+      expect(Date.now() - started).toBeLessThan(5500);
+      await sandbox.delete();
+    },
+    timeLimit(20000),
+  );
 
   it("an upstream's truncated UDP answer reaches the client flagged, which gets all of it over TCP through the resolver", async () => {
     const sandbox = await joined(c.networkByName('fwdnet')!);

@@ -145,10 +145,12 @@ describeKernel('embedded DNS server', () => {
     await Promise.all([early.delete(), late.delete(), db.sandbox.delete()]);
   });
 
-  it("closes a client's idle TCP connection: 2 s without a first query, 8 s without another (Docker's timeouts)", async () => {
-    const web = await container(net, 'idle', ['idle']);
-    // Two connections from inside the sandbox: one says nothing, one asks once and then says nothing.
-    const code = `
+  it(
+    "closes a client's idle TCP connection: 2 s without a first query, 8 s without another (Docker's timeouts)",
+    async () => {
+      const web = await container(net, 'idle', ['idle']);
+      // Two connections from inside the sandbox: one says nothing, one asks once and then says nothing.
+      const code = `
       const net = require('net');
       const started = Date.now(), out = {};
       const report = () => Object.keys(out).length === 2 && (console.log(JSON.stringify(out)), process.exit(0));
@@ -159,16 +161,18 @@ describeKernel('embedded DNS server', () => {
       asking.on('data', () => (answered = Date.now())).on('error', () => {});
       asking.on('close', () => { out.afterAnswer = answered ? Date.now() - answered : -1; report(); });
       setTimeout(() => (console.log(JSON.stringify({ ...out, gaveUp: true })), process.exit(0)), 12000);`;
-    const query = dnsPacket.streamEncode({ type: 'query', id: 1, questions: [{ name: 'idle', type: 'A', class: 'IN' }] });
-    const { stdout } = await promisify(execFile)('nsenter', [`--net=${web.sandbox.key}`, process.execPath, '-e', code, query.toString('hex')]);
-    const closed = JSON.parse(stdout) as { silent: number; afterAnswer: number; gaveUp?: boolean };
-    expect(closed.gaveUp).toBeUndefined();
-    expect(closed.silent).toBeGreaterThanOrEqual(1900);
-    expect(closed.silent).toBeLessThan(3500);
-    expect(closed.afterAnswer).toBeGreaterThanOrEqual(7900);
-    expect(closed.afterAnswer).toBeLessThan(9500);
-    await web.sandbox.delete();
-  }, timeLimit(30000));
+      const query = dnsPacket.streamEncode({ type: 'query', id: 1, questions: [{ name: 'idle', type: 'A', class: 'IN' }] });
+      const { stdout } = await promisify(execFile)('nsenter', [`--net=${web.sandbox.key}`, process.execPath, '-e', code, query.toString('hex')]);
+      const closed = JSON.parse(stdout) as { silent: number; afterAnswer: number; gaveUp?: boolean };
+      expect(closed.gaveUp).toBeUndefined();
+      expect(closed.silent).toBeGreaterThanOrEqual(1900);
+      expect(closed.silent).toBeLessThan(3500);
+      expect(closed.afterAnswer).toBeGreaterThanOrEqual(7900);
+      expect(closed.afterAnswer).toBeLessThan(9500);
+      await web.sandbox.delete();
+    },
+    timeLimit(30000),
+  );
 
   it('answers again after a restart, and stop() closes the sockets and ends the DNS thread', async () => {
     const web = await container(net, 'again', ['again']);
