@@ -72,6 +72,21 @@ describe('embedded DNS server on a fake kernel', () => {
     await controller.stop({ removeAll: true });
   });
 
+  it('a container-mode sandbox takes the resolv.conf of the sandbox it shares, unless it has DNS options of its own', async () => {
+    const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+    const owner = await controller.newSandbox('c1');
+    const sharer = await controller.newSandbox('c2', { shareWith: owner });
+    const own = await controller.newSandbox('c3', { shareWith: owner, dns: ['10.0.0.99'] });
+    await (await user.createEndpoint('e1')).join(owner);
+    expect(resolvConf(world, sharer)).toBe('nameserver 127.0.0.11\nsearch host.example\noptions ndots:0\n');
+    expect(resolvConf(world, own)).toBe('nameserver 10.0.0.99\nsearch host.example\n');
+    await owner.delete();
+    expect(resolvConf(world, sharer)).toBe('nameserver 10.0.0.53\nsearch host.example\n');
+    // The namespace stays for the sharers, without the redirect to the closed resolver.
+    expect([...world.kernel.ns(owner.key).nftTables]).toEqual([]);
+    await controller.stop({ removeAll: true });
+  });
+
   it('a sandbox delete and a stop close the resolver; a restart opens it again', async () => {
     const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
     const [s1, s2] = [await controller.newSandbox('c1'), await controller.newSandbox('c2')];
