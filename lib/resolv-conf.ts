@@ -166,14 +166,19 @@ export function embeddedResolvConf(config: SandboxDnsConfig, host: HostResolvCon
 }
 
 /**
- * The servers a sandbox's embedded resolver forwards to, port 53, at most 3 as Docker's: the
- * sandbox's `dns` (queried from the sandbox), else the host's servers (queried from the host's
- * namespace, as Docker does: 127.0.0.53 or ::1 answer there). With systemd-resolved they are the
- * real upstream servers when its file lists them (see readHostResolvConf). Empty if there are none.
+ * The servers a sandbox's embedded resolver forwards to, port 53, IPv4 or IPv6, at most 3 as
+ * Docker's: the sandbox's `dns` (queried from the sandbox), else the host's servers (queried from
+ * the host's namespace, as Docker does: 127.0.0.53 or ::1 answer there). With systemd-resolved they
+ * are the real upstream servers when its file lists them (see readHostResolvConf). A link-local
+ * server with a zone (`fe80::1%eth0`) is left out: the zone names a link of the host's. Empty if
+ * there are none.
  */
 export function resolverUpstreams(config: SandboxDnsConfig, host: HostResolvConf): ResolverUpstream[] {
   const own = config.dns?.length ? config.dns : null;
-  return (own ?? host.nameservers).slice(0, MAX_UPSTREAMS).map((address) => ({ address, port: DNS_PORT, fromHost: own === null }));
+  return (own ?? host.nameservers)
+    .filter((address) => !address.includes('%'))
+    .slice(0, MAX_UPSTREAMS)
+    .map((address) => ({ address, port: DNS_PORT, fromHost: own === null }));
 }
 
 /** The sandbox's search domains ('.' stands for none, as in Docker), else the host's. */

@@ -126,10 +126,15 @@ export class Sandbox {
 
   /**
    * @internal The operations that write hosts and resolv.conf (also under /etc/netns/NAME for `ip
-   * netns exec`); `only` writes just one of them.
+   * netns exec`), and the resolv.conf of the container-mode sandboxes that take this one's; `only`
+   * writes just resolv.conf.
    */
   writeFilesOps(only?: 'resolv'): NativeOp[] {
-    const resolv = this.resolver ? embeddedResolvConf(this.config, this.hostDns) : resolvConf(this.config, this.hostDns, this.mode === 'host');
+    return [...this.ownFilesOps(only), ...this.sharers().flatMap((s) => s.ownFilesOps(only))];
+  }
+
+  private ownFilesOps(only?: 'resolv'): NativeOp[] {
+    const resolv = this.resolvConfText();
     if (only === 'resolv') return writeSandboxFilesOps(this.filesFolders(), { resolv });
     const addresses = this.joined()
       .flatMap((e) => [e.iface.address, e.iface.addressIPv6])
@@ -145,6 +150,29 @@ export class Sandbox {
   private filesFolders(): FilesFolder[] {
     const shared = this.mode === 'namespace' ? this.namespaceFolder() : null;
     return shared ? [this.ownFolder(), shared] : [this.ownFolder()];
+  }
+
+  /**
+   * What resolv.conf says. A container-mode sandbox without DNS options of its own has the one of
+   * the sandbox whose namespace it shares (its embedded DNS server answers there too), as Docker
+   * gives a container the resolv.conf of the container whose network it joins (Docker refuses DNS
+   * options in that mode); its own once that sandbox is deleted.
+   */
+  private resolvConfText(): string {
+    const owner = this.mode === 'container' && !hasOwnDns(this.config) ? this.sharing().find((s) => s.mode !== 'container') : undefined;
+    if (owner) return owner.resolvConfText();
+    return this.resolver ? embeddedResolvConf(this.config, this.hostDns) : resolvConf(this.config, this.hostDns, this.mode === 'host');
+  }
+
+  /** The container-mode sandboxes that take this one's resolv.conf. */
+  private sharers(): Sandbox[] {
+    if (this.mode === 'container' || this.namespace.users < 2) return [];
+    return this.sharing().filter((s) => s.mode === 'container' && !hasOwnDns(s.config));
+  }
+
+  /** The other live sandboxes in this one's namespace. */
+  private sharing(): Sandbox[] {
+    return [...this.controller.sandboxesById.values()].filter((s) => s !== this && s.namespace === this.namespace && !s.deleted);
   }
 
   private async writeFiles(): Promise<void> {
@@ -537,6 +565,8 @@ export class Sandbox {
         errors.push(...(await this.teardownLocked(a.endpoint, dropping)));
         a.endpoint.settle();
       }
+      const hadResolver = this.resolver !== null;
+      const sharers = this.sharers();
       this.closeResolver();
       this.namespace.users -= 1;
       const lastUser = this.namespace.users === 0 && this.namespace.owned;
@@ -544,6 +574,10 @@ export class Sandbox {
       // The record goes before the files and the namespace: after a crash in between, they are
       // orphans that the next start removes, not a restored sandbox with half of it missing.
       const ops = [store.removeOp('sandbox', this.id), ...this.removeOps({ namespaceFolder: lastUser, namespace: lastUser })];
+      // A namespace that stays (container-mode sandboxes keep it): no redirect to the closed
+      // resolver, and the sharers' own resolv.conf.
+      if (hadResolver && !lastUser) ops.push({ op: 'nftTransaction', netns: this.key, commands: removeRedirectCommands(this.controller.owner) });
+      ops.push(...sharers.flatMap((s) => s.ownFilesOps()));
       errors.push(...(await bestEffortTogether(this.controller.kernel, ops)).filter((err) => !isGoneNamespace(err)));
       return { errors, hostLinks };
     });
@@ -623,6 +657,11 @@ function movesPorts(becomesGateway: boolean, endpoint: Endpoint, current: Attach
  */
 function servesNames(network: Network): boolean {
   return !network.predefined;
+}
+
+/** Whether a sandbox was given DNS options of its own. */
+function hasOwnDns(config: SandboxDnsConfig): boolean {
+  return !!(config.dns?.length || config.dnsSearch?.length || config.dnsOptions?.length);
 }
 
 /** For teardown: a namespace file that is already gone is fine. */

@@ -1,13 +1,14 @@
-// Queries for names that are not local go to the upstream servers, one after the other (Docker:
-// 4 s each, at most 1024 at once), with an id of their own; a reply is taken only from the server
-// asked, for the question asked, and goes back to the client with the client's id.
+// Queries for names that are not local go to the upstream servers, one after the other, as
+// Docker's resolver sends them: over the transport the client used (a UDP reply flagged truncated
+// goes back as it is, and the client asks again over TCP, which is then forwarded over TCP), with
+// an id of their own, at most 1024 at once. The pump carries each out on a socket of its own (a
+// fresh random source port, connected to the server) and reports one outcome: the reply, or a
+// failure after 4 s at most (Docker's extIOTimeout), which moves on to the next server.
 import { DNS_CHANNEL, type DnsMessage } from '../native';
 import { serverFailure } from './answer';
-import { sameEnd, sockaddrV4 } from './sockaddr';
+import { sockaddr } from './sockaddr';
 import type { ResolverUpstream as Upstream } from '../resolv-conf';
 
-/** Docker's extIOTimeout. */
-export const UPSTREAM_TIMEOUT_MS = 4000;
 /** Docker's maxConcurrent: more queries under way get SERVFAIL at once. */
 export const MAX_FORWARDED = 1024;
 
@@ -31,11 +32,12 @@ interface Pending {
   at: number;
   /** The question section, which the reply must repeat. */
   question: Buffer;
-  timer: NodeJS.Timeout;
 }
 
 export class Forwarder {
+  /** By exchange: each ask of an upstream is one. */
   private readonly pending = new Map<number, Pending>();
+  private nextExchange = 1;
 
   constructor(
     private readonly resolverId: number,
@@ -46,30 +48,23 @@ export class Forwarder {
   forward(query: Buffer, client: Client, upstreams: Upstream[]): void {
     const question = questionOf(query);
     if (upstreams.length === 0 || this.pending.size >= MAX_FORWARDED || !question) return this.fail(query, client);
-    const id = this.freeId();
     const copy = Buffer.from(query);
     const clientId = copy.readUInt16BE(0);
-    copy.writeUInt16BE(id, 0);
-    const entry: Pending = { clientId, client, query: copy, upstreams, at: 0, question, timer: undefined as unknown as NodeJS.Timeout };
-    this.pending.set(id, entry);
-    this.ask(id, entry);
+    copy.writeUInt16BE(Math.floor(Math.random() * 0x10000), 0);
+    this.ask({ clientId, client, query: copy, upstreams, at: 0, question });
   }
 
-  /** A message on a forwarding socket: the reply of an upstream, if it is one we wait for. */
+  /** The outcome of an exchange: the upstream's reply (empty: it failed). */
   receive(message: DnsMessage): void {
-    const reply = message.data;
-    if (reply.length < 12) return;
-    const id = reply.readUInt16BE(0);
-    const entry = this.pending.get(id);
+    const entry = this.pending.get(message.conn);
     if (!entry) return;
-    const upstream = entry.upstreams[entry.at];
-    const channel = upstream.fromHost ? DNS_CHANNEL.hostForward : DNS_CHANNEL.forward;
-    if (message.channel !== channel || !sameEnd(message.peer, sockaddrV4(upstream.address, upstream.port))) return;
-    if (!sameQuestion(reply, entry.question)) return;
+    this.pending.delete(message.conn);
+    const reply = message.data;
+    // The pump took only a reply with the query's id, from the server's address and port; the
+    // question is checked here.
+    if (reply.length < 12 || !sameQuestion(reply, entry.question)) return this.next(entry);
     const rcode = reply.readUInt8(3) & 0x0f;
-    if ((rcode === RCODE_SERVFAIL || rcode === RCODE_REFUSED) && entry.at + 1 < entry.upstreams.length) return this.next(id, entry);
-    clearTimeout(entry.timer);
-    this.pending.delete(id);
+    if (rcode === RCODE_SERVFAIL || rcode === RCODE_REFUSED) return this.next(entry);
     const answer = Buffer.from(reply);
     answer.writeUInt16BE(entry.clientId, 0);
     this.send({ id: this.resolverId, channel: entry.client.channel, conn: entry.client.conn, peer: entry.client.peer, data: answer });
@@ -77,27 +72,27 @@ export class Forwarder {
 
   /** Forgets every query under way (the resolver closes). */
   close(): void {
-    for (const entry of this.pending.values()) clearTimeout(entry.timer);
     this.pending.clear();
   }
 
-  private ask(id: number, entry: Pending): void {
+  private ask(entry: Pending): void {
     const upstream = entry.upstreams[entry.at];
+    const exchange = this.nextExchange;
+    this.nextExchange = this.nextExchange >= 0xffffffff ? 1 : this.nextExchange + 1;
+    this.pending.set(exchange, entry);
     this.send({
       id: this.resolverId,
-      channel: upstream.fromHost ? DNS_CHANNEL.hostForward : DNS_CHANNEL.forward,
-      conn: 0,
-      peer: sockaddrV4(upstream.address, upstream.port),
+      channel: channelOf(upstream, entry.client),
+      conn: exchange,
+      peer: sockaddr(upstream.address, upstream.port),
       data: entry.query,
     });
-    entry.timer = setTimeout(() => this.next(id, entry), UPSTREAM_TIMEOUT_MS).unref();
   }
 
-  private next(id: number, entry: Pending): void {
-    clearTimeout(entry.timer);
+  /** The upstream failed: the next one, or SERVFAIL after the last. */
+  private next(entry: Pending): void {
     entry.at += 1;
-    if (entry.at < entry.upstreams.length) return this.ask(id, entry);
-    this.pending.delete(id);
+    if (entry.at < entry.upstreams.length) return this.ask(entry);
     const original = Buffer.from(entry.query);
     original.writeUInt16BE(entry.clientId, 0);
     this.fail(original, entry.client);
@@ -107,13 +102,13 @@ export class Forwarder {
     const data = serverFailure(query, client.channel === DNS_CHANNEL.tcp ? 'tcp' : 'udp');
     if (data) this.send({ id: this.resolverId, channel: client.channel, conn: client.conn, peer: client.peer, data });
   }
+}
 
-  private freeId(): number {
-    let id: number;
-    do id = Math.floor(Math.random() * 0x10000);
-    while (this.pending.has(id));
-    return id;
-  }
+/** The namespace the upstream is asked from, and the client's transport. */
+function channelOf(upstream: Upstream, client: Client): DnsMessage['channel'] {
+  const tcp = client.channel === DNS_CHANNEL.tcp;
+  if (upstream.fromHost) return tcp ? DNS_CHANNEL.hostForwardTcp : DNS_CHANNEL.hostForward;
+  return tcp ? DNS_CHANNEL.forwardTcp : DNS_CHANNEL.forward;
 }
 
 /** The question section of a query with one question (header 12 bytes, uncompressed name, type, class). */

@@ -3,7 +3,6 @@
 // 127.0.0.11:53 to them, and the answers, decided here on the JS thread from the controller's
 // name records and the sandbox's networks.
 import createDebug from '../util/debug';
-import { isIPv4 } from 'node:net';
 import { DNS_CHANNEL, runOne, type DnsMessage, type DnsSockets, type Kernel, type NativeOp } from '../native';
 import { answerQuery, type NameSource } from './answer';
 import { Forwarder } from './forwarder';
@@ -41,12 +40,11 @@ export class SandboxResolver {
   }
 
   /**
-   * Opens the resolver of the sandbox whose namespace is `key`: its sockets there and one in the
-   * host's namespace (for upstream servers asked from the host, which the sandbox's options or the
-   * host's resolv.conf may name later). Queries reach it once `redirectOp()` has run.
+   * Opens the resolver of the sandbox whose namespace is `key`: its sockets there. Queries reach it
+   * once `redirectOp()` has run.
    */
   static async open(kernel: Kernel, key: string, records: DnsRecords, scope: ResolverScope): Promise<SandboxResolver> {
-    const sockets = await runOne(kernel, { op: 'dnsSockets', netns: key, hostForward: true });
+    const sockets = await runOne(kernel, { op: 'dnsSockets', netns: key });
     const resolver = new SandboxResolver(kernel, records, scope, key, sockets);
     resolver.id = kernel.dns.attach(sockets, (message) => resolver.receive(message));
     resolver.forwarder = new Forwarder(resolver.id, (message) => kernel.dns.send([message]));
@@ -71,10 +69,9 @@ export class SandboxResolver {
   }
 
   private receive(message: DnsMessage): void {
-    if (message.channel === DNS_CHANNEL.forward || message.channel === DNS_CHANNEL.hostForward) return this.forwarder!.receive(message);
+    if (message.channel !== DNS_CHANNEL.udp && message.channel !== DNS_CHANNEL.tcp) return this.forwarder!.receive(message);
     const client = { channel: message.channel, conn: message.conn, peer: message.peer };
-    // The forwarding sockets are IPv4: IPv6 upstream servers are not asked.
-    const upstreams = this.scope.mayForward() ? this.scope.upstreams().filter((u) => isIPv4(u.address)) : [];
+    const upstreams = this.scope.mayForward() ? this.scope.upstreams() : [];
     const outcome = answerQuery(message.data, this.source, message.channel === DNS_CHANNEL.tcp ? 'tcp' : 'udp', upstreams.length > 0);
     if (!outcome) return;
     if ('reply' in outcome) this.kernel.dns.send([{ id: this.id, ...client, data: outcome.reply }]);

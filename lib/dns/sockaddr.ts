@@ -1,22 +1,20 @@
-// The pump gives and takes the other end of a UDP message as the kernel's sockaddr bytes.
+// The pump gives and takes the other end of a message as the kernel's sockaddr bytes.
 import { endianness } from 'node:os';
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
+import { ipBytes, type Family } from '../util/ip';
 
 const AF_INET = 2;
+const AF_INET6 = 10;
 
-/** A sockaddr_in for an IPv4 address and port. */
-export function sockaddrV4(address: string, port: number): Buffer {
-  if (!isIPv4(address)) throw new TypeError(`${address} is not an IPv4 address`);
-  const b = Buffer.alloc(16);
-  // sa_family is in host order, the port and address in network order.
-  if (endianness() === 'LE') b.writeUInt16LE(AF_INET, 0);
-  else b.writeUInt16BE(AF_INET, 0);
+/** A sockaddr_in (IPv4) or sockaddr_in6 (IPv6, without a zone) for an address and port. */
+export function sockaddr(address: string, port: number): Buffer {
+  const family = isIP(address) as Family | 0;
+  if (family === 0 || address.includes('%')) throw new TypeError(`${address} is not an IP address without a zone`);
+  const b = Buffer.alloc(family === 4 ? 16 : 28);
+  // sa_family is in host order, the port and address in network order (sin6_addr at byte 8).
+  if (endianness() === 'LE') b.writeUInt16LE(family === 4 ? AF_INET : AF_INET6, 0);
+  else b.writeUInt16BE(family === 4 ? AF_INET : AF_INET6, 0);
   b.writeUInt16BE(port, 2);
-  address.split('.').forEach((octet, i) => b.writeUInt8(Number(octet), 4 + i));
+  Buffer.from(ipBytes(address, family)).copy(b, family === 4 ? 4 : 8);
   return b;
-}
-
-/** Whether two sockaddr_in name the same address and port. */
-export function sameEnd(a: Buffer, b: Buffer): boolean {
-  return a.length >= 8 && b.length >= 8 && a.compare(b, 0, 8, 0, 8) === 0;
 }

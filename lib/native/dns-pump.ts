@@ -49,7 +49,7 @@ export const nativeDnsPump: DnsPump = {
     if (receivers.size === 0) binding.dnsStart(dispatch);
     const id = freeId();
     receivers.set(id, receive);
-    binding.dnsAttach(id, sockets.udp, sockets.tcp, sockets.forward, sockets.hostForward);
+    binding.dnsAttach(id, sockets.udp, sockets.tcp, sockets.netns);
     return id;
   },
   send(messages) {

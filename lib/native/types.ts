@@ -228,12 +228,11 @@ export type NativeOp =
   /** Entries matching any of the filters, in one sweep of the table. */
   | ({ op: 'conntrackDelete'; filters: ConntrackFilter[] } & InNamespace)
   /**
-   * Opens an embedded DNS server's sockets inside the namespace: UDP and TCP bound to 127.0.0.11
-   * on ports the kernel picks, and a UDP socket for forwarding (with `listen: false`, only that
-   * one); with `hostForward`, one more forwarding socket in the host's namespace (for upstream
-   * servers reached from the host). All of them or none. Hand them to the DNS pump (`Kernel.dns`).
+   * Opens an embedded DNS server's sockets inside the namespace, UDP and TCP bound to 127.0.0.11
+   * on ports the kernel picks, and the namespace's file (where the queries it forwards get their
+   * sockets). All of them or none. Hand them to the DNS pump (`Kernel.dns`).
    */
-  | ({ op: 'dnsSockets'; listen?: boolean; hostForward?: boolean } & InNamespace);
+  | ({ op: 'dnsSockets' } & InNamespace);
 
 /** A file for writeFiles. */
 export interface FileToWrite {
@@ -289,17 +288,21 @@ export interface NativeResultOf {
 
 /** An embedded DNS server's sockets (descriptors owned by the caller until attached to the pump). */
 export interface DnsSockets {
-  udp: number | null;
-  tcp: number | null;
-  forward: number;
-  hostForward: number | null;
+  udp: number;
+  tcp: number;
+  /** The namespace's file. */
+  netns: number;
   udpPort: number;
   tcpPort: number;
 }
 
-/** How a DNS message travels: the numbers the pump uses (native/kernel/dns-pump.h). */
-export const DNS_CHANNEL = { udp: 0, tcp: 1, forward: 2, hostForward: 3 } as const;
-/** A DnsMessage's channel: 0 a UDP query, 1 a TCP query, 2 upstream traffic from the sandbox's namespace, 3 from the host's. */
+/**
+ * How a DNS message travels: the numbers the pump uses (native/kernel/dns-pump.h). A client's
+ * query (udp, tcp) and the reply to it; a query forwarded to an upstream server and its outcome,
+ * over UDP or TCP, from the sandbox's namespace or the host's.
+ */
+export const DNS_CHANNEL = { udp: 0, tcp: 1, forward: 2, hostForward: 3, forwardTcp: 4, hostForwardTcp: 5 } as const;
+/** A DnsMessage's channel: 0 a UDP query, 1 a TCP query, 2-5 forwarded queries (see DNS_CHANNEL). */
 export type DnsChannelNumber = (typeof DNS_CHANNEL)[keyof typeof DNS_CHANNEL];
 
 /** One DNS message received by, or given to, the pump. */
@@ -307,11 +310,14 @@ export interface DnsMessage {
   /** The resolver it belongs to. */
   id: number;
   channel: DnsChannelNumber;
-  /** TCP: the client's connection. */
+  /** tcp: the client's connection; forwarded queries: the exchange, numbered by the sender from 1, unique per resolver. */
   conn: number;
-  /** UDP channels: the other end as a sockaddr_in / sockaddr_in6. */
+  /** udp: the client; forwarded queries: the server. A sockaddr_in / sockaddr_in6. */
   peer: Buffer;
-  /** The message, without TCP's length prefix. */
+  /**
+   * The message, without TCP's length prefix. A forwarded query gets exactly one outcome back: the
+   * server's reply, or an empty one when it failed (no reply within 4 s, refused, unreachable).
+   */
   data: Buffer;
 }
 
@@ -360,8 +366,8 @@ export interface NativeBinding {
   dnsStart(receive: (messages: DnsMessage[]) => void): void;
   /** Stops the DNS pump's thread and closes every socket handed to it. */
   dnsStop(): void;
-  /** Hands a resolver's sockets (from `dnsSockets` ops; null: none) to the pump, which owns them from now on. */
-  dnsAttach(id: number, udp: number | null, tcp: number | null, forward: number | null, hostForward: number | null): void;
+  /** Hands a resolver's sockets and namespace (from a `dnsSockets` op) to the pump, which owns them from now on. */
+  dnsAttach(id: number, udp: number, tcp: number, netns: number): void;
   /** Closes a resolver's sockets. */
   dnsDetach(id: number): void;
   /** Queues messages for the pump to send. */

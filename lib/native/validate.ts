@@ -292,11 +292,7 @@ const OP_CHECKS = {
     if (!Array.isArray(op.filters)) throw invalidArgument('conntrack filters must be an array');
     op.filters.forEach(validateConntrackFilter);
   },
-  dnsSockets(op) {
-    for (const flag of ['listen', 'hostForward'] as const) {
-      if (op[flag] !== undefined && typeof op[flag] !== 'boolean') throw invalidArgument(`${flag} must be a boolean, got ${show(op[flag])}`);
-    }
-  },
+  dnsSockets() {},
 } satisfies { [K in OpName]: (op: OpOf<K>) => void };
 
 /** Checks one batch operation; throws INVALID_ARGUMENT naming the bad field. */

@@ -141,10 +141,7 @@ void fieldsFrom(const Reader& r, op::PortReserve& o) {
   o.portEnd = static_cast<uint16_t>(end);
 }
 void fieldsFrom(const Reader& r, op::PortRelease& o) { o.fd = descriptorFrom(r); }
-void fieldsFrom(const Reader& r, op::DnsSockets& o) {
-  o.listen = r.boolean("listen").value_or(true);
-  o.hostForward = r.boolean("hostForward").value_or(false);
-}
+void fieldsFrom(const Reader&, op::DnsSockets&) {}
 
 void fieldsFrom(const Reader& r, op::RemovePaths& o) {
   o.base = r.string("base", true);
@@ -325,10 +322,9 @@ Napi::Value resultToJs(Napi::Env env, const OpResult& result) {
     }
     Napi::Value operator()(const DnsSockets& d) const {
       Napi::Object o = Napi::Object::New(env);
-      o.Set("udp", d.udp >= 0 ? Napi::Value(Napi::Number::New(env, d.udp)) : env.Null());
-      o.Set("tcp", d.tcp >= 0 ? Napi::Value(Napi::Number::New(env, d.tcp)) : env.Null());
-      o.Set("forward", d.forward);
-      o.Set("hostForward", d.hostForward >= 0 ? Napi::Value(Napi::Number::New(env, d.hostForward)) : env.Null());
+      o.Set("udp", d.udp);
+      o.Set("tcp", d.tcp);
+      o.Set("netns", d.netns);
       o.Set("udpPort", d.udpPort);
       o.Set("tcpPort", d.tcpPort);
       return o;

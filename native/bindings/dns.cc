@@ -94,7 +94,7 @@ Napi::Value DnsStop(const Napi::CallbackInfo& info) {
 Napi::Value DnsAttach(const Napi::CallbackInfo& info) {
   AddonData* data = running(info, "dnsAttach");
   uint32_t id = u32Arg(info, 0, "dnsAttach: id");
-  DnsFds fds{fdArg(info, 1), fdArg(info, 2), fdArg(info, 3), fdArg(info, 4)};
+  DnsFds fds{fdArg(info, 1), fdArg(info, 2), fdArg(info, 3)};
   data->dnsPump->attach(id, fds);
   return info.Env().Undefined();
 }
@@ -118,7 +118,7 @@ Napi::Value DnsSend(const Napi::CallbackInfo& info) {
     DnsMessage& m = messages[i];
     m.id = o.Get("id").ToNumber().Uint32Value();
     uint32_t channel = o.Get("channel").ToNumber().Uint32Value();
-    if (channel > static_cast<uint32_t>(DnsChannel::HostForward)) throw Napi::TypeError::New(env, "dnsSend: channel must be 0 to 3");
+    if (channel > static_cast<uint32_t>(DnsChannel::HostForwardTcp)) throw Napi::TypeError::New(env, "dnsSend: channel must be 0 to 5");
     m.channel = static_cast<DnsChannel>(channel);
     m.conn = o.Get("conn").ToNumber().Uint32Value();
     m.peer = bytes(o, "peer");

@@ -1,6 +1,6 @@
 // The embedded DNS servers' pump (kernel/dns-pump.h) seen from JS: `dnsStart(receive)` starts its
 // thread, `dnsAttach(id, fds)` hands it a resolver's sockets (from the `dnsSockets` op),
-// `dnsSend(messages)` queues replies and forwarded queries, `dnsDetach(id)` closes a resolver's
+// `dnsSend(messages)` queues replies and queries to forward (each answered by one outcome), `dnsDetach(id)` closes a resolver's
 // sockets, `dnsStop()` ends the thread and closes them all. Received messages reach `receive` in
 // batches (one call per batch) on the JS thread; no call here waits for a socket.
 #pragma once

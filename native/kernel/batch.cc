@@ -1,5 +1,7 @@
 #include "batch.h"
 
+#include <fcntl.h>
+
 #include <cctype>
 #include <cerrno>
 #include <optional>
@@ -187,13 +189,13 @@ struct Batch::Runner {
   OpResult operator()(const op::NftListSets& o) const { return nftListSets(netfilter(), o.family, o.table); }
   OpResult operator()(const op::NftListElements& o) const { return nftListElements(netfilter(), o.family, o.table, o.set); }
   OpResult operator()(const op::ConntrackDelete& o) const { return conntrackDelete(netfilter(), o.filters); }
-  OpResult operator()(const op::DnsSockets& o) const {
-    // Worker threads stay in the host's namespace: a socket opened here is the host's. Closed
-    // again if the namespace's sockets cannot be opened, so the op makes all of them or none.
-    Fd host(o.hostForward ? openDnsSockets(false).forward : -1);
+  OpResult operator()(const op::DnsSockets&) const {
+    // The namespace's file stays open with the sockets: forwarded queries open theirs there later.
+    Fd ns = netns.empty() ? Fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) : openNetns(netns);
+    if (!ns.valid()) throwErrno("open", "/proc/thread-self/ns/net");
     DnsSockets sockets;
-    inNamespace(netns, [&] { sockets = openDnsSockets(o.listen); });
-    sockets.hostForward = host.release();
+    runInNetns(ns.get(), [&] { sockets = openDnsSockets(); });
+    sockets.netns = ns.release();
     return sockets;
   }
 };

@@ -1,5 +1,6 @@
 #include "dns-pump.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -7,11 +8,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dns-upstream.h"
 #include "error.h"
 
 namespace cnm {
 
-// What an epoll event points at: a resolver's socket, or one of its TCP connections (conn != 0).
+// What an epoll event points at: a resolver's socket, one of its TCP connections (channel Tcp,
+// conn != 0), or one of its forwarded queries (a forwarding channel, conn its exchange).
 struct DnsPump::Watch {
   uint32_t id;
   DnsChannel channel;
@@ -26,13 +29,28 @@ struct DnsPump::Connection {
   std::vector<uint8_t> out;  // length-prefixed replies not yet written
   unsigned pending = 0;      // queries handed over, not yet answered
   bool waitingToWrite = false;
-  bool peerClosed = false;  // the client sent all it will: the connection goes once it is answered
+  bool peerClosed = false;                       // the client sent all it will: the connection goes once it is answered
+  bool queried = false;                          // a whole query arrived: the idle timeout, not the first query's, applies
+  std::chrono::steady_clock::time_point active;  // the last query received or bytes written
+};
+
+// A query forwarded upstream, on its own socket, until its outcome.
+struct DnsPump::Exchange {
+  Fd fd;
+  Watch watch;
+  std::vector<uint8_t> peer;
+  std::vector<uint8_t> out;  // TCP: the length-prefixed query, not yet written
+  std::vector<uint8_t> in;   // TCP: the reply read so far
+  uint8_t queryId[2];        // a reply must repeat the query's id
+  bool connecting = false;
+  std::chrono::steady_clock::time_point deadline;
 };
 
 struct DnsPump::Resolver {
-  Fd udp, tcp, forward, hostForward;
+  Fd udp, tcp, netns;
   std::vector<std::unique_ptr<Watch>> watches;
   std::map<uint32_t, std::unique_ptr<Connection>> connections;
+  std::map<uint32_t, std::unique_ptr<Exchange>> exchanges;
 };
 
 struct DnsPump::Item {
@@ -46,10 +64,17 @@ namespace {
 
 // Closes the descriptors of an attach that never happened.
 void closeAll(const DnsFds& fds) {
-  for (int fd : {fds.udp, fds.tcp, fds.forward, fds.hostForward}) {
+  for (int fd : {fds.udp, fds.tcp, fds.netns}) {
     if (fd >= 0) ::close(fd);
   }
 }
+
+bool isTcp(DnsChannel channel) { return channel == DnsChannel::ForwardTcp || channel == DnsChannel::HostForwardTcp; }
+bool fromHost(DnsChannel channel) { return channel == DnsChannel::HostForward || channel == DnsChannel::HostForwardTcp; }
+
+// Whether a message is a client's query (these may be dropped under load; outcomes of forwarded
+// queries never are, so that every forwarded query has exactly one).
+bool isClientQuery(const DnsMessage& m) { return m.channel == DnsChannel::Udp || m.channel == DnsChannel::Tcp; }
 
 }  // namespace
 
@@ -62,6 +87,9 @@ DnsPump::DnsPump(std::function<void()> notify) : notify_(std::move(notify)) {
   ev.events = EPOLLIN;
   ev.data.ptr = nullptr;  // the wake-up
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) < 0) throwErrno("epoll_ctl", "dns");
+  // The caller's thread (the JS thread) is in the host's namespace; the pump's thread starts there too.
+  home_ = Fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!home_.valid()) throwErrno("open", "/proc/thread-self/ns/net");
   thread_ = std::thread([this] { run(); });
 }
 
@@ -125,9 +153,8 @@ std::vector<DnsMessage> DnsPump::take() {
 
 void DnsPump::run() {
   epoll_event events[64];
-  std::vector<DnsMessage> received;
   for (;;) {
-    int n = ::epoll_wait(epoll_.get(), events, 64, -1);
+    int n = ::epoll_wait(epoll_.get(), events, 64, waitMs());
     if (n < 0) {
       if (errno == EINTR) continue;
       n = 0;  // cannot happen with valid arguments; the wake-up still stops the thread
@@ -136,12 +163,20 @@ void DnsPump::run() {
     for (int i = 0; i < n; i++) {
       auto* watch = static_cast<Watch*>(events[i].data.ptr);
       if (watch == nullptr) woken = true;
-      else handle(*watch, events[i].events, received);
+      else handle(*watch, events[i].events);
     }
-    deliver(received);
-    // Queued items last: a detach frees watches that events of this round may still point at.
+    // Queued items after the events: a detach frees watches that events of this round may still point at.
     if (woken && !applyQueued()) return;
+    if (timing_ && Clock::now() >= nextTick_) expire();
+    deliver();
   }
+}
+
+// Forever while nothing can time out; else until the next look for timeouts.
+int DnsPump::waitMs() {
+  if (!timing_) return -1;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(nextTick_ - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) + 1 : 0;
 }
 
 bool DnsPump::applyQueued() {
@@ -170,28 +205,33 @@ void DnsPump::add(uint32_t id, DnsFds fds) {
   auto resolver = std::make_unique<Resolver>();
   resolver->udp = Fd(fds.udp);
   resolver->tcp = Fd(fds.tcp);
-  resolver->forward = Fd(fds.forward);
-  resolver->hostForward = Fd(fds.hostForward);
-  std::pair<int, DnsChannel> sockets[] = {{fds.udp, DnsChannel::Udp},
-                                          {fds.tcp, DnsChannel::Tcp},
-                                          {fds.forward, DnsChannel::Forward},
-                                          {fds.hostForward, DnsChannel::HostForward}};
+  resolver->netns = Fd(fds.netns);
+  std::pair<int, DnsChannel> sockets[] = {{fds.udp, DnsChannel::Udp}, {fds.tcp, DnsChannel::Tcp}};
   for (auto [fd, channel] : sockets) {
     if (fd < 0) continue;
     resolver->watches.push_back(std::make_unique<Watch>(Watch{id, channel, 0, fd}));
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.ptr = resolver->watches.back().get();
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+    watch(fd, resolver->watches.back().get(), EPOLLIN, EPOLL_CTL_ADD);
   }
   resolvers_[id] = std::move(resolver);  // an id attached twice: the old sockets close
 }
 
-void DnsPump::handle(Watch& watch, uint32_t events, std::vector<DnsMessage>& received) {
+void DnsPump::watch(int fd, Watch* watch, uint32_t events, int op) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = watch;
+  ::epoll_ctl(epoll_.get(), op, fd, &ev);
+}
+
+void DnsPump::handle(Watch& watch, uint32_t events) {
   auto it = resolvers_.find(watch.id);
   if (it == resolvers_.end()) return;
   Resolver& resolver = *it->second;
-  if (watch.channel != DnsChannel::Tcp) return receiveDatagrams(resolver, watch.fd, watch.channel, received);
+  if (watch.channel == DnsChannel::Udp) return receiveDatagrams(resolver, watch.fd, watch.channel);
+  if (watch.channel != DnsChannel::Tcp) {
+    auto exchange = resolver.exchanges.find(watch.conn);
+    if (exchange != resolver.exchanges.end()) onExchange(resolver, *exchange->second, events);
+    return;
+  }
   if (watch.conn == 0) return accept(resolver);
   auto conn = resolver.connections.find(watch.conn);
   if (conn == resolver.connections.end()) return;
@@ -199,13 +239,13 @@ void DnsPump::handle(Watch& watch, uint32_t events, std::vector<DnsMessage>& rec
   conn = resolver.connections.find(watch.conn);
   if (conn == resolver.connections.end()) return;
   if (!conn->second->peerClosed) {
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) readConnection(resolver, *conn->second, received);
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) readConnection(resolver, *conn->second);
   } else if (events & (EPOLLHUP | EPOLLERR)) {
     resolver.connections.erase(conn);
   }
 }
 
-void DnsPump::receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel, std::vector<DnsMessage>& received) {
+void DnsPump::receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel) {
   static thread_local std::vector<uint8_t> buf(65536);
   // A bounded number per socket and round, so that one busy sandbox does not starve the others.
   for (int i = 0; i < 64; i++) {
@@ -219,7 +259,7 @@ void DnsPump::receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel, s
     auto* p = reinterpret_cast<const uint8_t*>(&from);
     m.peer.assign(p, p + fromLen);
     m.data.assign(buf.data(), buf.data() + n);
-    received.push_back(std::move(m));
+    received_.push_back(std::move(m));
   }
 }
 
@@ -233,16 +273,19 @@ void DnsPump::accept(Resolver& resolver) {
     if (nextConn_ == 0) nextConn_ = 1;
     auto conn = std::make_unique<Connection>();
     conn->watch = Watch{id, DnsChannel::Tcp, connId, fd.get()};
+    conn->active = Clock::now();
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.ptr = &conn->watch;
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev) < 0) continue;
     conn->fd = std::move(fd);
     resolver.connections[connId] = std::move(conn);
+    if (!timing_) nextTick_ = Clock::now() + kTick;
+    timing_ = true;
   }
 }
 
-void DnsPump::readConnection(Resolver& resolver, Connection& conn, std::vector<DnsMessage>& received) {
+void DnsPump::readConnection(Resolver& resolver, Connection& conn) {
   uint8_t buf[16384];
   bool closed = false;
   for (;;) {
@@ -265,8 +308,10 @@ void DnsPump::readConnection(Resolver& resolver, Connection& conn, std::vector<D
     m.channel = DnsChannel::Tcp;
     m.conn = conn.watch.conn;
     m.data.assign(conn.in.begin() + static_cast<long>(at) + 2, conn.in.begin() + static_cast<long>(at + 2 + len));
-    received.push_back(std::move(m));
+    received_.push_back(std::move(m));
     conn.pending++;
+    conn.queried = true;
+    conn.active = Clock::now();
     at += 2 + len;
   }
   conn.in.erase(conn.in.begin(), conn.in.begin() + static_cast<long>(at));
@@ -283,10 +328,8 @@ void DnsPump::readConnection(Resolver& resolver, Connection& conn, std::vector<D
 
 void DnsPump::watchConnection(Connection& conn, bool write) {
   conn.waitingToWrite = write;
-  epoll_event ev{};
-  ev.events = (conn.peerClosed ? 0u : static_cast<uint32_t>(EPOLLIN)) | (write ? static_cast<uint32_t>(EPOLLOUT) : 0u);
-  ev.data.ptr = &conn.watch;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, conn.fd.get(), &ev);
+  uint32_t events = (conn.peerClosed ? 0u : static_cast<uint32_t>(EPOLLIN)) | (write ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+  watch(conn.fd.get(), &conn.watch, events, EPOLL_CTL_MOD);
 }
 
 void DnsPump::transmit(DnsMessage& m) {
@@ -303,10 +346,8 @@ void DnsPump::transmit(DnsMessage& m) {
     out.insert(out.end(), m.data.begin(), m.data.end());
     return flush(resolver, m.conn);
   }
-  const Fd& socket = m.channel == DnsChannel::Udp       ? resolver.udp
-                     : m.channel == DnsChannel::Forward ? resolver.forward
-                                                        : resolver.hostForward;
-  int fd = socket.get();
+  if (m.channel != DnsChannel::Udp) return startExchange(resolver, m);
+  int fd = resolver.udp.get();
   if (fd < 0 || m.peer.size() < sizeof(sa_family_t) || m.peer.size() > sizeof(sockaddr_storage)) return;
   sockaddr_storage to{};
   std::memcpy(&to, m.peer.data(), m.peer.size());
@@ -324,6 +365,7 @@ void DnsPump::flush(Resolver& resolver, uint32_t connId) {
     ssize_t n = ::send(conn.fd.get(), conn.out.data() + sent, conn.out.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
+      conn.active = Clock::now();
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -340,18 +382,124 @@ void DnsPump::flush(Resolver& resolver, uint32_t connId) {
   if (wantWrite != conn.waitingToWrite) watchConnection(conn, wantWrite);
 }
 
-void DnsPump::deliver(std::vector<DnsMessage>& received) {
-  if (received.empty()) return;
+void DnsPump::startExchange(Resolver& resolver, DnsMessage& query) {
+  if (query.conn == 0 || resolver.exchanges.count(query.conn)) return;  // the caller numbers them, from 1
+  int nsfd = fromHost(query.channel) ? home_.get() : resolver.netns.get();
+  bool tcp = isTcp(query.channel);
+  auto exchange = std::make_unique<Exchange>();
+  exchange->watch = Watch{query.id, query.channel, query.conn, -1};
+  exchange->peer = std::move(query.peer);
+  exchange->deadline = Clock::now() + kUpstreamTimeout;
+  bool valid = query.data.size() >= 12 && query.data.size() <= 65535;
+  if (valid) std::memcpy(exchange->queryId, query.data.data(), 2);
+  UpstreamSocket socket = valid ? openUpstream(nsfd, home_.get(), exchange->peer, tcp, query.data) : UpstreamSocket{Fd(), EINVAL, false};
+  Exchange& e = *exchange;
+  e.fd = std::move(socket.fd);
+  e.watch.fd = e.fd.get();
+  e.connecting = socket.connecting;
+  resolver.exchanges[query.conn] = std::move(exchange);
+  if (socket.error != 0) return finishExchange(resolver, e, {});
+  if (tcp) {
+    e.out.push_back(static_cast<uint8_t>(query.data.size() >> 8));
+    e.out.push_back(static_cast<uint8_t>(query.data.size() & 0xff));
+    e.out.insert(e.out.end(), query.data.begin(), query.data.end());
+  }
+  watch(e.fd.get(), &e.watch, tcp ? EPOLLOUT : EPOLLIN, EPOLL_CTL_ADD);
+  if (!timing_) nextTick_ = Clock::now() + kTick;
+  timing_ = true;
+}
+
+void DnsPump::onExchange(Resolver& resolver, Exchange& e, uint32_t events) {
+  int fd = e.fd.get();
+  if (!isTcp(e.watch.channel)) {
+    static thread_local std::vector<uint8_t> buf(65536);
+    for (;;) {
+      ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      // An error is the ICMP answer to the query (port or host unreachable): the server is not there.
+      if (n < 0) return finishExchange(resolver, e, {});
+      // Another id is not the reply (a late one of no use, or a forgery): wait on.
+      if (n >= 12 && buf[0] == e.queryId[0] && buf[1] == e.queryId[1])
+        return finishExchange(resolver, e, std::vector<uint8_t>(buf.begin(), buf.begin() + n));
+    }
+  }
+  if (e.connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+    int error = 0;
+    socklen_t len = sizeof error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) < 0 || error != 0) return finishExchange(resolver, e, {});
+    e.connecting = false;
+  }
+  if (e.connecting) return;
+  while (!e.out.empty()) {
+    ssize_t n = ::send(fd, e.out.data(), e.out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) return finishExchange(resolver, e, {});
+    e.out.erase(e.out.begin(), e.out.begin() + n);
+    if (e.out.empty()) watch(fd, &e.watch, EPOLLIN, EPOLL_CTL_MOD);
+  }
+  uint8_t buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n <= 0) return finishExchange(resolver, e, {});  // closed or reset before the whole reply
+    e.in.insert(e.in.end(), buf, buf + n);
+    if (e.in.size() < 2) continue;
+    size_t len = (static_cast<size_t>(e.in[0]) << 8) | e.in[1];
+    if (e.in.size() < 2 + len) continue;
+    return finishExchange(resolver, e, std::vector<uint8_t>(e.in.begin() + 2, e.in.begin() + 2 + static_cast<long>(len)));
+  }
+}
+
+// Hands the outcome over and closes the exchange's socket (taking it out of the epoll set).
+void DnsPump::finishExchange(Resolver& resolver, Exchange& e, std::vector<uint8_t> reply) {
+  DnsMessage m;
+  m.id = e.watch.id;
+  m.channel = e.watch.channel;
+  m.conn = e.watch.conn;
+  m.peer = std::move(e.peer);
+  m.data = std::move(reply);
+  received_.push_back(std::move(m));
+  resolver.exchanges.erase(e.watch.conn);
+}
+
+// Fails the forwarded queries past their deadline and closes the idle client connections.
+void DnsPump::expire() {
+  auto now = Clock::now();
+  bool left = false;
+  for (auto& [id, resolver] : resolvers_) {
+    for (auto it = resolver->exchanges.begin(); it != resolver->exchanges.end();) {
+      Exchange& e = *(it++)->second;  // the iterator moves on before finishExchange erases it
+      if (now >= e.deadline) finishExchange(*resolver, e, {});
+    }
+    for (auto it = resolver->connections.begin(); it != resolver->connections.end();) {
+      const Connection& conn = *it->second;
+      bool idle = conn.pending == 0 && now - conn.active >= (conn.queried ? kIdleTimeout : kFirstQueryTimeout);
+      it = idle ? resolver->connections.erase(it) : std::next(it);
+    }
+    left = left || !resolver->exchanges.empty() || !resolver->connections.empty();
+  }
+  timing_ = left;
+  nextTick_ = now + kTick;
+}
+
+void DnsPump::deliver() {
+  if (received_.empty()) return;
   bool notify;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     size_t room = kMaxWaiting > waiting_.size() ? kMaxWaiting - waiting_.size() : 0;
-    if (received.size() > room) received.resize(room);
-    for (DnsMessage& m : received) waiting_.push_back(std::move(m));
+    for (DnsMessage& m : received_) {
+      if (isClientQuery(m) && room == 0) continue;
+      if (isClientQuery(m)) room--;
+      waiting_.push_back(std::move(m));
+    }
     notify = !notified_ && !waiting_.empty();
     if (notify) notified_ = true;
   }
-  received.clear();
+  received_.clear();
   if (notify) notify_();
 }
 

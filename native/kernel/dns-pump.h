@@ -1,11 +1,16 @@
 // The embedded DNS servers' sockets, served by ONE thread (epoll) for every sandbox: it receives
-// queries (UDP, and TCP with its 2-byte length framing) and upstream replies, hands them over in
-// batches (one notification per batch, however many messages), and sends what it is given. The
-// answers are decided elsewhere (lib/dns); no caller ever blocks on a socket. The sockets are
-// opened inside the sandboxes' namespaces beforehand (dns-sockets.h): this thread never changes
-// namespace, it only reads and writes sockets that already exist.
+// queries (UDP, and TCP with its 2-byte length framing), hands them over in batches (one
+// notification per batch, however many messages), sends the replies it is given, and carries out
+// the queries forwarded upstream, each on a socket of its own (dns-upstream.h) over UDP or TCP,
+// reporting one outcome for each: the reply, or a failure. The answers are decided elsewhere
+// (lib/dns); no caller ever blocks on a socket, and neither does this thread (connects are
+// non-blocking). The listening sockets are opened inside the sandboxes' namespaces beforehand
+// (dns-sockets.h); the thread enters a sandbox's namespace only for the socket() call of a
+// forwarded query and goes back at once. Every wait is bounded: forwarded queries, and clients'
+// TCP connections that stay idle.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,32 +24,46 @@
 namespace cnm {
 
 enum class DnsChannel : uint8_t {
-  Udp = 0,          // a client's query over UDP, or the reply to it
-  Tcp = 1,          // a client's query over TCP (`conn`), or the reply to it
-  Forward = 2,      // to or from an upstream server, through the sandbox's namespace
-  HostForward = 3,  // to or from an upstream server, through the host's namespace
+  Udp = 0,  // a client's query over UDP, or the reply to it
+  Tcp = 1,  // a client's query over TCP (`conn`), or the reply to it
+  // A query forwarded to an upstream server (`conn`: its exchange, the caller's number), and its outcome.
+  Forward = 2,         // over UDP, from the sandbox's namespace
+  HostForward = 3,     // over UDP, from the host's namespace
+  ForwardTcp = 4,      // over TCP, from the sandbox's namespace
+  HostForwardTcp = 5,  // over TCP, from the host's namespace
 };
 
 // One DNS message and where it goes or comes from.
 struct DnsMessage {
   uint32_t id = 0;  // the resolver (one per sandbox)
   DnsChannel channel = DnsChannel::Udp;
-  uint32_t conn = 0;          // Tcp: the connection
-  std::vector<uint8_t> peer;  // UDP channels: the other end (a sockaddr_in / sockaddr_in6)
-  std::vector<uint8_t> data;  // the message, without TCP's length prefix
+  uint32_t conn = 0;          // Tcp: the connection; forwarding channels: the exchange
+  std::vector<uint8_t> peer;  // Udp: the client; forwarding channels: the server (a sockaddr_in / sockaddr_in6)
+  // The message, without TCP's length prefix. An outcome without data: the exchange failed (no
+  // reply in time, refused, unreachable).
+  std::vector<uint8_t> data;
 };
 
-// The sockets of one resolver (-1: none). The pump owns them once given.
+// The sockets of one resolver, and its namespace (for forwarded queries' sockets). The pump owns them once given.
 struct DnsFds {
-  int udp = -1, tcp = -1, forward = -1, hostForward = -1;
+  int udp = -1, tcp = -1, netns = -1;
 };
 
 class DnsPump {
  public:
-  // At most this many messages wait to be taken; more are dropped (UDP's own rule under load).
+  // At most this many clients' queries wait to be taken; more are dropped (UDP's own rule under
+  // load). Outcomes of forwarded queries are never dropped: each has exactly one.
   static constexpr size_t kMaxWaiting = 8192;
   // TCP connections a resolver keeps open at once; more are refused.
   static constexpr size_t kMaxConnections = 64;
+  // A forwarded query fails when its server has not answered by then (Docker's extIOTimeout).
+  static constexpr std::chrono::milliseconds kUpstreamTimeout{4000};
+  // A client's TCP connection is closed when it sends no first query within kFirstQueryTimeout, or
+  // stays idle for kIdleTimeout after an answer (the timeouts of miekg/dns, which Docker's resolver runs on).
+  static constexpr std::chrono::milliseconds kFirstQueryTimeout{2000};
+  static constexpr std::chrono::milliseconds kIdleTimeout{8000};
+  // How often timeouts are looked for, while anything can time out.
+  static constexpr std::chrono::milliseconds kTick{250};
 
   // `notify` is called on the pump's thread when messages arrive and none were waiting: the
   // receiver then calls take().
@@ -62,35 +81,47 @@ class DnsPump {
   std::vector<DnsMessage> take();
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Watch;
   struct Connection;
+  struct Exchange;
   struct Resolver;
   struct Item;  // an attach, detach or message, applied on the pump's thread in order
 
   void run();
+  int waitMs();
   bool applyQueued();
   void add(uint32_t id, DnsFds fds);
   void transmit(DnsMessage& message);
-  void handle(Watch& watch, uint32_t events, std::vector<DnsMessage>& received);
-  void receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel, std::vector<DnsMessage>& received);
+  void handle(Watch& watch, uint32_t events);
+  void receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel);
   void accept(Resolver& resolver);
-  void readConnection(Resolver& resolver, Connection& conn, std::vector<DnsMessage>& received);
+  void readConnection(Resolver& resolver, Connection& conn);
   void flush(Resolver& resolver, uint32_t connId);
   void watchConnection(Connection& conn, bool write);
-  void deliver(std::vector<DnsMessage>& received);
+  void startExchange(Resolver& resolver, DnsMessage& query);
+  void onExchange(Resolver& resolver, Exchange& exchange, uint32_t events);
+  void finishExchange(Resolver& resolver, Exchange& exchange, std::vector<uint8_t> reply);
+  void expire();
+  void watch(int fd, Watch* watch, uint32_t events, int op);
+  void deliver();
   void queue(Item item);
 
   std::function<void()> notify_;
   Fd epoll_;
   Fd wake_;  // eventfd: items queued, or stop
+  Fd home_;  // the namespace the pump was started in (the host's): forwarded queries to host servers leave from it
   std::mutex mutex_;
   std::vector<Item> queued_;                                 // guarded by mutex_
   bool wakePending_ = false;                                 // guarded by mutex_
   bool stopping_ = false;                                    // guarded by mutex_
   std::vector<DnsMessage> waiting_;                          // received, not yet taken; guarded by mutex_
   bool notified_ = false;                                    // guarded by mutex_
-  std::map<uint32_t, std::unique_ptr<Resolver>> resolvers_;  // the pump thread's own
+  std::map<uint32_t, std::unique_ptr<Resolver>> resolvers_;  // the pump thread's own, as all below
+  std::vector<DnsMessage> received_;                         // this round's, delivered at its end
   uint32_t nextConn_ = 1;
+  bool timing_ = false;  // a connection or an exchange is open: timeouts are looked for every kTick
+  Clock::time_point nextTick_;
   std::thread thread_;
 };
 

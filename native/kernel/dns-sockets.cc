@@ -32,19 +32,15 @@ uint16_t bindResolverAddress(int fd, const char* what) {
 
 }  // namespace
 
-DnsSockets openDnsSockets(bool listen) {
-  Fd forward = openSocket(SOCK_DGRAM, "dns forward");
+DnsSockets openDnsSockets() {
+  Fd udp = openSocket(SOCK_DGRAM, "dns udp");
+  Fd tcp = openSocket(SOCK_STREAM, "dns tcp");
   DnsSockets s;
-  if (listen) {
-    Fd udp = openSocket(SOCK_DGRAM, "dns udp");
-    Fd tcp = openSocket(SOCK_STREAM, "dns tcp");
-    s.udpPort = bindResolverAddress(udp.get(), "dns udp");
-    s.tcpPort = bindResolverAddress(tcp.get(), "dns tcp");
-    if (::listen(tcp.get(), 128) < 0) throwErrno("listen", "dns tcp");
-    s.udp = udp.release();
-    s.tcp = tcp.release();
-  }
-  s.forward = forward.release();
+  s.udpPort = bindResolverAddress(udp.get(), "dns udp");
+  s.tcpPort = bindResolverAddress(tcp.get(), "dns tcp");
+  if (::listen(tcp.get(), 128) < 0) throwErrno("listen", "dns tcp");
+  s.udp = udp.release();
+  s.tcp = tcp.release();
   return s;
 }
 

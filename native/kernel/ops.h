@@ -182,8 +182,6 @@ struct ConntrackDelete {
 
 struct DnsSockets {
   static constexpr std::string_view name = "dnsSockets";
-  bool listen = true;        // the listening sockets too, not only the forwarding one
-  bool hostForward = false;  // also a forwarding socket in the host's namespace (the worker's own)
 };
 
 }  // namespace op

@@ -13,7 +13,7 @@ export class FakeDnsPump implements DnsPump {
 
   attach(sockets: DnsSockets, receive: (message: DnsMessage) => void): number {
     const id = this.nextId++;
-    this.onAttach([sockets.udp, sockets.tcp, sockets.forward, sockets.hostForward].filter((fd): fd is number => fd !== null));
+    this.onAttach([sockets.udp, sockets.tcp, sockets.netns]);
     this.attached.set(id, { sockets, receive });
     return id;
   }

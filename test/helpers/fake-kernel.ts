@@ -392,22 +392,14 @@ export class FakeKernel implements Kernel {
     nftListSets: () => [],
     nftListElements: () => [],
     conntrackDelete: () => 0,
-    dnsSockets: ({ netns, listen, hostForward }) => {
+    dnsSockets: ({ netns }) => {
       this.ns(netns);
       const open = () => {
         const fd = this.nextFd++;
         this.dnsSockets.set(fd, netns ?? HOST);
         return fd;
       };
-      const listening = listen !== false;
-      return {
-        udp: listening ? open() : null,
-        tcp: listening ? open() : null,
-        forward: open(),
-        hostForward: hostForward ? open() : null,
-        udpPort: listening ? 40000 : 0,
-        tcpPort: listening ? 40001 : 0,
-      };
+      return { udp: open(), tcp: open(), netns: open(), udpPort: 40000, tcpPort: 40001 };
     },
   };
 }

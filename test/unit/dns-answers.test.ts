@@ -2,9 +2,9 @@
 // kind of query (A, AAAA, PTR, NODATA, SERVFAIL, forward, truncation) and the forwarder's rules.
 import * as dnsPacket from 'dns-packet';
 import { answerQuery, reverseAddress, ANSWER_TTL } from '../../lib/dns/answer';
-import { Forwarder, UPSTREAM_TIMEOUT_MS } from '../../lib/dns/forwarder';
+import { Forwarder } from '../../lib/dns/forwarder';
 import { DnsRecords, type DnsNetwork } from '../../lib/dns/records';
-import { sockaddrV4 } from '../../lib/dns/sockaddr';
+import { sockaddr } from '../../lib/dns/sockaddr';
 import { DNS_CHANNEL, type DnsMessage } from '../../lib/native';
 
 const A: DnsNetwork = { id: 'net-a', name: 'alpha' };
@@ -121,55 +121,67 @@ describe('answerQuery', () => {
 describe('Forwarder', () => {
   const upstreams = [
     { address: '192.0.2.1', port: 53, fromHost: false },
-    { address: '127.0.0.1', port: 53, fromHost: true },
+    { address: 'fd00::53', port: 53, fromHost: true },
   ];
-  const client = { channel: DNS_CHANNEL.udp, conn: 0, peer: sockaddrV4('127.0.0.1', 40000) };
+  const client = { channel: DNS_CHANNEL.udp, conn: 0, peer: sockaddr('127.0.0.1', 40000) };
+  const tcpClient = { channel: DNS_CHANNEL.tcp, conn: 3, peer: Buffer.alloc(0) };
 
-  function upstreamReply(sent: DnsMessage, from = sent.peer, rcode = 0): DnsMessage {
+  /** The outcome the pump reports for an exchange: the server's reply, or a failure (no data). */
+  function outcome(sent: DnsMessage, reply: { rcode?: number; name?: string } | 'failed' = {}): DnsMessage {
+    if (reply === 'failed') return { ...sent, data: Buffer.alloc(0) };
     const decoded = dnsPacket.decode(sent.data);
-    const data = dnsPacket.encode({ type: 'response', id: decoded.id, flags: rcode, questions: decoded.questions, answers: [] });
-    return { id: 7, channel: sent.channel, conn: 0, peer: from, data };
+    const questions = reply.name ? [{ name: reply.name, type: 'A' as const, class: 'IN' as const }] : decoded.questions;
+    const data = dnsPacket.encode({ type: 'response', id: decoded.id, flags: reply.rcode ?? 0, questions, answers: [] });
+    return { ...sent, data };
   }
 
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
-
-  it("sends the query with an id of its own and gives the upstream's reply back with the client's id", () => {
+  it("sends the query with an id of its own, one exchange per ask, and gives the reply back with the client's id", () => {
     const sent: DnsMessage[] = [];
     const forwarder = new Forwarder(7, (m) => sent.push(m));
     forwarder.forward(query('example.com', 'A'), client, upstreams);
-    expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ id: 7, channel: DNS_CHANNEL.forward, peer: sockaddrV4('192.0.2.1', 53) });
-    forwarder.receive(upstreamReply(sent[0]));
-    expect(sent[1]).toMatchObject({ channel: DNS_CHANNEL.udp, peer: client.peer });
-    expect(dnsPacket.decode(sent[1].data).id).toBe(4242);
+    forwarder.forward(query('example.org', 'A'), client, upstreams);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toMatchObject({ id: 7, channel: DNS_CHANNEL.forward, peer: sockaddr('192.0.2.1', 53) });
+    expect(sent[0].conn).not.toBe(sent[1].conn);
+    forwarder.receive(outcome(sent[0]));
+    expect(sent[2]).toMatchObject({ channel: DNS_CHANNEL.udp, peer: client.peer });
+    expect(dnsPacket.decode(sent[2].data).id).toBe(4242);
+    // An outcome comes once: a second one for the exchange is nobody's.
+    forwarder.receive(outcome(sent[0]));
+    expect(sent).toHaveLength(3);
     forwarder.close();
   });
 
-  it('ignores a reply from another address or for another question (spoofing)', () => {
+  it("forwards over the client's transport: a TCP query goes upstream over TCP", () => {
     const sent: DnsMessage[] = [];
     const forwarder = new Forwarder(7, (m) => sent.push(m));
-    forwarder.forward(query('example.com', 'A'), client, upstreams);
-    forwarder.receive(upstreamReply(sent[0], sockaddrV4('192.0.2.99', 53)));
-    const other = dnsPacket.encode({ type: 'response', id: dnsPacket.decode(sent[0].data).id, questions: [{ name: 'evil.com', type: 'A', class: 'IN' }] });
-    forwarder.receive({ ...upstreamReply(sent[0]), data: other });
-    expect(sent).toHaveLength(1);
+    forwarder.forward(query('example.com', 'A'), tcpClient, upstreams);
+    expect(sent[0]).toMatchObject({ channel: DNS_CHANNEL.forwardTcp });
+    forwarder.receive(outcome(sent[0], 'failed'));
+    expect(sent[1]).toMatchObject({ channel: DNS_CHANNEL.hostForwardTcp, peer: sockaddr('fd00::53', 53) });
+    forwarder.receive(outcome(sent[1]));
+    expect(sent[2]).toMatchObject({ channel: DNS_CHANNEL.tcp, conn: 3 });
     forwarder.close();
   });
 
-  it('asks the next upstream after a timeout or a SERVFAIL (a host one from the host), then gives SERVFAIL', () => {
+  it('a reply for another question counts as a failure of that server', () => {
     const sent: DnsMessage[] = [];
     const forwarder = new Forwarder(7, (m) => sent.push(m));
     forwarder.forward(query('example.com', 'A'), client, upstreams);
-    jest.advanceTimersByTime(UPSTREAM_TIMEOUT_MS);
-    expect(sent[1]).toMatchObject({ channel: DNS_CHANNEL.hostForward, peer: sockaddrV4('127.0.0.1', 53) });
-    jest.advanceTimersByTime(UPSTREAM_TIMEOUT_MS);
+    forwarder.receive(outcome(sent[0], { name: 'evil.com' }));
+    expect(sent[1]).toMatchObject({ channel: DNS_CHANNEL.hostForward });
+    forwarder.close();
+  });
+
+  it('asks the next upstream after a failure or a SERVFAIL (a host one from the host), then gives SERVFAIL', () => {
+    const sent: DnsMessage[] = [];
+    const forwarder = new Forwarder(7, (m) => sent.push(m));
+    forwarder.forward(query('example.com', 'A'), client, upstreams);
+    forwarder.receive(outcome(sent[0], 'failed'));
+    expect(sent[1]).toMatchObject({ channel: DNS_CHANNEL.hostForward, peer: sockaddr('fd00::53', 53) });
+    forwarder.receive(outcome(sent[1], { rcode: 2 }));
     expect(sent).toHaveLength(3);
     expect(dnsPacket.decode(sent[2].data)).toMatchObject({ id: 4242, rcode: 'SERVFAIL' });
-
-    forwarder.forward(query('example.org', 'A'), client, upstreams);
-    forwarder.receive(upstreamReply(sent[3], sent[3].peer, 2));
-    expect(sent[4]).toMatchObject({ channel: DNS_CHANNEL.hostForward });
     forwarder.close();
   });
 
@@ -177,5 +189,16 @@ describe('Forwarder', () => {
     const sent: DnsMessage[] = [];
     new Forwarder(7, (m) => sent.push(m)).forward(query('example.com', 'A'), client, []);
     expect(dnsPacket.decode(sent[0].data)).toMatchObject({ rcode: 'SERVFAIL' });
+  });
+});
+
+describe('sockaddr', () => {
+  it('writes a sockaddr_in6 for IPv6 (address at byte 8) and refuses a zone', () => {
+    const b = sockaddr('fd00::53', 53);
+    expect(b).toHaveLength(28);
+    expect(b.readUInt16BE(2)).toBe(53);
+    expect(b.subarray(8, 24).toString('hex')).toBe('fd000000000000000000000000000053');
+    expect(sockaddr('192.0.2.1', 53).subarray(4, 8)).toEqual(Buffer.from([192, 0, 2, 1]));
+    expect(() => sockaddr('fe80::1%eth0', 53)).toThrow(TypeError);
   });
 });

@@ -1,11 +1,15 @@
 // The embedded DNS server: real clients (dig, glibc's getent) inside sandboxes ask 127.0.0.11:53
 // and get the names of the networks their sandbox is joined to, over UDP and TCP.
+import * as dnsPacket from 'dns-packet';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import type { Network, NetworkController, Sandbox } from '../../../lib';
 import { bare, restart, useControllers, type CnmFixture } from '../../helpers/cnm';
 import { Child, dig, digShort, digStatus, getentHosts } from '../../helpers/dns';
 import { describeKernel, uniqueName } from '../../helpers/kernel';
+import { timeLimit } from '../../helpers/timing';
 
 /** A host resolv.conf without nameservers: names that are not local get SERVFAIL at once. */
 const NO_UPSTREAMS = 'search host.example\n';
@@ -120,6 +124,55 @@ describeKernel('embedded DNS server', () => {
     }
     await web.sandbox.delete();
   });
+
+  it("a container-mode sandbox gets the resolv.conf, and so the embedded DNS server, of the sandbox it shares; its own after that one's delete", async () => {
+    const db = await container(net, 'cmdb', ['cmdb']);
+    const main = await c.newSandbox(uniqueName('cmmain'));
+    const early = await c.newSandbox(uniqueName('cmearly'), { shareWith: main });
+    expect(readFileSync(resolvConfOf(early), 'utf8')).not.toContain('127.0.0.11');
+    // The first join of a user network opens main's resolver: the sharer made before follows.
+    await (await net.createEndpoint(uniqueName('cmmain'))).join(main);
+    const late = await c.newSandbox(uniqueName('cmlate'), { shareWith: main });
+    for (const sharer of [early, late]) {
+      expect(readFileSync(resolvConfOf(sharer), 'utf8')).toBe(readFileSync(resolvConfOf(main), 'utf8'));
+      expect(await getentHosts(sharer.key, resolvConfOf(sharer), 'cmdb')).toEqual([db.address]);
+    }
+    await main.delete();
+    // The host has no servers: Docker's fallback.
+    expect(readFileSync(resolvConfOf(early), 'utf8')).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch host.example\n');
+    // Nothing of the closed resolver is left in the namespace the sharers keep.
+    expect(execFileSync('nsenter', [`--net=${early.key}`, 'nft', 'list', 'tables'], { encoding: 'utf8' })).toBe('');
+    await Promise.all([early.delete(), late.delete(), db.sandbox.delete()]);
+  });
+
+  it(
+    "closes a client's idle TCP connection: 2 s without a first query, 8 s without another (Docker's timeouts)",
+    async () => {
+      const web = await container(net, 'idle', ['idle']);
+      // Two connections from inside the sandbox: one says nothing, one asks once and then says nothing.
+      const code = `
+      const net = require('net');
+      const started = Date.now(), out = {};
+      const report = () => Object.keys(out).length === 2 && (console.log(JSON.stringify(out)), process.exit(0));
+      const silent = net.connect(53, '127.0.0.11');
+      silent.on('error', () => {}).on('close', () => { out.silent = Date.now() - started; report(); });
+      let answered = 0;
+      const asking = net.connect(53, '127.0.0.11', () => asking.write(Buffer.from(process.argv[1], 'hex')));
+      asking.on('data', () => (answered = Date.now())).on('error', () => {});
+      asking.on('close', () => { out.afterAnswer = answered ? Date.now() - answered : -1; report(); });
+      setTimeout(() => (console.log(JSON.stringify({ ...out, gaveUp: true })), process.exit(0)), 12000);`;
+      const query = dnsPacket.streamEncode({ type: 'query', id: 1, questions: [{ name: 'idle', type: 'A', class: 'IN' }] });
+      const { stdout } = await promisify(execFile)('nsenter', [`--net=${web.sandbox.key}`, process.execPath, '-e', code, query.toString('hex')]);
+      const closed = JSON.parse(stdout) as { silent: number; afterAnswer: number; gaveUp?: boolean };
+      expect(closed.gaveUp).toBeUndefined();
+      expect(closed.silent).toBeGreaterThanOrEqual(1900);
+      expect(closed.silent).toBeLessThan(3500);
+      expect(closed.afterAnswer).toBeGreaterThanOrEqual(7900);
+      expect(closed.afterAnswer).toBeLessThan(9500);
+      await web.sandbox.delete();
+    },
+    timeLimit(30000),
+  );
 
   it('answers again after a restart, and stop() closes the sockets and ends the DNS thread', async () => {
     const web = await container(net, 'again', ['again']);

@@ -4,7 +4,7 @@ import * as dnsPacket from 'dns-packet';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { NetworkController, Sandbox } from '../../../lib';
-import { sockaddrV4 } from '../../../lib/dns/sockaddr';
+import { sockaddr } from '../../../lib/dns/sockaddr';
 import { DNS_CHANNEL } from '../../../lib/native';
 import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
 
@@ -16,7 +16,7 @@ function ask(world: FakeWorld, name: string): dnsPacket.DecodedPacket | { forwar
   const [id] = world.kernel.dns.attached.keys();
   const data = dnsPacket.encode({ type: 'query', id: 99, questions: [{ name, type: 'A', class: 'IN' }] });
   const before = world.kernel.dns.sent.length;
-  world.kernel.dns.deliver({ id, channel: DNS_CHANNEL.udp, conn: 0, peer: sockaddrV4('127.0.0.1', 5353), data });
+  world.kernel.dns.deliver({ id, channel: DNS_CHANNEL.udp, conn: 0, peer: sockaddr('127.0.0.1', 5353), data });
   const sent = world.kernel.dns.sent[before];
   if (sent.channel === DNS_CHANNEL.forward || sent.channel === DNS_CHANNEL.hostForward) return { forwardedTo: sent.peer.subarray(4, 8).join('.') };
   return dnsPacket.decode(sent.data);
@@ -41,7 +41,7 @@ describe('embedded DNS server on a fake kernel', () => {
 
     const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
     await (await user.createEndpoint('e1', { dnsNames: ['web'] })).join(sandbox);
-    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key, hostForward: true }]);
+    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key }]);
     expect(world.kernel.dns.attached.size).toBe(1);
     expect([...world.kernel.ns(sandbox.key).nftTables]).toEqual([`inet cnm-ts-${controller.owner}-dns`]);
     expect(resolvConf(world, sandbox)).toBe('nameserver 127.0.0.11\nsearch host.example\noptions ndots:0\n');
@@ -69,6 +69,21 @@ describe('embedded DNS server on a fake kernel', () => {
     // A sandbox joined to nothing (or to internal networks only) forwards nothing.
     await web.leave(sandbox);
     expect(ask(world, 'plain')).toMatchObject({ rcode: 'SERVFAIL' });
+    await controller.stop({ removeAll: true });
+  });
+
+  it('a container-mode sandbox takes the resolv.conf of the sandbox it shares, unless it has DNS options of its own', async () => {
+    const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+    const owner = await controller.newSandbox('c1');
+    const sharer = await controller.newSandbox('c2', { shareWith: owner });
+    const own = await controller.newSandbox('c3', { shareWith: owner, dns: ['10.0.0.99'] });
+    await (await user.createEndpoint('e1')).join(owner);
+    expect(resolvConf(world, sharer)).toBe('nameserver 127.0.0.11\nsearch host.example\noptions ndots:0\n');
+    expect(resolvConf(world, own)).toBe('nameserver 10.0.0.99\nsearch host.example\n');
+    await owner.delete();
+    expect(resolvConf(world, sharer)).toBe('nameserver 10.0.0.53\nsearch host.example\n');
+    // The namespace stays for the sharers, without the redirect to the closed resolver.
+    expect([...world.kernel.ns(owner.key).nftTables]).toEqual([]);
     await controller.stop({ removeAll: true });
   });
 
