@@ -69,9 +69,13 @@ export class SandboxResolver {
   private receive(message: DnsMessage): void {
     if (message.channel === DNS_CHANNEL.forward || message.channel === DNS_CHANNEL.hostForward) return this.forwarder!.receive(message);
     const client = { channel: message.channel, conn: message.conn, peer: message.peer };
-    // The forwarding sockets are IPv4: IPv6 upstream servers are not asked.
-    const upstreams = this.scope.mayForward() ? this.scope.upstreams().filter((u) => isIPv4(u.address)) : [];
-    const outcome = answerQuery(message.data, this.source, message.channel === DNS_CHANNEL.tcp ? 'tcp' : 'udp', upstreams.length > 0);
+    let upstreams: Upstream[] = [];
+    const mayForward = () => {
+      // The forwarding sockets are IPv4: IPv6 upstream servers are not asked.
+      upstreams = this.scope.mayForward() ? this.scope.upstreams().filter((u) => isIPv4(u.address)) : [];
+      return upstreams.length > 0;
+    };
+    const outcome = answerQuery(message.data, this.source, message.channel === DNS_CHANNEL.tcp ? 'tcp' : 'udp', mayForward);
     if (!outcome) return;
     if ('reply' in outcome) this.kernel.dns.send([{ id: this.id, ...client, data: outcome.reply }]);
     else this.forwarder!.forward(message.data, client, upstreams);
