@@ -98,6 +98,9 @@ function joinReport(j) {
       ],
     ),
     `difference: ${diffUs >= 0 ? '+' : ''}${ms(diffUs)} ms per join (target <= ${JOIN_TARGET_MS} ms ${verdict(diffUs / 1000 <= JOIN_TARGET_MS)})`,
+    `a user-defined join's trips to the addon, in order (median ms each): ${j.userTrips.map((t) => `${t.name} ${ms(t.us)}`).join(' | ')}`,
+    '(the default bridge join is the first trip alone; dnsSockets opens the sockets in the namespace, nftTransaction',
+    ' adds the 127.0.0.11:53 redirect (a nat chain), the last trip writes hosts and resolv.conf again for 127.0.0.11)',
   ];
 }
 
