@@ -2,7 +2,8 @@
 // `npm run bench`: what "set up one container" and "tear down one container" cost through the
 // cnm-ts addon, compared in one run with the full CNM path on top of it (newSandbox + createEndpoint
 // + join), iproute2 (one process per step, and `ip -batch`), the CNI bridge plugin, and the kernel
-// floor (a minimal C program), for several container counts.
+// floor (a minimal C program), for several container counts; and the embedded DNS server beside
+// aardvark-dns (lib/dns.js).
 // Runs itself inside a private network + mount namespace (lib/sandbox.js), removes everything it
 // made even on failure, prints progress to stderr and the report to stdout.
 'use strict';
@@ -15,7 +16,7 @@ const { NETWORKS, ALL_BRIDGES, makeContainers } = require('./lib/network');
 const { bridgePorts, bridgeRxPackets, namespaces, waitForKernel, waitForQuiet, sweep, sleep } = require('./lib/kernel');
 const { verifySample } = require('./lib/verify');
 const { growth, median } = require('./lib/stats');
-const { ms, times, table } = require('./lib/table');
+const { ms, times, table, verdict } = require('./lib/table');
 const { addonBreakdown } = require('./lib/addon-breakdown');
 const { killAll } = require('./lib/children');
 const { traceCnm } = require('./lib/cnm-trace');
@@ -23,13 +24,15 @@ const { measureRestore } = require('./lib/restore');
 const { measurePorts } = require('./lib/ports');
 const { measureLeave, DOCKER_DISCONNECT_MS } = require('./lib/leave');
 const { measureMacvlan } = require('./lib/macvlan');
+const { LOOP_DELAY_TARGET_MS } = require('./lib/loop-delay');
+const { measureDns } = require('./lib/dns');
+const { dnsReport } = require('./lib/dns-report');
 
 const TARGETS = { batch: 3, cni: 10 };
 // The CNM path (newSandbox + createEndpoint + join) may cost at most this much more than the raw batch.
 const CNM_TARGET = 1.5;
 // Container counts of the strace child runs (netlink requests per step, N small vs larger).
 const TRACE_COUNTS = [10, 100];
-const LOOP_DELAY_TARGET_MS = 10;
 const RESTORE_TARGET_MS = 1000;
 const PORT_CONTAINERS = 100;
 const PORTS_EACH = 10;
@@ -225,7 +228,6 @@ async function runConcurrent(method, network, n) {
   return { n, setup, teardown, destroy };
 }
 
-const verdict = (ok) => (ok ? 'ok' : 'MISSED');
 const signedMs = (us) => `${us >= 0 ? '+' : ''}${ms(us)}`;
 
 /** cnm beside addon at one count: per-container times, the difference, cnm/addon against the target. */
@@ -667,8 +669,19 @@ async function inner(options) {
   process.on('SIGTERM', onSignal);
   let code = 0;
   try {
-    const run = await runBenchmark(options);
-    if (!interrupted) process.stdout.write(report(run) + '\n');
+    if (options.methods.length === 0 && options.sections.length === 0) throw new Error('--only: nothing left to measure');
+    const parts = [];
+    if (options.methods.length) parts.push(report(await runBenchmark(options)));
+    if (options.sections.includes('dns')) {
+      const load = os.loadavg();
+      const dns = await measureDns(workDir(), { quiet: quietBeforeTiming, log });
+      parts.push(dnsReport(dns, load));
+      if (!options.methods.length)
+        parts.push(
+          `(${busyStarts.count} of ${busyStarts.phases} timed phases started on a busy machine; waited ${Math.round(busyStarts.waitedMs / 1000)} s for quiet CPUs)`,
+        );
+    }
+    if (!interrupted) process.stdout.write(parts.join('\n\n') + '\n');
   } catch (err) {
     if (interrupted) return;
     log(`FAILED: ${err.stack ?? err}`);

@@ -1,4 +1,4 @@
-// The child processes the benchmark is running (bash drivers, the floor program), so that an
+// The child processes the benchmark is running (bash drivers, the floor program, daemons), so that an
 // interrupted run can stop them before it cleans up.
 'use strict';
 
@@ -11,10 +11,31 @@ function track(child) {
   return child;
 }
 
+/**
+ * Remembers a process that is not our child (a daemon that a child of ours forked) by its id;
+ * returns its stop(), which kills it.
+ */
+function trackPid(pid) {
+  const handle = {
+    kill(signal) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    },
+  };
+  running.add(handle);
+  return () => {
+    handle.kill('SIGKILL');
+    running.delete(handle);
+  };
+}
+
 /** Kills every child still running (SIGKILL: they hold nothing that needs an orderly exit). */
 function killAll() {
   for (const child of running) child.kill('SIGKILL');
   running.clear();
 }
 
-module.exports = { track, killAll };
+module.exports = { track, trackPid, killAll };

@@ -10,10 +10,10 @@ function controllerOptions(dir) {
   return { stateDir: path.join(dir, 'state'), runDir: path.join(dir, 'run'), etcNetnsDir: path.join(dir, 'etc-netns'), predefinedNetworks: false };
 }
 
-/** Makes `dir` and a controller on it. */
-async function makeController(dir) {
+/** Makes `dir` and a controller on it; `extra` options override the benchmark's. */
+async function makeController(dir, extra = {}) {
   fs.mkdirSync(dir, { recursive: true });
-  return library().NetworkController.create(controllerOptions(dir));
+  return library().NetworkController.create({ ...controllerOptions(dir), ...extra });
 }
 
 module.exports = { controllerOptions, makeController };

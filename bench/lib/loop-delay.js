@@ -3,6 +3,9 @@
 'use strict';
 const { monitorEventLoopDelay } = require('node:perf_hooks');
 
+/** The most a figure may block the event loop: concurrent setups, DNS load (issue 11). */
+const LOOP_DELAY_TARGET_MS = 10;
+
 /** Runs `work()` (async) under both probes; resolves with { result, histogramMaxMs, intervalMaxLagMs }. */
 async function measureLoopDelay(work, resolutionMs = 1) {
   const histogram = monitorEventLoopDelay({ resolution: resolutionMs });
@@ -32,4 +35,4 @@ async function measureLoopDelay(work, resolutionMs = 1) {
   }
 }
 
-module.exports = { measureLoopDelay };
+module.exports = { measureLoopDelay, LOOP_DELAY_TARGET_MS };

@@ -21,12 +21,18 @@ const NETWORKS = {
   // The macvlan figure (lib/macvlan.js): a bridge network on 10.214/16 and a macvlan network on
   // 10.215/16, whose parent is one end of a veth pair the benchmark makes.
   macvlan: { bridge: 'cnmbench-mvb', octet: 214, prefix: 'mv', parent: 'cnmbench-mvp' },
+  // The DNS figures (lib/dns*.js): the network the servers are measured on (10.218.0.0/24 is the
+  // link to the upstream server's namespace); a user-defined network beside the default bridge
+  // network for the join figure; the network of the 1000 sandboxes with resolvers.
+  dns: { bridge: 'cnmbench-dns', octet: 216, prefix: 'dn' },
+  dnsJoin: { bridge: 'cnmbench-dnsj', octet: 217, prefix: 'dj', defaultBridge: 'cnmbench-dflt' },
+  dnsScale: { bridge: 'cnmbench-dnsk', octet: 219, prefix: 'dk' },
   // The restart figure (lib/restore.js): five bridge networks made by cnm-ts.
   ...Object.fromEntries([0, 1, 2, 3, 4].map((k) => [`restore${k}`, { bridge: `cnmbench-rs${k}`, octet: 207 + k, prefix: `r${k}` }])),
 };
 
 /** Every bridge the benchmark may make. */
-const ALL_BRIDGES = [...new Set(Object.values(NETWORKS).map((n) => n.bridge))];
+const ALL_BRIDGES = [...new Set(Object.values(NETWORKS).flatMap((n) => [n.bridge, n.defaultBridge].filter(Boolean)))];
 
 /** The gateway of a network, with and without its prefix length. */
 function gatewayOf(network) {

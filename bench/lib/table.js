@@ -28,4 +28,7 @@ function table(headers, rows) {
   return [line(all[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...all.slice(1).map(line)].join('\n');
 }
 
-module.exports = { ms, times, table };
+/** A figure against its target, in the report's words. */
+const verdict = (ok) => (ok ? 'ok' : 'MISSED');
+
+module.exports = { ms, times, table, verdict };

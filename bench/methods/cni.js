@@ -3,12 +3,12 @@
 // CNI_* in the environment and the network config on stdin; teardown is bridge DEL, then
 // `ip netns del`. Not a project dependency: skipped when /usr/lib/cni has no plugins.
 'use strict';
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { NETWORKS, gatewayOf } = require('../lib/network');
 const { createBridge, deleteBridge } = require('../lib/kernel');
 const { runScript, timingsFromMarks, q } = require('../lib/shell');
+const { missingCommands } = require('../lib/tools');
 
 const CNI_PATH = '/usr/lib/cni';
 const PLUGINS = ['bridge', 'host-local', 'loopback'];
@@ -40,7 +40,7 @@ module.exports = {
         'they are not a project dependency: `apt-get install containernetworking-plugins` to measure this column'
       );
     }
-    const tools = ['nsenter', 'sysctl'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+    const tools = missingCommands(['nsenter', 'sysctl']);
     if (tools.length) return `${tools.join(' and ')} not found (the runtime's IPv6-off step needs them)`;
     return null;
   },

@@ -27,9 +27,10 @@ export type Outcome = { reply: Buffer } | { forward: true };
 
 /**
  * The outcome of one query received over `transport`; null for what is not a query (dropped).
- * `mayForward`: the sandbox may reach upstream servers (not only internal networks, and some known).
+ * `mayForward()`: the sandbox may reach upstream servers (not only internal networks, and some
+ * known); asked only for names that are not local, so that a local answer never looks them up.
  */
-export function answerQuery(query: Buffer, source: NameSource, transport: 'udp' | 'tcp', mayForward: boolean): Outcome | null {
+export function answerQuery(query: Buffer, source: NameSource, transport: 'udp' | 'tcp', mayForward: () => boolean): Outcome | null {
   let packet: Packet;
   try {
     packet = dnsPacket.decode(query);
@@ -41,7 +42,7 @@ export function answerQuery(query: Buffer, source: NameSource, transport: 'udp' 
   if (((packet.flags ?? 0) >> 11) & 0xf) return { reply: reply(packet, question, [], RCODE.NOTIMP, transport) };
   const answers = question.class === 'IN' ? localAnswers(question, source) : null;
   if (answers) return { reply: reply(packet, question, answers, RCODE.NOERROR, transport) };
-  if (mayForward) return { forward: true };
+  if (mayForward()) return { forward: true };
   return { reply: reply(packet, question, [], RCODE.SERVFAIL, transport) };
 }
 
@@ -100,7 +101,7 @@ function reply(query: Packet, question: Question, answers: Answer[], rcode: numb
   const recursionDesired = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
   const base = { type: 'response' as const, id: query.id ?? 0, questions: [question] };
   let flags = recursionDesired | dnsPacket.RECURSION_AVAILABLE | rcode;
-  let encoded = dnsPacket.encode({ ...base, flags, answers });
+  let encoded = encode({ ...base, flags, answers });
   const limit = transport === 'tcp' ? 65535 : udpLimit(query);
   if (encoded.length <= limit) return encoded;
   // Keep what fits and say so: the client asks again over TCP.
@@ -108,9 +109,22 @@ function reply(query: Packet, question: Question, answers: Answer[], rcode: numb
   const kept = [...answers];
   do {
     kept.pop();
-    encoded = dnsPacket.encode({ ...base, flags, answers: kept });
+    encoded = encode({ ...base, flags, answers: kept });
   } while (encoded.length > limit && kept.length > 0);
   return encoded;
+}
+
+/**
+ * Where replies are encoded: dns-packet would allocate a zero-filled buffer of its own for each
+ * (most of a local answer's cost, in allocation and garbage collection); the reply is then copied
+ * out, into Node's pooled memory.
+ */
+const scratch = Buffer.allocUnsafe(65535);
+
+function encode(packet: Packet): Buffer {
+  if (dnsPacket.encodingLength(packet) > scratch.length) return dnsPacket.encode(packet);
+  dnsPacket.encode(packet, scratch, 0);
+  return Buffer.from(scratch.subarray(0, dnsPacket.encode.bytes));
 }
 
 /** What the client takes over UDP: its EDNS size, at least 512. */

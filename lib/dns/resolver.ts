@@ -71,8 +71,12 @@ export class SandboxResolver {
   private receive(message: DnsMessage): void {
     if (message.channel !== DNS_CHANNEL.udp && message.channel !== DNS_CHANNEL.tcp) return this.forwarder!.receive(message);
     const client = { channel: message.channel, conn: message.conn, peer: message.peer };
-    const upstreams = this.scope.mayForward() ? this.scope.upstreams() : [];
-    const outcome = answerQuery(message.data, this.source, message.channel === DNS_CHANNEL.tcp ? 'tcp' : 'udp', upstreams.length > 0);
+    let upstreams: Upstream[] = [];
+    const mayForward = () => {
+      upstreams = this.scope.mayForward() ? this.scope.upstreams() : [];
+      return upstreams.length > 0;
+    };
+    const outcome = answerQuery(message.data, this.source, message.channel === DNS_CHANNEL.tcp ? 'tcp' : 'udp', mayForward);
     if (!outcome) return;
     if ('reply' in outcome) this.kernel.dns.send([{ id: this.id, ...client, data: outcome.reply }]);
     else this.forwarder!.forward(message.data, client, upstreams);

@@ -14,7 +14,10 @@ export interface DnsPump {
    * `receive` gets each message that arrives on them, on the JS thread.
    */
   attach(sockets: DnsSockets, receive: (message: DnsMessage) => void): number;
-  /** Queues messages to send (replies, forwarded queries); never waits for a socket. */
+  /**
+   * Queues messages to send (replies, forwarded queries); never waits for a socket. Called from a
+   * receiver, they go out together with the other replies of the same batch of arrivals.
+   */
   send(messages: DnsMessage[]): void;
   /** Closes a resolver's sockets; the pump's thread ends with the last one. */
   detach(id: number): void;
@@ -22,17 +25,34 @@ export interface DnsPump {
 
 const receivers = new Map<number, (message: DnsMessage) => void>();
 let nextId = 1;
+/**
+ * What the receivers send while a batch of arrivals is dispatched (their replies): it goes to the
+ * addon in one call at the end, which wakes the pump's thread once, not once per reply.
+ */
+let outbox: DnsMessage[] | null = null;
 
 function dispatch(messages: DnsMessage[]): void {
-  for (const message of messages) {
-    const receive = receivers.get(message.id);
-    if (!receive) continue; // detached meanwhile
-    try {
-      receive(message);
-    } catch (err) {
-      debug('dns receiver of %d threw: %s', message.id, (err as Error).message); // never into the addon's callback
+  outbox = [];
+  try {
+    for (const message of messages) {
+      const receive = receivers.get(message.id);
+      if (!receive) continue; // detached meanwhile
+      try {
+        receive(message);
+      } catch (err) {
+        debug('dns receiver of %d threw: %s', message.id, (err as Error).message); // never into the addon's callback
+      }
     }
+  } finally {
+    const replies = outbox;
+    outbox = null;
+    sendNow(replies);
   }
+}
+
+function sendNow(messages: DnsMessage[]): void {
+  // No receiver left: the pump is stopped, and what was for them has nowhere to go.
+  if (messages.length > 0 && receivers.size > 0) loadBinding().dnsSend(messages);
 }
 
 function freeId(): number {
@@ -53,7 +73,8 @@ export const nativeDnsPump: DnsPump = {
     return id;
   },
   send(messages) {
-    if (messages.length > 0 && receivers.size > 0) loadBinding().dnsSend(messages);
+    if (outbox) outbox.push(...messages);
+    else sendNow(messages);
   },
   detach(id) {
     if (!receivers.delete(id)) return;

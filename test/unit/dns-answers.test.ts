@@ -25,7 +25,7 @@ function query(name: string, type: dnsPacket.RecordType, extra: Partial<dnsPacke
 
 function ask(r: DnsRecords, networks: DnsNetwork[], q: Buffer, transport: 'udp' | 'tcp' = 'udp', mayForward = false) {
   const source = { resolve: (n: string, f: 4 | 6) => r.resolve(networks, n, f), reverse: (a: string) => r.reverse(networks, a) };
-  const outcome = answerQuery(q, source, transport, mayForward);
+  const outcome = answerQuery(q, source, transport, () => mayForward);
   return outcome && 'reply' in outcome ? dnsPacket.decode(outcome.reply) : outcome;
 }
 
@@ -73,6 +73,14 @@ describe('answerQuery', () => {
     expect(reply).toMatchObject({ id: 4242, type: 'response', rcode: 'NOERROR', flag_rd: true, flag_ra: true, flag_tc: false });
     expect(reply.questions).toEqual([{ name: 'web', type: 'A', class: 'IN' }]);
     expect(reply.answers).toEqual([expect.objectContaining({ name: 'web', type: 'A', ttl: ANSWER_TTL, data: '10.0.0.2' })]);
+  });
+
+  it('gives each reply memory of its own: a later reply leaves an earlier one as it was', () => {
+    const source = { resolve: (n: string, f: 4 | 6) => records().resolve([A], n, f), reverse: () => null };
+    const first = answerQuery(query('web', 'A'), source, 'udp', () => false) as { reply: Buffer };
+    const copy = Buffer.from(first.reply);
+    answerQuery(query('cache', 'A', { id: 7 }), source, 'udp', () => false);
+    expect(first.reply).toEqual(copy);
   });
 
   it('answers AAAA, and NODATA for a name without IPv6', () => {
