@@ -30,6 +30,19 @@ export const DEFAULT_LOCAL_POOLS: readonly PredefinedPool[] = [
 /** Docker's global default pools: 10/8 as /24s (ipamutils.globalScopeDefaultNetworks). */
 export const DEFAULT_GLOBAL_POOLS: readonly PredefinedPool[] = [{ base: '10.0.0.0/8', size: 24 }];
 
+/**
+ * A controller's LocalDefault pools: the entries of `given` (its `defaultAddressPools`, Docker's
+ * `default-address-pools`) replace the default pools of their family. IPv4 falls back to
+ * DEFAULT_LOCAL_POOLS; IPv6 to `ula` (the host's ULA pool), if there is one, as dockerd adds its
+ * ULA pool when its pools have no IPv6 network.
+ */
+export function localPools(given: readonly PredefinedPool[], ula: PredefinedPool | null): PredefinedPool[] {
+  const ofFamily = (family: 4 | 6) => given.filter((p) => parsePrefix(p.base, 'default address pool').family === family);
+  const v4 = ofFamily(4);
+  const v6 = ofFamily(6);
+  return [...(v4.length > 0 ? v4 : DEFAULT_LOCAL_POOLS), ...(v6.length > 0 ? v6 : ula ? [ula] : [])];
+}
+
 /** A checked predefined entry. */
 export interface SplitNetwork {
   base: Prefix;
