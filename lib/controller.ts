@@ -172,7 +172,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
    * controller holds it), restores what an earlier controller left there and cleans up after a
    * crash (see `restoreReport()`), then makes the predefined networks that are missing, unless
    * `predefinedNetworks: false`: none (null), host (host) and bridge (bridge device cnm0 on the
-   * first free predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
+   * first free default pool, 172.17.0.0/16 unless the host uses it or `defaultAddressPools` has
+   * IPv4 entries), like Docker's.
    * libnetwork: `libnetwork.New(...)`; docker: starting `dockerd`.
    */
   static async create<Ipams extends string = never>(

@@ -148,7 +148,11 @@ test.each([
   ['host bits', [{ base: '10.1.0.0/8', size: 16 }], 'defaultAddressPools[0].base'],
   ['no base', [{ size: 16 }], 'defaultAddressPools[0].base'],
   ['a reserved range', [{ base: 'fe80::/10', size: 64 }], 'link-local'],
-  ['a size below the base prefix', [{ base: '10.10.0.0/16', size: 8 }], 'defaultAddressPools[0].size 8 is smaller than the prefix length of its base "10.10.0.0/16" (16)'],
+  [
+    'a size below the base prefix',
+    [{ base: '10.10.0.0/16', size: 8 }],
+    'defaultAddressPools[0].size 8 is smaller than the prefix length of its base "10.10.0.0/16" (16)',
+  ],
   ['an IPv4 size too large', [{ base: '10.10.0.0/16', size: 32 }], 'defaultAddressPools[0].size 32 is too large'],
   ['an IPv6 size too large', [{ base: 'fd00::/48', size: 127 }], 'defaultAddressPools[0].size 127 is too large'],
   ['a size beyond the address', [{ base: 'fd00::/48', size: 129 }], 'defaultAddressPools[0].size must be an integer from 0 to 128'],
@@ -156,7 +160,10 @@ test.each([
   ['an unknown key', [{ base: '10.10.0.0/16', size: 24, gateway: '10.10.0.1' }], 'has no option "gateway"'],
 ])('defaultAddressPools with %s is INVALID_ARGUMENT', async (_why, pools, message) => {
   const world = fakeWorld();
-  await expect(start(world, { defaultAddressPools: pools as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) });
+  await expect(start(world, { defaultAddressPools: pools as never })).rejects.toMatchObject({
+    code: 'INVALID_ARGUMENT',
+    message: expect.stringContaining(message),
+  });
 });
 
 test('hostId must be a non-empty string', async () => {
@@ -186,7 +193,13 @@ test('pools from the default pools survive a restart, also with another host id 
   await again.stop();
 
   // Another identity and other pools: the old networks keep theirs, new ones avoid them.
-  const moved = await start(world, { hostId: 'other-host', defaultAddressPools: [{ base: '10.10.0.0/23', size: 24 }, { base: `${ULA}::/62`, size: 64 }] });
+  const moved = await start(world, {
+    hostId: 'other-host',
+    defaultAddressPools: [
+      { base: '10.10.0.0/23', size: 24 },
+      { base: `${ULA}::/62`, size: 64 },
+    ],
+  });
   expect(subnets(moved.networkByName('dual')!)).toEqual(before.dual);
   const last = await moved.newNetwork('bridge', 'last', { enableIPv6: true, ipam: { config: [{ subnet: '10.61.0.0/24' }] } });
   expect(subnets(last).map(([pool]) => pool)).toEqual(['10.61.0.0/24', `${ULA}:3::/64`]);
