@@ -82,8 +82,8 @@ export interface ControllerOptions<Ipams extends string = string> {
    * A stable identity of the host, from which the default IPv6 pool is derived: a ULA /48
    * (fdXX:XXXX:XXXX::/48, the low 40 bits of the first 8 bytes of its SHA-256 as Global ID, as
    * Docker derives its own from its engine id). Default: the content of /etc/machine-id (systemd's
-   * machine id, stable across restarts, no network needed). Without either, only networks with an
-   * IPv6 subnet, or IPv6 entries in `defaultAddressPools`, have IPv6.
+   * machine id, stable across restarts, no network needed). Without either, and without IPv6
+   * entries in `defaultAddressPools`, an IPv6 network needs an IPv6 subnet (INVALID_ARGUMENT).
    */
   hostId?: string;
 }
