@@ -1,11 +1,11 @@
 // The options the controller takes (its own and newSandbox's) and their checks. They name the
 // controller's events and the Sandbox class, so they sit beside them, not in the leaf options.ts.
 import { invalidArgument } from './errors';
-import type { Ipam } from './ipam';
+import type { Ipam, PredefinedPool } from './ipam';
 import { checkIpam } from './ipam-caller';
 import type { Kernel } from './native/handle';
 import { validateIfname, validatePath } from './native/validate';
-import { checkDnsConfig, checkLabels, SANDBOX_KEYS } from './option-checks';
+import { checkDefaultAddressPools, checkDnsConfig, checkLabels, SANDBOX_KEYS } from './option-checks';
 import type { ControllerEvents } from './controller';
 import type { Sandbox } from './sandbox';
 import type { SandboxDnsConfig } from './sandbox-files';
@@ -69,6 +69,23 @@ export interface ControllerOptions<Ipams extends string = string> {
    * that neither comes from nor goes to a cnm-ts bridge. Default false.
    */
   ipForwardNoDrop?: boolean;
+  /**
+   * The pools networks without a subnet are carved from (Docker's `default-address-pools`): a
+   * list of { base, size }, e.g. { base: '10.10.0.0/16', size: 24 } (256 networks of /24) or
+   * { base: 'fd00:1::/56', size: 64 }. The entries of a family replace the default pools of that
+   * family: IPv4, Docker's 172.17.0.0/16 ... 172.31.0.0/16 and 192.168.0.0/16 in /20s; IPv6, the
+   * host's ULA /48 in /64s (see `hostId`). Pools in use stay with their networks across restarts,
+   * also when this list changes.
+   */
+  defaultAddressPools?: PredefinedPool[];
+  /**
+   * A stable identity of the host, from which the default IPv6 pool is derived: a ULA /48
+   * (fdXX:XXXX:XXXX::/48, the low 40 bits of the first 8 bytes of its SHA-256 as Global ID, as
+   * Docker derives its own from its engine id). Default: the content of /etc/machine-id (systemd's
+   * machine id, stable across restarts, no network needed). Without either, and without IPv6
+   * entries in `defaultAddressPools`, an IPv6 network needs an IPv6 subnet (INVALID_ARGUMENT).
+   */
+  hostId?: string;
 }
 
 /** A sandbox's options: hostname, DNS and extra hosts (see SandboxDnsConfig), and its mode. */
@@ -125,6 +142,8 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     'ipams',
     'ipamTimeoutMs',
     'ipForwardNoDrop',
+    'defaultAddressPools',
+    'hostId',
   ]);
   const listeners = optional(o.listeners, (v) => plainObject(v, 'listeners', EVENTS));
   for (const [event, listener] of Object.entries(listeners ?? {})) {
@@ -141,6 +160,8 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     defaultBridgeName: optional(o.defaultBridgeName, (v) => validateIfname(v, 'defaultBridgeName')),
     liveRestore: optional(o.liveRestore, (v) => checkBoolean(v, 'liveRestore')),
     ipForwardNoDrop: optional(o.ipForwardNoDrop, (v) => checkBoolean(v, 'ipForwardNoDrop')),
+    defaultAddressPools: optional(o.defaultAddressPools, checkDefaultAddressPools),
+    hostId: optional(o.hostId, checkHostId),
     listeners: listeners && { ...listeners },
     kernel: optional(o.kernel, checkKernel),
     ipams: optional(o.ipams, (v) => {
@@ -150,6 +171,12 @@ export function checkControllerOptions(value: unknown): ControllerOptions {
     }),
     ipamTimeoutMs: optional(o.ipamTimeoutMs, (v) => checkInteger(v, 'ipamTimeoutMs', 1, 2 ** 31 - 1)),
   }) as ControllerOptions;
+}
+
+function checkHostId(value: unknown): string {
+  const id = checkString(value, 'hostId');
+  if (id.trim() === '') throw invalidArgument('hostId must not be empty');
+  return id;
 }
 
 function checkKernel(value: unknown): Kernel {

@@ -8,6 +8,9 @@ import type { Driver } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError, invalidArgument } from './errors';
 import { DefaultIpam, NullIpam, type Ipam } from './ipam';
+import { localPools } from './ipam/predefined';
+import { deriveUlaPool } from './ipam/ula';
+import { MACHINE_ID_FILE, readMachineId } from './host-id';
 import { checkIpam, IpamCaller } from './ipam-caller';
 import { bestEffort, nativeKernel, NetlinkError, runOne, type Kernel, type NativeOp } from './native';
 import { parseCidr } from './util/ip';
@@ -99,12 +102,11 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   /** @internal ids of containers with a sandbox, or getting one */ readonly containers = new Set<string>();
   private readonly networkLock = new Mutex();
   private reserved: string[] = [];
-  /** @internal */ readonly ipam = new DefaultIpam({ reserved: () => this.reserved });
+  /** @internal */ readonly ipam: DefaultIpam;
+  /** Why the default IPAM has no IPv6 pool to give a network without an IPv6 subnet; null if it has one. */
+  private readonly noDefaultIpv6: string | null;
   /** @internal The IPAM drivers by name: the built-in default and null, and the registered ones. */
-  readonly ipams = new Map<string, IpamCaller>([
-    ['default', new IpamCaller('default', this.ipam, null)],
-    ['null', new IpamCaller('null', new NullIpam(), null)],
-  ]);
+  readonly ipams: Map<string, IpamCaller>;
   private readonly ipamTimeoutMs: number;
   /** @internal Its records; where sandbox records go is known with the mark. */ store: StateStore;
   /** @internal Writes endpoint records of concurrent calls together (one trip, one folder fsync). */ readonly recordWrites: GroupCommit;
@@ -125,9 +127,20 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   private readonly turns = new TurnGate(OPERATIONS_PER_TURN);
   private lockFd: number | null = null;
 
-  private constructor(options: ControllerOptions, kernel: Kernel) {
+  /** `hostId`: the host's identity (the option, else the machine id), null if it has none. */
+  private constructor(options: ControllerOptions, kernel: Kernel, hostId: string | null) {
     super();
     this.kernel = kernel;
+    const given = options.defaultAddressPools ?? [];
+    const predefined = localPools(given, hostId === null ? null : deriveUlaPool(hostId));
+    this.ipam = new DefaultIpam({ reserved: () => this.reserved, predefined });
+    this.noDefaultIpv6 = predefined.some((p) => p.base.includes(':'))
+      ? null
+      : `the host has no identity to derive its ULA pool from (${MACHINE_ID_FILE} is missing or empty): give the controller a hostId, or an IPv6 entry in defaultAddressPools, or the network an IPv6 subnet`;
+    this.ipams = new Map([
+      ['default', new IpamCaller('default', this.ipam, null)],
+      ['null', new IpamCaller('null', new NullIpam(), null)],
+    ]);
     this.recordWrites = new GroupCommit(kernel);
     const folders = {
       stateDir: options.stateDir ?? '/var/lib/cnm-ts',
@@ -159,7 +172,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
    * controller holds it), restores what an earlier controller left there and cleans up after a
    * crash (see `restoreReport()`), then makes the predefined networks that are missing, unless
    * `predefinedNetworks: false`: none (null), host (host) and bridge (bridge device cnm0 on the
-   * first free predefined pool, 172.17.0.0/16 unless the host uses it), like Docker's.
+   * first free default pool, 172.17.0.0/16 unless the host uses it or `defaultAddressPools` has
+   * IPv4 entries), like Docker's.
    * libnetwork: `libnetwork.New(...)`; docker: starting `dockerd`.
    */
   static async create<Ipams extends string = never>(
@@ -168,7 +182,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
     const options = checkControllerOptions(given);
     const kernel = options.kernel ?? nativeKernel;
     await kernel.checkPrivileges();
-    const controller = new NetworkController<BuiltinNetworkType, BuiltinIpamName | Ipams>(options, kernel);
+    const hostId = options.hostId ?? (await readMachineId());
+    const controller = new NetworkController<BuiltinNetworkType, BuiltinIpamName | Ipams>(options, kernel, hostId);
     const { folders } = controller.layout;
     await prepareStateDir(folders, kernel);
     controller.lockFd = await lockStateDir(kernel, folders.stateDir);
@@ -316,22 +331,36 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
     });
   }
 
-  /** Sorts the network's pool config by family, checks it against enableIPv6, and reserves the pools. */
+  /**
+   * Sorts the network's pool config by family, checks it against enableIPv4 / enableIPv6, and
+   * reserves the pools: a family it enables without a subnet gets one from the default pools.
+   */
   private async allocatePools(ipam: IpamCaller, name: string, options: NetworkOptions): Promise<NetworkPools> {
     const config = options.ipam?.config ?? [];
     const v6 = config.filter((c) => c.subnet !== undefined && parseCidr(c.subnet, 'subnet').family === 6);
     const v4 = config.filter((c) => !v6.includes(c));
-    if (v6.length > 0 && !options.enableIPv6) throw invalidArgument(`network ${name} has an IPv6 subnet but enableIPv6 is not set`);
-    if (options.enableIPv6 && v6.length === 0) throw invalidArgument(`network ${name} enables IPv6 but gives no IPv6 subnet`);
-    if (v4.length === 0) v4.push({});
-    if (ipam.name === 'default' && v4.some((c) => c.subnet === undefined)) this.reserved = await this.hostNetworks();
+    const ipv4 = options.enableIPv4 ?? true;
+    const ipv6 = options.enableIPv6 ?? false;
+    if (!ipv4 && !ipv6) throw invalidArgument(`network ${name} has no address family: enableIPv4 is false and enableIPv6 is not set`);
+    if (v4.length > 0 && !ipv4) throw invalidArgument(`network ${name} has an IPv4 pool but enableIPv4 is false`);
+    if (v6.length > 0 && !ipv6) throw invalidArgument(`network ${name} has an IPv6 subnet but enableIPv6 is not set`);
+    if (ipv4 && v4.length === 0) v4.push({});
+    if (ipv6 && v6.length === 0) v6.push({});
+    if (ipam.name === 'default') {
+      const families = ([4, 6] as const).filter((family) => (family === 4 ? v4 : v6).some((c) => c.subnet === undefined));
+      if (families.includes(6) && this.noDefaultIpv6) throw invalidArgument(`network ${name} enables IPv6 without an IPv6 subnet, but ${this.noDefaultIpv6}`);
+      if (families.length > 0) this.reserved = await this.hostNetworks(families);
+    }
     return allocatePools(ipam, { v4, v6 }, options.ipam?.options);
   }
 
-  /** The host's routes and nameservers: predefined pools that overlap them are skipped. */
-  private async hostNetworks(): Promise<string[]> {
-    const routes = await runOne(this.kernel, { op: 'routeList', family: 4 });
-    const destinations = routes.map((r) => r.destination).filter((d) => d !== 'default');
+  /** The host's routes of `families` and its nameservers: predefined pools that overlap them are skipped. */
+  private async hostNetworks(families: readonly (4 | 6)[]): Promise<string[]> {
+    const routes = await Promise.all(families.map((family) => runOne(this.kernel, { op: 'routeList', family })));
+    const destinations = routes
+      .flat()
+      .map((r) => r.destination)
+      .filter((d) => d !== 'default');
     return [...destinations, ...reachableNameservers(await this.hostDns())];
   }
 

@@ -28,6 +28,8 @@ export interface NetworkInspect {
   Created: string;
   Scope: 'local';
   Driver: string;
+  /** Docker 28's field: false for an IPv6-only network. */
+  EnableIPv4: boolean;
   EnableIPv6: boolean;
   IPAM: { Driver: string; Options: Record<string, string>; Config: DockerIpamConfig[] };
   Internal: boolean;

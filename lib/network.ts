@@ -23,6 +23,8 @@ export interface NetworkInfo {
   created: string;
   scope: 'local';
   internal: boolean;
+  /** False for an IPv6-only network. */
+  enableIPv4: boolean;
   enableIPv6: boolean;
   labels: Record<string, string>;
   driverOptions: DriverOptions;
@@ -292,6 +294,7 @@ export class Network {
       created: this.created.toISOString(),
       scope: 'local',
       internal: this.options.internal ?? false,
+      enableIPv4: this.options.enableIPv4 ?? true,
       enableIPv6: this.options.enableIPv6 ?? false,
       labels: { ...(this.options.labels ?? {}) },
       driverOptions: { ...(this.options.driverOptions ?? {}) },
@@ -326,6 +329,7 @@ export class Network {
       Created: info.created,
       Scope: info.scope,
       Driver: info.type,
+      EnableIPv4: info.enableIPv4,
       EnableIPv6: info.enableIPv6,
       IPAM: {
         Driver: info.ipam.driver,

@@ -3,7 +3,8 @@
 // records at restart: whatever was accepted loads again.
 import { isIP } from 'node:net';
 import { invalidArgument } from './errors';
-import { containsPrefix, overlaps, parseAddressOrPrefix, parsePrefix } from './ipam/prefix';
+import type { PredefinedPool } from './ipam/predefined';
+import { addressBits, containsPrefix, overlaps, parseAddressOrPrefix, parsePrefix } from './ipam/prefix';
 import { validateMac } from './native/validate';
 import { isOneOf, orList, PORT_PROTOCOLS } from './native/vocabulary';
 import { validateIp, type Family } from './util/ip';
@@ -31,6 +32,28 @@ function checkSubnet(value: unknown, what: string): string {
   const reserved = RESERVED.find((r) => overlaps(subnet, parsePrefix(r.prefix)));
   if (reserved) throw invalidArgument(`${what} ${show(value)} overlaps ${reserved.prefix}, which is ${reserved.why}`);
   return value as string;
+}
+
+/** The longest pool prefix that still holds a gateway and one container (see AddressPool). */
+const LONGEST_POOL = { 4: 31, 6: 126 };
+
+/**
+ * The controller's `defaultAddressPools` (Docker's `default-address-pools`): { base, size } each,
+ * `base` a network that overlaps no reserved range, `size` from the base's prefix length to the
+ * longest pool that still holds a gateway and a container (/31 for IPv4, /126 for IPv6).
+ */
+export function checkDefaultAddressPools(value: unknown): PredefinedPool[] {
+  return checkList(value, 'defaultAddressPools', (item, what) => {
+    const p = plainObject(item, what, ['base', 'size']);
+    const base = parsePrefix(checkSubnet(p.base, `${what}.base`), `${what}.base`);
+    const size = checkInteger(p.size, `${what}.size`, 0, addressBits(base.family));
+    if (size < base.bits) throw invalidArgument(`${what}.size ${size} is smaller than the prefix length of its base ${show(p.base)} (${base.bits})`);
+    const longest = LONGEST_POOL[base.family];
+    if (size > longest) {
+      throw invalidArgument(`${what}.size ${size} is too large: an IPv${base.family} pool longer than /${longest} has no room for a gateway and a container`);
+    }
+    return { base: p.base as string, size };
+  });
 }
 
 function checkIp(value: unknown, what: string): string {
@@ -73,11 +96,12 @@ function checkIpamOptions(value: unknown): IpamOptions {
 
 /** Checks a network's options (`newNetwork`); returns a copy. */
 export function checkNetworkOptions(value: unknown): NetworkOptions {
-  const o = plainObject(value, 'network options', ['driverOptions', 'ipam', 'internal', 'enableIPv6', 'labels']);
+  const o = plainObject(value, 'network options', ['driverOptions', 'ipam', 'internal', 'enableIPv4', 'enableIPv6', 'labels']);
   return compact({
     driverOptions: optional(o.driverOptions, (v) => checkStringMap(v, 'driverOptions')),
     ipam: optional(o.ipam, checkIpamOptions),
     internal: optional(o.internal, (v) => checkBoolean(v, 'internal')),
+    enableIPv4: optional(o.enableIPv4, (v) => checkBoolean(v, 'enableIPv4')),
     enableIPv6: optional(o.enableIPv6, (v) => checkBoolean(v, 'enableIPv6')),
     labels: optional(o.labels, checkLabels),
   });

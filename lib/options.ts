@@ -56,6 +56,16 @@ export interface NetworkOptions<Ipams extends string = IpamName> {
   ipam?: IpamOptions<Ipams>;
   /** No outside access: no default route, no masquerade. */
   internal?: boolean;
+  /**
+   * IPv4 addresses: an IPv4 pool (the given subnet, else a predefined one), a gateway and
+   * addresses. Default true; false with `enableIPv6` makes an IPv6-only network (Docker 28's
+   * `--ipv4=false`). docker: `EnableIPv4`.
+   */
+  enableIPv4?: boolean;
+  /**
+   * IPv6 addresses: the given IPv6 subnet, else a /64 of the controller's default IPv6 pools (see
+   * ControllerOptions.defaultAddressPools). Default false. docker: `--ipv6`.
+   */
   enableIPv6?: boolean;
   labels?: Record<string, string>;
 }

@@ -198,7 +198,8 @@ export type NativeOp =
   | ({ op: 'linkSet'; name: string; change: LinkChange } & InNamespace)
   | ({ op: 'linkGet'; name: string } & InNamespace)
   | ({ op: 'linkList' } & InNamespace)
-  | ({ op: 'addressAdd'; name: string; address: string } & InNamespace)
+  /** `nodad`: an IPv6 address skips duplicate address detection (`ip addr add ... nodad`), usable at once. */
+  | ({ op: 'addressAdd'; name: string; address: string; nodad?: boolean } & InNamespace)
   | ({ op: 'addressDelete'; name: string; address: string } & InNamespace)
   | ({ op: 'addressList'; name?: string; family?: Family } & InNamespace)
   | ({ op: 'routeAdd'; route: RouteSpec } & InNamespace)

@@ -219,7 +219,10 @@ const OP_CHECKS = {
   },
   linkGet: (op) => validateIfname(op.name),
   linkList: () => undefined,
-  addressAdd: validateAddressOp,
+  addressAdd(op) {
+    validateAddressOp(op);
+    if (op.nodad !== undefined && typeof op.nodad !== 'boolean') throw invalidArgument(`nodad must be a boolean, got ${show(op.nodad)}`);
+  },
   addressDelete: validateAddressOp,
   addressList(op) {
     if (op.name !== undefined) validateIfname(op.name);

@@ -97,6 +97,7 @@ void fieldsFrom(const Reader&, op::LinkList&) {}
 void fieldsFrom(const Reader& r, op::AddressAdd& o) {
   o.ifname = r.string("name", true);
   o.cidr = r.string("address", true);
+  o.nodad = r.boolean("nodad").value_or(false);
 }
 void fieldsFrom(const Reader& r, op::AddressDelete& o) {
   o.ifname = r.string("name", true);

@@ -19,7 +19,7 @@ Prefix parseCidr(const std::string& cidr, uint16_t type, const std::string& ifna
   return p;
 }
 
-void changeAddress(NlSocket& sock, uint16_t type, uint16_t flags, const std::string& ifname, const std::string& cidr) {
+void changeAddress(NlSocket& sock, uint16_t type, uint16_t flags, const std::string& ifname, const std::string& cidr, bool nodad = false) {
   Prefix p = parseCidr(cidr, type, ifname);
   uint32_t index = linkIndex(sock, ifname);
   NlRequest req(type, flags);
@@ -27,6 +27,7 @@ void changeAddress(NlSocket& sock, uint16_t type, uint16_t flags, const std::str
   ifa->ifa_family = p.address.family;
   ifa->ifa_prefixlen = p.length;
   ifa->ifa_index = index;
+  if (nodad && p.address.family == AF_INET6) ifa->ifa_flags = IFA_F_NODAD;
   req.put(IFA_LOCAL, p.address.bytes.data(), p.address.size());
   req.put(IFA_ADDRESS, p.address.bytes.data(), p.address.size());
   if (type == RTM_NEWADDR && p.address.family == AF_INET && p.length < 31) {
@@ -54,8 +55,8 @@ std::string scopeName(uint8_t scope) {
   }
 }
 
-void addressAdd(NlSocket& sock, const std::string& ifname, const std::string& cidr) {
-  changeAddress(sock, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifname, cidr);
+void addressAdd(NlSocket& sock, const std::string& ifname, const std::string& cidr, bool nodad) {
+  changeAddress(sock, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifname, cidr, nodad);
 }
 
 void addressDelete(NlSocket& sock, const std::string& ifname, const std::string& cidr) {

@@ -18,8 +18,9 @@ struct AddressInfo {
   std::string scope;  // "global", "link", "host", ...
 };
 
-// `cidr` is "10.0.0.2/24" or "fd00::2/64". IPv4 addresses get the subnet's broadcast address.
-void addressAdd(NlSocket& sock, const std::string& ifname, const std::string& cidr);
+// `cidr` is "10.0.0.2/24" or "fd00::2/64". IPv4 addresses get the subnet's broadcast address;
+// `nodad` IPv6 addresses skip duplicate address detection (IFA_F_NODAD), usable at once.
+void addressAdd(NlSocket& sock, const std::string& ifname, const std::string& cidr, bool nodad = false);
 void addressDelete(NlSocket& sock, const std::string& ifname, const std::string& cidr);
 // Every address, or those of one link; family AF_UNSPEC for both families.
 std::vector<AddressInfo> addressList(NlSocket& sock, const std::string& ifname, int family);

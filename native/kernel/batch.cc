@@ -125,7 +125,7 @@ struct Batch::Runner {
 
   OpResult operator()(const op::AddressAdd& o) const {
     checkGivenIfname(o.ifname, "RTM_GETLINK");
-    addressAdd(socket(), o.ifname, o.cidr);
+    addressAdd(socket(), o.ifname, o.cidr, o.nodad);
     return {};
   }
   OpResult operator()(const op::AddressDelete& o) const {

@@ -67,6 +67,7 @@ struct LinkList {
 struct AddressAdd {
   static constexpr std::string_view name = "addressAdd";
   std::string ifname, cidr;
+  bool nodad = false;  // IPv6: usable at once, without duplicate address detection
 };
 struct AddressDelete {
   static constexpr std::string_view name = "addressDelete";

@@ -133,4 +133,20 @@ describe('predefined pool search', () => {
     expect(formatPrefix(firstFreePool(networks, 4, taken('10.0.0.0/9', '10.128.0.0/10', '10.192.0.0/30'))!)).toBe('10.192.0.4/30');
     expect(performance.now() - started).toBeLessThan(timeLimit(20));
   });
+
+  it('finds the gap among taken networks given in any order, nested or adjacent', () => {
+    const networks = parsePredefined([{ base: '10.0.0.0/16', size: 24 }]);
+    const found = (...cidrs: string[]) => formatPrefix(firstFreePool(networks, 4, taken(...cidrs))!);
+    expect(found('10.0.1.0/24', '10.0.0.0/23', '10.0.0.128/25', '10.0.2.0/24', '10.0.4.0/24')).toBe('10.0.3.0/24');
+    expect(found('10.0.0.0/22', '10.0.0.0/21', '10.0.3.7/32')).toBe('10.0.8.0/24');
+    expect(found('10.0.0.5/32', 'fd00::/8')).toBe('10.0.1.0/24');
+  });
+
+  it('stays fast with thousands of pools taken in a row (IPv6 /64s of one /48)', () => {
+    const networks = parsePredefined([{ base: 'fd00:1:2::/48', size: 64 }]);
+    const inUse = Array.from({ length: 5000 }, (_, i) => parsePrefix(`fd00:1:2:${i.toString(16)}::/64`)).reverse();
+    const started = performance.now();
+    expect(formatPrefix(firstFreePool(networks, 6, inUse)!)).toBe('fd00:1:2:1388::/64');
+    expect(performance.now() - started).toBeLessThan(timeLimit(50));
+  });
 });

@@ -47,8 +47,8 @@ export class MacvlanDriver implements Driver {
   async createNetwork(info: NetworkCreateInfo): Promise<void> {
     this.owner = info.owner;
     const config = parseMacvlanOptions(info.options, info.name);
-    if (!info.ipv4.some((p) => p.gateway || p.pool !== '0.0.0.0/0')) {
-      throw new CnmError('INVALID_ARGUMENT', `macvlan network ${info.name} needs an IPv4 pool (the null IPAM gives none)`);
+    if (![...info.ipv4, ...info.ipv6].some((p) => p.gateway || (p.pool !== '0.0.0.0/0' && p.pool !== '::/0'))) {
+      throw new CnmError('INVALID_ARGUMENT', `macvlan network ${info.name} needs an IPv4 or IPv6 pool (the null IPAM gives none)`);
     }
     const user = [...this.networks.values()].find((n) => n.config.parent === config.parent);
     if (user) throw new CnmError('CONFLICT', `network ${user.name} is already using parent interface ${config.parent}`);
@@ -80,12 +80,12 @@ export class MacvlanDriver implements Driver {
   }
 
   /**
-   * Picks the MAC address (from the IPv4 address, as Docker does), unless given; in passthru mode
+   * Picks the MAC address (from the IPv4 address, as Docker does; random without one), unless given; in passthru mode
    * the parent takes one endpoint only, and its MAC stays the kernel's (the parent's own).
    */
   async createEndpoint(networkId: string, endpointId: string, iface: InterfaceInfo, _options: DriverOptions): Promise<void> {
     const network = this.network(networkId);
-    if (!iface.address) throw new CnmError('INVALID_ARGUMENT', `macvlan network ${network.name}: the endpoint has no IPv4 address`);
+    if (!iface.address && !iface.addressIPv6) throw new CnmError('INVALID_ARGUMENT', `macvlan network ${network.name}: the endpoint has no address`);
     if (network.config.mode === 'passthru') {
       const other = [...this.endpoints.values()].some((e) => e.networkId === networkId);
       if (other) throw new CnmError('CONFLICT', `macvlan network ${network.name} is in passthru mode: its parent ${network.config.parent} takes one endpoint`);

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { NetworkController, type Endpoint, type Network, type Sandbox } from '../../../lib';
 import { bare, expectCode, nsRoutes, restart, useControllers, type CnmFixture } from '../../helpers/cnm';
-import { describeKernel, ip, ipAddrs, ipJson, ipLink, NETNS_DIR, uniqueName } from '../../helpers/kernel';
+import { describeKernel, eventually, ip, ipAddrs, ipJson, ipLink, NETNS_DIR, uniqueName } from '../../helpers/kernel';
 import { tcpAttempt } from '../../helpers/nft';
 
 const OUTSIDE_NAME = uniqueName('mvout');
@@ -16,6 +16,8 @@ const PARENT = uniqueName('mvseg');
 const ROUTER = '192.168.77.1';
 const SUBNET = '192.168.77.0/24';
 const HOST_ON_SEGMENT = '192.168.77.254';
+const ROUTER_V6 = 'fd77:77::1';
+const SUBNET_V6 = 'fd77:77::/64';
 
 /** A TCP server in `netns` (null: the host) that answers each connection with the peer's address. */
 function whoConnects(netns: string | null, host: string, port: number, later: (step: () => unknown) => void): Promise<void> {
@@ -136,6 +138,32 @@ describeKernel('the macvlan driver', () => {
     expect(tcpFromHost(ROUTER, 7005, 3000)).toBe(HOST_ON_SEGMENT);
     expect(tcpAttempt(ROUTER, 7005, c1.sandbox.key, 3000)).toBe(c1.address);
     expect(tcpFromHost(c1.address, 7006, 1500)).toMatch(/^(timeout|E[A-Z]+)$/);
+  });
+
+  it('an IPv6-only network: containers have only IPv6, reach the router and each other over it', async () => {
+    ip(['addr', 'add', `${ROUTER_V6}/64`, 'dev', 'seg', 'nodad'], OUTSIDE);
+    defer(() => ip(['addr', 'del', `${ROUTER_V6}/64`, 'dev', 'seg'], OUTSIDE));
+    const network = await c.newNetwork('macvlan', 'mv6', {
+      driverOptions: { parent: PARENT },
+      enableIPv4: false,
+      enableIPv6: true,
+      ipam: { config: [{ subnet: SUBNET_V6, gateway: ROUTER_V6 }] },
+    });
+    defer(() => network.delete());
+    const [c1, c2] = [await container(network, 'c1'), await container(network, 'c2')];
+    const v6 = [c1, c2].map((x) => bare(x.endpoint.info().interface.addressIPv6));
+    for (const [i, x] of [c1, c2].entries()) {
+      expect(ipAddrs('eth0', x.sandbox.key).filter((a) => a.scope === 'global')).toEqual([
+        expect.objectContaining({ family: 'inet6', local: v6[i], prefixlen: 64 }),
+      ]);
+      expect(nsRoutes(x.sandbox.key, 6)).toContainEqual(expect.objectContaining({ dst: 'default', gateway: ROUTER_V6, dev: 'eth0' }));
+      // Duplicate address detection on the segment, before the address may be used.
+      await eventually(() => ipAddrs('eth0', x.sandbox.key).some((a) => (a as { tentative?: boolean }).tentative === true), false);
+    }
+    await whoConnects(OUTSIDE, ROUTER_V6, 7007, defer);
+    expect(tcpAttempt(ROUTER_V6, 7007, c1.sandbox.key, 3000)).toBe(v6[0]);
+    await whoConnects(c2.sandbox.key, v6[1], 7008, defer);
+    expect(tcpAttempt(v6[1], 7008, c1.sandbox.key, 3000)).toBe(v6[0]);
   });
 
   it('passthru takes one endpoint; vepa is the mode asked for', async () => {

@@ -57,13 +57,18 @@ describeKernel('rules: networks', () => {
       const err = await failsCleanly(f, () => c.newNetwork('bridge', `bad-${why}`, { ipam: { config: [config] } }), 'INVALID_ARGUMENT');
       expect([why, err.message.length > 0]).toEqual([why, true]);
     }
-    // An IPv6 subnet needs enableIPv6, and enableIPv6 needs an IPv6 subnet.
+    // An IPv6 subnet needs enableIPv6, an IPv4 subnet enableIPv4, and a network one family at least.
     await failsCleanly(
       f,
       () => c.newNetwork('bridge', 'v6-off', { ipam: { config: [{ subnet: '10.104.4.0/24' }, { subnet: 'fd00:104::/64' }] } }),
       'INVALID_ARGUMENT',
     );
-    await failsCleanly(f, () => c.newNetwork('bridge', 'v6-none', { enableIPv6: true, ipam: { config: [{ subnet: '10.104.4.0/24' }] } }), 'INVALID_ARGUMENT');
+    await failsCleanly(
+      f,
+      () => c.newNetwork('bridge', 'v4-off', { enableIPv4: false, enableIPv6: true, ipam: { config: [{ subnet: '10.104.4.0/24' }] } }),
+      'INVALID_ARGUMENT',
+    );
+    await failsCleanly(f, () => c.newNetwork('bridge', 'no-family', { enableIPv4: false }), 'INVALID_ARGUMENT');
     await failsCleanly(f, () => c.newNetwork('bridge', 'bad-mtu', { driverOptions: { 'com.docker.network.driver.mtu': '60' } }), 'INVALID_ARGUMENT');
     // Nothing of the failed attempts stayed reserved: the subnet, gateway and range work now.
     const ok = await c.newNetwork('bridge', 'good', {

@@ -1,5 +1,5 @@
 // Interface addresses: add, delete, list, IPv4 and IPv6; checked with `ip -j addr`.
-import { addressAdd, addressDelete, addressList, type AddressInfo } from '../../../lib/kernel';
+import { addressAdd, addressDelete, addressList, batch, type AddressInfo } from '../../../lib/kernel';
 import {
   describeKernel,
   expectBackTo,
@@ -132,6 +132,19 @@ describeKernel('addresses', () => {
       await addressDelete(a, 'fd00:45::2/64', { netns: v6 });
       expect(ipCidrs(a, 'inet6', v6)).not.toContain('fd00:45::2/64');
       expect(libCidrs(await addressList({ netns: v6, name: a }))).not.toContain('fd00:45::2/64');
+    });
+
+    it('adds an IPv6 address without duplicate address detection when asked (nodad), usable at once', async () => {
+      const flags = (cidr: string) => {
+        const found = ipAddrs(a, v6).find((x) => `${x.local}/${x.prefixlen}` === cidr) as (IpAddr & { nodad?: boolean; tentative?: boolean }) | undefined;
+        return { nodad: found?.nodad ?? false, tentative: found?.tentative ?? false };
+      };
+      await batch([{ op: 'addressAdd', name: a, address: 'fd00:48::2/64', nodad: true, netns: v6 }]);
+      expect(flags('fd00:48::2/64')).toEqual({ nodad: true, tentative: false });
+      // Without it, the kernel probes the link first (the veth is up, its peer too).
+      await addressAdd(a, 'fd00:48::3/64', { netns: v6 });
+      expect(flags('fd00:48::3/64')).toEqual({ nodad: false, tentative: true });
+      await expectInvalidArgument(batch([{ op: 'addressAdd', name: a, address: 'fd00:48::4/64', nodad: 'yes' as never, netns: v6 }]), 'nodad');
     });
 
     it('lists every address of the namespace by family as ip does', async () => {

@@ -39,6 +39,27 @@ test('a join makes the macvlan inside the sandbox, marked, with MAC, address and
   await controller.stop({ removeAll: true });
 });
 
+test('an IPv6-only macvlan network: the container has its IPv6 address and an IPv6 default route, no IPv4', async () => {
+  const world = await withParent();
+  const controller = await world.start({ predefinedNetworks: false });
+  const network = await controller.newNetwork('macvlan', 'mv6', {
+    driverOptions: { parent: PARENT },
+    enableIPv4: false,
+    enableIPv6: true,
+    ipam: { config: [{ subnet: 'fd77::/64', gateway: 'fd77::1' }] },
+  });
+  const endpoint = await network.createEndpoint('e1');
+  const sandbox = await controller.newSandbox('c1');
+  await endpoint.join(sandbox);
+  expect([...world.kernel.ns(sandbox.key).addresses]).toEqual(['eth0 fd77::2/64']);
+  expect(world.kernel.ns(sandbox.key).routes).toEqual([expect.objectContaining({ destination: 'default', gateway: 'fd77::1', dev: 'eth0' })]);
+  await expect(controller.newNetwork('macvlan', 'none', { driverOptions: { parent: 'eth8' }, ipam: { driver: 'null' } })).rejects.toMatchObject({
+    code: 'INVALID_ARGUMENT',
+    message: expect.stringContaining('needs an IPv4 or IPv6 pool'),
+  });
+  await controller.stop({ removeAll: true });
+});
+
 test('options: a parent is needed (no dummy), must exist (no 8021q), is used by one network; passthru takes one endpoint', async () => {
   const world = await withParent();
   const controller = await world.start({ predefinedNetworks: false });
