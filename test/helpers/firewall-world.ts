@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { CnmError, type Endpoint, type EndpointOptions, type Network, type NetworkController, type Sandbox } from '../../lib';
 import { bare } from './cnm';
-import { ip, uniqueName } from './kernel';
+import { ip, NETNS_DIR, uniqueName } from './kernel';
 import { nftJson, tcpClientScript } from './nft';
 
 const run = promisify(execFile);
@@ -61,6 +61,28 @@ export const servers = {
   /** TCP: just holds a port (listening, never answering). */
   holder: (port: number) => `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('ready'))`,
 };
+
+/**
+ * An "outside" namespace (the internet) linked to the host by a veth pair `hostIfname` <->
+ * `outsideIfname`, with the addresses given for each end ("CIDR" and `ip addr add` flags after it,
+ * "2001:db8::1/64 nodad"); `later` gets the steps that remove them, after the controllers are gone.
+ */
+export function makeOutside(
+  later: (step: () => unknown) => void,
+  o: { name: string; hostIfname: string; outsideIfname: string; hostAddresses: string[]; outsideAddresses: string[] },
+): void {
+  ip(['netns', 'add', o.name]);
+  later(() => ip(['netns', 'delete', o.name]));
+  ip(['link', 'add', o.hostIfname, 'type', 'veth', 'peer', 'name', o.outsideIfname]);
+  later(() => ip(['link', 'delete', o.hostIfname]));
+  ip(['link', 'set', o.outsideIfname, 'netns', o.name]);
+  const netns = `${NETNS_DIR}/${o.name}`;
+  for (const a of o.hostAddresses) ip(['addr', 'add', ...a.split(' ').slice(0, 1), 'dev', o.hostIfname, ...a.split(' ').slice(1)]);
+  ip(['link', 'set', o.hostIfname, 'up']);
+  for (const a of o.outsideAddresses) ip(['addr', 'add', ...a.split(' ').slice(0, 1), 'dev', o.outsideIfname, ...a.split(' ').slice(1)], netns);
+  ip(['link', 'set', o.outsideIfname, 'up'], netns);
+  ip(['link', 'set', 'lo', 'up'], netns);
+}
 
 /** The conntrack entries of the host (the test's namespace), one a line. */
 export const conntrack = () => readFileSync('/proc/net/nf_conntrack', 'utf8').split('\n').filter(Boolean);

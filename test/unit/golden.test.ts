@@ -69,6 +69,16 @@ const firewallCases: [string, () => unknown][] = [
         ['veth2222222', 'veth2222223'],
       ),
   ],
+  [
+    'firewall-dual-stack',
+    () =>
+      rebuildCommands(
+        OWNER,
+        [net('br-1111', '172.18.0.0/16', { subnets: ['172.18.0.0/16', 'fd00:18::/64'] })],
+        [WEB, port('tcp', '::', 8080, 'fd00:18::2', 80), port('udp', '2001:db8::10', 5353, 'fd00:18::2', 53)],
+        [],
+      ),
+  ],
   ['firewall-drop-other-forwarding', () => rebuildCommands(OWNER, [net('br-1111', '172.18.0.0/16')], [], [], { dropOtherForwarding: true })],
   ['ports-add-mixed', () => portCommands(OWNER, 'addElements', MIXED_PORTS)],
   ['ports-delete-mixed', () => portCommands(OWNER, 'deleteElements', MIXED_PORTS)],

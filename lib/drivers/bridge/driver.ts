@@ -25,7 +25,7 @@ import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from '.
 import { Forwarding, type ForwardingOptions } from './forwarding';
 import { LinkReaper } from './link-reaper';
 import { parseBridgeOptions, type BridgeConfig } from './options';
-import { forgetFlowsOp, holdPorts, releasePorts } from './ports';
+import { familyOf, forgetFlowsOp, holdPorts, releasePorts, type ContainerFamilies } from './ports';
 import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy, vethAlias, ownerGroup } from './ownership';
 import { planRestore } from './restore';
 import type { BridgeEndpoint, BridgeNetwork } from './types';
@@ -44,7 +44,7 @@ function describe(info: NetworkCreateInfo, config: BridgeConfig): BridgeNetwork 
     foreign: null,
     internal: info.internal,
     // The null IPAM's pool (0.0.0.0/0, no gateway) is no subnet to masquerade, and gives no route.
-    subnets: info.ipv4.filter((p) => p.gateway).map((p) => p.pool),
+    subnets: [...info.ipv4, ...info.ipv6].filter((p) => p.gateway).map((p) => p.pool),
     ipv4: info.ipv4,
     ipv6: info.ipv6,
   };
@@ -55,6 +55,9 @@ function gateways(network: BridgeNetwork, endpoint: BridgeEndpoint): { gateway: 
   if (network.internal) return { gateway: null, gatewayIPv6: null };
   return { gateway: gatewayFor(network.ipv4, endpoint.iface.address), gatewayIPv6: gatewayFor(network.ipv6, endpoint.iface.addressIPv6) };
 }
+
+/** The families the endpoint has an address in: its ports are published to those. */
+const families = (endpoint: BridgeEndpoint): ContainerFamilies => ({ ipv4: Boolean(endpoint.iface.address), ipv6: Boolean(endpoint.iface.addressIPv6) });
 
 const isGone = (err: unknown) => err instanceof NetlinkError && err.code === 'ENODEV';
 
@@ -124,6 +127,8 @@ export class BridgeDriver implements Driver {
       // The kernel ignores an alias given at creation: it is a change of its own.
       { op: 'linkSet', name, change: { alias: bridgeAlias(info.owner, info.id) } },
     ];
+    // The IPv6 gateway works at once, without duplicate address detection (IPAM made it unique).
+    if (info.ipv6.some((data) => data.gateway)) ops.push({ op: 'sysctlSet', key: `net/ipv6/conf/${name}/accept_dad`, value: '0' });
     for (const data of [...info.ipv4, ...info.ipv6]) if (data.gateway) ops.push({ op: 'addressAdd', name, address: data.gateway });
     ops.push({ op: 'linkSet', name, change: { up: true } });
     // Ports published on 127.0.0.1 are reached through the bridge (see firewall.ts).
@@ -200,13 +205,14 @@ export class BridgeDriver implements Driver {
     return { op: 'nftTransaction', commands: rebuildCommands(this.owner, networks, ports, noIcc, host) };
   }
 
+  /** The endpoint's published ports, each to its address of the host address's family. */
   private firewallPorts(endpoint: BridgeEndpoint): FirewallPort[] {
-    const containerIP = withoutPrefix(endpoint.iface.address ?? '');
+    const { address, addressIPv6 } = endpoint.iface;
     return endpoint.ports.map(({ binding }) => ({
       proto: binding.proto,
       hostIP: binding.hostIP,
       hostPort: binding.hostPort,
-      containerIP,
+      containerIP: withoutPrefix((familyOf(binding.hostIP) === 4 ? address : addressIPv6) ?? ''),
       containerPort: binding.port,
     }));
   }
@@ -332,9 +338,10 @@ export class BridgeDriver implements Driver {
   async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<BoundPort[]> {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
-    if (!endpoint.iface.address || options.portMapping.length === 0) return [];
+    if (options.portMapping.length === 0) return [];
     await this.unpublish(endpoint);
-    const held = await holdPorts(this.kernel, options.portMapping, network.config.hostBindingIpv4);
+    const held = await holdPorts(this.kernel, options.portMapping, network.config.hostBindingIpv4, families(endpoint));
+    if (held.length === 0) return [];
     try {
       await this.firewallLock.run(() => {
         endpoint.ports = held;
@@ -461,7 +468,7 @@ export class BridgeDriver implements Driver {
     for (const e of endpoints.filter((x) => x.joined && x.published.length > 0 && !plan.lost.includes(x.endpointId))) {
       try {
         const endpoint = this.endpoint(e.endpointId);
-        endpoint.ports = await holdPorts(this.kernel, e.published, this.network(e.networkId).config.hostBindingIpv4);
+        endpoint.ports = await holdPorts(this.kernel, e.published, this.network(e.networkId).config.hostBindingIpv4, families(endpoint));
         published[e.endpointId] = endpoint.ports.map((h) => ({ ...h.binding }));
       } catch (err) {
         errors.push(err);

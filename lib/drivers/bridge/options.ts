@@ -1,6 +1,7 @@
 // The bridge driver's options: Docker's labels (`docker network create -o KEY=VALUE`).
 import { invalidArgument } from '../../errors';
-import { validateIfname, validateIp } from '../../native/validate';
+import { validateIfname } from '../../native/validate';
+import { checkHostIP } from '../../option-checks';
 import type { DriverOptions } from '../api';
 
 export const BRIDGE_NAME = 'com.docker.network.bridge.name';
@@ -43,7 +44,8 @@ export function parseBridgeOptions(options: DriverOptions, defaultName: string):
   const bridgeName = validateIfname(options[BRIDGE_NAME] ?? defaultName, BRIDGE_NAME);
   const mtu = parseMtu(options);
   const hostBindingIpv4 = options[HOST_BINDING_IPV4] ?? '0.0.0.0';
-  if (validateIp(hostBindingIpv4, HOST_BINDING_IPV4) !== 4) throw invalidArgument(`${HOST_BINDING_IPV4} must be an IPv4 address`);
+  // Despite its name, an IPv6 address too (as in Docker): 0.0.0.0 means both families, "::" IPv6 only.
+  checkHostIP(hostBindingIpv4, HOST_BINDING_IPV4);
   return {
     bridgeName,
     mtu,

@@ -7,24 +7,57 @@ import type { BoundPort, PortBinding } from '../api';
 
 const debug = createDebug('cnm:bridge');
 
+/** The any-address of each family: a port published there is reached on every host address of it. */
+export const ANY_ADDRESS = { 4: '0.0.0.0', 6: '::' } as const;
+/** How many times a picked port (0) is tried again when its other family's address has it taken. */
+const PICK_ATTEMPTS = 10;
+
 /** A published port with the socket that holds its host port. */
 export interface HeldPort {
   binding: BoundPort;
   fd: number;
 }
 
+/** The address families the container has an address in (the bridge publishes a port only to those). */
+export interface ContainerFamilies {
+  ipv4: boolean;
+  ipv6: boolean;
+}
+
+/** The family of a host address ("::" and "2001:db8::1" are 6). */
+export const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
+
 /**
- * Holds the host port of each binding (a free one for port 0 or absent, the first free one of a
- * range); CONFLICT, holding nothing, if one is taken.
+ * One asked-for binding as host addresses that get the same host port, as libnetwork does: a
+ * binding without hostIP goes to the default host address, and when that is 0.0.0.0 to [::] too
+ * (if the container has IPv6), so that a client gets the same port on either family. Addresses of
+ * a family the container has no address in are left out (there is no userland proxy to bridge
+ * families).
  */
-export async function holdPorts(kernel: Kernel, bindings: PortBinding[], defaultHostIP: string): Promise<HeldPort[]> {
+export function hostAddresses(binding: PortBinding, defaultHostIP: string, container: ContainerFamilies): string[] {
+  const asked = binding.hostIP ?? defaultHostIP;
+  const addresses = binding.hostIP === undefined && asked === ANY_ADDRESS[4] ? [ANY_ADDRESS[4], ANY_ADDRESS[6]] : [asked];
+  const usable = addresses.filter((a) => (familyOf(a) === 4 ? container.ipv4 : container.ipv6));
+  if (usable.length < addresses.length)
+    debug(
+      'binding %o: no container address for %o',
+      binding,
+      addresses.filter((a) => !usable.includes(a)),
+    );
+  return usable;
+}
+
+/**
+ * Holds the host port of each binding on each of its host addresses (a free one for port 0 or
+ * absent, the first free one of a range, the same on all its addresses); CONFLICT, holding
+ * nothing, if one is taken. Resolves with the bindings held, one per host address.
+ */
+export async function holdPorts(kernel: Kernel, bindings: PortBinding[], defaultHostIP: string, container: ContainerFamilies): Promise<HeldPort[]> {
   const held: HeldPort[] = [];
   try {
     for (const b of bindings) {
-      const hostIP = b.hostIP ?? defaultHostIP;
-      const first = b.hostPort ?? 0;
-      const result = await runOne(kernel, { op: 'portReserve', address: hostIP, protocol: b.proto, port: first, portEnd: b.hostPortEnd ?? first });
-      held.push({ binding: { proto: b.proto, port: b.port, hostIP, hostPort: result.port }, fd: result.fd });
+      const addresses = hostAddresses(b, defaultHostIP, container);
+      if (addresses.length > 0) held.push(...(await holdOnAll(kernel, b, addresses)));
     }
     return held;
   } catch (err) {
@@ -33,6 +66,34 @@ export async function holdPorts(kernel: Kernel, bindings: PortBinding[], default
       throw new CnmError('CONFLICT', `host port ${err.object} is already in use`, { cause: err });
     }
     throw err;
+  }
+}
+
+/**
+ * Holds one host port on every address: the first address picks it (from the range, or any free
+ * one for 0), the others must have that very port free; if one has not, the next port of the
+ * range (or another picked one) is tried.
+ */
+async function holdOnAll(kernel: Kernel, b: PortBinding, addresses: string[]): Promise<HeldPort[]> {
+  const last = b.hostPortEnd ?? b.hostPort ?? 0;
+  let first = b.hostPort ?? 0;
+  for (let attempt = 1; ; attempt++) {
+    const held: HeldPort[] = [];
+    try {
+      for (const hostIP of addresses) {
+        const [port, portEnd] = held.length === 0 ? [first, last] : [held[0].binding.hostPort, held[0].binding.hostPort];
+        const result = await runOne(kernel, { op: 'portReserve', address: hostIP, protocol: b.proto, port, portEnd });
+        held.push({ binding: { proto: b.proto, port: b.port, hostIP, hostPort: result.port }, fd: result.fd });
+      }
+      return held;
+    } catch (err) {
+      await releasePorts(kernel, held);
+      // The first address had the port free and another has it taken: another port, if any is left.
+      const picked = held[0]?.binding.hostPort;
+      const taken = err instanceof NetlinkError && err.code === 'EADDRINUSE' && picked !== undefined;
+      if (!taken || (first === 0 ? attempt >= PICK_ATTEMPTS : picked >= last)) throw err;
+      if (first !== 0) first = picked + 1;
+    }
   }
 }
 
@@ -47,11 +108,14 @@ export async function releasePorts(kernel: Kernel, held: HeldPort[]): Promise<vo
  * container that left: one sweep of the table for all of them.
  */
 export function forgetFlowsOp(held: HeldPort[]): NativeOp {
-  const filters = held.map(({ binding }) => ({
-    family: 4 as const,
-    protocol: binding.proto,
-    ...(binding.hostIP === '0.0.0.0' ? {} : { destination: binding.hostIP }),
-    port: binding.hostPort,
-  }));
+  const filters = held.map(({ binding }) => {
+    const family = familyOf(binding.hostIP);
+    return {
+      family,
+      protocol: binding.proto,
+      ...(binding.hostIP === ANY_ADDRESS[family] ? {} : { destination: binding.hostIP }),
+      port: binding.hostPort,
+    };
+  });
   return { op: 'conntrackDelete', filters };
 }
