@@ -144,7 +144,8 @@ export function checkPortMapping(value: unknown): PortBinding[] {
 export function checkBoundPorts(value: unknown): BoundPort[] {
   return checkList(value, 'published', (v, what) => {
     const binding = checkPortBinding(v, what);
-    if (binding.hostIP === undefined || !binding.hostPort || binding.hostPortEnd !== undefined) {
+    // hostPort 0: a routed gateway mode's binding, which holds no host port.
+    if (binding.hostIP === undefined || binding.hostPort === undefined || binding.hostPortEnd !== undefined) {
       throw invalidArgument(`${what}: a bound port has a hostIP and a hostPort, and no hostPortEnd`);
     }
     return binding as BoundPort;

@@ -2,10 +2,10 @@
 // namespaces the test made (null: the test's own namespace, which stands for the host), the host's
 // nf_tables tables as `nft` lists them, and a Scope that undoes what one test made.
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { CnmError, type Endpoint, type EndpointOptions, type Network, type NetworkController, type Sandbox } from '../../lib';
-import { bare } from './cnm';
+import { bare, useControllers } from './cnm';
 import { ip, NETNS_DIR, uniqueName } from './kernel';
 import { nftJson, tcpClientScript } from './nft';
 
@@ -62,15 +62,21 @@ export const servers = {
   holder: (port: number) => `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('ready'))`,
 };
 
+/** The outside namespace's name, the veth pair's ends, and the addresses on each end. */
+export interface OutsideOptions {
+  name: string;
+  hostIfname: string;
+  outsideIfname: string;
+  hostAddresses: string[];
+  outsideAddresses: string[];
+}
+
 /**
  * An "outside" namespace (the internet) linked to the host by a veth pair `hostIfname` <->
  * `outsideIfname`, with the addresses given for each end ("CIDR" and `ip addr add` flags after it,
  * "2001:db8::1/64 nodad"); `later` gets the steps that remove them, after the controllers are gone.
  */
-export function makeOutside(
-  later: (step: () => unknown) => void,
-  o: { name: string; hostIfname: string; outsideIfname: string; hostAddresses: string[]; outsideAddresses: string[] },
-): void {
+export function makeOutside(later: (step: () => unknown) => void, o: OutsideOptions): void {
   ip(['netns', 'add', o.name]);
   later(() => ip(['netns', 'delete', o.name]));
   ip(['link', 'add', o.hostIfname, 'type', 'veth', 'peer', 'name', o.outsideIfname]);
@@ -82,6 +88,37 @@ export function makeOutside(
   for (const a of o.outsideAddresses) ip(['addr', 'add', ...a.split(' ').slice(0, 1), 'dev', o.outsideIfname, ...a.split(' ').slice(1)], netns);
   ip(['link', 'set', o.outsideIfname, 'up'], netns);
   ip(['link', 'set', 'lo', 'up'], netns);
+}
+
+/**
+ * The world of a firewall test file (call it inside describeKernel): IPv6 forwarding on, the
+ * outside namespace as makeOutside makes it (`hostIP`: the host's IPv4 address on it, which
+ * Scope.outsideRoute routes through), one controller without predefined networks, and a Scope
+ * closed after each test.
+ */
+export function useOutsideWorld(o: OutsideOptions & { hostIP: string }): {
+  env: ReturnType<typeof useControllers>;
+  scope: Scope;
+  controller(): NetworkController;
+} {
+  const env = useControllers();
+  const scope = new Scope({ netns: `${NETNS_DIR}/${o.name}`, hostIP: o.hostIP });
+  let controller: NetworkController | undefined;
+  beforeAll(async () => {
+    forwardIPv6(env.later);
+    makeOutside(env.later, o);
+    controller = (await env.make({ predefinedNetworks: false })).controller;
+  });
+  afterEach(() => scope.close());
+  return { env, scope, controller: () => controller! };
+}
+
+/** Switches IPv6 forwarding on in the test's namespace (the host); `later` gets the step that puts it back. */
+export function forwardIPv6(later: (step: () => unknown) => void): void {
+  const file = '/proc/sys/net/ipv6/conf/all/forwarding';
+  const found = readFileSync(file, 'utf8').trim();
+  writeFileSync(file, '1');
+  later(() => writeFileSync(file, found));
 }
 
 /** The conntrack entries of the host (the test's namespace), one a line. */

@@ -4,6 +4,7 @@
 // off). Networks change the rules; endpoints only add and remove set and map elements, so the k-th
 // published port costs what the first did.
 import { nftExpr as x, nftValue as v, type NftCommand, type NftElement, type NftExpr, type PortProtocol } from '../../native';
+import type { GatewayMode } from './options';
 import { OWNED_GROUP_BIT } from './ownership';
 import { ANY_ADDRESS, familyOf } from './ports';
 
@@ -13,11 +14,16 @@ export interface FirewallNetwork {
   subnets: string[];
   internal: boolean;
   masquerade: boolean;
+  /** Per family, Docker's gateway mode (see GATEWAY_MODES). */
+  modes: Record<4 | 6, GatewayMode>;
+  /** Per family, the source address outgoing traffic gets instead of masquerade. */
+  snat: Partial<Record<4 | 6, string>>;
 }
 
 /**
  * A published port: traffic to hostIP:hostPort (0.0.0.0 or "::": any of the host's addresses of
- * that family) goes to the container's address of the same family.
+ * that family) goes to the container's address of the same family; or, `routed`, traffic to the
+ * container's own address and port comes in (no host port).
  */
 export interface FirewallPort {
   proto: PortProtocol;
@@ -25,6 +31,7 @@ export interface FirewallPort {
   hostPort: number;
   containerIP: string;
   containerPort: number;
+  routed?: boolean;
 }
 
 /** What the host's own forwarding gets from the firewall. */
@@ -45,6 +52,8 @@ const BRIDGES = 'bridges';
 const HOST_PORTS = { 4: 'hostports', 6: 'hostports6' } as const;
 /** Per family: (inet_proto . inet_service) to (container address . inet_service), for the any-address. */
 const ANY_PORTS = { 4: 'anyports', 6: 'anyports6' } as const;
+/** Per family: (container address . inet_proto . inet_service) let in, of routed gateway modes. */
+const ROUTED_PORTS = { 4: 'routedports', 6: 'routedports6' } as const;
 const ADDRESS_TYPE = { 4: 'ipv4_addr', 6: 'ipv6_addr' } as const;
 /** The address's length in 32-bit registers, and where it sits in the IPv4 / IPv6 header. */
 const ADDRESS = { 4: { regs: 1, len: 4, daddr: 16 }, 6: { regs: 4, len: 16, daddr: 24 } } as const;
@@ -82,6 +91,7 @@ export function rebuildCommands(
     ...FAMILIES.flatMap((f): NftCommand[] => [
       { cmd: 'addSet', ...inet, set: HOST_PORTS[f], key: [ADDRESS_TYPE[f], 'inet_proto', 'inet_service'], data: [ADDRESS_TYPE[f], 'inet_service'] },
       { cmd: 'addSet', ...inet, set: ANY_PORTS[f], key: ['inet_proto', 'inet_service'], data: [ADDRESS_TYPE[f], 'inet_service'] },
+      { cmd: 'addSet', ...inet, set: ROUTED_PORTS[f], key: [ADDRESS_TYPE[f], 'inet_proto', 'inet_service'] },
     ]),
     { cmd: 'addChain', ...inet, chain: 'raw', type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' },
     { cmd: 'addChain', ...inet, chain: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
@@ -109,19 +119,27 @@ export function rebuildCommands(
   }
   // Published ports are reached from other networks too; the drops below are for the rest.
   commands.push(rule('forward', [{ expr: 'ct', key: 'status', dreg: 0 }, ...bits(IPS_DST_NAT, 'neq'), x.accept()]));
+  // Routed gateway modes: the ports published on a container's own address.
+  for (const f of FAMILIES.filter((family) => networks.some((n) => !n.internal && n.modes[family] === 'routed'))) {
+    commands.push(rule('forward', routedPortIn(f)));
+  }
   for (const n of networks.filter((net) => !net.internal)) {
-    // Hairpin: a container reaching a port published by its own bridge (its own one too) through a
-    // host address. The answer must come back through the host to be un-DNATed (and a container
-    // drops packets from its own address), so the source becomes the bridge's address.
     for (const subnet of n.subnets) {
+      // Routed: the subnet is reached as it is, and goes out as it is.
+      const family = familyOf(subnet);
+      if (n.modes[family] === 'routed') continue;
+      // Hairpin: a container reaching a port published by its own bridge (its own one too) through a
+      // host address. The answer must come back through the host to be un-DNATed (and a container
+      // drops packets from its own address), so the source becomes the bridge's address.
       commands.push(
         rule('postrouting', [...x.saddr(subnet), ...x.oifname(n.bridge), { expr: 'ct', key: 'status', dreg: 0 }, ...bits(IPS_DST_NAT, 'neq'), x.masquerade()]),
       );
+      if (!n.masquerade) continue;
+      const snat = n.snat[family];
+      commands.push(rule('postrouting', [...x.saddr(subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...(snat ? x.snat(snat) : [x.masquerade()])]));
     }
     // Isolation: nothing from this bridge to another of the controller's bridges.
     commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...oifnameIn(BRIDGES), x.drop()]));
-    if (!n.masquerade) continue;
-    for (const subnet of n.subnets) commands.push(rule('postrouting', [...x.saddr(subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), x.masquerade()]));
   }
   // Docker's nat mode: from any other interface (a LAN host with a route to the subnet through this
   // host, forwarding being on), a bridge takes only replies and the published ports accepted above;
@@ -129,7 +147,12 @@ export function rebuildCommands(
   // is untouched, and traffic between the ports of one bridge is bridged, not forwarded.
   const external = networks.filter((net) => !net.internal);
   if (external.length > 0) commands.push(rule('forward', [...x.ctState(['established', 'related']), x.accept()]));
-  for (const n of external) commands.push(rule('forward', [...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
+  // nat-unprotected lets any port in: for that family (or both), no drop.
+  for (const n of external) {
+    const protectedFamilies = FAMILIES.filter((f) => n.modes[f] !== 'nat-unprotected');
+    const only = protectedFamilies.length === 1 ? x.nfproto(protectedFamilies[0]) : [];
+    if (protectedFamilies.length > 0) commands.push(rule('forward', [...only, ...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
+  }
   if (host.dropOtherForwarding) {
     const notOwned = (key: 'iifgroup' | 'oifgroup'): NftExpr[] => [{ expr: 'meta', key, dreg: 0 }, ...bits(OWNED_GROUP_BIT, 'eq')];
     commands.push(rule('forward', [...notOwned('iifgroup'), ...notOwned('oifgroup'), x.drop()]));
@@ -153,7 +176,12 @@ export function portCommands(owner: string, cmd: 'addElements' | 'deleteElements
   const commands: NftCommand[] = [];
   for (const f of FAMILIES) {
     const address = f === 4 ? v.ipv4 : v.ipv6;
-    const ofFamily = ports.filter((p) => familyOf(p.hostIP) === f);
+    const routed = ports.filter((p) => p.routed && familyOf(p.containerIP) === f);
+    if (routed.length > 0) {
+      const elements: NftElement[] = routed.map((p) => ({ key: [address(p.containerIP), v.protocol(p.proto), v.port(p.containerPort)] }));
+      commands.push({ cmd, family: 'inet', table, set: ROUTED_PORTS[f], elements });
+    }
+    const ofFamily = ports.filter((p) => !p.routed && familyOf(p.hostIP) === f);
     const specific = ofFamily.filter((p) => p.hostIP !== ANY_ADDRESS[f]);
     const any = ofFamily.filter((p) => p.hostIP === ANY_ADDRESS[f]);
     const data = (p: FirewallPort) => [address(p.containerIP), v.port(p.containerPort)];
@@ -188,6 +216,19 @@ function bits(mask: number, op: 'eq' | 'neq'): NftExpr[] {
   return [
     { expr: 'bitwise', sreg: 0, dreg: 0, mask: v.mark(mask), xor: v.mark(0) },
     { expr: 'cmp', op, sreg: 0, data: v.mark(0) },
+  ];
+}
+
+/** `ip daddr . meta l4proto . th dport @routedports accept` (ip6: @routedports6). */
+function routedPortIn(family: 4 | 6): NftExpr[] {
+  const { regs, len, daddr } = ADDRESS[family];
+  return [
+    ...x.nfproto(family),
+    { expr: 'payload', base: 'network', offset: daddr, len, dreg: 0 },
+    { expr: 'meta', key: 'l4proto', dreg: regs },
+    { expr: 'payload', base: 'transport', offset: 2, len: 2, dreg: regs + 1 },
+    { expr: 'lookup', set: ROUTED_PORTS[family], sreg: 0 },
+    x.accept(),
   ];
 }
 

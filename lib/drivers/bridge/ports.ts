@@ -12,40 +12,43 @@ export const ANY_ADDRESS = { 4: '0.0.0.0', 6: '::' } as const;
 /** How many times a picked port (0) is tried again when its other family's address has it taken. */
 const PICK_ATTEMPTS = 10;
 
-/** A published port with the socket that holds its host port. */
+/** A published port with the socket that holds its host port (null: routed, no host port). */
 export interface HeldPort {
   binding: BoundPort;
-  fd: number;
+  fd: number | null;
 }
 
-/** The address families the container has an address in (the bridge publishes a port only to those). */
-export interface ContainerFamilies {
-  ipv4: boolean;
-  ipv6: boolean;
-}
+/**
+ * How a port is published to each family: none (the container has no address of it), nat (a host
+ * port DNATed to the container), routed (the container's own port is opened; no host port).
+ */
+export type ContainerFamilies = Record<4 | 6, 'none' | 'nat' | 'routed'>;
 
 /** The family of a host address ("::" and "2001:db8::1" are 6). */
 export const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 
 /**
- * One asked-for binding as host addresses that get the same host port, as libnetwork does: a
- * binding without hostIP goes to the default host address, and when that is 0.0.0.0 to [::] too
- * (if the container has IPv6), so that a client gets the same port on either family. Addresses of
- * a family the container has no address in are left out (there is no userland proxy to bridge
- * families).
+ * One asked-for binding as host addresses, as libnetwork does: a binding without hostIP goes to
+ * the default host address, and when that is 0.0.0.0 to [::] too, so that a client gets the same
+ * port on either family. Addresses of a family the container has no address in are left out
+ * (there is no userland proxy to bridge families).
  */
-export function hostAddresses(binding: PortBinding, defaultHostIP: string, container: ContainerFamilies): string[] {
+function hostAddresses(binding: PortBinding, defaultHostIP: string, container: ContainerFamilies): string[] {
   const asked = binding.hostIP ?? defaultHostIP;
   const addresses = binding.hostIP === undefined && asked === ANY_ADDRESS[4] ? [ANY_ADDRESS[4], ANY_ADDRESS[6]] : [asked];
-  const usable = addresses.filter((a) => (familyOf(a) === 4 ? container.ipv4 : container.ipv6));
-  if (usable.length < addresses.length)
-    debug(
-      'binding %o: no container address for %o',
-      binding,
-      addresses.filter((a) => !usable.includes(a)),
-    );
+  const usable = addresses.filter((a) => container[familyOf(a)] !== 'none');
+  if (usable.length < addresses.length) debug('binding %o: no container address for some of %o', binding, addresses);
   return usable;
 }
+
+/**
+ * A routed family's binding: the host address only says the family (libnetwork's routed port
+ * mapper), and no host port is held.
+ */
+const routedPort = (b: PortBinding, family: 4 | 6): HeldPort => ({
+  binding: { proto: b.proto, port: b.port, hostIP: ANY_ADDRESS[family], hostPort: 0 },
+  fd: null,
+});
 
 /**
  * Holds the host port of each binding on each of its host addresses (a free one for port 0 or
@@ -57,7 +60,11 @@ export async function holdPorts(kernel: Kernel, bindings: PortBinding[], default
   try {
     for (const b of bindings) {
       const addresses = hostAddresses(b, defaultHostIP, container);
-      if (addresses.length > 0) held.push(...(await holdOnAll(kernel, b, addresses)));
+      const nat = addresses.filter((a) => container[familyOf(a)] === 'nat');
+      if (nat.length > 0) held.push(...(await holdOnAll(kernel, b, nat)));
+      for (const family of [4, 6] as const) {
+        if (addresses.some((a) => familyOf(a) === family && container[family] === 'routed')) held.push(routedPort(b, family));
+      }
     }
     return held;
   } catch (err) {
@@ -99,7 +106,7 @@ async function holdOnAll(kernel: Kernel, b: PortBinding, addresses: string[]): P
 
 /** Gives the host ports back; logs (does not throw) what fails. */
 export async function releasePorts(kernel: Kernel, held: HeldPort[]): Promise<void> {
-  const ops: NativeOp[] = held.map((h) => ({ op: 'portRelease', fd: h.fd }));
+  const ops: NativeOp[] = held.flatMap((h): NativeOp[] => (h.fd === null ? [] : [{ op: 'portRelease', fd: h.fd }]));
   for (const err of await bestEffort(kernel, ops)) debug('release of a host port: %s', (err as Error).message);
 }
 
@@ -108,14 +115,16 @@ export async function releasePorts(kernel: Kernel, held: HeldPort[]): Promise<vo
  * container that left: one sweep of the table for all of them.
  */
 export function forgetFlowsOp(held: HeldPort[]): NativeOp {
-  const filters = held.map(({ binding }) => {
-    const family = familyOf(binding.hostIP);
-    return {
-      family,
-      protocol: binding.proto,
-      ...(binding.hostIP === ANY_ADDRESS[family] ? {} : { destination: binding.hostIP }),
-      port: binding.hostPort,
-    };
-  });
+  const filters = held
+    .filter((h) => h.fd !== null)
+    .map(({ binding }) => {
+      const family = familyOf(binding.hostIP);
+      return {
+        family,
+        protocol: binding.proto,
+        ...(binding.hostIP === ANY_ADDRESS[family] ? {} : { destination: binding.hostIP }),
+        port: binding.hostPort,
+      };
+    });
   return { op: 'conntrackDelete', filters };
 }

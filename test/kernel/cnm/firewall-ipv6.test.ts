@@ -7,10 +7,9 @@
 // 2001:db8:6::10/64 <-> outside 198.51.101.2/24, 2001:db8:6::2/64). The outside has no route to
 // the container subnets, so only masquerade and DNAT make replies possible (except where a test
 // adds one). IPv6 forwarding is switched on here by the test (forwarding.ts's job, not this file's).
-import { readFileSync, writeFileSync } from 'node:fs';
 import type { Network, NetworkController } from '../../../lib';
-import { bare, nsRoutes, useControllers } from '../../helpers/cnm';
-import { expectBlocked, makeOutside, ownTable, Scope, servers, tcp } from '../../helpers/firewall-world';
+import { bare, nsRoutes } from '../../helpers/cnm';
+import { expectBlocked, useOutsideWorld, ownTable, servers, tcp } from '../../helpers/firewall-world';
 import { describeKernel, ip, NETNS_DIR, othersCanBind } from '../../helpers/kernel';
 
 const OUTSIDE_NAME = 'cnmfw6-out';
@@ -20,29 +19,21 @@ const HOST_IP6 = '2001:db8:6::1';
 /** A second IPv6 address of the host, for ports published on one address only. */
 const HOST_IP6_OTHER = '2001:db8:6::10';
 const OUTSIDE_IP6 = '2001:db8:6::2';
-const FORWARDING6 = '/proc/sys/net/ipv6/conf/all/forwarding';
 
 describeKernel('bridge firewall, IPv6', () => {
-  const env = useControllers();
-  const scope = new Scope({ netns: OUTSIDE, hostIP: HOST_IP });
-  let c: NetworkController;
-
-  beforeAll(async () => {
-    const forwarding = readFileSync(FORWARDING6, 'utf8').trim();
-    writeFileSync(FORWARDING6, '1');
-    env.later(() => writeFileSync(FORWARDING6, forwarding));
-    makeOutside(env.later, {
-      name: OUTSIDE_NAME,
-      hostIfname: 'cnmfw6-h',
-      outsideIfname: 'cnmfw6-o',
-      // The other address is deprecated: the host's own, but never picked as a source (NAT66 shows HOST_IP6).
-      hostAddresses: [`${HOST_IP}/24`, `${HOST_IP6}/64 nodad`, `${HOST_IP6_OTHER}/64 nodad preferred_lft 0`],
-      outsideAddresses: ['198.51.101.2/24', `${OUTSIDE_IP6}/64 nodad`],
-    });
-    c = (await env.make({ predefinedNetworks: false })).controller;
+  const { scope, controller } = useOutsideWorld({
+    hostIP: HOST_IP,
+    name: OUTSIDE_NAME,
+    hostIfname: 'cnmfw6-h',
+    outsideIfname: 'cnmfw6-o',
+    // The other address is deprecated: the host's own, but never picked as a source (NAT66 shows HOST_IP6).
+    hostAddresses: [`${HOST_IP}/24`, `${HOST_IP6}/64 nodad`, `${HOST_IP6_OTHER}/64 nodad preferred_lft 0`],
+    outsideAddresses: ['198.51.101.2/24', `${OUTSIDE_IP6}/64 nodad`],
   });
-
-  afterEach(() => scope.close());
+  let c: NetworkController;
+  beforeAll(() => {
+    c = controller();
+  });
 
   /** A dual-stack network 10.160.N.0/24 + fd00:160:N::/64. */
   async function network(name: string, n: number, options: { internal?: boolean; driverOptions?: Record<string, string> } = {}) {

@@ -75,11 +75,14 @@ test('a sandbox record whose published port was never bound is not loaded', asyn
 });
 
 describe('a dual-stack network (enableIPv6)', () => {
-  async function dualStack(portMapping: { proto: 'tcp'; port: number; hostPort?: number; hostPortEnd?: number; hostIP?: string }[]) {
+  async function dualStack(
+    portMapping: { proto: 'tcp'; port: number; hostPort?: number; hostPortEnd?: number; hostIP?: string }[],
+    driverOptions: Record<string, string> = {},
+  ) {
     const world = fakeWorld();
     const controller = await world.start();
     const ipam = { config: [{ subnet: '10.9.0.0/24' }, { subnet: 'fd00:9::/64' }] };
-    const network = await controller.newNetwork('bridge', 'web', { enableIPv6: true, ipam });
+    const network = await controller.newNetwork('bridge', 'web', { enableIPv6: true, ipam, driverOptions });
     const sandbox = await controller.newSandbox('c1');
     const endpoint = await network.createEndpoint('e1', { portMapping });
     return { world, controller, sandbox, endpoint };
@@ -144,5 +147,24 @@ describe('a dual-stack network (enableIPv6)', () => {
     expect(e.info()).toMatchObject({ portsPublished: false });
     expect(world.kernel.ports.has('tcp6 18012')).toBe(false);
     await controller.stop({ removeAll: true });
+  });
+
+  test('a routed family holds no host port and opens the container port; a restart loads it as it was', async () => {
+    const routed = { 'com.docker.network.bridge.gateway_mode_ipv6': 'routed' };
+    const { world, controller, sandbox, endpoint } = await dualStack([{ proto: 'tcp', port: 80, hostPort: 18020 }], routed);
+    await endpoint.join(sandbox);
+    const bound = [
+      { proto: 'tcp', port: 80, hostIP: '0.0.0.0', hostPort: 18020 },
+      { proto: 'tcp', port: 80, hostIP: '::', hostPort: 0 },
+    ];
+    expect(endpoint.info().portMapping).toEqual(bound);
+    expect([...world.kernel.ports.keys()]).toEqual(['tcp 18020']);
+    expect(added(world)).toEqual({ anyports: 1, routedports6: 1 });
+    await controller.stop();
+
+    const next = await world.start();
+    expect(next.networkByName('web')!.endpointByName('e1')!.info().portMapping).toEqual(bound);
+    expect([...world.kernel.ports.keys()]).toEqual(['tcp 18020']);
+    await next.stop({ removeAll: true });
   });
 });
