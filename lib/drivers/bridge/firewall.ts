@@ -119,9 +119,15 @@ export function rebuildCommands(
   }
   // Published ports are reached from other networks too; the drops below are for the rest.
   commands.push(rule('forward', [{ expr: 'ct', key: 'status', dreg: 0 }, ...bits(IPS_DST_NAT, 'neq'), x.accept()]));
-  // Routed gateway modes: the ports published on a container's own address.
+  // Routed gateway modes: the ports published on a container's own address, and ICMP (as Docker:
+  // ping, and the errors path MTU discovery needs).
   for (const f of FAMILIES.filter((family) => networks.some((n) => !n.internal && n.modes[family] === 'routed'))) {
     commands.push(rule('forward', routedPortIn(f)));
+  }
+  for (const n of networks.filter((net) => !net.internal)) {
+    for (const f of FAMILIES.filter((family) => n.modes[family] === 'routed')) {
+      commands.push(rule('forward', [...x.oifname(n.bridge), ...x.nfproto(f), ...x.l4proto(f === 4 ? 'icmp' : 'icmpv6'), x.accept()]));
+    }
   }
   for (const n of networks.filter((net) => !net.internal)) {
     for (const subnet of n.subnets) {

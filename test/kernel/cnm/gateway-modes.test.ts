@@ -6,6 +6,7 @@
 // The world: host 198.51.102.1/24 (and .20), 2001:db8:7::1/64 (and ::20, deprecated so that it is
 // never picked as a source by itself) <-> outside 198.51.102.2/24, 2001:db8:7::2/64. IPv6
 // forwarding is switched on here by the test.
+import { spawnSync } from 'node:child_process';
 import type { NetworkController, NetworkOptions } from '../../../lib';
 import { bare, expectCode, nsRoutes } from '../../helpers/cnm';
 import { expectBlocked, useOutsideWorld, servers, tcp } from '../../helpers/firewall-world';
@@ -57,6 +58,25 @@ describeKernel('bridge gateway modes', () => {
     }
   }
 
+  /** Whether an ICMP echo from the outside to `address` is answered within a second (a raw socket, as ping). */
+  function pings(address: string): boolean {
+    const v6 = address.includes(':');
+    const script = [
+      'import socket, sys',
+      `s = socket.socket(socket.AF_INET6 if ${v6 ? 'True' : 'False'} else socket.AF_INET, socket.SOCK_RAW, ${v6 ? 'socket.IPPROTO_ICMPV6' : 'socket.IPPROTO_ICMP'})`,
+      's.settimeout(1)',
+      // Echo request, id 0x4242, seq 1; the kernel fills in the ICMPv6 checksum, ICMPv4's is computed here.
+      `p = bytearray([${v6 ? 128 : 8}, 0, 0, 0, 0x42, 0x42, 0, 1])`,
+      ...(v6 ? [] : ['c = sum((p[i] << 8) + p[i + 1] for i in range(0, 8, 2))', 'c = ~((c & 0xffff) + (c >> 16)) & 0xffff', 'p[2], p[3] = c >> 8, c & 0xff']),
+      `s.sendto(bytes(p), ('${address}', 0))`,
+      'while True:',
+      '    try: d = s.recv(1500)',
+      '    except socket.timeout: sys.exit(1)',
+      `    if ${v6 ? 'd[0] == 129' : 'd[(d[0] & 15) * 4] == 0'}: sys.exit(0)`,
+    ].join('\n');
+    return spawnSync('nsenter', [`--net=${OUTSIDE}`, 'python3', '-c', script]).status === 0;
+  }
+
   /** The bridge's addresses (`ip -j addr show dev BRIDGE`), global scope. */
   const bridgeAddresses = (bridge: string) =>
     ipJson<{ addr_info: { local: string; scope: string }[] }[]>(['addr', 'show', 'dev', bridge])
@@ -81,7 +101,7 @@ describeKernel('bridge gateway modes', () => {
   it("routed: no NAT; a published port opens the container's own address and port, nothing else comes in", async () => {
     await scope.server(OUTSIDE, servers.peer('::', 7703));
     // Docker's example: IPv6 routed, IPv4 nat.
-    const { network: net, subnet6 } = await network('routed6', 2, { [MODE6]: 'routed' });
+    const { network: net, subnet: natSubnet, subnet6 } = await network('routed6', 2, { [MODE6]: 'routed' });
     const a = await scope.container(c, net, 'a', { portMapping: [{ proto: 'tcp', port: 80, hostPort: 18800 }] });
     const a6 = bare(a.endpoint.info().interface.addressIPv6);
     expect(a.endpoint.info().portMapping).toEqual([
@@ -90,11 +110,14 @@ describeKernel('bridge gateway modes', () => {
     ]);
     await scope.server(a.sandbox.key, servers.peer('::', 80));
     await scope.server(a.sandbox.key, servers.echo('::', 7704));
-    outsideRoutes(subnet6);
+    outsideRoutes(natSubnet, subnet6);
     // In: the published port on the container's address, with the outside's own address.
     expect(await tcp(a6, 80, OUTSIDE)).toBe(OUTSIDE_IP6);
     await expectBlocked(a6, 7704, OUTSIDE);
     await expectBlocked(HOST_IP6, 18800, OUTSIDE);
+    // ICMP comes in too in routed mode (not in nat mode: IPv4 here).
+    expect(pings(a6)).toBe(true);
+    expect(pings(a.address)).toBe(false);
     // IPv4 is nat: the host port.
     expect(await tcp(HOST_IP, 18800, OUTSIDE)).toBe(`::ffff:${OUTSIDE_IP}`);
     // Out: the container's own IPv6 address, the host's IPv4 address.
