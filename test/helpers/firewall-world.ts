@@ -39,7 +39,7 @@ export async function expectBlocked(host: string, port: number, netns: string | 
 export function udp(host: string, port: number, netns: string | null, message: string, sourcePort = 0, timeoutMs = WORKS_MS): Promise<string> {
   return nodeIn(
     netns,
-    `const s = require('dgram').createSocket('udp4');` +
+    `const s = require('dgram').createSocket('${host.includes(':') ? 'udp6' : 'udp4'}');` +
       `s.on('message', (m) => { process.stdout.write(String(m)); process.exit(0); });` +
       `s.on('error', (e) => { process.stdout.write(String(e.code)); process.exit(0); });` +
       `setTimeout(() => { process.stdout.write('timeout'); process.exit(0); }, ${timeoutMs});` +
@@ -54,10 +54,10 @@ export const servers = {
   /** TCP: answers each connection with the peer's address ("who connected"). */
   peer: (host: string, port: number) =>
     `require('net').createServer((s) => s.end(s.remoteAddress)).listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
-  /** UDP echo, each reply prefixed with `tag`. */
-  udpEcho: (port: number, tag: string) =>
-    `require('dgram').createSocket('udp4').on('message', function (m, r) { this.send(${JSON.stringify(tag)} + m, r.port, r.address); })` +
-    `.bind(${port}, '0.0.0.0', () => console.log('ready'))`,
+  /** UDP echo, each reply prefixed with `tag` (on IPv6 for host "::"). */
+  udpEcho: (port: number, tag: string, host = '0.0.0.0') =>
+    `require('dgram').createSocket('${host.includes(':') ? 'udp6' : 'udp4'}').on('message', function (m, r) { this.send(${JSON.stringify(tag)} + m, r.port, r.address); })` +
+    `.bind(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
   /** TCP: just holds a port (listening, never answering). */
   holder: (port: number) => `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('ready'))`,
 };

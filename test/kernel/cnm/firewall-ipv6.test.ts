@@ -9,7 +9,7 @@
 // adds one). IPv6 forwarding is switched on here by the test (forwarding.ts's job, not this file's).
 import type { Network, NetworkController } from '../../../lib';
 import { bare, nsRoutes } from '../../helpers/cnm';
-import { expectBlocked, useOutsideWorld, ownTable, servers, tcp } from '../../helpers/firewall-world';
+import { conntrack, expectBlocked, useOutsideWorld, ownTable, servers, tcp, udp } from '../../helpers/firewall-world';
 import { describeKernel, ip, NETNS_DIR, othersCanBind } from '../../helpers/kernel';
 
 const OUTSIDE_NAME = 'cnmfw6-out';
@@ -48,7 +48,7 @@ describeKernel('bridge firewall, IPv6', () => {
   }
 
   /** A container on `net` with its IPv6 address. */
-  async function container(net: Network, name: string, portMapping: { proto: 'tcp'; port: number; hostPort?: number; hostIP?: string }[] = []) {
+  async function container(net: Network, name: string, portMapping: { proto: 'tcp' | 'udp'; port: number; hostPort?: number; hostIP?: string }[] = []) {
     const made = await scope.container(c, net, name, { portMapping });
     return { ...made, address6: bare(made.endpoint.info().interface.addressIPv6) };
   }
@@ -137,6 +137,18 @@ describeKernel('bridge firewall, IPv6', () => {
     await expectBlocked(HOST_IP6, 18702, OUTSIDE);
     expect([...mapElements('anyports6'), ...mapElements('hostports6'), ...mapElements('anyports')]).toEqual([]);
     expect(othersCanBind('tcp', '::', 18700)).toBe(true);
+  });
+
+  it("publishes UDP over IPv6; a leave drops the published port's IPv6 conntrack entries", async () => {
+    const { network: net } = await network('udp6', 7);
+    const one = await container(net, 'one', [{ proto: 'udp', port: 9999, hostPort: 18740 }]);
+    await scope.server(one.sandbox.key, servers.udpEcho(9999, 'one:', '::'));
+    expect(await udp(HOST_IP6, 18740, OUTSIDE, 'ping', 40740)).toBe('one:ping');
+    const flows = () => conntrack().filter((l) => l.includes('ipv6') && l.includes('dport=18740'));
+    // The reply tuple: from the container's port (the kernel writes IPv6 addresses in full here).
+    expect(flows()).toEqual([expect.stringContaining('sport=9999 dport=40740')]);
+    await one.endpoint.leave(one.sandbox);
+    expect(flows()).toEqual([]);
   });
 
   it('nat mode for IPv6: an outside host with a route to the subnet reaches published ports only', async () => {
