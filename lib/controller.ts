@@ -494,8 +494,15 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   /** The operations that make a sandbox's namespace with lo up (`ip netns add`). */
   private namespaceOps(namespace: NamespaceHandle): NativeOp[] {
     return [
-      // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its own.
-      { op: 'netnsCreate', dir: this.layout.folders.netnsDir, name: namespace.name!, sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } },
+      // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its
+      // own. No duplicate address detection: IPAM made the addresses unique, and they work at once
+      // instead of a second later (libnetwork adds them with IFA_F_NODAD).
+      {
+        op: 'netnsCreate',
+        dir: this.layout.folders.netnsDir,
+        name: namespace.name!,
+        sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1', 'net.ipv6.conf.default.accept_dad': '0' },
+      },
       { op: 'linkSet', netns: namespace.key, name: 'lo', change: { up: true } },
     ];
   }

@@ -122,12 +122,22 @@ function checkExposedPort(value: unknown, what: string): ExposedPort {
   return { proto: checkProto(p.proto, `${what}.proto`), port: checkInteger(p.port, `${what}.port`, 1, 65535) };
 }
 
-/** A host address to publish on: ports are published for the container's IPv4 address only. */
-function checkHostIP(value: unknown, what: string): string {
-  if (validateIp(value, what) !== 4) throw invalidArgument(`${what} ${show(value)} is IPv6: ports are published on IPv4 host addresses`);
-  if (containsPrefix(parsePrefix('224.0.0.0/3'), parseAddressOrPrefix(value, what))) {
-    throw invalidArgument(`${what} ${show(value)} is a multicast, reserved or broadcast address`);
-  }
+/** Host addresses no port is published on, per family, and why. */
+const NOT_HOST_IPS: Record<Family, [string, string][]> = {
+  4: [['224.0.0.0/3', 'a multicast, reserved or broadcast address']],
+  6: [
+    // The kernel sends no packet from ::1 out of lo (IPv6 has no route_localnet): DNAT to a container cannot work.
+    ['::1/128', 'the IPv6 loopback address, which the kernel never routes to a container (publish on 127.0.0.1)'],
+    ['ff00::/8', 'a multicast address'],
+    ['::ffff:0:0/96', 'an IPv4-mapped address (give the IPv4 address)'],
+  ],
+};
+
+/** A host address to publish on, of either family (the container's address of that family gets the port). */
+export function checkHostIP(value: unknown, what: string): string {
+  const address = parseAddressOrPrefix(value, what);
+  const bad = NOT_HOST_IPS[validateIp(value, what)].find(([prefix]) => containsPrefix(parsePrefix(prefix), address));
+  if (bad) throw invalidArgument(`${what} ${show(value)} is ${bad[1]}`);
   return value as string;
 }
 
@@ -158,7 +168,8 @@ export function checkPortMapping(value: unknown): PortBinding[] {
 export function checkBoundPorts(value: unknown): BoundPort[] {
   return checkList(value, 'published', (v, what) => {
     const binding = checkPortBinding(v, what);
-    if (binding.hostIP === undefined || !binding.hostPort || binding.hostPortEnd !== undefined) {
+    // hostPort 0: a routed gateway mode's binding, which holds no host port.
+    if (binding.hostIP === undefined || binding.hostPort === undefined || binding.hostPortEnd !== undefined) {
       throw invalidArgument(`${what}: a bound port has a hostIP and a hostPort, and no hostPortEnd`);
     }
     return binding as BoundPort;

@@ -19,6 +19,8 @@ export interface PortBinding {
 /**
  * A published port as bound: the host address and the host port it holds, the one picked for 0,
  * absent or a range (what `docker inspect` shows under Ports once a container runs). No range.
+ * In a family whose gateway mode is routed, hostIP is that family's any-address and hostPort 0:
+ * no host port, the container's own port is opened.
  */
 export interface BoundPort extends PortBinding {
   hostIP: string;

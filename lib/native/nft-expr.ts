@@ -178,11 +178,12 @@ export const nftExpr = {
   goto: (chain: string): NftExpr => ({ expr: 'immediate', verdict: 'goto', chain }),
   /** `masquerade [random|fully-random|persistent]`. */
   masquerade: (flags?: NftNatFlag[]): NftExpr => ({ expr: 'masq', ...(flags ? { flags } : {}) }),
-  /** `snat ip to ADDRESS` (IPv4). */
+  /** `snat ip to ADDRESS` (or `snat ip6 to ADDRESS` for an IPv6 address). */
   snat(address: string): NftExpr[] {
+    const v6 = validateIp(address, 'snat address') === 6;
     return [
-      { expr: 'immediate', dreg: 0, data: nftValue.ipv4(address) },
-      { expr: 'nat', type: 'snat', family: 'ip', addr: 0 },
+      { expr: 'immediate', dreg: 0, data: v6 ? nftValue.ipv6(address) : nftValue.ipv4(address) },
+      { expr: 'nat', type: 'snat', family: v6 ? 'ip6' : 'ip', addr: 0 },
     ];
   },
   /** `dnat ip to ADDRESS[:PORT]` (IPv4). */

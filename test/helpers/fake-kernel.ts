@@ -63,7 +63,7 @@ export class FakeKernel implements Kernel {
   /** Every operation run, in order (failed ones too). */
   readonly log: NativeOp[] = [];
   readonly namespaces = new Map<string, FakeNamespace>([[HOST, emptyNamespace()]]);
-  /** Held host ports: "proto port" to fd. */
+  /** Held host ports: "proto port" (IPv4) or "proto6 port" (IPv6) to fd. */
   readonly ports = new Map<string, number>();
   /** DNS sockets handed out by dnsSockets and not yet closed or given to the pump: fd to namespace. */
   readonly dnsSockets = new Map<number, string>();
@@ -327,13 +327,15 @@ export class FakeKernel implements Kernel {
     unlockFile: ({ fd }) => {
       for (const [file, held] of this.locks) if (held === fd) this.locks.delete(file);
     },
-    portReserve: ({ protocol, port, portEnd }) => {
+    portReserve: ({ address, protocol, port, portEnd }) => {
       const last = portEnd ?? port;
       const candidates = port === 0 ? Array.from({ length: 1000 }, (_, i) => 32768 + i) : Array.from({ length: last - port + 1 }, (_, i) => port + i);
-      const free = candidates.find((p) => !this.ports.has(`${protocol} ${p}`));
+      // Ports by family, whatever the address (as netstat's tcp and tcp6): "::" does not hold 0.0.0.0's.
+      const key = (p: number) => `${protocol}${address.includes(':') ? '6' : ''} ${p}`;
+      const free = candidates.find((p) => !this.ports.has(key(p)));
       if (free === undefined) throw kernelError('EADDRINUSE', 'bind', `${protocol}/${port}`);
       const fd = this.nextFd++;
-      this.ports.set(`${protocol} ${free}`, fd);
+      this.ports.set(key(free), fd);
       return { fd, port: free };
     },
     portRelease: ({ fd }) => {

@@ -2,11 +2,11 @@
 // namespaces the test made (null: the test's own namespace, which stands for the host), the host's
 // nf_tables tables as `nft` lists them, and a Scope that undoes what one test made.
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { CnmError, type Endpoint, type EndpointOptions, type Network, type NetworkController, type Sandbox } from '../../lib';
-import { bare } from './cnm';
-import { ip, uniqueName } from './kernel';
+import { bare, useControllers } from './cnm';
+import { ip, NETNS_DIR, uniqueName } from './kernel';
 import { nftJson, tcpClientScript } from './nft';
 
 const run = promisify(execFile);
@@ -39,7 +39,7 @@ export async function expectBlocked(host: string, port: number, netns: string | 
 export function udp(host: string, port: number, netns: string | null, message: string, sourcePort = 0, timeoutMs = WORKS_MS): Promise<string> {
   return nodeIn(
     netns,
-    `const s = require('dgram').createSocket('udp4');` +
+    `const s = require('dgram').createSocket('${host.includes(':') ? 'udp6' : 'udp4'}');` +
       `s.on('message', (m) => { process.stdout.write(String(m)); process.exit(0); });` +
       `s.on('error', (e) => { process.stdout.write(String(e.code)); process.exit(0); });` +
       `setTimeout(() => { process.stdout.write('timeout'); process.exit(0); }, ${timeoutMs});` +
@@ -54,13 +54,72 @@ export const servers = {
   /** TCP: answers each connection with the peer's address ("who connected"). */
   peer: (host: string, port: number) =>
     `require('net').createServer((s) => s.end(s.remoteAddress)).listen(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
-  /** UDP echo, each reply prefixed with `tag`. */
-  udpEcho: (port: number, tag: string) =>
-    `require('dgram').createSocket('udp4').on('message', function (m, r) { this.send(${JSON.stringify(tag)} + m, r.port, r.address); })` +
-    `.bind(${port}, '0.0.0.0', () => console.log('ready'))`,
+  /** UDP echo, each reply prefixed with `tag` (on IPv6 for host "::"). */
+  udpEcho: (port: number, tag: string, host = '0.0.0.0') =>
+    `require('dgram').createSocket('${host.includes(':') ? 'udp6' : 'udp4'}').on('message', function (m, r) { this.send(${JSON.stringify(tag)} + m, r.port, r.address); })` +
+    `.bind(${port}, ${JSON.stringify(host)}, () => console.log('ready'))`,
   /** TCP: just holds a port (listening, never answering). */
   holder: (port: number) => `require('net').createServer().listen(${port}, '0.0.0.0', () => console.log('ready'))`,
 };
+
+/** The outside namespace's name, the veth pair's ends, and the addresses on each end. */
+export interface OutsideOptions {
+  name: string;
+  hostIfname: string;
+  outsideIfname: string;
+  hostAddresses: string[];
+  outsideAddresses: string[];
+}
+
+/**
+ * An "outside" namespace (the internet) linked to the host by a veth pair `hostIfname` <->
+ * `outsideIfname`, with the addresses given for each end ("CIDR" and `ip addr add` flags after it,
+ * "2001:db8::1/64 nodad"); `later` gets the steps that remove them, after the controllers are gone.
+ */
+export function makeOutside(later: (step: () => unknown) => void, o: OutsideOptions): void {
+  ip(['netns', 'add', o.name]);
+  later(() => ip(['netns', 'delete', o.name]));
+  ip(['link', 'add', o.hostIfname, 'type', 'veth', 'peer', 'name', o.outsideIfname]);
+  later(() => ip(['link', 'delete', o.hostIfname]));
+  ip(['link', 'set', o.outsideIfname, 'netns', o.name]);
+  const netns = `${NETNS_DIR}/${o.name}`;
+  for (const a of o.hostAddresses) ip(['addr', 'add', ...a.split(' ').slice(0, 1), 'dev', o.hostIfname, ...a.split(' ').slice(1)]);
+  ip(['link', 'set', o.hostIfname, 'up']);
+  for (const a of o.outsideAddresses) ip(['addr', 'add', ...a.split(' ').slice(0, 1), 'dev', o.outsideIfname, ...a.split(' ').slice(1)], netns);
+  ip(['link', 'set', o.outsideIfname, 'up'], netns);
+  ip(['link', 'set', 'lo', 'up'], netns);
+}
+
+/**
+ * The world of a firewall test file (call it inside describeKernel): IPv6 forwarding on, the
+ * outside namespace as makeOutside makes it (`hostIP`: the host's IPv4 address on it, which
+ * Scope.outsideRoute routes through), one controller without predefined networks, and a Scope
+ * closed after each test.
+ */
+export function useOutsideWorld(o: OutsideOptions & { hostIP: string }): {
+  env: ReturnType<typeof useControllers>;
+  scope: Scope;
+  controller(): NetworkController;
+} {
+  const env = useControllers();
+  const scope = new Scope({ netns: `${NETNS_DIR}/${o.name}`, hostIP: o.hostIP });
+  let controller: NetworkController | undefined;
+  beforeAll(async () => {
+    forwardIPv6(env.later);
+    makeOutside(env.later, o);
+    controller = (await env.make({ predefinedNetworks: false })).controller;
+  });
+  afterEach(() => scope.close());
+  return { env, scope, controller: () => controller! };
+}
+
+/** Switches IPv6 forwarding on in the test's namespace (the host); `later` gets the step that puts it back. */
+export function forwardIPv6(later: (step: () => unknown) => void): void {
+  const file = '/proc/sys/net/ipv6/conf/all/forwarding';
+  const found = readFileSync(file, 'utf8').trim();
+  writeFileSync(file, '1');
+  later(() => writeFileSync(file, found));
+}
 
 /** The conntrack entries of the host (the test's namespace), one a line. */
 export const conntrack = () => readFileSync('/proc/net/nf_conntrack', 'utf8').split('\n').filter(Boolean);

@@ -24,6 +24,8 @@ const net = (bridge: string, subnet: string | null, flags: Partial<FirewallNetwo
   subnets: subnet ? [subnet] : [],
   internal: false,
   masquerade: true,
+  modes: { 4: 'nat', 6: 'nat' },
+  snat: {},
   ...flags,
 });
 const port = (proto: FirewallPort['proto'], hostIP: string, hostPort: number, containerIP: string, containerPort: number): FirewallPort => ({
@@ -69,6 +71,30 @@ const firewallCases: [string, () => unknown][] = [
         ['veth2222222', 'veth2222223'],
       ),
   ],
+  [
+    'firewall-dual-stack',
+    () =>
+      rebuildCommands(
+        OWNER,
+        [net('br-1111', '172.18.0.0/16', { subnets: ['172.18.0.0/16', 'fd00:18::/64'] })],
+        [WEB, port('tcp', '::', 8080, 'fd00:18::2', 80), port('udp', '2001:db8::10', 5353, 'fd00:18::2', 53)],
+        [],
+      ),
+  ],
+  [
+    'firewall-gateway-modes',
+    () =>
+      rebuildCommands(
+        OWNER,
+        [
+          net('br-1111', '172.18.0.0/16', { subnets: ['172.18.0.0/16', 'fd00:18::/64'], modes: { 4: 'nat-unprotected', 6: 'routed' } }),
+          net('br-2222', '172.19.0.0/16', { snat: { 4: '192.0.2.20' } }),
+          net('br-3333', '172.20.0.0/16', { modes: { 4: 'nat-unprotected', 6: 'nat-unprotected' } }),
+        ],
+        [WEB, { ...port('tcp', '::', 0, 'fd00:18::2', 80), routed: true }],
+        [],
+      ),
+  ],
   ['firewall-drop-other-forwarding', () => rebuildCommands(OWNER, [net('br-1111', '172.18.0.0/16')], [], [], { dropOtherForwarding: true })],
   ['ports-add-mixed', () => portCommands(OWNER, 'addElements', MIXED_PORTS)],
   ['ports-delete-mixed', () => portCommands(OWNER, 'deleteElements', MIXED_PORTS)],
@@ -110,7 +136,16 @@ const veth = (name: string, master: string | null) => link(name, 'veth', { maste
 const markedVeth = (name: string, master: string | null, endpointId: string, sandboxId = SB.s1, owner = OWNER) =>
   link(name, 'veth', { master, alias: vethAlias(owner, endpointId, sandboxId) });
 const network = (bridgeName: string): BridgeNetwork => ({
-  config: { bridgeName, enableIcc: true, enableIpMasquerade: true, hostBindingIpv4: '0.0.0.0', defaultBridge: false },
+  config: {
+    bridgeName,
+    enableIcc: true,
+    enableIpMasquerade: true,
+    hostBindingIpv4: '0.0.0.0',
+    defaultBridge: false,
+    gatewayMode: { 4: 'nat', 6: 'nat' },
+    hostIp: {},
+    inhibitIpv4: false,
+  },
   foreign: null,
   internal: false,
   subnets: ['172.18.0.0/16'],

@@ -78,4 +78,16 @@ describe('nftExpr', () => {
     ]);
     expect(() => x.ctState(['bogus' as never])).toThrow(CnmError);
   });
+
+  it('snat picks the family of its address', () => {
+    expect(shown(x.snat('192.0.2.1'))).toEqual([
+      { expr: 'immediate', dreg: 0, data: 'c0000201' },
+      { expr: 'nat', type: 'snat', family: 'ip', addr: 0 },
+    ]);
+    expect(shown(x.snat('2001:db8::1'))).toEqual([
+      { expr: 'immediate', dreg: 0, data: '20010db8000000000000000000000001' },
+      { expr: 'nat', type: 'snat', family: 'ip6', addr: 0 },
+    ]);
+    expect(() => x.snat('nowhere')).toThrow(CnmError);
+  });
 });

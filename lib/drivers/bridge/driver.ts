@@ -12,6 +12,7 @@ import type {
   DriverOptions,
   ExternalConnectivity,
   InterfaceInfo,
+  IpamData,
   JoinInfo,
   JoinSandboxOps,
   JoinTarget,
@@ -24,8 +25,8 @@ import { gatewayFor, macFor, withoutPrefix } from '../common';
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
 import { Forwarding, type ForwardingOptions } from './forwarding';
 import { LinkReaper } from './link-reaper';
-import { parseBridgeOptions, type BridgeConfig } from './options';
-import { forgetFlowsOp, holdPorts, releasePorts } from './ports';
+import { GATEWAY_MODE, parseBridgeOptions, type BridgeConfig } from './options';
+import { familyOf, forgetFlowsOp, holdPorts, releasePorts, type ContainerFamilies } from './ports';
 import { bridgeAlias, describeDevice, isOwnBridge, linkNamed, nameTaken, nameTakenBy, vethAlias, ownerGroup } from './ownership';
 import { planRestore } from './restore';
 import type { BridgeEndpoint, BridgeNetwork } from './types';
@@ -44,16 +45,32 @@ function describe(info: NetworkCreateInfo, config: BridgeConfig): BridgeNetwork 
     foreign: null,
     internal: info.internal,
     // The null IPAM's pool (0.0.0.0/0, no gateway) is no subnet to masquerade, and gives no route.
-    subnets: info.ipv4.filter((p) => p.gateway).map((p) => p.pool),
+    subnets: [...info.ipv4, ...info.ipv6].filter((p) => p.gateway).map((p) => p.pool),
     ipv4: info.ipv4,
     ipv6: info.ipv6,
   };
+}
+
+/**
+ * The pools whose gateway address goes on the bridge: not those of an isolated family (no way out
+ * through the host), nor IPv4's with inhibit_ipv4 (someone else's router has it).
+ */
+function gatewaysOnBridge(info: NetworkCreateInfo, config: BridgeConfig): IpamData[] {
+  const ipv4 = config.inhibitIpv4 || config.gatewayMode[4] === 'isolated' ? [] : info.ipv4;
+  const ipv6 = config.gatewayMode[6] === 'isolated' ? [] : info.ipv6;
+  return [...ipv4, ...ipv6].filter((data) => data.gateway);
 }
 
 /** The endpoint's gateways: those of the subnets its addresses are in; none on an internal network. */
 function gateways(network: BridgeNetwork, endpoint: BridgeEndpoint): { gateway: string | null; gatewayIPv6: string | null } {
   if (network.internal) return { gateway: null, gatewayIPv6: null };
   return { gateway: gatewayFor(network.ipv4, endpoint.iface.address), gatewayIPv6: gatewayFor(network.ipv6, endpoint.iface.addressIPv6) };
+}
+
+/** How the endpoint's ports are published to each family: not (no address of it), routed or NATed. */
+function families(network: BridgeNetwork, endpoint: BridgeEndpoint): ContainerFamilies {
+  const how = (family: 4 | 6, address: string | null | undefined) => (!address ? 'none' : network.config.gatewayMode[family] === 'routed' ? 'routed' : 'nat');
+  return { 4: how(4, endpoint.iface.address), 6: how(6, endpoint.iface.addressIPv6) };
 }
 
 const isGone = (err: unknown) => err instanceof NetlinkError && err.code === 'ENODEV';
@@ -99,6 +116,11 @@ export class BridgeDriver implements Driver {
   async createNetwork(info: NetworkCreateInfo): Promise<void> {
     this.owner = info.owner;
     const config = parseBridgeOptions(info.options, `br-${info.id.slice(0, 12)}`);
+    for (const family of [4, 6] as const) {
+      if (config.gatewayMode[family] === 'isolated' && !info.internal) {
+        throw new CnmError('INVALID_ARGUMENT', `network ${info.name}: ${GATEWAY_MODE[family]}=isolated needs an internal network`);
+      }
+    }
     if (info.enableIPv6 && config.mtu !== undefined && config.mtu < IPV6_MIN_MTU) {
       throw new CnmError('INVALID_ARGUMENT', `network ${info.name}: IPv6 needs an MTU of at least ${IPV6_MIN_MTU}, got ${config.mtu}`);
     }
@@ -126,8 +148,8 @@ export class BridgeDriver implements Driver {
     ];
     // IPv6 without duplicate address detection, as Docker: IPAM gave the address to no one else on
     // the bridge, and it is usable at once rather than after ~2 s of DAD.
-    for (const data of info.ipv4) if (data.gateway) ops.push({ op: 'addressAdd', name, address: data.gateway });
-    for (const data of info.ipv6) if (data.gateway) ops.push({ op: 'addressAdd', name, address: data.gateway, nodad: true });
+    for (const data of gatewaysOnBridge(info, config))
+      ops.push({ op: 'addressAdd', name, address: data.gateway!, ...(data.gateway!.includes(':') && { nodad: true }) });
     ops.push({ op: 'linkSet', name, change: { up: true } });
     // Ports published on 127.0.0.1 are reached through the bridge (see firewall.ts).
     ops.push({ op: 'sysctlSet', key: `net/ipv4/conf/${name}/route_localnet`, value: '1' });
@@ -198,19 +220,23 @@ export class BridgeDriver implements Driver {
         subnets: n.subnets,
         internal: n.internal,
         masquerade: n.config.enableIpMasquerade,
+        modes: n.config.gatewayMode,
+        snat: n.config.hostIp,
       }));
     const host = { dropOtherForwarding: this.forwarding.dropsOthers };
     return { op: 'nftTransaction', commands: rebuildCommands(this.owner, networks, ports, noIcc, host) };
   }
 
+  /** The endpoint's published ports, each to its address of the host address's family. */
   private firewallPorts(endpoint: BridgeEndpoint): FirewallPort[] {
-    const containerIP = withoutPrefix(endpoint.iface.address ?? '');
-    return endpoint.ports.map(({ binding }) => ({
+    const { address, addressIPv6 } = endpoint.iface;
+    return endpoint.ports.map(({ binding, fd }) => ({
       proto: binding.proto,
       hostIP: binding.hostIP,
       hostPort: binding.hostPort,
-      containerIP,
+      containerIP: withoutPrefix((familyOf(binding.hostIP) === 4 ? address : addressIPv6) ?? ''),
       containerPort: binding.port,
+      ...(fd === null ? { routed: true } : {}),
     }));
   }
 
@@ -335,9 +361,10 @@ export class BridgeDriver implements Driver {
   async programExternalConnectivity(networkId: string, endpointId: string, options: ExternalConnectivity): Promise<BoundPort[]> {
     const network = this.network(networkId);
     const endpoint = this.endpoint(endpointId);
-    if (!endpoint.iface.address || options.portMapping.length === 0) return [];
+    if (options.portMapping.length === 0) return [];
     await this.unpublish(endpoint);
-    const held = await holdPorts(this.kernel, options.portMapping, network.config.hostBindingIpv4);
+    const held = await holdPorts(this.kernel, options.portMapping, network.config.hostBindingIpv4, families(network, endpoint));
+    if (held.length === 0) return [];
     try {
       await this.firewallLock.run(() => {
         endpoint.ports = held;
@@ -464,7 +491,8 @@ export class BridgeDriver implements Driver {
     for (const e of endpoints.filter((x) => x.joined && x.published.length > 0 && !plan.lost.includes(x.endpointId))) {
       try {
         const endpoint = this.endpoint(e.endpointId);
-        endpoint.ports = await holdPorts(this.kernel, e.published, this.network(e.networkId).config.hostBindingIpv4);
+        const network = this.network(e.networkId);
+        endpoint.ports = await holdPorts(this.kernel, e.published, network.config.hostBindingIpv4, families(network, endpoint));
         published[e.endpointId] = endpoint.ports.map((h) => ({ ...h.binding }));
       } catch (err) {
         errors.push(err);

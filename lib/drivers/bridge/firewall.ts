@@ -4,23 +4,34 @@
 // off). Networks change the rules; endpoints only add and remove set and map elements, so the k-th
 // published port costs what the first did.
 import { nftExpr as x, nftValue as v, type NftCommand, type NftElement, type NftExpr, type PortProtocol } from '../../native';
+import type { GatewayMode } from './options';
 import { OWNED_GROUP_BIT } from './ownership';
+import { ANY_ADDRESS, familyOf } from './ports';
 
 export interface FirewallNetwork {
   bridge: string;
-  /** The IPv4 subnets with a gateway on the bridge ("172.18.0.0/16"): each one is masqueraded. */
+  /** The IPv4 and IPv6 subnets with a gateway on the bridge ("172.18.0.0/16", "fd00:1::/64"): each one is masqueraded. */
   subnets: string[];
   internal: boolean;
   masquerade: boolean;
+  /** Per family, Docker's gateway mode (see GATEWAY_MODES). */
+  modes: Record<4 | 6, GatewayMode>;
+  /** Per family, the source address outgoing traffic gets instead of masquerade. */
+  snat: Partial<Record<4 | 6, string>>;
 }
 
-/** A published port: traffic to hostIP:hostPort (0.0.0.0: any of the host's addresses) goes to the container. */
+/**
+ * A published port: traffic to hostIP:hostPort (0.0.0.0 or "::": any of the host's addresses of
+ * that family) goes to the container's address of the same family; or, `routed`, traffic to the
+ * container's own address and port comes in (no host port).
+ */
 export interface FirewallPort {
   proto: PortProtocol;
   hostIP: string;
   hostPort: number;
   containerIP: string;
   containerPort: number;
+  routed?: boolean;
 }
 
 /** What the host's own forwarding gets from the firewall. */
@@ -35,11 +46,19 @@ export interface FirewallHost {
 /** The controller's table name, in both families. */
 export const tableName = (owner: string): string => `cnm-ts-${owner}`;
 
-const ANY = '0.0.0.0';
 // Sets and maps of the inet table.
 const BRIDGES = 'bridges';
-const HOST_PORTS = 'hostports'; // ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
-const ANY_PORTS = 'anyports'; // inet_proto . inet_service : ipv4_addr . inet_service
+/** Per family: (host address . inet_proto . inet_service) to (container address . inet_service). */
+const HOST_PORTS = { 4: 'hostports', 6: 'hostports6' } as const;
+/** Per family: (inet_proto . inet_service) to (container address . inet_service), for the any-address. */
+const ANY_PORTS = { 4: 'anyports', 6: 'anyports6' } as const;
+/** Per family: (container address . inet_proto . inet_service) let in, of routed gateway modes. */
+const ROUTED_PORTS = { 4: 'routedports', 6: 'routedports6' } as const;
+const ADDRESS_TYPE = { 4: 'ipv4_addr', 6: 'ipv6_addr' } as const;
+/** The address's length in 32-bit registers, and where it sits in the IPv4 / IPv6 header. */
+const ADDRESS = { 4: { regs: 1, len: 4, daddr: 16 }, 6: { regs: 4, len: 16, daddr: 24 } } as const;
+const NAT_FAMILY = { 4: 'ip', 6: 'ip6' } as const;
+const FAMILIES = [4, 6] as const;
 // The bridge table's set of ports that may not talk to other ports of their bridge.
 const NO_ICC = 'noicc';
 /** conntrack's IPS_DST_NAT: the connection was DNATed (a published port). */
@@ -69,8 +88,11 @@ export function rebuildCommands(
   commands.push(
     { cmd: 'addTable', ...inet },
     { cmd: 'addSet', ...inet, set: BRIDGES, key: 'ifname' },
-    { cmd: 'addSet', ...inet, set: HOST_PORTS, key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
-    { cmd: 'addSet', ...inet, set: ANY_PORTS, key: ['inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'] },
+    ...FAMILIES.flatMap((f): NftCommand[] => [
+      { cmd: 'addSet', ...inet, set: HOST_PORTS[f], key: [ADDRESS_TYPE[f], 'inet_proto', 'inet_service'], data: [ADDRESS_TYPE[f], 'inet_service'] },
+      { cmd: 'addSet', ...inet, set: ANY_PORTS[f], key: ['inet_proto', 'inet_service'], data: [ADDRESS_TYPE[f], 'inet_service'] },
+      { cmd: 'addSet', ...inet, set: ROUTED_PORTS[f], key: [ADDRESS_TYPE[f], 'inet_proto', 'inet_service'] },
+    ]),
     { cmd: 'addChain', ...inet, chain: 'raw', type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' },
     { cmd: 'addChain', ...inet, chain: 'prerouting', type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
     { cmd: 'addChain', ...inet, chain: 'output', type: 'nat', hook: 'output', priority: -100, policy: 'accept' },
@@ -80,9 +102,13 @@ export function rebuildCommands(
   // 127.0.0.0/8 comes only from lo: no other machine, and no container (route_localnet is on for
   // the bridges), may reach a port published on 127.0.0.1 or any other loopback service
   // (CVE-2020-8558). Replies to the host's own 127.x connections still carry the bridge address here.
+  // IPv6 needs no rule: the kernel drops ::1 from other interfaces, and never routes it to a bridge
+  // (so no port is published on ::1, see checkHostIP).
   commands.push(rule('raw', [...x.iifname('lo', { negate: true }), ...x.daddr('127.0.0.0/8', { reg: 4 }), x.drop()]));
   // Published ports: to one of the host's addresses, from outside (prerouting) or from the host (output).
-  for (const chain of ['prerouting', 'output']) commands.push(rule(chain, dnatByHostPort()), rule(chain, dnatByAnyPort()));
+  for (const chain of ['prerouting', 'output']) {
+    for (const f of FAMILIES) commands.push(rule(chain, dnatByHostPort(f)), rule(chain, dnatByAnyPort(f)));
+  }
   // The host reaching a container through 127.0.0.1 (a port published there): the container
   // could not answer 127.0.0.1, so the source becomes the bridge's address.
   commands.push(rule('postrouting', [...x.saddr('127.0.0.0/8'), ...oifnameIn(BRIDGES), x.masquerade()]));
@@ -93,19 +119,33 @@ export function rebuildCommands(
   }
   // Published ports are reached from other networks too; the drops below are for the rest.
   commands.push(rule('forward', [{ expr: 'ct', key: 'status', dreg: 0 }, ...bits(IPS_DST_NAT, 'neq'), x.accept()]));
+  // Routed gateway modes: the ports published on a container's own address, and ICMP (as Docker:
+  // ping, and the errors path MTU discovery needs).
+  for (const f of FAMILIES.filter((family) => networks.some((n) => !n.internal && n.modes[family] === 'routed'))) {
+    commands.push(rule('forward', routedPortIn(f)));
+  }
   for (const n of networks.filter((net) => !net.internal)) {
-    // Hairpin: a container reaching a port published by its own bridge (its own one too) through a
-    // host address. The answer must come back through the host to be un-DNATed (and a container
-    // drops packets from its own address), so the source becomes the bridge's address.
+    for (const f of FAMILIES.filter((family) => n.modes[family] === 'routed')) {
+      commands.push(rule('forward', [...x.oifname(n.bridge), ...x.nfproto(f), ...x.l4proto(f === 4 ? 'icmp' : 'icmpv6'), x.accept()]));
+    }
+  }
+  for (const n of networks.filter((net) => !net.internal)) {
     for (const subnet of n.subnets) {
+      // Routed: the subnet is reached as it is, and goes out as it is.
+      const family = familyOf(subnet);
+      if (n.modes[family] === 'routed') continue;
+      // Hairpin: a container reaching a port published by its own bridge (its own one too) through a
+      // host address. The answer must come back through the host to be un-DNATed (and a container
+      // drops packets from its own address), so the source becomes the bridge's address.
       commands.push(
         rule('postrouting', [...x.saddr(subnet), ...x.oifname(n.bridge), { expr: 'ct', key: 'status', dreg: 0 }, ...bits(IPS_DST_NAT, 'neq'), x.masquerade()]),
       );
+      if (!n.masquerade) continue;
+      const snat = n.snat[family];
+      commands.push(rule('postrouting', [...x.saddr(subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...(snat ? x.snat(snat) : [x.masquerade()])]));
     }
     // Isolation: nothing from this bridge to another of the controller's bridges.
     commands.push(rule('forward', [...x.iifname(n.bridge), ...x.oifname(n.bridge, { negate: true, reg: 4 }), ...oifnameIn(BRIDGES), x.drop()]));
-    if (!n.masquerade) continue;
-    for (const subnet of n.subnets) commands.push(rule('postrouting', [...x.saddr(subnet), ...x.oifname(n.bridge, { negate: true, reg: 4 }), x.masquerade()]));
   }
   // Docker's nat mode: from any other interface (a LAN host with a route to the subnet through this
   // host, forwarding being on), a bridge takes only replies and the published ports accepted above;
@@ -113,7 +153,12 @@ export function rebuildCommands(
   // is untouched, and traffic between the ports of one bridge is bridged, not forwarded.
   const external = networks.filter((net) => !net.internal);
   if (external.length > 0) commands.push(rule('forward', [...x.ctState(['established', 'related']), x.accept()]));
-  for (const n of external) commands.push(rule('forward', [...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
+  // nat-unprotected lets any port in: for that family (or both), no drop.
+  for (const n of external) {
+    const protectedFamilies = FAMILIES.filter((f) => n.modes[f] !== 'nat-unprotected');
+    const only = protectedFamilies.length === 1 ? x.nfproto(protectedFamilies[0]) : [];
+    if (protectedFamilies.length > 0) commands.push(rule('forward', [...only, ...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
+  }
   if (host.dropOtherForwarding) {
     const notOwned = (key: 'iifgroup' | 'oifgroup'): NftExpr[] => [{ expr: 'meta', key, dreg: 0 }, ...bits(OWNED_GROUP_BIT, 'eq')];
     commands.push(rule('forward', [...notOwned('iifgroup'), ...notOwned('oifgroup'), x.drop()]));
@@ -134,17 +179,26 @@ export function rebuildCommands(
 /** Adds or removes published ports (map elements). */
 export function portCommands(owner: string, cmd: 'addElements' | 'deleteElements', ports: FirewallPort[]): NftCommand[] {
   const table = tableName(owner);
-  const specific = ports.filter((p) => p.hostIP !== ANY);
-  const any = ports.filter((p) => p.hostIP === ANY);
-  const data = (p: FirewallPort) => [v.ipv4(p.containerIP), v.port(p.containerPort)];
   const commands: NftCommand[] = [];
-  if (specific.length > 0) {
-    const elements: NftElement[] = specific.map((p) => ({ key: [v.ipv4(p.hostIP), v.protocol(p.proto), v.port(p.hostPort)], data: data(p) }));
-    commands.push({ cmd, family: 'inet', table, set: HOST_PORTS, elements });
-  }
-  if (any.length > 0) {
-    const elements: NftElement[] = any.map((p) => ({ key: [v.protocol(p.proto), v.port(p.hostPort)], data: data(p) }));
-    commands.push({ cmd, family: 'inet', table, set: ANY_PORTS, elements });
+  for (const f of FAMILIES) {
+    const address = f === 4 ? v.ipv4 : v.ipv6;
+    const routed = ports.filter((p) => p.routed && familyOf(p.containerIP) === f);
+    if (routed.length > 0) {
+      const elements: NftElement[] = routed.map((p) => ({ key: [address(p.containerIP), v.protocol(p.proto), v.port(p.containerPort)] }));
+      commands.push({ cmd, family: 'inet', table, set: ROUTED_PORTS[f], elements });
+    }
+    const ofFamily = ports.filter((p) => !p.routed && familyOf(p.hostIP) === f);
+    const specific = ofFamily.filter((p) => p.hostIP !== ANY_ADDRESS[f]);
+    const any = ofFamily.filter((p) => p.hostIP === ANY_ADDRESS[f]);
+    const data = (p: FirewallPort) => [address(p.containerIP), v.port(p.containerPort)];
+    if (specific.length > 0) {
+      const elements: NftElement[] = specific.map((p) => ({ key: [address(p.hostIP), v.protocol(p.proto), v.port(p.hostPort)], data: data(p) }));
+      commands.push({ cmd, family: 'inet', table, set: HOST_PORTS[f], elements });
+    }
+    if (any.length > 0) {
+      const elements: NftElement[] = any.map((p) => ({ key: [v.protocol(p.proto), v.port(p.hostPort)], data: data(p) }));
+      commands.push({ cmd, family: 'inet', table, set: ANY_PORTS[f], elements });
+    }
   }
   return commands;
 }
@@ -171,27 +225,41 @@ function bits(mask: number, op: 'eq' | 'neq'): NftExpr[] {
   ];
 }
 
-/** `fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @hostports`. */
-function dnatByHostPort(): NftExpr[] {
+/** `ip daddr . meta l4proto . th dport @routedports accept` (ip6: @routedports6). */
+function routedPortIn(family: 4 | 6): NftExpr[] {
+  const { regs, len, daddr } = ADDRESS[family];
   return [
-    ...x.nfproto(4),
-    ...x.localAddress('daddr'),
-    { expr: 'payload', base: 'network', offset: 16, len: 4, dreg: 0 },
-    { expr: 'meta', key: 'l4proto', dreg: 1 },
-    { expr: 'payload', base: 'transport', offset: 2, len: 2, dreg: 2 },
-    { expr: 'lookup', set: HOST_PORTS, sreg: 0, dreg: 0 },
-    { expr: 'nat', type: 'dnat', family: 'ip', addr: 0, port: 1 },
+    ...x.nfproto(family),
+    { expr: 'payload', base: 'network', offset: daddr, len, dreg: 0 },
+    { expr: 'meta', key: 'l4proto', dreg: regs },
+    { expr: 'payload', base: 'transport', offset: 2, len: 2, dreg: regs + 1 },
+    { expr: 'lookup', set: ROUTED_PORTS[family], sreg: 0 },
+    x.accept(),
   ];
 }
 
-/** `fib daddr type local dnat ip to meta l4proto . th dport map @anyports`. */
-function dnatByAnyPort(): NftExpr[] {
+/** `fib daddr type local dnat ip to ip daddr . meta l4proto . th dport map @hostports` (ip6: @hostports6). */
+function dnatByHostPort(family: 4 | 6): NftExpr[] {
+  const { regs, len, daddr } = ADDRESS[family];
   return [
-    ...x.nfproto(4),
+    ...x.nfproto(family),
+    ...x.localAddress('daddr'),
+    { expr: 'payload', base: 'network', offset: daddr, len, dreg: 0 },
+    { expr: 'meta', key: 'l4proto', dreg: regs },
+    { expr: 'payload', base: 'transport', offset: 2, len: 2, dreg: regs + 1 },
+    { expr: 'lookup', set: HOST_PORTS[family], sreg: 0, dreg: 0 },
+    { expr: 'nat', type: 'dnat', family: NAT_FAMILY[family], addr: 0, port: regs },
+  ];
+}
+
+/** `fib daddr type local dnat ip to meta l4proto . th dport map @anyports` (ip6: @anyports6). */
+function dnatByAnyPort(family: 4 | 6): NftExpr[] {
+  return [
+    ...x.nfproto(family),
     ...x.localAddress('daddr'),
     { expr: 'meta', key: 'l4proto', dreg: 0 },
     { expr: 'payload', base: 'transport', offset: 2, len: 2, dreg: 1 },
-    { expr: 'lookup', set: ANY_PORTS, sreg: 0, dreg: 0 },
-    { expr: 'nat', type: 'dnat', family: 'ip', addr: 0, port: 1 },
+    { expr: 'lookup', set: ANY_PORTS[family], sreg: 0, dreg: 0 },
+    { expr: 'nat', type: 'dnat', family: NAT_FAMILY[family], addr: 0, port: ADDRESS[family].regs },
   ];
 }

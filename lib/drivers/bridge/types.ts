@@ -12,7 +12,7 @@ export interface BridgeNetwork {
    */
   foreign: string | null;
   internal: boolean;
-  /** The IPv4 subnets with a gateway on the bridge, for masquerade (not the null IPAM's 0.0.0.0/0). */
+  /** The IPv4 and IPv6 subnets with a gateway on the bridge, for masquerade (not the null IPAM's 0.0.0.0/0). */
   subnets: string[];
   /** The pools, whose gateways are on the bridge: an endpoint's gateway is its subnet's. */
   ipv4: IpamData[];

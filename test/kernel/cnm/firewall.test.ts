@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { CnmError, NetworkController, type PortBinding } from '../../../lib';
 import { bare, bridgePorts, expectCode, nsAddrs, nsRoutes, restart, useControllers } from '../../helpers/cnm';
-import { conntrack, expectBlocked, FAILS_MS, nftTables, ownTable, ownTables, Scope, servers, tcp, udp } from '../../helpers/firewall-world';
+import { conntrack, expectBlocked, FAILS_MS, makeOutside, nftTables, ownTable, ownTables, Scope, servers, tcp, udp } from '../../helpers/firewall-world';
 import { describeKernel, eventually, ip, NETNS_DIR, othersCanBind, uniqueName } from '../../helpers/kernel';
 import { nft, nftJson } from '../../helpers/nft';
 
@@ -27,16 +27,13 @@ describeKernel('bridge firewall', () => {
 
   beforeAll(async () => {
     // The outside (removed after the file, after the controllers are gone).
-    ip(['netns', 'add', OUTSIDE_NAME]);
-    env.later(() => ip(['netns', 'delete', OUTSIDE_NAME]));
-    ip(['link', 'add', 'cnmfw-h', 'type', 'veth', 'peer', 'name', 'cnmfw-o']);
-    env.later(() => ip(['link', 'delete', 'cnmfw-h']));
-    ip(['link', 'set', 'cnmfw-o', 'netns', OUTSIDE_NAME]);
-    ip(['addr', 'add', `${HOST_IP}/24`, 'dev', 'cnmfw-h']);
-    ip(['link', 'set', 'cnmfw-h', 'up']);
-    ip(['addr', 'add', `${OUTSIDE_IP}/24`, 'dev', 'cnmfw-o'], OUTSIDE);
-    ip(['link', 'set', 'cnmfw-o', 'up'], OUTSIDE);
-    ip(['link', 'set', 'lo', 'up'], OUTSIDE);
+    makeOutside(env.later, {
+      name: OUTSIDE_NAME,
+      hostIfname: 'cnmfw-h',
+      outsideIfname: 'cnmfw-o',
+      hostAddresses: [`${HOST_IP}/24`],
+      outsideAddresses: [`${OUTSIDE_IP}/24`],
+    });
     c = (await env.make({ predefinedNetworks: false })).controller;
     // After every controller stopped with removeAll: none of their tables is left.
     env.later(() => {
