@@ -21,6 +21,10 @@ const NETWORKS = {
   // The macvlan figure (lib/macvlan.js): a bridge network on 10.214/16 and a macvlan network on
   // 10.215/16, whose parent is one end of a veth pair the benchmark makes.
   macvlan: { bridge: 'cnmbench-mvb', octet: 214, prefix: 'mv', parent: 'cnmbench-mvp' },
+  // The dual-stack figure (lib/dual-stack.js): an IPv4-only network on 10.216/16 and a dual-stack
+  // one on 10.217/16 and fd00:cb:217::/64, both made by cnm-ts.
+  dualStack4: { bridge: 'cnmbench-ds4', octet: 216, prefix: 'd4' },
+  dualStack6: { bridge: 'cnmbench-ds6', octet: 217, prefix: 'd6' },
   // The restart figure (lib/restore.js): five bridge networks made by cnm-ts.
   ...Object.fromEntries([0, 1, 2, 3, 4].map((k) => [`restore${k}`, { bridge: `cnmbench-rs${k}`, octet: 207 + k, prefix: `r${k}` }])),
 };
