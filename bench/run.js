@@ -27,6 +27,7 @@ const { measureMacvlan } = require('./lib/macvlan');
 const { LOOP_DELAY_TARGET_MS } = require('./lib/loop-delay');
 const { measureDns } = require('./lib/dns');
 const { dnsReport } = require('./lib/dns-report');
+const { measureDualStack } = require('./lib/dual-stack');
 
 const TARGETS = { batch: 3, cni: 10 };
 // The CNM path (newSandbox + createEndpoint + join) may cost at most this much more than the raw batch.
@@ -47,6 +48,12 @@ const LEAVE_TARGET = 10;
 const FLOOR_TEARDOWN_TARGET = 1.3;
 // Macvlan vs bridge joins, one after the other (issue 14): a macvlan join should cost less.
 const MACVLAN_JOINS = 100;
+// Dual-stack vs IPv4-only joins, one after the other (issue 13): at most this much dearer; and
+// publishing / unpublishing ports over IPv6 beside IPv4, in interleaved rounds.
+const DUAL_STACK_JOINS = 100;
+const DUAL_STACK_TARGET = 1.2;
+const DUAL_STACK_PORTS = 100;
+const DUAL_STACK_PORT_ROUNDS = 5;
 const IPV6_SETTLE_MS = 2000; // long enough for DAD (1 s) and the first router solicitation
 const BREAKDOWN_PER_PREFIX = 40;
 
@@ -192,6 +199,7 @@ async function runBenchmark(options) {
   let ports = null;
   let leave = null;
   let macvlan = null;
+  let dualStack = null;
   if (methods.some((m) => m.key === 'cnm')) {
     if (options.restore > 0) {
       await quietBeforeTiming();
@@ -203,9 +211,11 @@ async function runBenchmark(options) {
     leave = await measureLeave(ctx.workDir, LEAVE_SEQUENTIAL, LEAVE_CONCURRENT, log);
     await quietBeforeTiming();
     macvlan = await measureMacvlan(ctx.workDir, MACVLAN_JOINS, log);
+    await quietBeforeTiming();
+    dualStack = await measureDualStack(ctx.workDir, DUAL_STACK_JOINS, DUAL_STACK_PORTS, DUAL_STACK_PORT_ROUNDS, log);
   }
   for (const m of methods) await m.finish(ctx);
-  return { methods, skipped, results, concurrent, breakdown, trace, restore, ports, leave, macvlan, options, maxN };
+  return { methods, skipped, results, concurrent, breakdown, trace, restore, ports, leave, macvlan, dualStack, options, maxN };
 }
 
 /** All of a method's setups at once (Promise.all), checked like a measured round, then all teardowns at once. */
@@ -402,6 +412,44 @@ function macvlanReport(m) {
     `macvlan join ${m.join.macvlanUs < m.join.bridgeUs ? 'cheaper' : 'NOT cheaper'} than a bridge join (no bridge port, no veth host end, no firewall element)`,
     "(a macvlan's sandbox.delete deletes its link before the namespace goes, so that its MAC is free at once: see README)",
   ].join('\n');
+}
+
+/** The dual-stack figure: a join on a dual-stack network beside an IPv4-only one; ports published over IPv6 beside IPv4. */
+function dualStackReport(d) {
+  const ratio = d.joinUs.dual / d.joinUs.ipv4;
+  const p = d.ports;
+  const lines = [
+    `== Dual stack: ${d.joins} containers each, one after the other, interleaved (newSandbox + createEndpoint untimed) ==`,
+    table(
+      ['', 'IPv4-only ms', 'dual-stack ms', 'dual/IPv4', 'target', ''],
+      [['endpoint.join (median)', ms(d.joinUs.ipv4), ms(d.joinUs.dual), times(ratio), `<= ${DUAL_STACK_TARGET}x`, verdict(ratio <= DUAL_STACK_TARGET)]],
+    ),
+    '',
+    `${p.ports} ports published on the dual-stack network by one container, beside one without, median of ${p.rounds} interleaved rounds:`,
+  ];
+  if (!p.ipv6) {
+    lines.push(
+      table(
+        ['', 'IPv4 (0.0.0.0) ms'],
+        [
+          [`publish ${p.ports} ports (join)`, ms(p.ipv4.publishUs)],
+          [`unpublish them (leave)`, ms(p.ipv4.unpublishUs)],
+        ],
+      ),
+      `IPv6 ([::]): not measured, this build refuses an IPv6 host address (${p.refused})`,
+    );
+    return lines.join('\n');
+  }
+  lines.push(
+    table(
+      ['', 'IPv4 (0.0.0.0) ms', 'IPv6 ([::]) ms', 'IPv6/IPv4'],
+      [
+        [`publish ${p.ports} ports (join)`, ms(p.ipv4.publishUs), ms(p.ipv6.publishUs), times(p.ipv6.publishUs / p.ipv4.publishUs)],
+        [`unpublish them (leave)`, ms(p.ipv4.unpublishUs), ms(p.ipv6.unpublishUs), times(p.ipv6.unpublishUs / p.ipv4.unpublishUs)],
+      ],
+    ),
+  );
+  return lines.join('\n');
 }
 
 /** The leave figure: one after the other and all at once, per leave, against Docker's disconnect. */
@@ -629,6 +677,7 @@ function report(run) {
   if (run.ports) out.push('', portsReport(run.ports));
   if (run.leave) out.push('', leaveReport(run.leave));
   if (run.macvlan) out.push('', macvlanReport(run.macvlan));
+  if (run.dualStack) out.push('', dualStackReport(run.dualStack));
 
   out.push('');
   out.push(`== IPv6 handling (the end states differ only here), N = ${maxN} ==`);

@@ -65,8 +65,9 @@ export interface ControllerOptions<Ipams extends string = string> {
   ipamTimeoutMs?: number;
   /**
    * The host is meant to route between its interfaces (Docker's `--ip-forward-no-drop`). Without
-   * it, when cnm-ts is the one that switches `net.ipv4.ip_forward` on, its firewall drops forwarding
-   * that neither comes from nor goes to a cnm-ts bridge. Default false.
+   * it, when cnm-ts is the one that switches `net.ipv4.ip_forward` (or IPv6 forwarding) on, and no
+   * family's forwarding was on before, its firewall drops forwarding that neither comes from nor
+   * goes to a cnm-ts bridge. Default false.
    */
   ipForwardNoDrop?: boolean;
   /**

@@ -21,11 +21,11 @@ if (inCi && !canUnshare) {
 }
 
 // The kernel tests look at the kernel through these tools (the library itself needs none of them).
-const TOOLS = { ip: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', nft: 'nftables', dig: 'dnsutils', dnsmasq: 'dnsmasq-base' };
+const TOOLS = { ip: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', nft: 'nftables', dig: 'dnsutils', dnsmasq: 'dnsmasq-base', radvd: 'radvd' };
 const missingTools = () => Object.keys(TOOLS).filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
 if (canUnshare && missingTools().length > 0) {
   // As root on Debian or Ubuntu, the test command installs them itself (a fresh machine has no
-  // dig or dnsmasq); elsewhere it names them.
+  // dig, dnsmasq or radvd); elsewhere it names them.
   const packages = [...new Set(missingTools().map((tool) => TOOLS[tool]))];
   if (spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
     console.log(`The kernel tests need ${packages.join(' ')}: installing them with apt-get`);

@@ -22,7 +22,7 @@ const USAGE = `usage: node bench/run.js [--n 10,100,500] [--only ${[...METHODS, 
              cnm    the full CNM path: controller.newSandbox + network.createEndpoint + endpoint.join
                     on a bridge network, undone by sandbox.delete + endpoint.delete (sequential,
                     concurrent at the largest N, a netlink request count under strace if installed,
-                    and the published-ports, leave and macvlan-vs-bridge join figures)
+                    and the published-ports, leave, macvlan-vs-bridge and dual-stack figures)
              batch  one \`ip -force -batch -\` process for all containers
              ip     iproute2, one \`ip\` process per step
              cni    the CNI bridge plugin with host-local IPAM (needs containernetworking-plugins)

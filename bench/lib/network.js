@@ -27,6 +27,10 @@ const NETWORKS = {
   dns: { bridge: 'cnmbench-dns', octet: 216, prefix: 'dn' },
   dnsJoin: { bridge: 'cnmbench-dnsj', octet: 217, prefix: 'dj', defaultBridge: 'cnmbench-dflt' },
   dnsScale: { bridge: 'cnmbench-dnsk', octet: 219, prefix: 'dk' },
+  // The dual-stack figure (lib/dual-stack.js): an IPv4-only network on 10.220/16 and a dual-stack
+  // one on 10.221/16 and fd00:cb:221::/64, both made by cnm-ts.
+  dualStack4: { bridge: 'cnmbench-ds4', octet: 220, prefix: 'd4' },
+  dualStack6: { bridge: 'cnmbench-ds6', octet: 221, prefix: 'd6' },
   // The restart figure (lib/restore.js): five bridge networks made by cnm-ts.
   ...Object.fromEntries([0, 1, 2, 3, 4].map((k) => [`restore${k}`, { bridge: `cnmbench-rs${k}`, octet: 207 + k, prefix: `r${k}` }])),
 };

@@ -281,7 +281,7 @@ export class FakeKernel implements Kernel {
     addressDelete: ({ name, address, netns }) => {
       if (!this.ns(netns).addresses.delete(`${name} ${address}`)) throw kernelError('EADDRNOTAVAIL', 'RTM_DELADDR', address);
     },
-    addressList: ({ netns, name }) =>
+    addressList: ({ netns, name, family }) =>
       [...this.ns(netns).addresses]
         .map((a) => a.split(' '))
         .filter(([ifname]) => name === undefined || ifname === name)
@@ -293,9 +293,10 @@ export class FakeKernel implements Kernel {
             family: address.includes(':') ? 6 : 4,
             address,
             prefixLength: Number(prefix),
-            scope: 'global',
+            scope: address.startsWith('fe80:') ? 'link' : 'global',
           };
-        }),
+        })
+        .filter((a) => family === undefined || a.family === family),
     routeAdd: ({ route: r, netns }) => {
       const n = this.ns(netns);
       if (r.dev) this.link(r.dev, netns);
@@ -316,7 +317,13 @@ export class FakeKernel implements Kernel {
     },
     routeList: ({ netns, family }) => this.ns(netns).routes.filter((r) => family === undefined || r.family === family),
     sysctlGet: ({ key, netns }) => this.ns(netns).sysctls.get(key) ?? '0',
-    sysctlSet: ({ key, value, netns }) => void this.ns(netns).sysctls.set(key, value),
+    sysctlSet: ({ key, value, netns }) => {
+      const n = this.ns(netns);
+      n.sysctls.set(key, value);
+      // As the kernel does: IPv6 all.forwarding is written to default's and every interface's.
+      if (key !== 'net/ipv6/conf/all/forwarding') return;
+      for (const name of ['default', ...n.links.keys()]) n.sysctls.set(`net/ipv6/conf/${name}/forwarding`, value);
+    },
     lockFile: ({ path: file, owner }) => {
       if (this.locks.has(file)) return { fd: null, holder: 'fake' };
       writeFileSync(file, owner);

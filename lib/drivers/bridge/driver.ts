@@ -126,16 +126,27 @@ export class BridgeDriver implements Driver {
     }
     const existing = await linkNamed(this.kernel, config.bridgeName);
     if (existing) throw nameTaken(info.name, existing, config.defaultBridge);
-    await this.makeBridge(info, config);
+    try {
+      await this.makeBridge(info, config);
+    } catch (err) {
+      await this.putBackForwarding();
+      throw err;
+    }
     this.networks.set(info.id, describe(info, config));
     try {
       await this.applyFirewall();
     } catch (err) {
       this.networks.delete(info.id);
       await this.undo([{ op: 'linkDelete', name: config.bridgeName }]);
+      await this.putBackForwarding();
       throw err;
     }
     debug('network %s: bridge %s', info.id.slice(0, 12), config.bridgeName);
+  }
+
+  /** After a network that failed: puts back the forwarding it switched on, if no other network needs it. */
+  private async putBackForwarding(): Promise<void> {
+    await this.forwarding.putBack().catch((err: unknown) => debug('forwarding: %s', (err as Error).message));
   }
 
   /** Makes the bridge with the network's gateway addresses, up. */
@@ -154,7 +165,7 @@ export class BridgeDriver implements Driver {
     // Ports published on 127.0.0.1 are reached through the bridge (see firewall.ts).
     ops.push({ op: 'sysctlSet', key: `net/ipv4/conf/${name}/route_localnet`, value: '1' });
     // Outside access and published ports need the host to route, as Docker makes it (see forwarding.ts).
-    if (!info.internal) ops.push(...(await this.forwarding.switchOnOps()));
+    if (!info.internal) ops.push(...(await this.forwarding.switchOnOps(info.enableIPv6)));
     try {
       await this.kernel.batch(ops);
     } catch (err) {

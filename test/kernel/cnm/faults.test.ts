@@ -1,12 +1,15 @@
 // Every step of every CNM operation can fail: with the n-th kernel or disk operation made to fail
 // (failOperation), for n = 1, 2, ... until the operation succeeds, each failure must leave the
 // kernel, the state files, IPAM and the objects exactly as they were before the call.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { NetlinkError, type Endpoint, type Network, type Sandbox } from '../../../lib';
 import { clearFault, failOperation, faultPending } from '../../../lib/testing';
 import { bridgePorts, fileTree, nsRoutes, restart, useControllers, world, type CnmFixture } from '../../helpers/cnm';
 import { describeKernel, ipJson, othersCanBind, rejection } from '../../helpers/kernel';
 import { nftRuleset } from '../../helpers/nft';
 import { timeLimit } from '../../helpers/timing';
+
+const FORWARDING = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding'];
 
 /** world() plus what it leaves out: link details, routes in every sandbox, IPAM's allocations. */
 function fullWorld(f: CnmFixture) {
@@ -70,6 +73,14 @@ describeKernel('a failure at any step', () => {
   afterEach(() => clearFault());
 
   beforeAll(async () => {
+    // Forwarding is the host's own here, so that no step changes it: a newNetwork that fails after
+    // its driver made the network leaves the forwarding it switched on until stop({ removeAll })
+    // (see test/unit/cnm/forwarding.test.ts for what a failed step does to it).
+    for (const key of FORWARDING) {
+      const found = readFileSync(key, 'utf8');
+      env.later(() => writeFileSync(key, found));
+      writeFileSync(key, '1');
+    }
     f = await env.make({ predefinedNetworks: false });
     // One sandbox first, so that the folders every later sandbox shares exist already.
     await (await f.controller.newSandbox('warm-up')).delete();

@@ -1,7 +1,7 @@
 // The host's ip_forward on a FakeKernel: switched on for a network that needs it, recorded when it
 // was off, put back by stop({ removeAll: true }) once no cnm-ts bridge is left; the drop of other
 // forwarding in the firewall; hairpin and the owner's link group on the bridge ports.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FORWARDING_RECORD } from '../../../lib/drivers/bridge/forwarding';
 import { ownerGroup } from '../../../lib/drivers/bridge/ownership';
@@ -103,5 +103,171 @@ describe('ip_forward', () => {
     const next = await world.start({ predefinedNetworks: false });
     expect(world.kernel.link(bridge.name).group).toBe(ownerGroup(next.owner));
     await next.stop({ removeAll: true });
+  });
+});
+
+const V6 = (name: string, setting: string) => `net/ipv6/conf/${name}/${setting}`;
+const DUAL = { enableIPv6: true, ipam: { config: [{ subnet: '10.93.0.0/24' }, { subnet: 'fd00:93::/64' }] } };
+
+/**
+ * A fake host that learns its IPv6 default route by RA on `eth0` and on `vlan.5` (a dot in its
+ * name), has `eth1` forwarding on its own, `br0` with its port `eth2`, and all forwarding off.
+ */
+function worldWithRaHost() {
+  const { world, hostSysctls } = worldWithForwarding('0');
+  const { linkAdd } = world.kernel.handlersForTests;
+  for (const name of ['eth0', 'vlan.5', 'eth1', 'br0']) linkAdd({ op: 'linkAdd', link: { kind: 'bridge', name } });
+  linkAdd({ op: 'linkAdd', link: { kind: 'veth', name: 'eth2', master: 'br0', peer: { name: 'eth2p' } } });
+  for (const name of ['eth0', 'vlan.5', 'eth1', 'br0', 'eth2']) hostSysctls.set(V6(name, 'accept_ra'), '1');
+  hostSysctls.set(V6('eth1', 'forwarding'), '1');
+  hostSysctls.set(V6('default', 'forwarding'), '0');
+  return { world, hostSysctls };
+}
+
+describe('IPv6 forwarding', () => {
+  it('an IPv6 network sets accept_ra=2 where RAs are taken, then default and all forwarding, recorded first; removeAll puts all back', async () => {
+    const { world, hostSysctls } = worldWithRaHost();
+    const c = await world.start({ predefinedNetworks: false });
+    const record = path.join(world.options.stateDir!, FORWARDING_RECORD);
+    world.kernel.log.length = 0;
+    await c.newNetwork('bridge', 'dual', DUAL);
+
+    expect(hostSysctls.get(V6('all', 'forwarding'))).toBe('1');
+    expect(hostSysctls.get(V6('default', 'forwarding'))).toBe('1');
+    // Taken RAs keep being taken; br0's port hands them to br0 (changed), eth1 forwarded already (took none).
+    expect(['eth0', 'vlan.5', 'br0', 'eth1', 'eth2'].map((name) => hostSysctls.get(V6(name, 'accept_ra')))).toEqual(['2', '2', '2', '1', '1']);
+    expect(JSON.parse(readFileSync(record, 'utf8'))).toEqual({
+      'net.ipv4.ip_forward': '0',
+      'net.ipv6.conf.eth0.accept_ra': '1',
+      'net.ipv6.conf.vlan/5.accept_ra': '1',
+      'net.ipv6.conf.br0.accept_ra': '1',
+      'net.ipv6.conf.eth1.forwarding': '1',
+      'net.ipv6.conf.default.forwarding': '0',
+      'net.ipv6.conf.all.forwarding': '0',
+    });
+    // The record, then accept_ra, then forwarding (default, then all): all=1 deletes the RA routes
+    // of interfaces without accept_ra=2.
+    const steps = world.kernel.log
+      .filter((op) => op.op === 'writeFiles' || op.op === 'sysctlSet')
+      .map((op) => (op.op === 'sysctlSet' ? `${op.key}=${op.value}` : op.files[0].path))
+      .filter((step) => step === FORWARDING_RECORD || /ip_forward|ipv6/.test(step));
+    expect(steps).toEqual([
+      FORWARDING_RECORD,
+      'net/ipv4/ip_forward=1',
+      ...['eth0', 'vlan.5', 'br0'].map((name) => `${V6(name, 'accept_ra')}=2`),
+      `${V6('default', 'forwarding')}=1`,
+      `${V6('all', 'forwarding')}=1`,
+    ]);
+    expect(dropsOthers(world.kernel.log)).toBe(true);
+
+    // A second IPv6 network changes nothing more.
+    const before = world.kernel.log.length;
+    await c.newNetwork('bridge', 'dual2', { enableIPv6: true, ipam: { config: [{ subnet: '10.94.0.0/24' }, { subnet: 'fd00:94::/64' }] } });
+    expect(world.kernel.log.slice(before).filter((op) => op.op === 'sysctlSet' && /forward|accept_ra/.test(op.key))).toEqual([]);
+
+    await c.stop({ removeAll: true });
+    expect(['eth0', 'vlan.5', 'br0', 'eth1', 'eth2'].map((name) => hostSysctls.get(V6(name, 'accept_ra')))).toEqual(['1', '1', '1', '1', '1']);
+    expect(['all', 'default', 'eth0', 'eth1'].map((name) => hostSysctls.get(V6(name, 'forwarding')))).toEqual(['0', '0', '0', '1']);
+    expect(hostSysctls.get(KEY)).toBe('0');
+    expect(existsSync(record)).toBe(false);
+  });
+
+  it('an IPv4-only network leaves IPv6 alone; a value someone changed since is not put back', async () => {
+    const { world, hostSysctls } = worldWithRaHost();
+    const c = await world.start({ predefinedNetworks: false });
+    await c.newNetwork('bridge', 'v4', SUBNET);
+    expect(hostSysctls.get(V6('all', 'forwarding'))).toBeUndefined();
+    expect(hostSysctls.get(V6('eth0', 'accept_ra'))).toBe('1');
+
+    await c.newNetwork('bridge', 'dual', DUAL);
+    hostSysctls.set(V6('eth0', 'accept_ra'), '0');
+    hostSysctls.set(KEY, '0');
+    await c.stop({ removeAll: true });
+    expect(hostSysctls.get(V6('eth0', 'accept_ra'))).toBe('0');
+    expect(hostSysctls.get(V6('vlan.5', 'accept_ra'))).toBe('1');
+    expect(hostSysctls.get(V6('all', 'forwarding'))).toBe('0');
+    expect(existsSync(path.join(world.options.stateDir!, FORWARDING_RECORD))).toBe(false);
+  });
+
+  it("IPv6 forwarding found on is the host's own: accept_ra untouched, only default's recorded, no drop", async () => {
+    const { world, hostSysctls } = worldWithRaHost();
+    hostSysctls.set(V6('all', 'forwarding'), '1');
+    const c = await world.start({ predefinedNetworks: false });
+    await c.newNetwork('bridge', 'dual', DUAL);
+    expect(hostSysctls.get(V6('eth0', 'accept_ra'))).toBe('1');
+    expect(hostSysctls.get(V6('default', 'forwarding'))).toBe('1');
+    expect(JSON.parse(readFileSync(path.join(world.options.stateDir!, FORWARDING_RECORD), 'utf8'))).toEqual({
+      'net.ipv4.ip_forward': '0',
+      'net.ipv6.conf.default.forwarding': '0',
+    });
+    // ip_forward is cnm-ts's, but the drop would stop the host's own IPv6 routing.
+    expect(dropsOthers(world.kernel.log)).toBe(false);
+    await c.stop({ removeAll: true });
+    expect(hostSysctls.get(V6('all', 'forwarding'))).toBe('1');
+    expect(hostSysctls.get(V6('default', 'forwarding'))).toBe('0');
+  });
+
+  it("IPv6's values go back once no IPv6 network is left, IPv4's stay while a bridge is", async () => {
+    const { world, hostSysctls } = worldWithRaHost();
+    const c = await world.start({ predefinedNetworks: false });
+    await c.newNetwork('bridge', 'dual', DUAL);
+    const stranger = await fakeWorld().start({ predefinedNetworks: false, kernel: world.kernel });
+    await stranger.newNetwork('bridge', 'v4', { ipam: { config: [{ subnet: '10.95.0.0/24' }] } });
+    await c.stop({ removeAll: true });
+    expect([hostSysctls.get(V6('all', 'forwarding')), hostSysctls.get(V6('eth0', 'accept_ra')), hostSysctls.get(KEY)]).toEqual(['0', '1', '1']);
+    expect(JSON.parse(readFileSync(path.join(world.options.stateDir!, FORWARDING_RECORD), 'utf8'))).toEqual({ 'net.ipv4.ip_forward': '0' });
+    await stranger.stop({ removeAll: true });
+  });
+
+  it('a newNetwork that fails at any step leaves the sysctls and the record as they were', async () => {
+    const { world, hostSysctls } = worldWithRaHost();
+    const c = await world.start({ predefinedNetworks: false });
+    // As the kernel reads them (unset: 0) on the host's own interfaces.
+    const names = ['all', 'default', 'eth0', 'vlan.5', 'eth1', 'br0', 'eth2'];
+    const keys = [KEY, ...names.flatMap((name) => [V6(name, 'forwarding'), V6(name, 'accept_ra')])];
+    const forwarding = () => keys.map((key) => `${key}=${hostSysctls.get(key) ?? '0'}`);
+    const before = forwarding();
+    const record = path.join(world.options.stateDir!, FORWARDING_RECORD);
+    for (let step = 0; ; step++) {
+      const start = world.kernel.log.length;
+      world.kernel.failOperation(step);
+      const made = await c.newNetwork('bridge', 'dual', DUAL).then(
+        () => true,
+        () => false,
+      );
+      if (made) break;
+      const failed = world.kernel.log[start + step];
+      if (failed.op === 'writeFiles' && failed.files[0].path.startsWith('store/networks/')) {
+        // The controller's own record, after the driver made the network: the network is deleted,
+        // and, as any deleted network does, leaves forwarding on (recorded) until stop({ removeAll }).
+        expect(existsSync(record)).toBe(true);
+        continue;
+      }
+      expect(forwarding()).toEqual(before);
+      expect(existsSync(record)).toBe(false);
+    }
+    expect(hostSysctls.get(V6('eth0', 'accept_ra'))).toBe('2');
+    await c.stop({ removeAll: true });
+  });
+
+  it('believes no record entry it would not have written', async () => {
+    const { world, hostSysctls } = worldWithRaHost();
+    const forged = {
+      'kernel.modprobe': '0',
+      'net.ipv6.conf.all.accept_ra': '1',
+      'net.ipv6.conf.eth0.accept_ra': 'x',
+      'net.ipv6.conf.a/b/c/d/e/f/g/h/i.accept_ra': '1',
+      'net.ipv6.conf.eth1.forwarding': '0',
+    };
+    mkdirSync(world.options.stateDir!, { recursive: true });
+    writeFileSync(path.join(world.options.stateDir!, FORWARDING_RECORD), JSON.stringify(forged));
+    hostSysctls.set(V6('eth1', 'forwarding'), '1');
+    const c = await world.start({ predefinedNetworks: false });
+    world.kernel.log.length = 0;
+    await c.stop({ removeAll: true });
+    const sets = world.kernel.log.filter((op) => op.op === 'sysctlSet');
+    // Only eth1's entry is one cnm-ts writes; all.forwarding was not put back, so neither is it.
+    expect(sets).toEqual([]);
+    expect(hostSysctls.get(V6('eth1', 'forwarding'))).toBe('1');
   });
 });
