@@ -14,7 +14,7 @@ jest.mock('../../lib/native/loader', () => ({ loadBinding: () => binding }));
 
 import { nativeDnsPump } from '../../lib/native/dns-pump';
 
-const sockets = { udp: 10, tcp: 11, forward: 12, hostForward: null, udpPort: 1, tcpPort: 2 };
+const sockets = { udp: 10, tcp: 11, netns: 12, udpPort: 1, tcpPort: 2 };
 const query = (id: number, n: number): DnsMessage => ({ id, channel: 0, conn: 0, peer: Buffer.alloc(16), data: Buffer.from([n]) });
 const replyTo = (m: DnsMessage): DnsMessage => ({ ...m, data: Buffer.from([m.data[0] + 100]) });
 
