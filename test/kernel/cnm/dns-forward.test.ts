@@ -199,11 +199,15 @@ describeKernel('embedded DNS server: forwarding', () => {
   });
 
   it("an IPv6 server of the sandbox's dns option is asked from the sandbox, over its IPv6 network", async () => {
-    // The test's host forwards IPv6 (cnm-ts leaves that to its caller), and the outside world
-    // routes the network's IPv6 subnet back through it.
+    // The test's host forwards IPv6, and the outside world routes the network's IPv6 subnet back
+    // through it; no masquerade, so that the server sees the sandbox's own address.
     writeFileSync('/proc/sys/net/ipv6/conf/all/forwarding', '1');
     ip(['-6', 'route', 'add', 'fd00:231:7::/64', 'via', OUTSIDE.host6], `/run/netns/${outside}`);
-    const net6 = await c.newNetwork('bridge', 'fwdv6', { enableIPv6: true, ipam: { config: [{ subnet: '10.231.7.0/24' }, { subnet: 'fd00:231:7::/64' }] } });
+    const net6 = await c.newNetwork('bridge', 'fwdv6', {
+      enableIPv6: true,
+      driverOptions: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+      ipam: { config: [{ subnet: '10.231.7.0/24' }, { subnet: 'fd00:231:7::/64' }] },
+    });
     const sandbox = await joined(net6, { dns: [OUTSIDE.server6] });
     // Its address works once duplicate address detection is over.
     await eventually(() => ip(['-6', 'addr'], sandbox.key).includes('tentative'), false);
