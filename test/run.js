@@ -60,12 +60,12 @@ const jest = preload
   : ['node_modules/.bin/jest', ...jestArgs];
 let result;
 if (canUnshare) {
-  // After the whole suite nothing the tests made may be left: no link but lo, no namespace file,
-  // no namespace mount.
+  // After the whole suite nothing the tests made may be left: no link but lo, no nf_tables table,
+  // no namespace file, no namespace mount.
   const script = [
     'set -e; mkdir -p /run/netns /run/cnm-ts; mount -t tmpfs cnm-test /run/netns; mount -t tmpfs -o mode=0700 cnm-test-run /run/cnm-ts; ip link set lo up',
     'set +e; "$@"; status=$?',
-    "left=$(ip -o link show | awk -F': ' '$2 != \"lo\" {print \"link \" $2}'; ls -A /run/netns | sed 's/^/namespace /'; grep ' /run/netns/' /proc/self/mountinfo | sed 's/^/mount /')",
+    "left=$(ip -o link show | awk -F': ' '$2 != \"lo\" {print \"link \" $2}'; nft list tables | sed 's/^table /nft table /'; ls -A /run/netns | sed 's/^/namespace /'; grep ' /run/netns/' /proc/self/mountinfo | sed 's/^/mount /')",
     'if [ -n "$left" ]; then echo "The tests left these behind:"; echo "$left"; exit 3; fi',
     'exit $status',
   ].join('\n');

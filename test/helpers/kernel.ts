@@ -45,9 +45,17 @@ export interface KernelSnapshot {
   links: string[];
   namespaces: string[];
   mounts: string[];
+  /** nf_tables tables, as "family name". */
+  tables: string[];
 }
 
-/** The host's links, the namespace files and the mounts under the namespace directory. */
+/** The nf_tables tables of the test's host namespace, as "family name" (per `nft`). */
+function nftTables(): string[] {
+  const out = JSON.parse(execFileSync('nft', ['-j', 'list', 'tables'], { encoding: 'utf8' })) as { nftables: { table?: { family: string; name: string } }[] };
+  return out.nftables.flatMap((item) => (item.table ? [`${item.table.family} ${item.table.name}`] : [])).sort();
+}
+
+/** The host's links, nf_tables tables, the namespace files and the mounts under the namespace directory. */
 export function snapshot(): KernelSnapshot {
   const links = ipJson<{ ifname: string }[]>(['link', 'show'])
     .map((l) => l.ifname)
@@ -58,7 +66,7 @@ export function snapshot(): KernelSnapshot {
     .filter((line) => line.split(' ')[4]?.startsWith(`${NETNS_DIR}/`))
     .map((line) => line.split(' ')[4])
     .sort();
-  return { links, namespaces, mounts };
+  return { links, namespaces, mounts, tables: nftTables() };
 }
 
 /**
@@ -253,7 +261,7 @@ export class Made {
 /**
  * For one test file (call it inside describeKernel): snapshots the kernel before the first test,
  * undoes what each test made (`each`) after it and what the file made (`all`) after the last
- * test, then checks that links, namespace files and mounts are back to the snapshot.
+ * test, then checks that links, nf_tables tables, namespace files and mounts are back to the snapshot.
  */
 export function trackKernelObjects(): { each: Made; all: Made } {
   const each = new Made();
