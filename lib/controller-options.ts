@@ -65,9 +65,10 @@ export interface ControllerOptions<Ipams extends string = string> {
   ipamTimeoutMs?: number;
   /**
    * The host is meant to route between its interfaces (Docker's `--ip-forward-no-drop`). Without
-   * it, when cnm-ts is the one that switches `net.ipv4.ip_forward` (or IPv6 forwarding) on, and no
-   * family's forwarding was on before, its firewall drops forwarding that neither comes from nor
-   * goes to a cnm-ts bridge. Default false.
+   * it, for each family whose forwarding cnm-ts is the one to switch on (`net.ipv4.ip_forward`,
+   * `net.ipv6.conf.all.forwarding`), its firewall drops forwarding of that family that neither
+   * comes from nor goes to a cnm-ts device; a family the host forwarded before is left alone.
+   * Default false.
    */
   ipForwardNoDrop?: boolean;
   /**

@@ -234,7 +234,7 @@ export class BridgeDriver implements Driver {
         modes: n.config.gatewayMode,
         snat: n.config.hostIp,
       }));
-    const host = { dropOtherForwarding: this.forwarding.dropsOthers };
+    const host = { dropOtherForwardingFor: this.forwarding.dropsOthersFor };
     return { op: 'nftTransaction', commands: rebuildCommands(this.owner, networks, ports, noIcc, host) };
   }
 

@@ -4,6 +4,7 @@
 // off). Networks change the rules; endpoints only add and remove set and map elements, so the k-th
 // published port costs what the first did.
 import { nftExpr as x, nftValue as v, type NftCommand, type NftElement, type NftExpr, type PortProtocol } from '../../native';
+import type { Family } from '../../util/ip';
 import type { GatewayMode } from './options';
 import { OWNED_GROUP_BIT } from './ownership';
 import { ANY_ADDRESS, familyOf } from './ports';
@@ -37,10 +38,11 @@ export interface FirewallPort {
 /** What the host's own forwarding gets from the firewall. */
 export interface FirewallHost {
   /**
-   * Drop forwarding that neither comes from nor goes to a cnm-ts device (of any controller: their
-   * link groups carry OWNED_GROUP_BIT): cnm-ts switched forwarding on, and the host is not a router.
+   * The families (IPv4, IPv6) whose forwarding that neither comes from nor goes to a cnm-ts device
+   * (of any controller: their link groups carry OWNED_GROUP_BIT) is dropped: cnm-ts switched their
+   * forwarding on, and the host is not a router for them.
    */
-  dropOtherForwarding: boolean;
+  dropOtherForwardingFor: Family[];
 }
 
 /** The controller's table name, in both families. */
@@ -70,7 +72,7 @@ export function rebuildCommands(
   networks: FirewallNetwork[],
   ports: FirewallPort[],
   noIcc: string[],
-  host: FirewallHost = { dropOtherForwarding: false },
+  host: FirewallHost = { dropOtherForwardingFor: [] },
 ): NftCommand[] {
   const table = tableName(owner);
   const inet = { family: 'inet', table } as const;
@@ -159,9 +161,11 @@ export function rebuildCommands(
     const only = protectedFamilies.length === 1 ? x.nfproto(protectedFamilies[0]) : [];
     if (protectedFamilies.length > 0) commands.push(rule('forward', [...only, ...x.oifname(n.bridge), ...x.iifname(n.bridge, { negate: true }), x.drop()]));
   }
-  if (host.dropOtherForwarding) {
+  const dropFor = FAMILIES.filter((f) => host.dropOtherForwardingFor.includes(f));
+  if (dropFor.length > 0) {
     const notOwned = (key: 'iifgroup' | 'oifgroup'): NftExpr[] => [{ expr: 'meta', key, dreg: 0 }, ...bits(OWNED_GROUP_BIT, 'eq')];
-    commands.push(rule('forward', [...notOwned('iifgroup'), ...notOwned('oifgroup'), x.drop()]));
+    const only = dropFor.length === 1 ? x.nfproto(dropFor[0]) : [];
+    commands.push(rule('forward', [...only, ...notOwned('iifgroup'), ...notOwned('oifgroup'), x.drop()]));
   }
   commands.push({ cmd: 'addElements', ...inet, set: BRIDGES, elements: networks.map((n) => ({ key: v.ifname(n.bridge) })) });
   commands.push(...portCommands(owner, 'addElements', ports));

@@ -3,13 +3,15 @@
 // them: default, then all, each only when it is 0). When cnm-ts is the one that switches something
 // on, it first records the value it found in the state directory (durably, in the same trip as the
 // switch), so that:
-// - its firewall drops forwarding that neither comes from nor goes to a cnm-ts device: the host
-//   does not become a router between its other interfaces (Docker sets iptables' FORWARD policy to
-//   DROP for that reason when it enables forwarding), unless the controller's `ipForwardNoDrop`;
+// - its firewall drops forwarding of that family (IPv4, IPv6) that neither comes from nor goes to
+//   a cnm-ts device: the host does not become a router between its other interfaces (Docker sets
+//   iptables' FORWARD policy to DROP for that reason when it enables forwarding), unless the
+//   controller's `ipForwardNoDrop`;
 // - stop({ removeAll: true }) (and a newNetwork that fails) puts the values back once no network of
 //   any controller needs them: IPv4's once no cnm-ts bridge is left on the host, IPv6's once none
 //   has an IPv6 address.
-// Forwarding that was on before cnm-ts is the host's own business: no record, no drop.
+// Forwarding that was on before cnm-ts is the host's own business: no record, no drop for that
+// family (the other family's drop stays: the host routes only the family it routed before).
 //
 // IPv6 forwarding also makes the kernel a router: it stops taking router advertisements on
 // interfaces with accept_ra=1, and the write of all.forwarding=1 itself deletes the default routes
@@ -19,6 +21,7 @@
 // not loopback, not a bridge's port, not cnm-ts's own), and puts it back with the rest.
 import { constants } from 'node:os';
 import createDebug from '../../util/debug';
+import type { Family } from '../../util/ip';
 import { bestEffort, NetlinkError, runOne, type Kernel, type LinkInfo, type NativeOp } from '../../native';
 import {
   interfaceOf,
@@ -40,6 +43,9 @@ const debug = createDebug('cnm:bridge');
  */
 export const FORWARDING_RECORD = 'forwarding.json';
 const IFF_LOOPBACK = 0x8;
+/** The sysctl that switches a family's forwarding on for the whole host. */
+const FAMILY_FORWARDING = { 4: IP_FORWARD, 6: IPV6_ALL_FORWARDING } as const;
+const FAMILIES = [4, 6] as const;
 
 export interface ForwardingOptions {
   /** The controller's state directory, where the record is kept. */
@@ -51,8 +57,8 @@ export interface ForwardingOptions {
 export class Forwarding {
   /** The values found before cnm-ts changed them, by sysctl name: what the record holds. */
   private readonly found = new Map<string, string>();
-  /** Forwarding of a family was on before cnm-ts: the host routes on its own. */
-  private hostRoutes = false;
+  /** The families whose forwarding was on before cnm-ts: the host routes them on its own. */
+  private readonly hostRoutes = new Set<Family>();
   private loaded: Promise<void> | null = null;
 
   constructor(
@@ -61,12 +67,12 @@ export class Forwarding {
   ) {}
 
   /**
-   * Whether the firewall drops forwarding between interfaces that are not cnm-ts devices: cnm-ts
-   * switched forwarding on, and no family's forwarding is the host's own (the firewall's drop is
-   * for both families, and must not stop the host's own routing).
+   * The families whose forwarding between interfaces that are not cnm-ts devices the firewall
+   * drops: those cnm-ts switched on, unless their forwarding was the host's own (its routing stays).
    */
-  get dropsOthers(): boolean {
-    return !this.options.noDrop && !this.hostRoutes && (this.found.has(IP_FORWARD) || this.found.has(IPV6_ALL_FORWARDING));
+  get dropsOthersFor(): Family[] {
+    if (this.options.noDrop) return [];
+    return FAMILIES.filter((f) => this.found.has(FAMILY_FORWARDING[f]) && !this.hostRoutes.has(f));
   }
 
   /** Reads the record left by an earlier controller on the state directory, and whose forwarding is on (once). */
@@ -136,8 +142,9 @@ export class Forwarding {
     if (!this.found.has(name)) this.found.set(name, found);
   }
 
+  /** Notes the families whose forwarding is on without cnm-ts having switched it on: the host's own. */
   private noteHostRoutes(now: Map<string, string | null>): void {
-    for (const name of [IP_FORWARD, IPV6_ALL_FORWARDING]) if (now.get(name) === '1' && !this.found.has(name)) this.hostRoutes = true;
+    for (const f of FAMILIES) if (now.get(FAMILY_FORWARDING[f]) === '1' && !this.found.has(FAMILY_FORWARDING[f])) this.hostRoutes.add(f);
   }
 
   /**

@@ -1,28 +1,33 @@
 // What the bridge driver does to the host beyond its bridges, proven by real traffic: hairpin (a
 // container reaches published ports, its own too, through a host address), the host does not become
-// a router between its other interfaces when cnm-ts switches ip_forward on (unless ipForwardNoDrop),
-// stop({ removeAll: true }) puts ip_forward back, and a user's own nf_tables table filters what
-// reaches published ports, across cnm-ts's rebuilds of its own.
+// a router between its other interfaces for a family whose forwarding cnm-ts switches on (unless
+// ipForwardNoDrop), while the family the host routed on its own keeps routing; stop({ removeAll:
+// true }) puts ip_forward back, and a user's own nf_tables table filters what reaches published
+// ports, across cnm-ts's rebuilds of its own.
 //
 // The world: the test's own namespace stands for the host, with two other interfaces, each to an
-// "outside" namespace (A: host 198.51.101.1 <-> 198.51.101.2, B: host 198.51.102.1 <-> 198.51.102.2)
-// whose default route is the host: A and B reach each other only if the host forwards.
+// "outside" namespace (A: host 198.51.101.1 <-> 198.51.101.2 and 2001:db8:101::1 <-> ::2, B: the
+// same with 102) whose default routes are the host: A and B reach each other only if the host
+// forwards.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { NetworkController } from '../../../lib';
 import { FORWARDING_RECORD } from '../../../lib/drivers/bridge/forwarding';
 import { bridgePorts, useControllers, type CnmFixture } from '../../helpers/cnm';
-import { expectBlocked, Scope, servers, tcp } from '../../helpers/firewall-world';
+import { expectBlocked, ownTable, Scope, servers, tcp } from '../../helpers/firewall-world';
 import { describeKernel, ip, ipJson, NETNS_DIR } from '../../helpers/kernel';
 import { nft, nftJson } from '../../helpers/nft';
 
-const A = { name: 'cnmh-a', host: 'cnmh-ha', peer: 'cnmh-oa', hostIP: '198.51.101.1', ip: '198.51.101.2' };
-const B = { name: 'cnmh-b', host: 'cnmh-hb', peer: 'cnmh-ob', hostIP: '198.51.102.1', ip: '198.51.102.2' };
+const A = { name: 'cnmh-a', host: 'cnmh-ha', peer: 'cnmh-oa', hostIP: '198.51.101.1', ip: '198.51.101.2', hostIP6: '2001:db8:101::1', ip6: '2001:db8:101::2' };
+const B = { name: 'cnmh-b', host: 'cnmh-hb', peer: 'cnmh-ob', hostIP: '198.51.102.1', ip: '198.51.102.2', hostIP6: '2001:db8:102::1', ip6: '2001:db8:102::2' };
 const netns = (o: { name: string }) => `${NETNS_DIR}/${o.name}`;
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 const ipForward = () => readFileSync(IP_FORWARD, 'utf8').trim();
 const setIpForward = (value: string) => writeFileSync(IP_FORWARD, value);
 const IPV6_FORWARDING = '/proc/sys/net/ipv6/conf/all/forwarding';
+const IPV6_DEFAULT_FORWARDING = '/proc/sys/net/ipv6/conf/default/forwarding';
+const ipv6Forwarding = () => readFileSync(IPV6_FORWARDING, 'utf8').trim();
+const setIpv6Forwarding = (value: string) => writeFileSync(IPV6_FORWARDING, value);
 const USER_TABLE = 'cnmh-user';
 
 describeKernel('bridge driver and the host', () => {
@@ -30,11 +35,13 @@ describeKernel('bridge driver and the host', () => {
   const scope = new Scope({ netns: netns(A), hostIP: A.hostIP });
   const found = ipForward();
   const foundIPv6 = readFileSync(IPV6_FORWARDING, 'utf8');
+  const foundIPv6Default = readFileSync(IPV6_DEFAULT_FORWARDING, 'utf8');
 
   beforeAll(() => {
     env.later(() => setIpForward(found));
     // IPv6 forwarding off, as on a host that routes nothing (forwarding found on is the host's own:
-    // cnm-ts would add no drop).
+    // cnm-ts would add no drop for it). Writing all's writes default's: default's goes back last.
+    env.later(() => writeFileSync(IPV6_DEFAULT_FORWARDING, foundIPv6Default));
     env.later(() => writeFileSync(IPV6_FORWARDING, foundIPv6));
     writeFileSync(IPV6_FORWARDING, '0');
     for (const o of [A, B]) {
@@ -44,11 +51,15 @@ describeKernel('bridge driver and the host', () => {
       env.later(() => ip(['link', 'delete', o.host]));
       ip(['link', 'set', o.peer, 'netns', o.name]);
       ip(['addr', 'add', `${o.hostIP}/24`, 'dev', o.host]);
+      // No duplicate address detection: the IPv6 addresses are usable at once.
+      ip(['addr', 'add', `${o.hostIP6}/64`, 'dev', o.host, 'nodad']);
       ip(['link', 'set', o.host, 'up']);
       ip(['addr', 'add', `${o.ip}/24`, 'dev', o.peer], netns(o));
+      ip(['addr', 'add', `${o.ip6}/64`, 'dev', o.peer, 'nodad'], netns(o));
       ip(['link', 'set', o.peer, 'up'], netns(o));
       ip(['link', 'set', 'lo', 'up'], netns(o));
       ip(['route', 'add', 'default', 'via', o.hostIP], netns(o));
+      ip(['-6', 'route', 'add', 'default', 'via', o.hostIP6], netns(o));
     }
   });
 
@@ -152,6 +163,44 @@ describeKernel('bridge driver and the host', () => {
     expect(await tcp(B.ip, 7811, netns(A))).toBe(A.ip);
     await finish(g);
     expect(ipForward()).toBe('1');
+  });
+
+  it("IPv4 forwarding that is the host's own keeps routing when cnm-ts switches IPv6 forwarding on; IPv6 between the other interfaces is dropped", async () => {
+    await scope.server(netns(B), servers.peer(B.ip, 7821));
+    await scope.server(netns(B), servers.peer(B.ip6, 7822));
+    await scope.server(netns(A), servers.peer(A.ip6, 7823));
+    // The host routes both families on its own: A reaches B over each; IPv6 forwarding then goes off.
+    setIpForward('1');
+    setIpv6Forwarding('1');
+    expect(await tcp(B.ip, 7821, netns(A))).toBe(A.ip);
+    expect(await tcp(B.ip6, 7822, netns(A))).toBe(A.ip6);
+    setIpv6Forwarding('0');
+    await expectBlocked(B.ip6, 7822, netns(A));
+
+    const f = await controller();
+    const network = await f.controller.newNetwork('bridge', 'dual', {
+      enableIPv6: true,
+      ipam: { config: [{ subnet: '10.160.8.0/24' }, { subnet: 'fd00:160:8::/64' }] },
+    });
+    scope.defer(() => network.delete());
+    const a = await scope.container(f.controller, network, 'a');
+    expect([ipForward(), ipv6Forwarding()]).toEqual(['1', '1']);
+    const record = JSON.parse(readFileSync(path.join(f.stateDir, FORWARDING_RECORD), 'utf8')) as Record<string, string>;
+    expect(record).toMatchObject({ 'net.ipv6.conf.all.forwarding': '0' });
+    expect(record).not.toHaveProperty(['net.ipv4.ip_forward']);
+    // IPv4 is the host's routing still; IPv6, which cnm-ts switched on, does not route A and B.
+    expect(await tcp(B.ip, 7821, netns(A))).toBe(A.ip);
+    await expectBlocked(B.ip6, 7822, netns(A));
+    await expectBlocked(A.ip6, 7823, netns(B));
+    // What cnm-ts forwards over IPv6 still goes: out of the container, masqueraded.
+    expect(await tcp(B.ip6, 7822, a.sandbox.key)).toBe(B.hostIP6);
+    // As nft shows it: one drop of other forwarding, for IPv6 only.
+    const drops = ownTable(f.controller.owner).filter((o) => 'rule' in o && JSON.stringify(o).includes('"iifgroup"'));
+    expect(drops).toHaveLength(1);
+    expect((drops[0].rule as { expr: unknown[] }).expr).toContainEqual({ match: { op: '==', left: { meta: { key: 'nfproto' } }, right: 'ipv6' } });
+
+    await finish(f);
+    expect([ipForward(), ipv6Forwarding()]).toEqual(['1', '0']);
   });
 
   it("a user's table on the forward hook drops one source from published ports, across cnm-ts's rebuilds", async () => {

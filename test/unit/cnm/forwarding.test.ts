@@ -1,6 +1,6 @@
 // The host's ip_forward on a FakeKernel: switched on for a network that needs it, recorded when it
 // was off, put back by stop({ removeAll: true }) once no cnm-ts bridge is left; the drop of other
-// forwarding in the firewall; hairpin and the owner's link group on the bridge ports.
+// forwarding in the firewall, per family; hairpin and the owner's link group on the bridge ports.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { FORWARDING_RECORD } from '../../../lib/drivers/bridge/forwarding';
@@ -11,13 +11,27 @@ import { fakeWorld } from '../../helpers/fake-cnm';
 const KEY = 'net/ipv4/ip_forward';
 const SUBNET = { ipam: { config: [{ subnet: '10.90.0.0/24' }] } };
 
-/** Whether the last firewall rebuild in the kernel's log drops forwarding between other interfaces. */
-function dropsOthers(log: NativeOp[]): boolean {
+/** nf_tables' NFPROTO_IPV4 and NFPROTO_IPV6, as `meta nfproto` compares them. */
+const NFPROTO_FAMILY: Record<string, 4 | 6> = { '02': 4, '0a': 6 };
+
+/**
+ * The families whose forwarding between other interfaces the last firewall rebuild in the
+ * kernel's log drops: none, one (the rule matches `meta nfproto`) or both (no match).
+ */
+function droppedFamilies(log: NativeOp[]): (4 | 6)[] {
   const rebuilds = log.filter(
     (op): op is Extract<NativeOp, { op: 'nftTransaction' }> => op.op === 'nftTransaction' && op.commands.some((c) => c.cmd === 'addChain'),
   );
   const last = rebuilds.at(-1)?.commands ?? [];
-  return last.some((c: NftCommand) => c.cmd === 'addRule' && c.exprs.some((e) => e.expr === 'meta' && e.key === 'iifgroup'));
+  const drops = last.filter((c: NftCommand) => c.cmd === 'addRule' && c.exprs.some((e) => e.expr === 'meta' && e.key === 'iifgroup'));
+  if (drops.length === 0) return [];
+  expect(drops).toHaveLength(1);
+  const exprs = (drops[0] as Extract<NftCommand, { cmd: 'addRule' }>).exprs;
+  const at = exprs.findIndex((e) => e.expr === 'meta' && e.key === 'nfproto');
+  if (at < 0) return [4, 6];
+  const cmp = exprs[at + 1];
+  if (cmp.expr !== 'cmp') throw new Error(`meta nfproto followed by ${cmp.expr}`);
+  return [NFPROTO_FAMILY[Buffer.from(cmp.data).toString('hex')]];
 }
 
 /** A fake world whose host has ip_forward at `found`, and its sysctls. */
@@ -39,7 +53,7 @@ describe('ip_forward', () => {
     const network = await c.newNetwork('bridge', 'web', { ipam: { config: [{ subnet: '10.91.0.0/24' }] } });
     expect(hostSysctls.get(KEY)).toBe('1');
     expect(JSON.parse(readFileSync(record, 'utf8'))).toEqual({ 'net.ipv4.ip_forward': '0' });
-    expect(dropsOthers(world.kernel.log)).toBe(true);
+    expect(droppedFamilies(world.kernel.log)).toEqual([4]);
     // The bridge and its ports are in the owner's link group; the ports in hairpin mode.
     const bridge = world.kernel.link(`br-${network.id.slice(0, 12)}`);
     expect(bridge.group).toBe(ownerGroup(c.owner));
@@ -57,7 +71,7 @@ describe('ip_forward', () => {
     const { world, hostSysctls } = worldWithForwarding('1');
     const c = await world.start({ predefinedNetworks: false });
     await c.newNetwork('bridge', 'web', SUBNET);
-    expect(dropsOthers(world.kernel.log)).toBe(false);
+    expect(droppedFamilies(world.kernel.log)).toEqual([]);
     expect(existsSync(path.join(world.options.stateDir!, FORWARDING_RECORD))).toBe(false);
     await c.stop({ removeAll: true });
     expect(hostSysctls.get(KEY)).toBe('1');
@@ -66,7 +80,7 @@ describe('ip_forward', () => {
     const d = await world.start({ predefinedNetworks: false, ipForwardNoDrop: true });
     await d.newNetwork('bridge', 'web', SUBNET);
     expect(hostSysctls.get(KEY)).toBe('1');
-    expect(dropsOthers(world.kernel.log)).toBe(false);
+    expect(droppedFamilies(world.kernel.log)).toEqual([]);
     await d.stop({ removeAll: true });
     expect(hostSysctls.get(KEY)).toBe('0');
   });
@@ -79,7 +93,7 @@ describe('ip_forward', () => {
     await c.stop();
     world.kernel.log.length = 0;
     const again = await world.start({ predefinedNetworks: false });
-    expect(dropsOthers(world.kernel.log)).toBe(true);
+    expect(droppedFamilies(world.kernel.log)).toEqual([4]);
     // Another cnm-ts bridge (of another controller) stays: forwarding stays on.
     const other = fakeWorld();
     const stranger = await other.start({ predefinedNetworks: false, kernel: world.kernel });
@@ -158,7 +172,7 @@ describe('IPv6 forwarding', () => {
       `${V6('default', 'forwarding')}=1`,
       `${V6('all', 'forwarding')}=1`,
     ]);
-    expect(dropsOthers(world.kernel.log)).toBe(true);
+    expect(droppedFamilies(world.kernel.log)).toEqual([4, 6]);
 
     // A second IPv6 network changes nothing more.
     const before = world.kernel.log.length;
@@ -189,7 +203,7 @@ describe('IPv6 forwarding', () => {
     expect(existsSync(path.join(world.options.stateDir!, FORWARDING_RECORD))).toBe(false);
   });
 
-  it("IPv6 forwarding found on is the host's own: accept_ra untouched, only default's recorded, no drop", async () => {
+  it("IPv6 forwarding found on is the host's own: accept_ra untouched, only default's recorded, only IPv4 dropped", async () => {
     const { world, hostSysctls } = worldWithRaHost();
     hostSysctls.set(V6('all', 'forwarding'), '1');
     const c = await world.start({ predefinedNetworks: false });
@@ -200,11 +214,34 @@ describe('IPv6 forwarding', () => {
       'net.ipv4.ip_forward': '0',
       'net.ipv6.conf.default.forwarding': '0',
     });
-    // ip_forward is cnm-ts's, but the drop would stop the host's own IPv6 routing.
-    expect(dropsOthers(world.kernel.log)).toBe(false);
+    // ip_forward is cnm-ts's: IPv4 is dropped; the host's own IPv6 routing is not.
+    expect(droppedFamilies(world.kernel.log)).toEqual([4]);
     await c.stop({ removeAll: true });
     expect(hostSysctls.get(V6('all', 'forwarding'))).toBe('1');
     expect(hostSysctls.get(V6('default', 'forwarding'))).toBe('0');
+  });
+
+  it("ip_forward found on is the host's own: only IPv6, which cnm-ts switched on, is dropped, across a restart; ipForwardNoDrop drops nothing", async () => {
+    const { world, hostSysctls } = worldWithRaHost();
+    hostSysctls.set(KEY, '1');
+    const c = await world.start({ predefinedNetworks: false });
+    await c.newNetwork('bridge', 'dual', DUAL);
+    expect([hostSysctls.get(KEY), hostSysctls.get(V6('all', 'forwarding'))]).toEqual(['1', '1']);
+    expect(JSON.parse(readFileSync(path.join(world.options.stateDir!, FORWARDING_RECORD), 'utf8'))).not.toHaveProperty(['net.ipv4.ip_forward']);
+    expect(droppedFamilies(world.kernel.log)).toEqual([6]);
+    // A restart reads the record (IPv6's) and finds ip_forward on without one: the host's own still.
+    await c.stop();
+    world.kernel.log.length = 0;
+    const again = await world.start({ predefinedNetworks: false });
+    expect(droppedFamilies(world.kernel.log)).toEqual([6]);
+    await again.stop({ removeAll: true });
+    expect([hostSysctls.get(KEY), hostSysctls.get(V6('all', 'forwarding'))]).toEqual(['1', '0']);
+
+    const d = await world.start({ predefinedNetworks: false, ipForwardNoDrop: true });
+    await d.newNetwork('bridge', 'dual', DUAL);
+    expect(hostSysctls.get(V6('all', 'forwarding'))).toBe('1');
+    expect(droppedFamilies(world.kernel.log)).toEqual([]);
+    await d.stop({ removeAll: true });
   });
 
   it("IPv6's values go back once no IPv6 network is left, IPv4's stay while a bridge is", async () => {
