@@ -37,7 +37,7 @@ async function runInSandbox(script, args) {
     'ip link set lo up',
     'exec "$@"',
   ].join('; ');
-  const child = spawn('unshare', ['--net', '--mount', '--propagation', 'private', 'sh', '-c', setup, 'sh', process.execPath, script, ...args], {
+  const child = spawn('unshare', ['--net', '--mount', '--propagation', 'private', 'sh', '-c', setup, 'sh', process.execPath, ...process.execArgv, script, ...args], {
     stdio: 'inherit',
     env: { ...process.env, [INNER_ENV]: '1', [WORK_ENV]: work },
   });
