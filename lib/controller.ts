@@ -111,7 +111,7 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   /** @internal Its records; where sandbox records go is known with the mark. */ store: StateStore;
   /** @internal Writes endpoint records of concurrent calls together (one trip, one folder fsync). */ readonly recordWrites: GroupCommit;
   /** @internal What every kernel operation of the controller, its drivers and its objects goes through. */ readonly kernel: Kernel;
-  /** @internal The names the sandboxes' embedded DNS servers answer for, per network. */ readonly dnsRecords = new DnsRecords();
+  /** @internal The names the sandboxes' embedded DNS servers answer for, per network. */ readonly dnsRecords = new DnsRecords(() => this.kernel.dns.forget());
   /** @internal Its names and paths; the mark is known once the state directory is locked. */ layout: StateLayout;
   /** @internal The mark on the kernel objects this controller's state directory owns. */
   get owner(): string {

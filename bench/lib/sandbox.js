@@ -37,10 +37,14 @@ async function runInSandbox(script, args) {
     'ip link set lo up',
     'exec "$@"',
   ].join('; ');
-  const child = spawn('unshare', ['--net', '--mount', '--propagation', 'private', 'sh', '-c', setup, 'sh', process.execPath, ...process.execArgv, script, ...args], {
-    stdio: 'inherit',
-    env: { ...process.env, [INNER_ENV]: '1', [WORK_ENV]: work },
-  });
+  const child = spawn(
+    'unshare',
+    ['--net', '--mount', '--propagation', 'private', 'sh', '-c', setup, 'sh', process.execPath, ...process.execArgv, script, ...args],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, [INNER_ENV]: '1', [WORK_ENV]: work },
+    },
+  );
   // Pass signals on (a terminal's Ctrl-C reaches the child too; it ignores the second one) and
   // stay alive until the child has cleaned up.
   const forward = (signal) => child.kill(signal);

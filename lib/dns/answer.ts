@@ -22,8 +22,12 @@ export interface NameSource {
   reverse(address: string): string | null;
 }
 
-/** A reply to send, or the query to forward upstream (the caller knows whether it may). */
-export type Outcome = { reply: Buffer } | { forward: true };
+/**
+ * A reply to send, or the query to forward upstream (the caller knows whether it may). `repeatable`:
+ * the same query gets the same reply until the names change (a local answer of at most one record,
+ * so no order to rotate).
+ */
+export type Outcome = { reply: Buffer; repeatable?: true } | { forward: true };
 
 /**
  * The outcome of one query received over `transport`; null for what is not a query (dropped).
@@ -41,7 +45,10 @@ export function answerQuery(query: Buffer, source: NameSource, transport: 'udp' 
   if (packet.type !== 'query' || !question) return null;
   if (((packet.flags ?? 0) >> 11) & 0xf) return { reply: reply(packet, question, [], RCODE.NOTIMP, transport) };
   const answers = question.class === 'IN' ? localAnswers(question, source) : null;
-  if (answers) return { reply: reply(packet, question, answers, RCODE.NOERROR, transport) };
+  if (answers) {
+    const encoded = reply(packet, question, answers, RCODE.NOERROR, transport);
+    return answers.length <= 1 ? { reply: encoded, repeatable: true } : { reply: encoded };
+  }
   if (mayForward()) return { forward: true };
   return { reply: reply(packet, question, [], RCODE.SERVFAIL, transport) };
 }

@@ -32,6 +32,9 @@ export class DnsRecords {
   /** Turns with every answer of several addresses, so that their order rotates query by query. */
   private turn = 0;
 
+  /** `changed` is called after every add and remove (answers given before may be wrong now). */
+  constructor(private readonly changed: () => void = () => undefined) {}
+
   /** The endpoint answers to its names in the network from now on (a join, a restore). */
   add(networkId: string, entry: DnsEntry): void {
     let network = this.networks.get(networkId);
@@ -43,6 +46,7 @@ export class DnsRecords {
       holders.set(entry.endpointId, entry);
     }
     for (const address of [entry.ipv4, entry.ipv6]) if (address) network.addresses.set(address, entry);
+    this.changed();
   }
 
   /** The endpoint no longer answers in the network (a leave, a delete). */
@@ -55,6 +59,7 @@ export class DnsRecords {
     }
     for (const [address, entry] of network.addresses) if (entry.endpointId === endpointId) network.addresses.delete(address);
     if (network.names.size === 0 && network.addresses.size === 0) this.networks.delete(networkId);
+    this.changed();
   }
 
   /**

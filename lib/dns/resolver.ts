@@ -78,7 +78,10 @@ export class SandboxResolver {
     };
     const outcome = answerQuery(message.data, this.source, message.channel === DNS_CHANNEL.tcp ? 'tcp' : 'udp', mayForward);
     if (!outcome) return;
-    if ('reply' in outcome) this.kernel.dns.send([{ id: this.id, ...client, data: outcome.reply }]);
-    else this.forwarder!.forward(message.data, client, upstreams);
+    if ('reply' in outcome) {
+      // A repeatable UDP answer: the addon answers the same query again itself, until the names change.
+      const query = outcome.repeatable && message.channel === DNS_CHANNEL.udp ? { query: message.data } : {};
+      this.kernel.dns.send([{ id: this.id, ...client, data: outcome.reply, ...query }]);
+    } else this.forwarder!.forward(message.data, client, upstreams);
   }
 }

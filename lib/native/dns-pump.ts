@@ -19,6 +19,11 @@ export interface DnsPump {
    * receiver, they go out together with the other replies of the same batch of arrivals.
    */
   send(messages: DnsMessage[]): void;
+  /**
+   * The names changed: replies sent with their `query` are not given again by the pump. Holds for
+   * every query that arrives after the call returns.
+   */
+  forget(): void;
   /** Closes a resolver's sockets; the pump's thread ends with the last one. */
   detach(id: number): void;
 }
@@ -75,6 +80,10 @@ export const nativeDnsPump: DnsPump = {
   send(messages) {
     if (outbox) outbox.push(...messages);
     else sendNow(messages);
+  },
+  forget() {
+    // No receiver: the pump is stopped, and keeps nothing.
+    if (receivers.size > 0) loadBinding().dnsForget();
   },
   detach(id) {
     if (!receivers.delete(id)) return;

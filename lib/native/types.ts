@@ -320,6 +320,11 @@ export interface DnsMessage {
    * server's reply, or an empty one when it failed (no reply within 4 s, refused, unreachable).
    */
   data: Buffer;
+  /**
+   * A UDP reply: the query it answers, when every query with the same bytes (its id aside) gets
+   * this reply until the names change (DnsPump.forget()); the addon then answers them itself.
+   */
+  query?: Buffer;
 }
 
 /** A transport protocol of a published or reserved port: tcp, udp or sctp. */
@@ -373,4 +378,6 @@ export interface NativeBinding {
   dnsDetach(id: number): void;
   /** Queues messages for the pump to send. */
   dnsSend(messages: DnsMessage[]): void;
+  /** The names changed: the pump gives none of the replies it kept for repeated queries again. */
+  dnsForget(): void;
 }

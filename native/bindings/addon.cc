@@ -179,6 +179,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dnsAttach", Napi::Function::New(env, DnsAttach, "dnsAttach"));
   exports.Set("dnsDetach", Napi::Function::New(env, DnsDetach, "dnsDetach"));
   exports.Set("dnsSend", Napi::Function::New(env, DnsSend, "dnsSend"));
+  exports.Set("dnsForget", Napi::Function::New(env, DnsForget, "dnsForget"));
   exports.Set("effectiveCapabilities", Napi::Function::New(env, EffectiveCapabilities, "effectiveCapabilities"));
   return exports;
 }

@@ -105,6 +105,12 @@ Napi::Value DnsDetach(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value DnsForget(const Napi::CallbackInfo& info) {
+  auto* data = info.Env().GetInstanceData<AddonData>();
+  if (data->dnsPump) data->dnsPump->forget();  // a stopped pump keeps no reply
+  return info.Env().Undefined();
+}
+
 Napi::Value DnsSend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData* data = running(info, "dnsSend");
@@ -123,6 +129,7 @@ Napi::Value DnsSend(const Napi::CallbackInfo& info) {
     m.conn = o.Get("conn").ToNumber().Uint32Value();
     m.peer = bytes(o, "peer");
     m.data = bytes(o, "data");
+    m.query = bytes(o, "query");
   }
   data->dnsPump->send(std::move(messages));
   return env.Undefined();

@@ -46,11 +46,18 @@ struct DnsPump::Exchange {
   std::chrono::steady_clock::time_point deadline;
 };
 
+// A reply given for a query, for the queries with the same bytes after its id.
+struct DnsPump::Kept {
+  uint64_t generation;
+  std::vector<uint8_t> reply;
+};
+
 struct DnsPump::Resolver {
   Fd udp, tcp, netns;
   std::vector<std::unique_ptr<Watch>> watches;
   std::map<uint32_t, std::unique_ptr<Connection>> connections;
   std::map<uint32_t, std::unique_ptr<Exchange>> exchanges;
+  std::unordered_map<std::string, Kept> kept;  // by the query's bytes after its id
 };
 
 struct DnsPump::Item {
@@ -131,9 +138,13 @@ void DnsPump::detach(uint32_t id) { queue(Item{Item::Kind::Detach, id, {}, {}});
 void DnsPump::send(std::vector<DnsMessage> messages) {
   if (messages.empty()) return;
   bool wake;
+  uint64_t generation = generation_.load();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (DnsMessage& m : messages) queued_.push_back(Item{Item::Kind::Send, m.id, {}, std::move(m)});
+    for (DnsMessage& m : messages) {
+      m.generation = generation;
+      queued_.push_back(Item{Item::Kind::Send, m.id, {}, std::move(m)});
+    }
     wake = !wakePending_;
     wakePending_ = true;
   }
@@ -142,6 +153,8 @@ void DnsPump::send(std::vector<DnsMessage> messages) {
     (void)!::write(wake_.get(), &one, sizeof one);
   }
 }
+
+void DnsPump::forget() { generation_.fetch_add(1); }
 
 std::vector<DnsMessage> DnsPump::take() {
   std::vector<DnsMessage> out;
@@ -253,6 +266,7 @@ void DnsPump::receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel) {
     socklen_t fromLen = sizeof from;
     ssize_t n = ::recvfrom(fd, buf.data(), buf.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from), &fromLen);
     if (n < 0) return;  // EAGAIN, or an ICMP error queued by an earlier send: nothing to take
+    if (channel == DnsChannel::Udp && answerKept(resolver, buf.data(), static_cast<size_t>(n), from, fromLen)) continue;
     DnsMessage m;
     m.id = resolver.watches.front()->id;
     m.channel = channel;
@@ -261,6 +275,25 @@ void DnsPump::receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel) {
     m.data.assign(buf.data(), buf.data() + n);
     received_.push_back(std::move(m));
   }
+}
+
+bool DnsPump::answerKept(Resolver& resolver, uint8_t* query, size_t size, const sockaddr_storage& from, socklen_t fromLen) {
+  if (resolver.kept.empty() || size < 12) return false;
+  auto it = resolver.kept.find(std::string(reinterpret_cast<const char*>(query) + 2, size - 2));
+  if (it == resolver.kept.end() || it->second.generation != generation_.load()) return false;
+  std::vector<uint8_t>& reply = it->second.reply;
+  reply[0] = query[0];  // the id of this query
+  reply[1] = query[1];
+  (void)::sendto(resolver.udp.get(), reply.data(), reply.size(), MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&from),
+                 fromLen);
+  return true;
+}
+
+void DnsPump::keep(Resolver& resolver, DnsMessage& reply) {
+  // Decided on names that changed since: not given again.
+  if (reply.query.size() < 12 || reply.data.size() < 12 || reply.generation != generation_.load()) return;
+  if (resolver.kept.size() >= kMaxKept) resolver.kept.clear();
+  resolver.kept[std::string(reply.query.begin() + 2, reply.query.end())] = Kept{reply.generation, std::move(reply.data)};
 }
 
 void DnsPump::accept(Resolver& resolver) {
@@ -354,6 +387,7 @@ void DnsPump::transmit(DnsMessage& m) {
   // Non-blocking: a full socket buffer drops the datagram, as a loss on the wire would.
   (void)::sendto(fd, m.data.data(), m.data.size(), MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&to),
                  static_cast<socklen_t>(m.peer.size()));
+  if (!m.query.empty()) keep(resolver, m);
 }
 
 void DnsPump::flush(Resolver& resolver, uint32_t connId) {

@@ -3,20 +3,27 @@
 // notification per batch, however many messages), sends the replies it is given, and carries out
 // the queries forwarded upstream, each on a socket of its own (dns-upstream.h) over UDP or TCP,
 // reporting one outcome for each: the reply, or a failure. The answers are decided elsewhere
-// (lib/dns); no caller ever blocks on a socket, and neither does this thread (connects are
+// (lib/dns), except that a UDP reply given with its query is kept, and a query with the same bytes
+// (its id aside) is answered here with it until the names change (forget()): a repeated query
+// costs no trip to the JS thread. No caller ever blocks on a socket, and neither does this thread (connects are
 // non-blocking). The listening sockets are opened inside the sandboxes' namespaces beforehand
 // (dns-sockets.h); the thread enters a sandbox's namespace only for the socket() call of a
 // forwarded query and goes back at once. Every wait is bounded: forwarded queries, and clients'
 // TCP connections that stay idle.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "fd.h"
@@ -42,6 +49,10 @@ struct DnsMessage {
   // The message, without TCP's length prefix. An outcome without data: the exchange failed (no
   // reply in time, refused, unreachable).
   std::vector<uint8_t> data;
+  // A UDP reply: the query it answers, when any query with the same bytes (its id aside) gets the
+  // same reply until the names change; the pump then answers those itself.
+  std::vector<uint8_t> query;
+  uint64_t generation = 0;  // of the names the reply was decided on (stamped by send())
 };
 
 // The sockets of one resolver, and its namespace (for forwarded queries' sockets). The pump owns them once given.
@@ -64,6 +75,8 @@ class DnsPump {
   static constexpr std::chrono::milliseconds kIdleTimeout{8000};
   // How often timeouts are looked for, while anything can time out.
   static constexpr std::chrono::milliseconds kTick{250};
+  // Replies a resolver keeps for repeated queries; when full, it starts again from none.
+  static constexpr size_t kMaxKept = 256;
 
   // `notify` is called on the pump's thread when messages arrive and none were waiting: the
   // receiver then calls take().
@@ -77,6 +90,9 @@ class DnsPump {
   // Closes the resolver's sockets (its TCP connections too); messages sent to it later are dropped.
   void detach(uint32_t id);
   void send(std::vector<DnsMessage> messages);
+  // The names changed: no kept reply is given again. Takes effect before it returns, for the
+  // queries that arrive after.
+  void forget();
   // The messages received since the last call; the next arrival notifies again.
   std::vector<DnsMessage> take();
 
@@ -86,6 +102,7 @@ class DnsPump {
   struct Connection;
   struct Exchange;
   struct Resolver;
+  struct Kept;
   struct Item;  // an attach, detach or message, applied on the pump's thread in order
 
   void run();
@@ -95,6 +112,8 @@ class DnsPump {
   void transmit(DnsMessage& message);
   void handle(Watch& watch, uint32_t events);
   void receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel);
+  bool answerKept(Resolver& resolver, uint8_t* query, size_t size, const sockaddr_storage& from, socklen_t fromLen);
+  void keep(Resolver& resolver, DnsMessage& reply);
   void accept(Resolver& resolver);
   void readConnection(Resolver& resolver, Connection& conn);
   void flush(Resolver& resolver, uint32_t connId);
@@ -117,6 +136,7 @@ class DnsPump {
   bool stopping_ = false;                                    // guarded by mutex_
   std::vector<DnsMessage> waiting_;                          // received, not yet taken; guarded by mutex_
   bool notified_ = false;                                    // guarded by mutex_
+  std::atomic<uint64_t> generation_{0};                      // of the names: forget() moves it on
   std::map<uint32_t, std::unique_ptr<Resolver>> resolvers_;  // the pump thread's own, as all below
   std::vector<DnsMessage> received_;                         // this round's, delivered at its end
   uint32_t nextConn_ = 1;

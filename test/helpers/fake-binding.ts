@@ -15,5 +15,6 @@ export function fakeBinding(execute: NativeBinding['execute']): NativeBinding {
     dnsAttach: () => undefined,
     dnsDetach: () => undefined,
     dnsSend: () => undefined,
+    dnsForget: () => undefined,
   };
 }

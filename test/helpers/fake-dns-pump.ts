@@ -22,6 +22,13 @@ export class FakeDnsPump implements DnsPump {
     this.sent.push(...messages);
   }
 
+  /** How many times the names changed. */
+  forgets = 0;
+
+  forget(): void {
+    this.forgets++;
+  }
+
   detach(id: number): void {
     this.attached.delete(id);
   }

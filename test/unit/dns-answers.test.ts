@@ -57,6 +57,15 @@ describe('DnsRecords', () => {
     expect(second).toEqual([...first].reverse());
   });
 
+  it('says after every add and every remove that the names changed', () => {
+    let changes = 0;
+    const r = new DnsRecords(() => changes++);
+    r.add(A.id, { endpointId: 'e1', names: ['web'], ipv4: '10.0.0.2', ipv6: null });
+    r.remove(A.id, 'e1');
+    r.remove(A.id, 'e1'); // nothing left to remove
+    expect(changes).toBe(2);
+  });
+
   it('forgets an endpoint at once, and its PTR', () => {
     const r = records();
     expect(r.reverse([A], '10.0.0.3')).toBe('db.alpha');
@@ -102,6 +111,17 @@ describe('answerQuery', () => {
     expect(ask(records(), [A], query('example.com', 'A'), 'udp', true)).toEqual({ forward: true });
     expect(ask(records(), [A], query('example.com', 'A'), 'udp', false)).toMatchObject({ rcode: 'SERVFAIL' });
     expect(ask(records(), [A], query('web', 'MX'), 'udp', true)).toEqual({ forward: true });
+  });
+
+  it('marks as repeatable the local answers of one record or none, not those whose order rotates, SERVFAIL or NOTIMP', () => {
+    const source = { resolve: (n: string, f: 4 | 6) => records().resolve([A], n, f), reverse: (a: string) => records().reverse([A], a) };
+    const repeatable = (q: Buffer) => (answerQuery(q, source, 'udp', () => false) as { repeatable?: true }).repeatable === true;
+    expect(repeatable(query('web', 'A'))).toBe(true);
+    expect(repeatable(query('web', 'AAAA'))).toBe(true); // NODATA
+    expect(repeatable(query('3.0.0.10.in-addr.arpa', 'PTR'))).toBe(true);
+    expect(repeatable(query('svc', 'A'))).toBe(false); // two addresses, rotated per query
+    expect(repeatable(query('example.com', 'A'))).toBe(false); // SERVFAIL: depends on the upstreams
+    expect(repeatable(query('web', 'A', { flags: 2 << 11 }))).toBe(false); // NOTIMP
   });
 
   it('drops what is not a query', () => {

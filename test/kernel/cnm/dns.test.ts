@@ -113,6 +113,31 @@ describeKernel('embedded DNS server', () => {
     await client.sandbox.delete();
   });
 
+  it("answers a repeated query on the addon's thread, also while the event loop is busy; a leave is seen by the next query", async () => {
+    const client = await container(net, 'asker');
+    const sandbox = await c.newSandbox(uniqueName('kept'));
+    const ep = await net.createEndpoint(uniqueName('kept'), { dnsNames: ['kept'] });
+    await ep.join(sandbox);
+    const address = bare(ep.info().interface.address);
+    // Without a cookie, dig's queries have the same bytes but for their id.
+    const same = ['+nocookie', 'kept'];
+    expect(await digShort(client.sandbox.key, same)).toEqual([address]);
+    // The JS thread is held for 3 s, longer than dig waits (2 s): only the addon can answer.
+    const kept = digShort(client.sandbox.key, same);
+    const notKept = digStatus(client.sandbox.key, ['+cookie', 'kept']);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);
+    expect(await kept).toEqual([address]);
+    expect(await notKept).toBe('timeout');
+    await ep.leave(sandbox);
+    expect(await digStatus(client.sandbox.key, same)).toBe('SERVFAIL');
+    await ep.join(sandbox);
+    expect(await digShort(client.sandbox.key, same)).toEqual([address]);
+    await sandbox.delete();
+    expect(await digStatus(client.sandbox.key, same)).toBe('SERVFAIL');
+    await ep.delete();
+    await client.sandbox.delete();
+  });
+
   it('leaves port 53 of the sandbox to its own processes: a server bound to 0.0.0.0:53 and the resolver both work', async () => {
     const web = await container(net, 'own53', ['own53']);
     const code = `require('dgram').createSocket('udp4').bind(53, '0.0.0.0', () => console.log('bound'))`;

@@ -72,6 +72,25 @@ describe('embedded DNS server on a fake kernel', () => {
     await controller.stop({ removeAll: true });
   });
 
+  it('hands the pump a repeatable UDP answer with its query, and makes the pump forget at every join and leave', async () => {
+    const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+    const sandbox = await controller.newSandbox('c1');
+    const forgets = world.kernel.dns.forgets;
+    const web = await user.createEndpoint('web-ep', { dnsNames: ['web'], ipv4Address: '10.9.0.10' });
+    await web.join(sandbox);
+    expect(world.kernel.dns.forgets).toBe(forgets + 1);
+    const [id] = world.kernel.dns.attached.keys();
+    const data = dnsPacket.encode({ type: 'query', id: 99, questions: [{ name: 'web', type: 'A', class: 'IN' }] });
+    world.kernel.dns.deliver({ id, channel: DNS_CHANNEL.udp, conn: 0, peer: sockaddr('127.0.0.1', 5353), data });
+    expect(world.kernel.dns.sent.at(-1)!.query).toEqual(data);
+    // Over TCP the pump keeps nothing: each query comes to the resolver.
+    world.kernel.dns.deliver({ id, channel: DNS_CHANNEL.tcp, conn: 1, peer: Buffer.alloc(0), data });
+    expect(world.kernel.dns.sent.at(-1)!.query).toBeUndefined();
+    await web.leave(sandbox);
+    expect(world.kernel.dns.forgets).toBe(forgets + 2);
+    await controller.stop({ removeAll: true });
+  });
+
   it('a container-mode sandbox takes the resolv.conf of the sandbox it shares, unless it has DNS options of its own', async () => {
     const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
     const owner = await controller.newSandbox('c1');
