@@ -49,10 +49,11 @@ const FLOOR_TEARDOWN_TARGET = 1.3;
 // Macvlan vs bridge joins, one after the other (issue 14): a macvlan join should cost less.
 const MACVLAN_JOINS = 100;
 // Dual-stack vs IPv4-only joins, one after the other (issue 13): at most this much dearer; and
-// publishing / unpublishing ports over IPv6 beside IPv4, in interleaved rounds.
+// publishing / unpublishing ports over IPv6 beside IPv4, in interleaved rounds (500 ports: with
+// fewer, the unpublish is lost in the noise of the leave around it).
 const DUAL_STACK_JOINS = 100;
 const DUAL_STACK_TARGET = 1.2;
-const DUAL_STACK_PORTS = 100;
+const DUAL_STACK_PORTS = 500;
 const DUAL_STACK_PORT_ROUNDS = 5;
 const IPV6_SETTLE_MS = 2000; // long enough for DAD (1 s) and the first router solicitation
 const BREAKDOWN_PER_PREFIX = 40;
