@@ -12,7 +12,7 @@ import { localPools } from './ipam/predefined';
 import { deriveUlaPool } from './ipam/ula';
 import { MACHINE_ID_FILE, readMachineId } from './host-id';
 import { checkIpam, IpamCaller } from './ipam-caller';
-import { bestEffort, nativeKernel, NetlinkError, runOne, type Kernel, type NativeOp } from './native';
+import { bestEffort, nativeKernel, NetlinkError, runOne, type DnsPorts, type Kernel, type NativeOp } from './native';
 import { parseCidr } from './util/ip';
 import { Network } from './network';
 import { allocatePools, type NetworkPools } from './network-pools';
@@ -462,7 +462,7 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
       const sandbox = Sandbox.make(id, containerId, mode, namespace, this, options);
       sandbox.hostDns = await this.hostDns();
       // One trip: the files, the namespace (if it is a new one) and the record, in that order.
-      const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace) : [];
+      const newNamespace = mode === 'namespace' ? this.namespaceOps(namespace, sandbox.resolverPorts) : [];
       const files = sandbox.writeFilesOps();
       try {
         await this.kernel.batch([...files, ...newNamespace, this.store.writeOp(sandbox.toRecord())]);
@@ -491,8 +491,11 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
     return host ? hostNamespace() : this.layout.newNamespace(id);
   }
 
-  /** The operations that make a sandbox's namespace with lo up (`ip netns add`). */
-  private namespaceOps(namespace: NamespaceHandle): NativeOp[] {
+  /**
+   * The operation that makes a sandbox's namespace with lo up (`ip netns add`), and the sockets its
+   * resolver asks for on `ports`.
+   */
+  private namespaceOps(namespace: NamespaceHandle, ports: DnsPorts): NativeOp[] {
     return [
       // IPv6 off for interfaces made later (IPv4-only networks); an IPv6 endpoint turns it on for its
       // own. No duplicate address detection: IPAM made the addresses unique, and they work at once
@@ -502,8 +505,9 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
         dir: this.layout.folders.netnsDir,
         name: namespace.name!,
         sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1', 'net.ipv6.conf.default.accept_dad': '0' },
+        // Brings lo up; a first join to a network that serves names opens the resolver without entering the namespace.
+        resolverSockets: ports,
       },
-      { op: 'linkSet', netns: namespace.key, name: 'lo', change: { up: true } },
     ];
   }
 

@@ -59,6 +59,7 @@ export type {
   FileRead,
   DnsChannelNumber,
   DnsMessage,
+  DnsPorts,
   DnsSockets,
   InNamespace,
   LinkChange,

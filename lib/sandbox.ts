@@ -3,7 +3,7 @@ import type { NetworkController } from './controller';
 import type { BoundPort, JoinInfo, JoinSandboxOps, JoinTarget } from './drivers/api';
 import type { Endpoint } from './endpoint';
 import { CnmError } from './errors';
-import { bestEffortTogether, NetlinkError, type Kernel, type LinkInfo, type LinkStats, type NativeOp } from './native';
+import { bestEffortTogether, NetlinkError, type DnsSockets, type Kernel, type LinkInfo, type LinkStats, type NativeOp, type NativeResult } from './native';
 import type { SandboxOptions } from './controller-options';
 import { checkDeleteOptions, checkRefreshOptions } from './option-checks';
 import { embeddedResolvConf, resolvConf, resolverUpstreams, type HostResolvConf } from './resolv-conf';
@@ -11,7 +11,7 @@ import { hostsFile, removeSandboxFilesOps, writeSandboxFilesOps, type FilesFolde
 import type { NamespaceHandle } from './layout';
 import { Gateway, type Attachment } from './sandbox-gateway';
 import type { DnsEntry } from './dns/records';
-import { SandboxResolver, type ResolverScope } from './dns/resolver';
+import { resolverPorts, SandboxResolver, type ResolverScope } from './dns/resolver';
 import { removeRedirectCommands } from './dns/redirect';
 import type { Network } from './network';
 import { STATE_VERSION, type AttachmentRecord, type SandboxMode, type SandboxRecord } from './store/records';
@@ -36,6 +36,8 @@ export class Sandbox {
   private deleted = false;
   /** The embedded DNS server, from the first join of a network that serves names until the delete. */
   private resolver: SandboxResolver | null = null;
+  /** @internal The ports its sockets ask for: opened with the namespace, they are taken at that first join. */
+  readonly resolverPorts = resolverPorts();
   private readonly dnsScope: ResolverScope = {
     networks: () => this.attachments().map(({ endpoint: { network } }) => ({ id: network.id, name: network.name })),
     mayForward: () => this.attachments().some((a) => !a.endpoint.network.options.internal),
@@ -205,22 +207,29 @@ export class Sandbox {
     const attachment = { endpoint, ifname: target.ifname, priority, order };
     const before = this.toRecord();
     // When the join changes nothing else the record holds (no published ports move, no hosts file
-    // is rewritten), its record rides in the driver's batch: one trip per join. So does what points
-    // the sandbox at a resolver opened for this join (its redirect, resolv.conf).
+    // is rewritten), its record rides in the driver's batch: one trip per join. So does a resolver
+    // opened for this join (its sockets, the redirect to them, resolv.conf).
     const recordsInBatch = !movesPorts(becomesGateway, endpoint, current) && !this.config.hostname;
-    let sandboxOpsSent = false;
     await withUndo(async (undo) => {
       // Never in the host's own namespace (host mode): its 127.0.0.11 and nf_tables are the host's, as in Docker.
-      const resolverOps = !this.resolver && this.mode !== 'host' && servesNames(network) ? await this.startResolver(undo) : [];
-      const sandboxOps: JoinSandboxOps = (info) => {
-        sandboxOpsSent = true;
-        return recordsInBatch ? [...resolverOps, this.controller.store.writeOp(this.recordWith(attachment, info))] : resolverOps;
+      const resolver = !this.resolver && this.mode !== 'host' && servesNames(network) ? this.startResolver(undo) : null;
+      const resolverOps = resolver ? [resolver.openOp(), resolver.redirectOp(this.controller.owner), ...this.writeFilesOps('resolv')] : [];
+      let batched = false;
+      let results: NativeResult[] = [];
+      const sandboxOps: JoinSandboxOps = {
+        ops: (info) => {
+          batched = true;
+          return recordsInBatch ? [...resolverOps, this.controller.store.writeOp(this.recordWith(attachment, info))] : resolverOps;
+        },
+        done: (returned) => (results = returned),
       };
       const info = await network.driver.join(network.id, endpoint.id, target, sandboxOps);
       undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
-      if (sandboxOpsSent && recordsInBatch) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
+      if (batched && recordsInBatch) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
       // A driver that does not batch (JoinSandboxOps): the resolver's operations go now, the record below.
-      if (!sandboxOpsSent && resolverOps.length > 0) await this.controller.kernel.batch(resolverOps);
+      if (!batched && resolverOps.length > 0) results = await this.controller.kernel.batch(resolverOps);
+      // The first of them opened its sockets.
+      if (resolver) await this.serve(resolver, results[0] as DnsSockets);
       this.link(attachment, info);
       undo.push(() => this.unlink(endpoint));
       if (becomesGateway) {
@@ -230,7 +239,7 @@ export class Sandbox {
         await this.gateway.move(endpoint);
       }
       await this.rewriteHosts(undo, () => this.unlink(endpoint));
-      if (!(sandboxOpsSent && recordsInBatch)) await this.saveRecord(before, undo);
+      if (!(batched && recordsInBatch)) await this.saveRecord(before, undo);
     });
     if (!slot) this.joins += 1;
     debug('%s joined %s as %s%s', endpoint.name, this.id.slice(0, 12), target.ifname, becomesGateway ? ' (gateway)' : '');
@@ -264,30 +273,37 @@ export class Sandbox {
   }
 
   /**
-   * Opens the embedded DNS server (the first join of a network that serves names) and returns the
-   * operations that point the sandbox at it: the redirect of 127.0.0.11:53 to its ports, and
+   * The embedded DNS server for the first join of a network that serves names, before its sockets
+   * exist: the join's batch opens them, points the sandbox's 127.0.0.11:53 at them and writes
    * resolv.conf. The undo closes it, removes the redirect and writes resolv.conf back.
    */
-  private async startResolver(undo: { push(step: () => unknown): void }): Promise<NativeOp[]> {
-    const resolver = await this.openResolver();
+  private startResolver(undo: { push(step: () => unknown): void }): SandboxResolver {
+    const resolver = this.newResolver();
     this.resolver = resolver;
     undo.push(() => {
       this.closeResolver();
       const redirect: NativeOp = { op: 'nftTransaction', netns: this.key, commands: removeRedirectCommands(this.controller.owner) };
       return this.controller.kernel.batch([redirect, ...this.writeFilesOps('resolv')]);
     });
-    return [resolver.redirectOp(this.controller.owner), ...this.writeFilesOps('resolv')];
+    return resolver;
   }
 
-  private openResolver(): Promise<SandboxResolver> {
-    return SandboxResolver.open(this.controller.kernel, this.key, this.controller.dnsRecords, this.dnsScope);
+  /** On the ports its namespace was made with sockets for (see NetworkController.newSandbox). */
+  private newResolver(): SandboxResolver {
+    return new SandboxResolver(this.controller.kernel, this.controller.dnsRecords, this.dnsScope, this.key, this.resolverPorts);
+  }
+
+  /** Serves on the sockets `openOp()` returned; a redirect to other ports than asked for (one was taken) is made again. */
+  private async serve(resolver: SandboxResolver, sockets: DnsSockets): Promise<void> {
+    if (!resolver.attach(sockets)) await this.controller.kernel.batch([resolver.redirectOp(this.controller.owner)]);
   }
 
   /** At restore: new sockets, and the redirect to them; nothing stays open when that fails. */
   private async reopenResolver(): Promise<void> {
-    const resolver = await this.openResolver();
+    const resolver = this.newResolver();
+    const [sockets] = await this.controller.kernel.batch([resolver.openOp(), resolver.redirectOp(this.controller.owner)]);
     try {
-      await this.controller.kernel.batch([resolver.redirectOp(this.controller.owner)]);
+      await this.serve(resolver, sockets as DnsSockets);
     } catch (err) {
       resolver.close();
       throw err;

@@ -3,7 +3,8 @@
 // 127.0.0.11:53 to them, and the answers, decided here on the JS thread from the controller's
 // name records and the sandbox's networks.
 import createDebug from '../util/debug';
-import { DNS_CHANNEL, runOne, type DnsMessage, type DnsSockets, type Kernel, type NativeOp } from '../native';
+import { randomInt } from 'node:crypto';
+import { DNS_CHANNEL, type DnsMessage, type DnsSockets, type Kernel, type NativeOp } from '../native';
 import { answerQuery, type NameSource } from './answer';
 import { Forwarder } from './forwarder';
 import type { DnsNetwork, DnsRecords } from './records';
@@ -21,17 +22,34 @@ export interface ResolverScope {
   upstreams(): Upstream[];
 }
 
+/** The ports of a resolver's UDP and TCP sockets. */
+export type ResolverPorts = Pick<DnsSockets, 'udpPort' | 'tcpPort'>;
+
+/**
+ * Ports for a new resolver to ask for: random ones in Linux's default ephemeral range (32768 to
+ * 60999), where the kernel would pick them too, away from the fixed ports services listen on.
+ */
+export function resolverPorts(): ResolverPorts {
+  const pick = () => 32768 + randomInt(61000 - 32768);
+  return { udpPort: pick(), tcpPort: pick() };
+}
+
 export class SandboxResolver {
   private id = 0;
   private forwarder: Forwarder | null = null;
   private readonly source: NameSource;
 
-  private constructor(
+  /**
+   * The resolver of the sandbox whose namespace is `key`, before its sockets exist: `openOp()`
+   * opens them there on `ports` (other ones if those are taken), `redirectOp()` points
+   * 127.0.0.11:53 at those ports, and `attach()` takes what `openOp()` returned.
+   */
+  constructor(
     private readonly kernel: Kernel,
     records: DnsRecords,
     private readonly scope: ResolverScope,
     private readonly key: string,
-    private readonly ports: Pick<DnsSockets, 'udpPort' | 'tcpPort'>,
+    private ports: ResolverPorts,
   ) {
     this.source = {
       resolve: (name, family) => records.resolve(scope.networks(), name, family),
@@ -39,17 +57,23 @@ export class SandboxResolver {
     };
   }
 
+  /** The operation that opens the sockets (its result goes to `attach()`). */
+  openOp(): NativeOp {
+    return { op: 'dnsSockets', netns: this.key, ...this.ports };
+  }
+
   /**
-   * Opens the resolver of the sandbox whose namespace is `key`: its sockets there. Queries reach it
-   * once `redirectOp()` has run.
+   * Starts serving on the sockets `openOp()` returned; the pump owns them from now on. Returns
+   * false when they are not on the ports asked for (one was taken): `redirectOp()` must then run
+   * again, for the ports they got.
    */
-  static async open(kernel: Kernel, key: string, records: DnsRecords, scope: ResolverScope): Promise<SandboxResolver> {
-    const sockets = await runOne(kernel, { op: 'dnsSockets', netns: key });
-    const resolver = new SandboxResolver(kernel, records, scope, key, sockets);
-    resolver.id = kernel.dns.attach(sockets, (message) => resolver.receive(message));
-    resolver.forwarder = new Forwarder(resolver.id, (message) => kernel.dns.send([message]));
-    debug('resolver %d in %s on udp %d, tcp %d', resolver.id, key, sockets.udpPort, sockets.tcpPort);
-    return resolver;
+  attach(sockets: DnsSockets): boolean {
+    const asked = this.ports;
+    this.ports = { udpPort: sockets.udpPort, tcpPort: sockets.tcpPort };
+    this.id = this.kernel.dns.attach(sockets, (message) => this.receive(message));
+    this.forwarder = new Forwarder(this.id, (message) => this.kernel.dns.send([message]));
+    debug('resolver %d in %s on udp %d, tcp %d', this.id, this.key, sockets.udpPort, sockets.tcpPort);
+    return asked.udpPort === sockets.udpPort && asked.tcpPort === sockets.tcpPort;
   }
 
   /**
@@ -60,7 +84,7 @@ export class SandboxResolver {
     return { op: 'nftTransaction', netns: this.key, commands: redirectCommands(owner, this.ports.udpPort, this.ports.tcpPort) };
   }
 
-  /** Closes the sockets; queries under way get no answer. */
+  /** Closes the sockets (if attached); queries under way get no answer. */
   close(): void {
     if (this.id === 0) return;
     this.forwarder?.close();

@@ -1,7 +1,7 @@
 // The network driver API: libnetwork's classic driverapi.Driver in TypeScript. A driver does the
 // kernel work for its networks; the controller does naming, IPAM, bookkeeping and events.
 
-import type { NativeOp, PortProtocol } from '../native';
+import type { NativeOp, NativeResult, PortProtocol } from '../native';
 
 /**
  * A port to publish, as asked for (libnetwork's PortBinding): container `port`/`proto` on the host
@@ -90,13 +90,19 @@ export interface JoinTarget {
 }
 
 /**
- * The sandbox's own operations for a join, given what the join sets up: its state record, and on
- * its first join to a network with names, what points it at its DNS server (the redirect to the
- * server's ports, resolv.conf). A driver that does its kernel work in one batch appends them to it,
- * so that a join is one trip to the kernel; a failure there is a failure of the join, undone as any
- * other. A driver that never calls it leaves the sandbox to run them after join() returns.
+ * The sandbox's own operations for a join, given what the join sets up (`ops`): its state record,
+ * and on its first join to a network with names, its DNS server (its sockets, the redirect to their
+ * ports, resolv.conf). A driver that does its kernel work in one batch appends them to it, so that
+ * a join is one trip to the kernel, and hands what they returned to `done`; a failure there is a
+ * failure of the join, undone as any other. A driver that never calls `ops` leaves the sandbox to
+ * run them after join() returns.
  */
-export type JoinSandboxOps = (info: JoinInfo) => NativeOp[];
+export interface JoinSandboxOps {
+  /** The operations to append, given what the join sets up. */
+  ops(info: JoinInfo): NativeOp[];
+  /** What they returned, in order, once the batch succeeded. */
+  done(results: NativeResult[]): void;
+}
 
 /** What a join set up, for the sandbox's bookkeeping (libnetwork's JoinInfo). */
 export interface JoinInfo {

@@ -2,10 +2,11 @@
 // converting a batch happens when it is sent, not when it is asked for, so that thousands of
 // calls made in one tick cost the event loop almost nothing at once; and since the kernel
 // serialises most of this work, more batches in flight would only take CPU from the JS thread.
+import { closeSync } from 'node:fs';
 import createDebug from '../util/debug';
 import { injectedError, takeFault } from './faults';
 import { loadBinding } from './loader';
-import type { NativeOp, NativeResult } from './types';
+import type { DnsSockets, NativeOp, NativeResult } from './types';
 import { validateOp } from './validate';
 
 const debug = createDebug('cnm:native');
@@ -69,12 +70,22 @@ function dropIfIdle(): void {
   }
 }
 
-/** Runs the ops on a worker thread, or, with a fault pending inside them, those before it and then fails. */
+/**
+ * Runs the ops on a worker thread, or, with a fault pending inside them, those before it and then
+ * fails as the addon does: the DNS sockets handed out before the failure are closed.
+ */
 function execute(ops: NativeOp[]): Promise<NativeResult[]> {
   const fault = takeFault(ops.length);
   if (fault < 0) return loadBinding().execute(ops);
   const before = fault > 0 ? loadBinding().execute(ops.slice(0, fault)) : Promise.resolve([]);
-  return before.then(() => Promise.reject(injectedError(ops[fault].op, fault)));
+  return before.then((results) => {
+    for (const r of results) if (isDnsSockets(r)) [r.udp, r.tcp, r.netns].forEach((fd) => closeSync(fd));
+    return Promise.reject(injectedError(ops[fault].op, fault));
+  });
+}
+
+function isDnsSockets(result: NativeResult): result is DnsSockets {
+  return typeof result === 'object' && result !== null && 'udpPort' in result;
 }
 
 /**

@@ -188,7 +188,13 @@ export interface NetnsInfo {
 
 /** One operation of a batch. `netns` aims it at a namespace by path. */
 export type NativeOp =
-  | { op: 'netnsCreate'; dir: string; name: string; sysctls?: Record<string, string> }
+  /**
+   * `resolverSockets`: also brings lo up and opens, while inside the new namespace, the nf_tables
+   * socket and an embedded DNS server's sockets on those ports (0 or absent: the kernel picks); the
+   * next batch in that namespace takes them (an `nftTransaction`, a `dnsSockets` op asking for the
+   * same ports) without a helper thread entering it.
+   */
+  | { op: 'netnsCreate'; dir: string; name: string; sysctls?: Record<string, string>; resolverSockets?: DnsPorts }
   | { op: 'netnsDelete'; path: string }
   | { op: 'netnsInfo'; path: string }
   | ({ op: 'linkAdd'; link: LinkSpec } & InNamespace)
@@ -233,7 +239,8 @@ export type NativeOp =
    * on ports the kernel picks, and the namespace's file (where the queries it forwards get their
    * sockets). All of them or none. Hand them to the DNS pump (`Kernel.dns`).
    */
-  | ({ op: 'dnsSockets' } & InNamespace);
+  /** On those ports if they are free there, else on ports the kernel picks. */
+  | ({ op: 'dnsSockets' } & DnsPorts & InNamespace);
 
 /** A file for writeFiles. */
 export interface FileToWrite {
@@ -285,6 +292,12 @@ export interface NativeResultOf {
   /** How many entries were deleted. */
   conntrackDelete: number;
   dnsSockets: DnsSockets;
+}
+
+/** The ports to open an embedded DNS server's sockets on; absent or 0: the kernel picks. */
+export interface DnsPorts {
+  udpPort?: number;
+  tcpPort?: number;
 }
 
 /** An embedded DNS server's sockets (descriptors owned by the caller until attached to the pump). */

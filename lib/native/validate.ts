@@ -4,7 +4,7 @@ import { invalidArgument } from '../errors';
 import { show } from '../util/checks';
 import { validateConntrackFilter, validateNftCommands, validateNftFamily, validateNftName } from './nft-validate';
 import { parseCidr, validateIp } from '../util/ip';
-import type { LinkChange, LinkSpec, NativeOp, NftFamily, RouteSpec } from './types';
+import type { DnsPorts, LinkChange, LinkSpec, NativeOp, NftFamily, RouteSpec } from './types';
 import { ADDR_GEN_MODES, isOneOf, LINK_KINDS, MACVLAN_MODES, orList, PORT_PROTOCOLS, ROUTE_SCOPES } from './vocabulary';
 
 // IP parsing lives in util/ip (IPAM and the option checks use it too); re-exported for the ops' users.
@@ -180,6 +180,11 @@ function validateRouteOp(op: OpOf<'routeAdd' | 'routeReplace' | 'routeDelete'>):
   validateRoute(op.route);
 }
 
+function validateDnsPorts(ports: DnsPorts): void {
+  if (ports.udpPort !== undefined) validateUint(ports.udpPort, 'udpPort', 0, 65535);
+  if (ports.tcpPort !== undefined) validateUint(ports.tcpPort, 'tcpPort', 0, 65535);
+}
+
 function validateDescriptorOp(op: OpOf<'unlockFile' | 'portRelease'>): void {
   validateUint(op.fd, 'fd', 3, 0x7fffffff);
 }
@@ -199,6 +204,11 @@ const OP_CHECKS = {
     validatePath(op.dir, 'namespace directory');
     validateNetnsName(op.name);
     for (const key of Object.keys(op.sysctls ?? {})) validateSysctlKey(key);
+    if (op.resolverSockets !== undefined) {
+      if (typeof op.resolverSockets !== 'object' || op.resolverSockets === null)
+        throw invalidArgument(`resolverSockets must be an object, got ${show(op.resolverSockets)}`);
+      validateDnsPorts(op.resolverSockets);
+    }
   },
   netnsDelete: validateNamespacePath,
   netnsInfo: validateNamespacePath,
@@ -295,7 +305,7 @@ const OP_CHECKS = {
     if (!Array.isArray(op.filters)) throw invalidArgument('conntrack filters must be an array');
     op.filters.forEach(validateConntrackFilter);
   },
-  dnsSockets() {},
+  dnsSockets: validateDnsPorts,
 } satisfies { [K in OpName]: (op: OpOf<K>) => void };
 
 /** Checks one batch operation; throws INVALID_ARGUMENT naming the bad field. */

@@ -73,10 +73,19 @@ RouteSpec routeSpecFrom(const Reader& r) {
 }
 
 // The fields of each op, one overload per op (the netfilter ones are in nftconvert.cc).
+// udpPort and tcpPort, each absent or 0 for a port the kernel picks.
+ResolverPorts resolverPortsFrom(const Reader& r) {
+  ResolverPorts ports;
+  ports.udp = static_cast<uint16_t>(r.integer("udpPort", 0, 65535).value_or(0));
+  ports.tcp = static_cast<uint16_t>(r.integer("tcpPort", 0, 65535).value_or(0));
+  return ports;
+}
+
 void fieldsFrom(const Reader& r, op::NetnsCreate& o) {
   o.dir = r.string("dir", true);
   o.fileName = r.string("name", true);
   o.sysctls = r.stringMap("sysctls");
+  if (r.has("resolverSockets")) o.resolverSockets = resolverPortsFrom(r.object("resolverSockets"));
 }
 void fieldsFrom(const Reader& r, op::NetnsDelete& o) { o.path = r.string("path", true); }
 void fieldsFrom(const Reader& r, op::NetnsInfo& o) { o.path = r.string("path", true); }
@@ -142,7 +151,7 @@ void fieldsFrom(const Reader& r, op::PortReserve& o) {
   o.portEnd = static_cast<uint16_t>(end);
 }
 void fieldsFrom(const Reader& r, op::PortRelease& o) { o.fd = descriptorFrom(r); }
-void fieldsFrom(const Reader&, op::DnsSockets&) {}
+void fieldsFrom(const Reader& r, op::DnsSockets& o) { o.ports = resolverPortsFrom(r); }
 
 void fieldsFrom(const Reader& r, op::RemovePaths& o) {
   o.base = r.string("base", true);

@@ -47,7 +47,7 @@ NlSocket& Batch::socketFor(const std::string& netns) {
     hostSocketUsed_ = true;
     return host;
   }
-  std::optional<NlSocket> kept = keptSockets().take(netns);
+  std::optional<NlSocket> kept = keptSockets().takeRoute(netns);
   return sockets_.emplace(netns, kept ? std::move(*kept) : openSocketIn(netns)).first->second;
 }
 
@@ -58,7 +58,16 @@ NlSocket& Batch::netfilterSocketFor(const std::string& netns) {
   }
   auto it = netfilterSockets_.find(netns);
   if (it != netfilterSockets_.end()) return it->second;
-  return netfilterSockets_.emplace(netns, openSocketIn(netns, NETLINK_NETFILTER)).first->second;
+  std::optional<NlSocket> kept = keptSockets().takeNetfilter(netns);
+  return netfilterSockets_.emplace(netns, kept ? std::move(*kept) : openSocketIn(netns, NETLINK_NETFILTER)).first->second;
+}
+
+std::optional<ResolverSockets> Batch::takeResolverSockets(const std::string& netns) {
+  auto it = resolverSockets_.find(netns);
+  if (it == resolverSockets_.end()) return keptSockets().takeResolver(netns);
+  std::optional<ResolverSockets> made(std::move(it->second));
+  resolverSockets_.erase(it);
+  return made;
 }
 
 // One overload per op (std::visit fails to compile if one is missing). Each checks the interface
@@ -72,22 +81,31 @@ struct Batch::Runner {
 
   OpResult operator()(const op::NetnsCreate& o) const {
     std::string path = o.dir + "/" + o.fileName;
-    std::optional<NlSocket> created;
+    NamespaceSockets created;
     netnsCreate(o.dir, o.fileName, [&] {
-      // Still inside the new namespace: set its sysctls and open its socket on this thread.
+      // Still inside the new namespace: set its sysctls and open its sockets on this thread.
       for (const auto& [key, value] : o.sysctls) sysctlWrite(key, value);
-      created.emplace(NlSocket::open());
+      created.route.emplace(NlSocket::open());
+      if (o.resolverSockets) {
+        // lo first: it holds 127.0.0.11, and a socket bound there before would answer from 127.0.0.1.
+        LinkChange up;
+        up.up = true;
+        linkSet(*created.route, "lo", up);
+        created.netfilter.emplace(NlSocket::open(NETLINK_NETFILTER));
+        created.resolver.emplace(openDnsSockets(*o.resolverSockets));
+      }
     });
-    batch.sockets_.erase(path);
-    batch.sockets_.emplace(path, std::move(*created));
+    batch.forgetSockets(path);
+    batch.sockets_.emplace(path, std::move(*created.route));
+    if (created.netfilter) batch.netfilterSockets_.emplace(path, std::move(*created.netfilter));
+    if (created.resolver) batch.resolverSockets_.emplace(path, std::move(*created.resolver));
     batch.made_.insert(path);
     return path;
   }
   OpResult operator()(const op::NetnsDelete& o) const {
     keptSockets().forget(o.path);
     batch.made_.erase(o.path);
-    batch.sockets_.erase(o.path);
-    batch.netfilterSockets_.erase(o.path);
+    batch.forgetSockets(o.path);
     netnsDelete(o.path);
     return {};
   }
@@ -189,14 +207,14 @@ struct Batch::Runner {
   OpResult operator()(const op::NftListSets& o) const { return nftListSets(netfilter(), o.family, o.table); }
   OpResult operator()(const op::NftListElements& o) const { return nftListElements(netfilter(), o.family, o.table, o.set); }
   OpResult operator()(const op::ConntrackDelete& o) const { return conntrackDelete(netfilter(), o.filters); }
-  OpResult operator()(const op::DnsSockets&) const {
+  OpResult operator()(const op::DnsSockets& o) const {
     // The namespace's file stays open with the sockets: forwarded queries open theirs there later.
     Fd ns = netns.empty() ? Fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) : openNetns(netns);
     if (!ns.valid()) throwErrno("open", "/proc/thread-self/ns/net");
-    DnsSockets sockets;
-    runInNetns(ns.get(), [&] { sockets = openDnsSockets(); });
-    sockets.netns = ns.release();
-    return sockets;
+    std::optional<ResolverSockets> sockets = netns.empty() ? std::nullopt : batch.takeResolverSockets(netns);
+    if (sockets && !sockets->on(o.ports)) sockets.reset();  // kept for other ports: closed
+    if (!sockets) runInNetns(ns.get(), [&] { sockets.emplace(openDnsSockets(o.ports)); });
+    return sockets->release(ns.release());
   }
 };
 
@@ -207,12 +225,31 @@ std::vector<OpResult> Batch::execute(const std::vector<Op>& ops) {
     try {
       results.push_back(std::visit(Runner{*this, ops[i].netns}, ops[i].body));
     } catch (KernelError& e) {
+      // The caller gets no results: the DNS sockets handed over before the failure are closed here.
+      for (const OpResult& r : results) {
+        if (auto* sockets = std::get_if<DnsSockets>(&r)) closeDnsSockets(*sockets);
+      }
       throw BatchError{i, std::move(e)};
     }
   }
   // The sockets of namespaces made here are kept for their next batch (a join after newSandbox).
-  for (const std::string& path : made_) keptSockets().keep(path, std::move(sockets_.at(path)));
+  for (const std::string& path : made_) keptSockets().keep(path, takeSockets(path));
   return results;
+}
+
+NamespaceSockets Batch::takeSockets(const std::string& path) {
+  NamespaceSockets out;
+  if (auto it = sockets_.find(path); it != sockets_.end()) out.route.emplace(std::move(it->second));
+  if (auto it = netfilterSockets_.find(path); it != netfilterSockets_.end()) out.netfilter.emplace(std::move(it->second));
+  if (auto it = resolverSockets_.find(path); it != resolverSockets_.end()) out.resolver.emplace(std::move(it->second));
+  forgetSockets(path);
+  return out;
+}
+
+void Batch::forgetSockets(const std::string& path) {
+  sockets_.erase(path);
+  netfilterSockets_.erase(path);
+  resolverSockets_.erase(path);
 }
 
 }  // namespace cnm

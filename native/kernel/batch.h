@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <variant>
@@ -10,6 +11,7 @@
 
 #include "address.h"
 #include "error.h"
+#include "kept-sockets.h"
 #include "lockfile.h"
 #include "netns.h"
 #include "nftlist.h"
@@ -42,9 +44,15 @@ class Batch {
   NlSocket& socketFor(const std::string& netns);
   // A NETLINK_NETFILTER socket (nf_tables, conntrack) for the namespace, opened the same way.
   NlSocket& netfilterSocketFor(const std::string& netns);
+  // The DNS sockets a netnsCreate opened for the namespace (in this batch or kept), if any.
+  std::optional<ResolverSockets> takeResolverSockets(const std::string& netns);
+  // Moves the namespace's sockets out of this batch (to be kept), and forgets them.
+  NamespaceSockets takeSockets(const std::string& path);
+  void forgetSockets(const std::string& path);
   std::map<std::string, NlSocket> sockets_;  // by namespace path, opened in that namespace
   std::map<std::string, NlSocket> netfilterSockets_;
-  std::set<std::string> made_;  // namespaces this batch made: their sockets are kept (kept-sockets.h)
+  std::map<std::string, ResolverSockets> resolverSockets_;  // opened by a netnsCreate here, not yet taken
+  std::set<std::string> made_;                              // namespaces this batch made: their sockets are kept (kept-sockets.h)
   bool hostSocketUsed_ = false;
 };
 

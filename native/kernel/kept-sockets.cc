@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <iterator>
 
 namespace cnm {
 
@@ -16,26 +17,48 @@ bool namesNow(const std::string& path, dev_t dev, ino_t ino) {
 
 }  // namespace
 
-std::optional<NlSocket> KeptSockets::take(const std::string& path) {
-  std::optional<Kept> found;
+template <class T>
+std::optional<T> KeptSockets::take(const std::string& path, std::optional<T> NamespaceSockets::*part) {
+  std::optional<T> found;
+  dev_t dev;
+  ino_t ino;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = std::find_if(kept_.begin(), kept_.end(), [&](const Kept& k) { return k.path == path; });
-    if (it == kept_.end()) return std::nullopt;
-    found.emplace(std::move(*it));
-    kept_.erase(it);
+    if (it == kept_.end() || !(it->sockets.*part)) return std::nullopt;
+    found = std::move(it->sockets.*part);
+    (it->sockets.*part).reset();
+    dev = it->dev;
+    ino = it->ino;
+    if (it->sockets.empty()) kept_.erase(it);
   }
-  if (!namesNow(path, found->dev, found->ino)) return std::nullopt;  // deleted behind our back: closed here
-  found->socket.forgetIndexes();
-  return std::move(found->socket);
+  if (!namesNow(path, dev, ino)) {
+    forget(path);  // deleted behind our back: closed here, the other parts too
+    return std::nullopt;
+  }
+  return found;
 }
 
-void KeptSockets::keep(const std::string& path, NlSocket socket) {
+std::optional<NlSocket> KeptSockets::takeRoute(const std::string& path) {
+  std::optional<NlSocket> socket = take(path, &NamespaceSockets::route);
+  if (socket) socket->forgetIndexes();
+  return socket;
+}
+
+std::optional<NlSocket> KeptSockets::takeNetfilter(const std::string& path) { return take(path, &NamespaceSockets::netfilter); }
+
+std::optional<ResolverSockets> KeptSockets::takeResolver(const std::string& path) { return take(path, &NamespaceSockets::resolver); }
+
+void KeptSockets::keep(const std::string& path, NamespaceSockets sockets) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) < 0) return;
+  if (sockets.empty() || ::stat(path.c_str(), &st) < 0) return;
   std::deque<Kept> dropped;  // closed outside the lock
   std::lock_guard<std::mutex> lock(mutex_);
-  kept_.push_back(Kept{path, st.st_dev, st.st_ino, std::move(socket)});
+  // What an earlier namespace at this path kept is stale: the path names the new one now.
+  auto stale = std::remove_if(kept_.begin(), kept_.end(), [&](const Kept& k) { return k.path == path; });
+  std::move(stale, kept_.end(), std::back_inserter(dropped));
+  kept_.erase(stale, kept_.end());
+  kept_.push_back(Kept{path, st.st_dev, st.st_ino, std::move(sockets)});
   while (kept_.size() > kMaxKept) {
     dropped.push_back(std::move(kept_.front()));
     kept_.pop_front();

@@ -1,12 +1,14 @@
-// Netlink sockets opened inside new namespaces, kept for the namespace's next batch: a sandbox is
-// made in one batch (the socket is opened while the helper thread is inside the new namespace)
-// and joined in the next, which then needs no helper thread to open a socket there.
+// Sockets opened inside new namespaces, kept for the namespace's next batch: a sandbox is made in
+// one batch (the sockets are opened while the helper thread is inside the new namespace) and
+// joined in the next, which then needs no helper thread to open a socket there. Kept per
+// namespace: its rtnetlink socket, and when asked for at creation its nf_tables socket and its
+// embedded DNS server's sockets (the first join to a network that serves names needs both).
 //
 // A socket pins its namespace (the kernel keeps a namespace alive while a socket is open in it),
 // so a kept socket is given out once and not kept again, is given out only while its path still
 // names the namespace it was opened in, goes when a batch deletes that namespace, at most
-// kMaxKept are kept (the oldest go first), and dropAll() closes every one (lib/native calls it
-// once no batch has run for a second).
+// kMaxKept namespaces keep sockets (the oldest go first), and dropAll() closes every one
+// (lib/native calls it once no batch has run for a second).
 #pragma once
 
 #include <sys/types.h>
@@ -17,20 +19,32 @@
 #include <optional>
 #include <string>
 
+#include "dns-sockets.h"
 #include "netlink.h"
 
 namespace cnm {
+
+// What a new namespace keeps; each part is given out on its own.
+struct NamespaceSockets {
+  std::optional<NlSocket> route;
+  std::optional<NlSocket> netfilter;
+  std::optional<ResolverSockets> resolver;
+
+  bool empty() const { return !route && !netfilter && !resolver; }
+};
 
 class KeptSockets {
  public:
   static constexpr size_t kMaxKept = 64;
 
-  // The socket kept for the namespace at `path`, if the path still names the namespace it was
-  // opened in; it is no longer kept.
-  std::optional<NlSocket> take(const std::string& path);
-  // Keeps the socket of the namespace just made at `path`.
-  void keep(const std::string& path, NlSocket socket);
-  // The namespace at `path` is about to be deleted: its kept socket is closed.
+  // The part kept for the namespace at `path`, if the path still names the namespace it was
+  // opened in; that part is no longer kept.
+  std::optional<NlSocket> takeRoute(const std::string& path);
+  std::optional<NlSocket> takeNetfilter(const std::string& path);
+  std::optional<ResolverSockets> takeResolver(const std::string& path);
+  // Keeps the sockets of the namespace just made at `path`.
+  void keep(const std::string& path, NamespaceSockets sockets);
+  // The namespace at `path` is about to be deleted: its kept sockets are closed.
   void forget(const std::string& path);
   // Closes every kept socket.
   void dropAll();
@@ -40,8 +54,11 @@ class KeptSockets {
     std::string path;
     dev_t dev;
     ino_t ino;
-    NlSocket socket;
+    NamespaceSockets sockets;
   };
+  template <class T>
+  std::optional<T> take(const std::string& path, std::optional<T> NamespaceSockets::*part);
+
   std::mutex mutex_;
   std::deque<Kept> kept_;  // oldest first
 };

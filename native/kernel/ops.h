@@ -28,6 +28,9 @@ struct NetnsCreate {
   std::string dir;                                           // the namespace directory
   std::string fileName;                                      // the namespace file in it
   std::vector<std::pair<std::string, std::string>> sysctls;  // set inside the new namespace
+  // Also brings lo up and opens, while inside, the nf_tables socket and the DNS sockets (on these
+  // ports) a resolver needs; kept.
+  std::optional<ResolverPorts> resolverSockets;
 };
 struct NetnsDelete {
   static constexpr std::string_view name = "netnsDelete";
@@ -183,6 +186,7 @@ struct ConntrackDelete {
 
 struct DnsSockets {
   static constexpr std::string_view name = "dnsSockets";
+  ResolverPorts ports;  // if free there; 0: the kernel picks
 };
 
 }  // namespace op

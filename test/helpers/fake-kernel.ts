@@ -65,6 +65,8 @@ export class FakeKernel implements Kernel {
   readonly namespaces = new Map<string, FakeNamespace>([[HOST, emptyNamespace()]]);
   /** Held host ports: "proto port" (IPv4) or "proto6 port" (IPv6) to fd. */
   readonly ports = new Map<string, number>();
+  /** Ports some process holds in every namespace: dnsSockets does not get them. */
+  readonly takenPorts = new Set<number>();
   /** DNS sockets handed out by dnsSockets and not yet closed or given to the pump: fd to namespace. */
   readonly dnsSockets = new Map<number, string>();
   readonly dns = new FakeDnsPump();
@@ -97,6 +99,8 @@ export class FakeKernel implements Kernel {
         results.push((this.handlers[op.op] as (op: NativeOp) => unknown)(op) as NativeResult);
       } catch (err) {
         if (!(err instanceof NetlinkError)) throw err;
+        // As the addon does: the DNS sockets this batch handed out are closed, no one gets them.
+        for (const r of results) if (r && typeof r === 'object' && 'udpPort' in r) [r.udp, r.tcp, r.netns].forEach((fd) => this.dnsSockets.delete(fd));
         throw kernelError(err.code as keyof typeof constants.errno, err.syscall, err.object, index);
       }
     }
@@ -194,13 +198,14 @@ export class FakeKernel implements Kernel {
   }
 
   private readonly handlers: Handlers = {
-    netnsCreate: ({ dir, name, sysctls }) => {
+    netnsCreate: ({ dir, name, sysctls, resolverSockets }) => {
       const key = path.join(dir, name);
       if (this.namespaces.has(key)) throw kernelError('EEXIST', 'open', key);
       mkdirSync(dir, { recursive: true });
       closeSync(openSync(key, 'wx'));
       const n = emptyNamespace();
-      n.links.set('lo', this.newLink('lo', null));
+      // The resolver's sockets are opened on lo, so it comes up first; the sockets are the addon's.
+      n.links.set('lo', this.newLink('lo', null, { up: resolverSockets !== undefined }));
       for (const [k, v] of Object.entries(sysctls ?? {})) n.sysctls.set(k, v);
       this.namespaces.set(key, n);
       return key;
@@ -401,14 +406,16 @@ export class FakeKernel implements Kernel {
     nftListSets: () => [],
     nftListElements: () => [],
     conntrackDelete: () => 0,
-    dnsSockets: ({ netns }) => {
+    dnsSockets: ({ netns, udpPort, tcpPort }) => {
       this.ns(netns);
       const open = () => {
         const fd = this.nextFd++;
         this.dnsSockets.set(fd, netns ?? HOST);
         return fd;
       };
-      return { udp: open(), tcp: open(), netns: open(), udpPort: 40000, tcpPort: 40001 };
+      // A port that is taken there gets the kernel's pick instead, as bind() would.
+      const port = (asked: number | undefined, picked: number) => (asked && !this.takenPorts.has(asked) ? asked : picked);
+      return { udp: open(), tcp: open(), netns: open(), udpPort: port(udpPort, 40000), tcpPort: port(tcpPort, 40001) };
     },
   };
 }

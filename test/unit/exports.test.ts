@@ -148,6 +148,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
       'ContainerSetup',
       'DnsChannelNumber',
       'DnsMessage',
+      'DnsPorts',
       'DnsSockets',
       'Family',
       'FileLock',

@@ -3,7 +3,7 @@
 // masquerade, published ports, internal networks, isolation, inter-container communication.
 import createDebug from '../../util/debug';
 import { CnmError } from '../../errors';
-import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp } from '../../native';
+import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp, type NativeResult } from '../../native';
 import { randomHex } from '../../util/ids';
 import { Mutex } from '../../util/mutex';
 import type {
@@ -211,7 +211,7 @@ export class BridgeDriver implements Driver {
   }
 
   /** Runs a batch under the firewall lock when it changes the firewall. */
-  private inFirewallOrder(ops: NativeOp[], changesFirewall: boolean): Promise<unknown> {
+  private inFirewallOrder(ops: NativeOp[], changesFirewall: boolean): Promise<NativeResult[]> {
     return changesFirewall ? this.firewallLock.run(() => this.kernel.batch(ops)) : this.kernel.batch(ops);
   }
 
@@ -327,15 +327,18 @@ export class BridgeDriver implements Driver {
     }
     if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, endpoint, target));
     const info: JoinInfo = { ifname: target.ifname, ...gateways(network, endpoint), staticRoutes: [] };
-    ops.push(...(sandboxOps?.(info) ?? []));
+    const own = sandboxOps?.ops(info) ?? [];
+    ops.push(...own);
+    let results: NativeResult[];
     try {
-      await this.inFirewallOrder(ops, !network.config.enableIcc);
+      results = await this.inFirewallOrder(ops, !network.config.enableIcc);
     } catch (err) {
       if (err instanceof NetlinkError && err.index > 0)
         await this.undo([...this.iccOps(endpoint, 'deleteElements'), { op: 'linkDelete', name: endpoint.hostIfname }]);
       endpoint.hostIfname = '';
       throw bridgeFull(err, bridgeName) ?? err;
     }
+    sandboxOps?.done(results.slice(results.length - own.length));
     return info;
   }
 

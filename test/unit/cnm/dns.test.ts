@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { NetworkController, Sandbox } from '../../../lib';
 import { sockaddr } from '../../../lib/dns/sockaddr';
-import { DNS_CHANNEL } from '../../../lib/native';
+import { redirectCommands } from '../../../lib/dns/redirect';
+import { DNS_CHANNEL, type NftCommand } from '../../../lib/native';
 import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
 
 const resolvConf = (world: FakeWorld, s: Sandbox) =>
@@ -20,6 +21,13 @@ function ask(world: FakeWorld, name: string): dnsPacket.DecodedPacket | { forwar
   const sent = world.kernel.dns.sent[before];
   if (sent.channel === DNS_CHANNEL.forward || sent.channel === DNS_CHANNEL.hostForward) return { forwardedTo: sent.peer.subarray(4, 8).join('.') };
   return dnsPacket.decode(sent.data);
+}
+
+/** The commands of the last nf_tables transaction in the sandbox's namespace. */
+function lastRedirect(world: FakeWorld, sandbox: Sandbox): NftCommand[] {
+  const made = world.kernel.log.filter((op) => op.op === 'nftTransaction' && op.netns === sandbox.key).pop();
+  if (made?.op !== 'nftTransaction') throw new Error('no redirect was made');
+  return made.commands;
 }
 
 const addresses = (reply: ReturnType<typeof ask>) => ('answers' in reply ? reply.answers!.map((a) => (a as { data: string }).data) : reply);
@@ -41,7 +49,11 @@ describe('embedded DNS server on a fake kernel', () => {
 
     const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
     await (await user.createEndpoint('e1', { dnsNames: ['web'] })).join(sandbox);
-    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key }]);
+    // On the ports its namespace was made with sockets for, in the join's own batch.
+    const ports = sandbox.resolverPorts;
+    expect(world.kernel.log.find((op) => op.op === 'netnsCreate')).toMatchObject({ resolverSockets: ports });
+    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key, ...ports }]);
+    expect(lastRedirect(world, sandbox)).toEqual(redirectCommands(controller.owner, ports.udpPort, ports.tcpPort));
     expect(world.kernel.dns.attached.size).toBe(1);
     expect([...world.kernel.ns(sandbox.key).nftTables]).toEqual([`inet cnm-ts-${controller.owner}-dns`]);
     expect(resolvConf(world, sandbox)).toBe('nameserver 127.0.0.11\nsearch host.example\noptions ndots:0\n');
@@ -51,6 +63,15 @@ describe('embedded DNS server on a fake kernel', () => {
     expect(world.kernel.dns.attached.size).toBe(1);
     await controller.stop({ removeAll: true });
     expect(world.kernel.dns.attached.size).toBe(0);
+  });
+
+  it('points the redirect at the ports the sockets got when one asked for was taken', async () => {
+    const sandbox = await controller.newSandbox('c1');
+    world.kernel.takenPorts.add(sandbox.resolverPorts.tcpPort);
+    const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+    await (await user.createEndpoint('e1')).join(sandbox);
+    expect(lastRedirect(world, sandbox)).toEqual(redirectCommands(controller.owner, sandbox.resolverPorts.udpPort, 40001));
+    await controller.stop({ removeAll: true });
   });
 
   it('answers follow joins and leaves at once; unknown names go to the upstream', async () => {
