@@ -27,10 +27,11 @@ export function redirectCommands(owner: string, udpPort: number, tcpPort: number
     chain: 'output',
     exprs: [...x.daddr(RESOLVER_ADDRESS), ...x.dport(protocol, 53), ...x.dnat(RESOLVER_ADDRESS, port)],
   });
-  // A table left by an earlier controller goes, in the same transaction.
+  // The rules of a table left by an earlier controller go, in the same transaction; the table and
+  // its chain stay (cheaper for the kernel than deleting and making them again).
   return [
-    ...removeRedirectCommands(owner),
     { cmd: 'addTable', ...target },
+    { cmd: 'flushTable', ...target },
     { cmd: 'addChain', ...target, chain: 'output', type: 'nat', hook: 'output', priority: -100, policy: 'accept' },
     rule('udp', udpPort),
     rule('tcp', tcpPort),

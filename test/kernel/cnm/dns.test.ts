@@ -14,6 +14,31 @@ import { timeLimit } from '../../helpers/timing';
 /** A host resolv.conf without nameservers: names that are not local get SERVFAIL at once. */
 const NO_UPSTREAMS = 'search host.example\n';
 
+/** The ports the sockets on 127.0.0.11 listen on in the namespace (`ss`): [udp, tcp]. */
+function resolverPorts(key: string): number[] {
+  const lines = execFileSync('nsenter', [`--net=${key}`, 'ss', '-Hlntu', 'src', '127.0.0.11'], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+  const port = (proto: string) =>
+    Number(
+      lines
+        .find((l) => l.startsWith(proto))!
+        .trim()
+        .split(/\s+/)[4]
+        .split(':')
+        .pop(),
+    );
+  return [port('udp'), port('tcp')];
+}
+
+/** The ports the namespace's nf_tables rules send 127.0.0.11:53 to (`nft -j`), udp then tcp: every dnat rule's. */
+function redirectedPorts(key: string): number[] {
+  const { nftables } = JSON.parse(execFileSync('nsenter', [`--net=${key}`, 'nft', '-j', 'list', 'ruleset'], { encoding: 'utf8' })) as {
+    nftables: { rule?: { expr: { dnat?: { port: number } }[] } }[];
+  };
+  return nftables.flatMap((item) => item.rule?.expr.flatMap((e) => (e.dnat ? [e.dnat.port] : [])) ?? []);
+}
+
 describeKernel('embedded DNS server', () => {
   const env = useControllers();
   let f: CnmFixture;
@@ -203,9 +228,13 @@ describeKernel('embedded DNS server', () => {
     const web = await container(net, 'again', ['again']);
     const key = web.sandbox.key;
     expect(await digShort(key, ['again'])).toEqual([web.address]);
+    const portsBefore = resolverPorts(key);
     c = await restart(f);
     net = c.networkByName('dnsnet')!;
     expect(await digShort(key, ['again'])).toEqual([web.address]);
+    // New sockets, and the redirect's rules point at them alone (the old rules went).
+    expect(resolverPorts(key)).not.toEqual(portsBefore);
+    expect(redirectedPorts(key)).toEqual(resolverPorts(key));
     // This sandbox's resolver is the process's last one: its thread ends with it.
     const threads = () => readdirSync('/proc/self/task').length;
     const before = threads();
