@@ -65,6 +65,12 @@ export interface ControllerEvents {
 
 /** About 2 ms of JS at most before a burst of calls lets the event loop run (a setup's JS is ~50 µs). */
 const OPERATIONS_PER_TURN = 32;
+/**
+ * New calls wait while more kernel batches than this wait to be sent: enough to keep the worker
+ * threads busy, few enough that a burst of 500 setups does not hold 500 built batches at once
+ * (each survives every garbage collection until it is sent; a scavenge then copies megabytes).
+ */
+const MAX_BACKLOG = 16;
 
 /** Networks without addresses: their drivers need no IPAM. */
 const NO_IPAM = new Set(['null', 'host']);
@@ -123,14 +129,15 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   private stopping: Promise<void> | null = null;
   private readonly defaultBridgeName: string;
   private readonly inflight = new Set<Promise<unknown>>();
-  /** Public calls made in one turn of the event loop start at most this many at a time (see TurnGate). */
-  private readonly turns = new TurnGate(OPERATIONS_PER_TURN);
+  /** Public calls made in one turn of the event loop start at most this many at a time, and not while the kernel is backed up (see TurnGate). */
+  private readonly turns: TurnGate;
   private lockFd: number | null = null;
 
   /** `hostId`: the host's identity (the option, else the machine id), null if it has none. */
   private constructor(options: ControllerOptions, kernel: Kernel, hostId: string | null) {
     super();
     this.kernel = kernel;
+    this.turns = new TurnGate(OPERATIONS_PER_TURN, kernel.backlog, MAX_BACKLOG);
     const given = options.defaultAddressPools ?? [];
     const predefined = localPools(given, hostId === null ? null : deriveUlaPool(hostId));
     this.ipam = new DefaultIpam({ reserved: () => this.reserved, predefined });
