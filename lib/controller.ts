@@ -105,6 +105,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   private readonly builtinTypes: BuiltinNetworkType[];
   /** @internal */ readonly networksById = new Map<string, Network>();
   /** @internal */ readonly sandboxesById = new Map<string, Sandbox>();
+  /** The sandboxes of each namespace (one, and the container-mode ones that share it), so that a sandbox finds them without a walk over all. */
+  private readonly sandboxesByNamespace = new Map<NamespaceHandle, Set<Sandbox>>();
   /** @internal ids of containers with a sandbox, or getting one */ readonly containers = new Set<string>();
   private readonly networkLock = new Mutex();
   private reserved: string[] = [];
@@ -219,9 +221,21 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   private adopt({ networks, sandboxes }: RestoredState): void {
     for (const network of networks) this.networksById.set(network.id, network);
     for (const sandbox of sandboxes) {
-      this.sandboxesById.set(sandbox.id, sandbox);
+      this.addSandbox(sandbox);
       this.containers.add(sandbox.containerId);
     }
+  }
+
+  private addSandbox(sandbox: Sandbox): void {
+    this.sandboxesById.set(sandbox.id, sandbox);
+    const sharing = this.sandboxesByNamespace.get(sandbox.namespace);
+    if (sharing) sharing.add(sandbox);
+    else this.sandboxesByNamespace.set(sandbox.namespace, new Set([sandbox]));
+  }
+
+  /** @internal The controller's sandboxes in a namespace. */
+  sandboxesIn(namespace: NamespaceHandle): Iterable<Sandbox> {
+    return this.sandboxesByNamespace.get(namespace) ?? [];
   }
 
   /** What the controller found in its state directory at start, and what it cleaned up. */
@@ -481,7 +495,7 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
         throw err;
       }
       namespace.users += 1;
-      this.sandboxesById.set(id, sandbox);
+      this.addSandbox(sandbox);
       made = true;
       this.emit('sandbox:create', sandbox);
       return sandbox;
@@ -553,6 +567,9 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   /** @internal Sandbox.delete(). */
   forgetSandbox(sandbox: Sandbox): void {
     this.sandboxesById.delete(sandbox.id);
+    const sharing = this.sandboxesByNamespace.get(sandbox.namespace);
+    sharing?.delete(sandbox);
+    if (sharing?.size === 0) this.sandboxesByNamespace.delete(sandbox.namespace);
     this.containers.delete(sandbox.containerId);
   }
 

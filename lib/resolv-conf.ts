@@ -105,11 +105,14 @@ async function load(key: string, hostFile: string, systemdFile: string): Promise
   return conf;
 }
 
-/** A file's modification time and size, or "-" when there is none. */
+/**
+ * A file's modification time and size, or "-" when there is none. A missing file (the systemd one,
+ * on most hosts) is not thrown: an exception per newSandbox costs more than the stat.
+ */
 function stampOf(file: string): string {
   try {
-    const s = statSync(file);
-    return `${s.mtimeMs}:${s.size}`;
+    const s = statSync(file, { throwIfNoEntry: false });
+    return s ? `${s.mtimeMs}:${s.size}` : '-';
   } catch {
     return '-';
   }

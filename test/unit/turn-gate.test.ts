@@ -40,7 +40,7 @@ test('a late call waits behind the ones already waiting', async () => {
 });
 
 /** A backlog the test drains by hand. */
-function manualBacklog(size: number): Backlog & { drain(to: number): void } {
+function manualBacklog(size: number): { size: number; atMost: Backlog['atMost']; drain(to: number): void } {
   const waiters: { n: number; resolve: () => void }[] = [];
   return {
     size,
