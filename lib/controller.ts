@@ -65,6 +65,12 @@ export interface ControllerEvents {
 
 /** About 2 ms of JS at most before a burst of calls lets the event loop run (a setup's JS is ~50 µs). */
 const OPERATIONS_PER_TURN = 32;
+/**
+ * New calls wait while more kernel batches than this wait to be sent: enough to keep the worker
+ * threads busy, few enough that a burst of 500 setups does not hold 500 built batches at once
+ * (each survives every garbage collection until it is sent; a scavenge then copies megabytes).
+ */
+const MAX_BACKLOG = 16;
 
 /** Networks without addresses: their drivers need no IPAM. */
 const NO_IPAM = new Set(['null', 'host']);
@@ -99,6 +105,8 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   private readonly builtinTypes: BuiltinNetworkType[];
   /** @internal */ readonly networksById = new Map<string, Network>();
   /** @internal */ readonly sandboxesById = new Map<string, Sandbox>();
+  /** The sandboxes of each namespace (one, and the container-mode ones that share it), so that a sandbox finds them without a walk over all. */
+  private readonly sandboxesByNamespace = new Map<NamespaceHandle, Set<Sandbox>>();
   /** @internal ids of containers with a sandbox, or getting one */ readonly containers = new Set<string>();
   private readonly networkLock = new Mutex();
   private reserved: string[] = [];
@@ -123,14 +131,15 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   private stopping: Promise<void> | null = null;
   private readonly defaultBridgeName: string;
   private readonly inflight = new Set<Promise<unknown>>();
-  /** Public calls made in one turn of the event loop start at most this many at a time (see TurnGate). */
-  private readonly turns = new TurnGate(OPERATIONS_PER_TURN);
+  /** Public calls made in one turn of the event loop start at most this many at a time, and not while the kernel is backed up (see TurnGate). */
+  private readonly turns: TurnGate;
   private lockFd: number | null = null;
 
   /** `hostId`: the host's identity (the option, else the machine id), null if it has none. */
   private constructor(options: ControllerOptions, kernel: Kernel, hostId: string | null) {
     super();
     this.kernel = kernel;
+    this.turns = new TurnGate(OPERATIONS_PER_TURN, kernel.backlog, MAX_BACKLOG);
     const given = options.defaultAddressPools ?? [];
     const predefined = localPools(given, hostId === null ? null : deriveUlaPool(hostId));
     this.ipam = new DefaultIpam({ reserved: () => this.reserved, predefined });
@@ -212,9 +221,21 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   private adopt({ networks, sandboxes }: RestoredState): void {
     for (const network of networks) this.networksById.set(network.id, network);
     for (const sandbox of sandboxes) {
-      this.sandboxesById.set(sandbox.id, sandbox);
+      this.addSandbox(sandbox);
       this.containers.add(sandbox.containerId);
     }
+  }
+
+  private addSandbox(sandbox: Sandbox): void {
+    this.sandboxesById.set(sandbox.id, sandbox);
+    const sharing = this.sandboxesByNamespace.get(sandbox.namespace);
+    if (sharing) sharing.add(sandbox);
+    else this.sandboxesByNamespace.set(sandbox.namespace, new Set([sandbox]));
+  }
+
+  /** @internal The controller's sandboxes in a namespace. */
+  sandboxesIn(namespace: NamespaceHandle): Iterable<Sandbox> {
+    return this.sandboxesByNamespace.get(namespace) ?? [];
   }
 
   /** What the controller found in its state directory at start, and what it cleaned up. */
@@ -474,7 +495,7 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
         throw err;
       }
       namespace.users += 1;
-      this.sandboxesById.set(id, sandbox);
+      this.addSandbox(sandbox);
       made = true;
       this.emit('sandbox:create', sandbox);
       return sandbox;
@@ -550,6 +571,9 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   /** @internal Sandbox.delete(). */
   forgetSandbox(sandbox: Sandbox): void {
     this.sandboxesById.delete(sandbox.id);
+    const sharing = this.sandboxesByNamespace.get(sandbox.namespace);
+    sharing?.delete(sandbox);
+    if (sharing?.size === 0) this.sandboxesByNamespace.delete(sandbox.namespace);
     this.containers.delete(sandbox.containerId);
   }
 

@@ -49,6 +49,7 @@ export {
 } from './native';
 export type {
   AddressInfo,
+  Backlog,
   BridgeSpec,
   ConntrackFilter,
   ContainerSetup,

@@ -105,7 +105,10 @@ async function load(key: string, hostFile: string, systemdFile: string): Promise
   return conf;
 }
 
-/** A file's modification time and size, or "-" when there is none (without an error to build: most hosts have no systemd file). */
+/**
+ * A file's modification time and size, or "-" when there is none. A missing file (the systemd one,
+ * on most hosts) is not thrown: an exception per newSandbox costs more than the stat.
+ */
 function stampOf(file: string): string {
   try {
     const s = statSync(file, { throwIfNoEntry: false });

@@ -174,7 +174,7 @@ export class Sandbox {
 
   /** The other live sandboxes in this one's namespace. */
   private sharing(): Sandbox[] {
-    return [...this.controller.sandboxesById.values()].filter((s) => s !== this && s.namespace === this.namespace && !s.deleted);
+    return [...this.controller.sandboxesIn(this.namespace)].filter((s) => s !== this && !s.deleted);
   }
 
   private async writeFiles(): Promise<void> {

@@ -4,6 +4,7 @@
 import { batch, waitLinksGone } from './operations';
 import { nativeDnsPump, type DnsPump } from './dns-pump';
 import { checkPrivileges } from './privileges';
+import { backlog } from './submit';
 import type { NativeOp, NativeResult } from './types';
 
 /** What cnm-ts needs from the kernel: batches of operations, a wait for links to go, a privilege check. */
@@ -19,6 +20,21 @@ export interface Kernel {
   checkPrivileges(): Promise<void>;
   /** The sockets of the sandboxes' embedded DNS servers, served by one thread. */
   readonly dns: DnsPump;
+  /**
+   * Optional: the batches asked for and not yet sent (a kernel that runs each batch at once has
+   * none). A controller starts new calls only while few wait, so that a burst of calls does not
+   * hold hundreds of built batches at once (each would survive every garbage collection until
+   * sent, and make it longer).
+   */
+  readonly backlog?: Backlog;
+}
+
+/** Batches waiting to be sent (see Kernel.backlog). */
+export interface Backlog {
+  /** How many wait. */
+  readonly size: number;
+  /** Resolves once at most `n` wait. */
+  atMost(n: number): Promise<void>;
 }
 
 /** The kernel through the addon: the default of every controller. */
@@ -27,4 +43,5 @@ export const nativeKernel: Kernel = {
   waitLinksGone: (names, timeoutMs) => waitLinksGone(names, { timeoutMs }),
   checkPrivileges,
   dns: nativeDnsPump,
+  backlog,
 };

@@ -1,7 +1,7 @@
 export * from './types';
 export * from './operations';
 export { bestEffort, bestEffortTogether } from './best-effort';
-export { nativeKernel, type Kernel } from './handle';
+export { nativeKernel, type Backlog, type Kernel } from './handle';
 export { nativeDnsPump, type DnsPump } from './dns-pump';
 export * from './container';
 export { nftExpr, nftValue, nftPrefixElement, type NftProtocol, type NftCtState } from './nft-expr';

@@ -23,12 +23,15 @@ interface Job {
 const queue: Job[] = [];
 let head = 0;
 let inFlight = 0;
+/** Callers of backlog.atMost(n), told once at most n batches wait. */
+let drainWaiters: { n: number; resolve: () => void }[] = [];
 
 function pump(): void {
   while (inFlight < MAX_IN_FLIGHT && head < queue.length) {
     const job = queue[head];
     queue[head++] = undefined as unknown as Job; // let it be collected
     if (head === queue.length) queue.length = head = 0;
+    if (drainWaiters.length > 0) tellDrained();
     let running: Promise<NativeResult[]>;
     try {
       const ops = job.prepare();
@@ -46,6 +49,25 @@ function pump(): void {
     });
   }
 }
+
+function tellDrained(): void {
+  const waiting = queue.length - head;
+  const told = drainWaiters.filter((w) => w.n >= waiting);
+  if (told.length === 0) return;
+  drainWaiters = drainWaiters.filter((w) => w.n < waiting);
+  for (const w of told) w.resolve();
+}
+
+/** The batches queued and not yet sent to a worker thread (see Kernel.backlog). */
+export const backlog = {
+  get size(): number {
+    return queue.length - head;
+  },
+  atMost(n: number): Promise<void> {
+    if (queue.length - head <= n) return Promise.resolve();
+    return new Promise((resolve) => drainWaiters.push({ n, resolve }));
+  },
+};
 
 /** How long the addon may keep a new namespace's socket (for its next batch) once batches stop. */
 const KEEP_IDLE_MS = 1000;

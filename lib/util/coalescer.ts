@@ -3,6 +3,13 @@
 // costs that do not grow with a request's size (an RCU grace period, a worker trip, a folder's
 // fsync) are then paid once per group.
 
+/**
+ * How many requests of a finished group are settled in one turn of the event loop: each goes on
+ * with its caller's work (a createEndpoint returns, the caller's join starts), and a group of 500
+ * settled at once would hold the event loop for all of it.
+ */
+const SETTLED_PER_TURN = 32;
+
 interface Pending<T> {
   item: T;
   resolve: () => void;
@@ -38,13 +45,20 @@ export class Coalescer<T> {
       this.pending = [];
       try {
         await this.run(group.map((p) => p.item));
-        for (const p of group) p.resolve();
+        settleInTurns(group, (p) => p.resolve());
       } catch (err) {
         const alone = this.alone;
         if (alone && group.length > 1) await Promise.all(group.map((p) => alone(p.item).then(p.resolve, p.reject)));
-        else for (const p of group) p.reject(err);
+        else settleInTurns(group, (p) => p.reject(err));
       }
     }
     this.running = false;
   }
+}
+
+/** Settles `group` in order, SETTLED_PER_TURN now and the rest in the turns after (the next group need not wait for it). */
+function settleInTurns<T>(group: Pending<T>[], settle: (p: Pending<T>) => void, from = 0): void {
+  const end = Math.min(group.length, from + SETTLED_PER_TURN);
+  for (let i = from; i < end; i++) settle(group[i]);
+  if (end < group.length) setImmediate(() => settleInTurns(group, settle, end));
 }

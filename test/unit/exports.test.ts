@@ -143,6 +143,7 @@ const SURFACE: Record<string, { values: string[]; types: string[] }> = {
     ],
     types: [
       'AddressInfo',
+      'Backlog',
       'BridgeSpec',
       'ConntrackFilter',
       'ContainerSetup',

@@ -7,7 +7,7 @@ const pending: { ops: NativeOp[]; resolve: (r: NativeResult[]) => void }[] = [];
 const binding = fakeBinding((ops) => new Promise((resolve) => pending.push({ ops, resolve })));
 jest.mock('../../lib/native/loader', () => ({ loadBinding: () => binding }));
 
-import { MAX_IN_FLIGHT, submit } from '../../lib/native/submit';
+import { backlog, MAX_IN_FLIGHT, submit } from '../../lib/native/submit';
 
 const list = (): NativeOp[] => [{ op: 'linkList' }];
 const settle = () => new Promise((r) => setImmediate(r));
@@ -61,5 +61,28 @@ describe('the batch queue', () => {
     expect(pending).toHaveLength(1);
     pending.shift()!.resolve([]);
     await expect(good).resolves.toEqual([]);
+  });
+
+  it('counts the batches not yet sent, and tells a waiter once at most n of them are left', async () => {
+    const results = Array.from({ length: MAX_IN_FLIGHT + 3 }, () => submit(list));
+    expect(backlog.size).toBe(3);
+    let told = false;
+    const drained = backlog.atMost(1).then(() => (told = true));
+    pending.shift()!.resolve([]);
+    await settle();
+    expect(backlog.size).toBe(2);
+    expect(told).toBe(false);
+    pending.shift()!.resolve([]);
+    await settle();
+    expect(backlog.size).toBe(1);
+    expect(told).toBe(true);
+    await drained;
+    await expect(backlog.atMost(1)).resolves.toBeUndefined();
+    while (pending.length) {
+      pending.shift()!.resolve([]);
+      await settle();
+    }
+    await Promise.all(results);
+    expect(backlog.size).toBe(0);
   });
 });

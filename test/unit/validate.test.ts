@@ -219,3 +219,13 @@ describe('validateOp', () => {
     expect(() => validateOp(op)).not.toThrow();
   });
 });
+
+describe('paths beneath a base folder (writeFiles, removePaths)', () => {
+  const write = (path: string): NativeOp => ({ op: 'writeFiles', base: '/var/lib/cnm-ts', files: [{ path, content: '' }] });
+  it.each(['a', 'a/b', 'a/b/', 'store/endpoints/x.json', 'a.b/.c/..d/...'])('takes %j', (path) => {
+    expect(() => validateOp(write(path))).not.toThrow();
+  });
+  it.each(['', '/', '/a', 'a//b', 'a//', './a', 'a/.', 'a/./b', '..', 'a/..', 'a/../b', '../a', 'a\0b'])('refuses %j', (path) => {
+    expect(() => validateOp(write(path))).toThrow('plain relative path');
+  });
+});
