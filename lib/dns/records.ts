@@ -25,6 +25,25 @@ class NetworkNames {
   readonly names = new Map<string, Map<string, DnsEntry>>();
   /** Address to the endpoint that has it. */
   readonly addresses = new Map<string, DnsEntry>();
+  /** Each endpoint's entry, so that a remove touches only its own names (not every name). */
+  readonly entries = new Map<string, DnsEntry>();
+}
+
+/** Takes the endpoint's names and addresses out of the network; false if it had none there. */
+function drop(network: NetworkNames, endpointId: string): boolean {
+  const entry = network.entries.get(endpointId);
+  if (!entry) return false;
+  network.entries.delete(endpointId);
+  for (const name of entry.names) {
+    const key = name.toLowerCase();
+    const holders = network.names.get(key);
+    holders?.delete(endpointId);
+    if (holders?.size === 0) network.names.delete(key);
+  }
+  for (const address of [entry.ipv4, entry.ipv6]) {
+    if (address && network.addresses.get(address)?.endpointId === endpointId) network.addresses.delete(address);
+  }
+  return true;
 }
 
 export class DnsRecords {
@@ -39,6 +58,7 @@ export class DnsRecords {
   add(networkId: string, entry: DnsEntry): void {
     let network = this.networks.get(networkId);
     if (!network) this.networks.set(networkId, (network = new NetworkNames()));
+    drop(network, entry.endpointId); // names it had before and has no more
     for (const name of entry.names) {
       const key = name.toLowerCase();
       let holders = network.names.get(key);
@@ -46,19 +66,15 @@ export class DnsRecords {
       holders.set(entry.endpointId, entry);
     }
     for (const address of [entry.ipv4, entry.ipv6]) if (address) network.addresses.set(address, entry);
+    network.entries.set(entry.endpointId, entry);
     this.changed();
   }
 
   /** The endpoint no longer answers in the network (a leave, a delete). */
   remove(networkId: string, endpointId: string): void {
     const network = this.networks.get(networkId);
-    if (!network) return;
-    for (const [name, holders] of network.names) {
-      holders.delete(endpointId);
-      if (holders.size === 0) network.names.delete(name);
-    }
-    for (const [address, entry] of network.addresses) if (entry.endpointId === endpointId) network.addresses.delete(address);
-    if (network.names.size === 0 && network.addresses.size === 0) this.networks.delete(networkId);
+    if (!network || !drop(network, endpointId)) return;
+    if (network.entries.size === 0) this.networks.delete(networkId);
     this.changed();
   }
 

@@ -66,6 +66,19 @@ describe('DnsRecords', () => {
     expect(changes).toBe(2);
   });
 
+  it('drops the names an endpoint had when it is added again with others; a remove leaves the names it shares', () => {
+    const r = new DnsRecords();
+    r.add(A.id, { endpointId: 'e1', names: ['old', 'both'], ipv4: '10.0.0.2', ipv6: null });
+    r.add(A.id, { endpointId: 'e2', names: ['both'], ipv4: '10.0.0.3', ipv6: null });
+    r.add(A.id, { endpointId: 'e1', names: ['new', 'both'], ipv4: '10.0.0.5', ipv6: null });
+    expect(r.resolve([A], 'old', 4)).toBeNull();
+    expect(r.reverse([A], '10.0.0.2')).toBeNull();
+    expect(r.resolve([A], 'new', 4)).toEqual({ addresses: ['10.0.0.5'] });
+    r.remove(A.id, 'e1');
+    expect(r.resolve([A], 'new', 4)).toBeNull();
+    expect(r.resolve([A], 'both', 4)).toEqual({ addresses: ['10.0.0.3'] });
+  });
+
   it('forgets an endpoint at once, and its PTR', () => {
     const r = records();
     expect(r.reverse([A], '10.0.0.3')).toBe('db.alpha');
