@@ -106,7 +106,8 @@ function execute(ops: NativeOp[]): Promise<NativeResult[]> {
   });
 }
 
-function isDnsSockets(result: NativeResult): result is DnsSockets {
+/** Whether a batch result is a `dnsSockets` op's (descriptors the batch's caller must close or hand on). */
+export function isDnsSockets(result: NativeResult): result is DnsSockets {
   return typeof result === 'object' && result !== null && 'udpPort' in result;
 }
 

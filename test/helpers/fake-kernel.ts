@@ -8,6 +8,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import * as path from 'node:path';
 import type { Kernel, LinkInfo, NativeOp, NativeResult, RouteInfo } from '../../lib/kernel';
 import { NetlinkError } from '../../lib/kernel';
+import { isDnsSockets } from '../../lib/native/submit';
 import { validateOp } from '../../lib/native/validate';
 import { FakeDnsPump } from './fake-dns-pump';
 
@@ -100,7 +101,7 @@ export class FakeKernel implements Kernel {
       } catch (err) {
         if (!(err instanceof NetlinkError)) throw err;
         // As the addon does: the DNS sockets this batch handed out are closed, no one gets them.
-        for (const r of results) if (r && typeof r === 'object' && 'udpPort' in r) [r.udp, r.tcp, r.netns].forEach((fd) => this.dnsSockets.delete(fd));
+        for (const r of results) if (isDnsSockets(r)) [r.udp, r.tcp, r.netns].forEach((fd) => this.dnsSockets.delete(fd));
         throw kernelError(err.code as keyof typeof constants.errno, err.syscall, err.object, index);
       }
     }

@@ -49,7 +49,10 @@ function manualBacklog(size: number): { size: number; atMost: Backlog['atMost'];
     },
     drain(to) {
       this.size = to;
-      for (const w of waiters.splice(0)) if (w.n >= to) w.resolve();
+      for (const w of waiters.splice(0)) {
+        if (w.n >= to) w.resolve();
+        else waiters.push(w); // waits for a lower mark
+      }
     },
   };
 }
