@@ -213,7 +213,7 @@ export class Sandbox {
     await withUndo(async (undo) => {
       // Never in the host's own namespace (host mode): its 127.0.0.11 and nf_tables are the host's, as in Docker.
       const resolver = !this.resolver && this.mode !== 'host' && servesNames(network) ? this.startResolver(undo) : null;
-      const resolverOps = resolver ? [resolver.openOp(), resolver.redirectOp(this.controller.owner), ...this.writeFilesOps('resolv')] : [];
+      const resolverOps = resolver ? [resolver.openOp(this.controller.owner), ...this.writeFilesOps('resolv')] : [];
       let batched = false;
       let results: NativeResult[] = [];
       const sandboxOps: JoinSandboxOps = {
@@ -229,7 +229,7 @@ export class Sandbox {
       // A driver that does not batch (JoinSandboxOps): the resolver's operations go now, the record below.
       if (!batched && resolverOps.length > 0) results = await this.controller.kernel.batch(resolverOps);
       // The first of them opened its sockets.
-      if (resolver) await this.serve(resolver, results[0] as DnsSockets);
+      if (resolver) resolver.attach(results[0] as DnsSockets);
       this.link(attachment, info);
       undo.push(() => this.unlink(endpoint));
       if (becomesGateway) {
@@ -293,21 +293,11 @@ export class Sandbox {
     return new SandboxResolver(this.controller.kernel, this.controller.dnsRecords, this.dnsScope, this.key, this.resolverPorts);
   }
 
-  /** Serves on the sockets `openOp()` returned; a redirect to other ports than asked for (one was taken) is made again. */
-  private async serve(resolver: SandboxResolver, sockets: DnsSockets): Promise<void> {
-    if (!resolver.attach(sockets)) await this.controller.kernel.batch([resolver.redirectOp(this.controller.owner)]);
-  }
-
-  /** At restore: new sockets, and the redirect to them; nothing stays open when that fails. */
+  /** At restore: new sockets, and the redirect to them, in one op (nothing stays open when it fails). */
   private async reopenResolver(): Promise<void> {
     const resolver = this.newResolver();
-    const [sockets] = await this.controller.kernel.batch([resolver.openOp(), resolver.redirectOp(this.controller.owner)]);
-    try {
-      await this.serve(resolver, sockets as DnsSockets);
-    } catch (err) {
-      resolver.close();
-      throw err;
-    }
+    const [sockets] = await this.controller.kernel.batch([resolver.openOp(this.controller.owner)]);
+    resolver.attach(sockets as DnsSockets);
     this.resolver = resolver;
   }
 

@@ -1,7 +1,9 @@
 // Inside a sandbox's namespace, 127.0.0.11:53 is sent to the ports the resolver's sockets got (as
 // Docker's DOCKER_OUTPUT chain does), so that port 53 stays free for the sandbox's own processes;
-// conntrack turns the replies' source back into 127.0.0.11:53.
-import { nftExpr as x, type NftCommand } from '../native';
+// conntrack turns the replies' source back into 127.0.0.11:53. The `dnsSockets` op that opens
+// the sockets makes the table too (native/kernel/dns-redirect.h), for the ports they actually got;
+// what is here names the table and takes it away.
+import type { NftCommand } from '../native';
 
 /** The embedded server's address in every sandbox. */
 export const RESOLVER_ADDRESS = '127.0.0.11';
@@ -15,25 +17,5 @@ export function removeRedirectCommands(owner: string): NftCommand[] {
   return [
     { cmd: 'addTable', ...target },
     { cmd: 'deleteTable', ...target },
-  ];
-}
-
-/** Commands that (re)make the table with the redirect to these ports. */
-export function redirectCommands(owner: string, udpPort: number, tcpPort: number): NftCommand[] {
-  const target = { family: 'inet', table: redirectTable(owner) } as const;
-  const rule = (protocol: 'udp' | 'tcp', port: number): NftCommand => ({
-    cmd: 'addRule',
-    ...target,
-    chain: 'output',
-    exprs: [...x.daddr(RESOLVER_ADDRESS), ...x.dport(protocol, 53), ...x.dnat(RESOLVER_ADDRESS, port)],
-  });
-  // The rules of a table left by an earlier controller go, in the same transaction; the table and
-  // its chain stay (cheaper for the kernel than deleting and making them again).
-  return [
-    { cmd: 'addTable', ...target },
-    { cmd: 'flushTable', ...target },
-    { cmd: 'addChain', ...target, chain: 'output', type: 'nat', hook: 'output', priority: -100, policy: 'accept' },
-    rule('udp', udpPort),
-    rule('tcp', tcpPort),
   ];
 }

@@ -8,7 +8,7 @@ import { DNS_CHANNEL, type DnsMessage, type DnsSockets, type Kernel, type Native
 import { answerQuery, type NameSource } from './answer';
 import { Forwarder } from './forwarder';
 import type { DnsNetwork, DnsRecords } from './records';
-import { redirectCommands } from './redirect';
+import { redirectTable } from './redirect';
 import type { ResolverUpstream as Upstream } from '../resolv-conf';
 
 const debug = createDebug('cnm:dns');
@@ -41,15 +41,15 @@ export class SandboxResolver {
 
   /**
    * The resolver of the sandbox whose namespace is `key`, before its sockets exist: `openOp()`
-   * opens them there on `ports` (other ones if those are taken), `redirectOp()` points
-   * 127.0.0.11:53 at those ports, and `attach()` takes what `openOp()` returned.
+   * opens them there on `ports` (other ones if those are taken) and points 127.0.0.11:53 at them,
+   * and `attach()` takes what it returned.
    */
   constructor(
     private readonly kernel: Kernel,
     records: DnsRecords,
     private readonly scope: ResolverScope,
     private readonly key: string,
-    private ports: ResolverPorts,
+    private readonly ports: ResolverPorts,
   ) {
     this.source = {
       resolve: (name, family) => records.resolve(scope.networks(), name, family),
@@ -57,31 +57,20 @@ export class SandboxResolver {
     };
   }
 
-  /** The operation that opens the sockets (its result goes to `attach()`). */
-  openOp(): NativeOp {
-    return { op: 'dnsSockets', netns: this.key, ...this.ports };
+  /**
+   * The operation that opens the sockets and sends the sandbox's 127.0.0.11:53 to the ports they
+   * got, replacing the redirect of an earlier resolver of the controller (`owner`: its mark). Its
+   * result goes to `attach()`.
+   */
+  openOp(owner: string): NativeOp {
+    return { op: 'dnsSockets', netns: this.key, ...this.ports, redirectTable: redirectTable(owner) };
   }
 
-  /**
-   * Starts serving on the sockets `openOp()` returned; the pump owns them from now on. Returns
-   * false when they are not on the ports asked for (one was taken): `redirectOp()` must then run
-   * again, for the ports they got.
-   */
-  attach(sockets: DnsSockets): boolean {
-    const asked = this.ports;
-    this.ports = { udpPort: sockets.udpPort, tcpPort: sockets.tcpPort };
+  /** Starts serving on the sockets `openOp()` returned; the pump owns them from now on. */
+  attach(sockets: DnsSockets): void {
     this.id = this.kernel.dns.attach(sockets, (message) => this.receive(message));
     this.forwarder = new Forwarder(this.id, (message) => this.kernel.dns.send([message]));
     debug('resolver %d in %s on udp %d, tcp %d', this.id, this.key, sockets.udpPort, sockets.tcpPort);
-    return asked.udpPort === sockets.udpPort && asked.tcpPort === sockets.tcpPort;
-  }
-
-  /**
-   * The operation that sends the sandbox's 127.0.0.11:53 to this resolver's ports, replacing the
-   * redirect of an earlier resolver of the controller (`owner`: its mark).
-   */
-  redirectOp(owner: string): NativeOp {
-    return { op: 'nftTransaction', netns: this.key, commands: redirectCommands(owner, this.ports.udpPort, this.ports.tcpPort) };
   }
 
   /** Closes the sockets (if attached); queries under way get no answer. */

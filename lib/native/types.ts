@@ -239,8 +239,12 @@ export type NativeOp =
    * on ports the kernel picks, and the namespace's file (where the queries it forwards get their
    * sockets). All of them or none. Hand them to the DNS pump (`Kernel.dns`).
    */
-  /** On those ports if they are free there, else on ports the kernel picks. */
-  | ({ op: 'dnsSockets' } & DnsPorts & InNamespace);
+  /**
+   * On those ports if they are free there, else on ports the kernel picks. With `redirectTable`
+   * (only in a `netns`), the inet table of that name there then sends 127.0.0.11:53 to the ports
+   * they got, UDP and TCP, by an output nat chain (made, or an earlier table's rules replaced).
+   */
+  | ({ op: 'dnsSockets'; redirectTable?: string } & DnsPorts & InNamespace);
 
 /** A file for writeFiles. */
 export interface FileToWrite {

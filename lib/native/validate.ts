@@ -317,7 +317,12 @@ const OP_CHECKS = {
     if (!Array.isArray(op.filters)) throw invalidArgument('conntrack filters must be an array');
     op.filters.forEach(validateConntrackFilter);
   },
-  dnsSockets: validateDnsPorts,
+  dnsSockets(op) {
+    validateDnsPorts(op);
+    if (op.redirectTable === undefined) return;
+    validateNftName(op.redirectTable, 'redirect table');
+    if (op.netns === undefined) throw invalidArgument('dnsSockets: a redirect table needs a netns (never the host namespace)');
+  },
 } satisfies { [K in OpName]: (op: OpOf<K>) => void };
 
 /** Checks one batch operation; throws INVALID_ARGUMENT naming the bad field. */

@@ -151,7 +151,10 @@ void fieldsFrom(const Reader& r, op::PortReserve& o) {
   o.portEnd = static_cast<uint16_t>(end);
 }
 void fieldsFrom(const Reader& r, op::PortRelease& o) { o.fd = descriptorFrom(r); }
-void fieldsFrom(const Reader& r, op::DnsSockets& o) { o.ports = resolverPortsFrom(r); }
+void fieldsFrom(const Reader& r, op::DnsSockets& o) {
+  o.ports = resolverPortsFrom(r);
+  o.redirectTable = r.string("redirectTable");
+}
 
 void fieldsFrom(const Reader& r, op::RemovePaths& o) {
   o.base = r.string("base", true);

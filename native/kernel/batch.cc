@@ -8,6 +8,7 @@
 #include <utility>
 #include <variant>
 
+#include "dns-redirect.h"
 #include "kept-sockets.h"
 #include "netns.h"
 #include "sysctl.h"
@@ -208,12 +209,16 @@ struct Batch::Runner {
   OpResult operator()(const op::NftListElements& o) const { return nftListElements(netfilter(), o.family, o.table, o.set); }
   OpResult operator()(const op::ConntrackDelete& o) const { return conntrackDelete(netfilter(), o.filters); }
   OpResult operator()(const op::DnsSockets& o) const {
+    // Never into the host's own 127.0.0.11 and nf_tables.
+    if (!o.redirectTable.empty() && netns.empty()) throw KernelError(EINVAL, "dnsSockets", "a redirect needs a namespace (netns)");
     // The namespace's file stays open with the sockets: forwarded queries open theirs there later.
     Fd ns = netns.empty() ? Fd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) : openNetns(netns);
     if (!ns.valid()) throwErrno("open", "/proc/thread-self/ns/net");
     std::optional<ResolverSockets> sockets = netns.empty() ? std::nullopt : batch.takeResolverSockets(netns);
     if (sockets && !sockets->on(o.ports)) sockets.reset();  // kept for other ports: closed
     if (!sockets) runInNetns(ns.get(), [&] { sockets.emplace(openDnsSockets(o.ports)); });
+    // For the ports they got; a failure closes them (still owned here).
+    if (!o.redirectTable.empty()) nftTransaction(netfilter(), dnsRedirectCommands(o.redirectTable, sockets->udpPort, sockets->tcpPort));
     return sockets->release(ns.release());
   }
 };

@@ -63,18 +63,11 @@ struct DnsPump::Resolver {
 struct DnsPump::Item {
   enum class Kind { Attach, Detach, Send } kind;
   uint32_t id = 0;
-  DnsFds fds;
+  std::unique_ptr<Resolver> resolver;  // Attach: already watched, not yet the pump's
   DnsMessage message;
 };
 
 namespace {
-
-// Closes the descriptors of an attach that never happened.
-void closeAll(const DnsFds& fds) {
-  for (int fd : {fds.udp, fds.tcp, fds.netns}) {
-    if (fd >= 0) ::close(fd);
-  }
-}
 
 bool isTcp(DnsChannel channel) { return channel == DnsChannel::ForwardTcp || channel == DnsChannel::HostForwardTcp; }
 bool fromHost(DnsChannel channel) { return channel == DnsChannel::HostForward || channel == DnsChannel::HostForwardTcp; }
@@ -108,9 +101,7 @@ DnsPump::~DnsPump() {
   uint64_t one = 1;
   (void)!::write(wake_.get(), &one, sizeof one);
   thread_.join();
-  for (Item& item : queued_) {
-    if (item.kind == Item::Kind::Attach) closeAll(item.fds);
-  }
+  // The queued items go with the pump: an attach never adopted closes its sockets.
 }
 
 void DnsPump::queue(Item item) {
@@ -128,9 +119,30 @@ void DnsPump::queue(Item item) {
   }
 }
 
+// Watched here, on the caller's thread, without waking the pump's: on a busy machine the woken
+// thread takes the caller's CPU, and a join waits for this call. The pump adopts the resolver
+// with the next queued items, at the latest after the first event on its sockets (that event
+// finds no resolver, and comes again: the sockets are level-triggered).
 void DnsPump::attach(uint32_t id, DnsFds fds) {
-  Item item{Item::Kind::Attach, id, fds, {}};
-  queue(std::move(item));
+  auto resolver = std::make_unique<Resolver>();
+  resolver->udp = Fd(fds.udp);
+  resolver->tcp = Fd(fds.tcp);
+  resolver->netns = Fd(fds.netns);
+  std::pair<int, DnsChannel> sockets[] = {{fds.udp, DnsChannel::Udp}, {fds.tcp, DnsChannel::Tcp}};
+  for (auto [fd, channel] : sockets) {
+    if (fd >= 0) resolver->watches.push_back(std::make_unique<Watch>(Watch{id, channel, 0, fd}));
+  }
+  // Queued before its sockets are watched, so that the round of their first event adopts it. The
+  // watches stay where they are when the pump takes the resolver, and only a later detach from
+  // this thread frees them.
+  std::vector<Watch*> watches;
+  for (auto& w : resolver->watches) watches.push_back(w.get());
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queued_.push_back(Item{Item::Kind::Attach, id, std::move(resolver), {}});
+    attachQueued_ = true;
+  }
+  for (Watch* w : watches) watch(w->fd, w, EPOLLIN, EPOLL_CTL_ADD);
 }
 
 void DnsPump::detach(uint32_t id) { queue(Item{Item::Kind::Detach, id, {}, {}}); }
@@ -179,7 +191,7 @@ void DnsPump::run() {
       else handle(*watch, events[i].events);
     }
     // Queued items after the events: a detach frees watches that events of this round may still point at.
-    if (woken && !applyQueued()) return;
+    if ((woken || attachQueued_.load()) && !applyQueued()) return;
     if (timing_ && Clock::now() >= nextTick_) expire();
     deliver();
   }
@@ -201,10 +213,13 @@ bool DnsPump::applyQueued() {
     if (stopping_) return false;
     items.swap(queued_);
     wakePending_ = false;
+    attachQueued_ = false;
   }
   for (Item& item : items) {
     switch (item.kind) {
-      case Item::Kind::Attach: add(item.id, item.fds); break;
+      case Item::Kind::Attach:
+        resolvers_[item.id] = std::move(item.resolver);  // an id attached twice: the old sockets close
+        break;
       case Item::Kind::Detach:
         resolvers_.erase(item.id);  // closing a socket takes it out of the epoll set
         break;
@@ -212,20 +227,6 @@ bool DnsPump::applyQueued() {
     }
   }
   return true;
-}
-
-void DnsPump::add(uint32_t id, DnsFds fds) {
-  auto resolver = std::make_unique<Resolver>();
-  resolver->udp = Fd(fds.udp);
-  resolver->tcp = Fd(fds.tcp);
-  resolver->netns = Fd(fds.netns);
-  std::pair<int, DnsChannel> sockets[] = {{fds.udp, DnsChannel::Udp}, {fds.tcp, DnsChannel::Tcp}};
-  for (auto [fd, channel] : sockets) {
-    if (fd < 0) continue;
-    resolver->watches.push_back(std::make_unique<Watch>(Watch{id, channel, 0, fd}));
-    watch(fd, resolver->watches.back().get(), EPOLLIN, EPOLL_CTL_ADD);
-  }
-  resolvers_[id] = std::move(resolver);  // an id attached twice: the old sockets close
 }
 
 void DnsPump::watch(int fd, Watch* watch, uint32_t events, int op) {
@@ -237,8 +238,10 @@ void DnsPump::watch(int fd, Watch* watch, uint32_t events, int op) {
 
 void DnsPump::handle(Watch& watch, uint32_t events) {
   auto it = resolvers_.find(watch.id);
-  if (it == resolvers_.end()) return;
+  if (it == resolvers_.end()) return;  // detached, or attached and not adopted yet
   Resolver& resolver = *it->second;
+  // A socket of a resolver attached again under this id, not adopted yet.
+  if (watch.conn == 0 && watch.fd != resolver.udp.get() && watch.fd != resolver.tcp.get()) return;
   if (watch.channel == DnsChannel::Udp) return receiveDatagrams(resolver, watch.fd, watch.channel);
   if (watch.channel != DnsChannel::Tcp) {
     auto exchange = resolver.exchanges.find(watch.conn);

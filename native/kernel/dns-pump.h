@@ -86,6 +86,8 @@ class DnsPump {
   DnsPump(const DnsPump&) = delete;
   DnsPump& operator=(const DnsPump&) = delete;
 
+  // Serves the sockets as resolver `id` (the pump owns them from now on), from their first query
+  // on. Never waits for the pump's thread, nor wakes it.
   void attach(uint32_t id, DnsFds fds);
   // Closes the resolver's sockets (its TCP connections too); messages sent to it later are dropped.
   void detach(uint32_t id);
@@ -108,7 +110,6 @@ class DnsPump {
   void run();
   int waitMs();
   bool applyQueued();
-  void add(uint32_t id, DnsFds fds);
   void transmit(DnsMessage& message);
   void handle(Watch& watch, uint32_t events);
   void receiveDatagrams(Resolver& resolver, int fd, DnsChannel channel);
@@ -133,6 +134,7 @@ class DnsPump {
   std::mutex mutex_;
   std::vector<Item> queued_;                                 // guarded by mutex_
   bool wakePending_ = false;                                 // guarded by mutex_
+  std::atomic<bool> attachQueued_{false};                    // an attach waits in queued_, with no wake-up
   bool stopping_ = false;                                    // guarded by mutex_
   std::vector<DnsMessage> waiting_;                          // received, not yet taken; guarded by mutex_
   bool notified_ = false;                                    // guarded by mutex_

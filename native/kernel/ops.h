@@ -186,7 +186,8 @@ struct ConntrackDelete {
 
 struct DnsSockets {
   static constexpr std::string_view name = "dnsSockets";
-  ResolverPorts ports;  // if free there; 0: the kernel picks
+  ResolverPorts ports;        // if free there; 0: the kernel picks
+  std::string redirectTable;  // non-empty: 127.0.0.11:53 is sent to the ports they got (dns-redirect.h)
 };
 
 }  // namespace op

@@ -407,8 +407,10 @@ export class FakeKernel implements Kernel {
     nftListSets: () => [],
     nftListElements: () => [],
     conntrackDelete: () => 0,
-    dnsSockets: ({ netns, udpPort, tcpPort }) => {
-      this.ns(netns);
+    dnsSockets: ({ netns, udpPort, tcpPort, redirectTable }) => {
+      const n = this.ns(netns);
+      // The redirect's table (its rules, for the ports below, are not modelled).
+      if (redirectTable) n.nftTables.add(`inet ${redirectTable}`);
       const open = () => {
         const fd = this.nextFd++;
         this.dnsSockets.set(fd, netns ?? HOST);

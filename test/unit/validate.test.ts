@@ -157,6 +157,8 @@ describe('validateOp', () => {
     ['resolverSockets that is not an object', { op: 'netnsCreate', dir: '/run/netns', name: 'x', resolverSockets: true }, 'resolverSockets must be an object'],
     ['a resolver port above 65535', { op: 'netnsCreate', dir: '/run/netns', name: 'x', resolverSockets: { udpPort: 70000 } }, 'udpPort'],
     ['a DNS socket port that is not an integer', { op: 'dnsSockets', tcpPort: 53.5 }, 'tcpPort'],
+    ['a DNS redirect in the host namespace', { op: 'dnsSockets', redirectTable: 'cnm-ts-x-dns' }, 'needs a netns'],
+    ['a DNS redirect table with no name', { op: 'dnsSockets', netns: '/run/netns/c1', redirectTable: '' }, 'redirect table name'],
     ['a relative netnsDelete path', { op: 'netnsDelete', path: 'x' }, 'absolute path'],
     ['a link that is not an object', { op: 'linkAdd', link: null }, 'link must be an object'],
     ['an unknown link kind', { op: 'linkAdd', link: { kind: 'dummy', name: 'd0' } }, 'link kind'],
@@ -209,6 +211,7 @@ describe('validateOp', () => {
   it.each<NativeOp>([
     { op: 'netnsCreate', dir: '/run/netns', name: 'c1', sysctls: { 'net.ipv4.ip_forward': '1' }, resolverSockets: { udpPort: 40000, tcpPort: 40001 } },
     { op: 'dnsSockets', netns: '/run/netns/c1', udpPort: 40000 },
+    { op: 'dnsSockets', netns: '/run/netns/c1', redirectTable: 'cnm-ts-x-dns' },
     { op: 'linkAdd', link: { ...veth, master: 'br0', mtu: 1500, peer: { name: 'eth0', netns: '/run/netns/c1', mac: '02:42:ac:11:00:02' } } },
     { op: 'linkAdd', link: { kind: 'vxlan', name: 'vx0', vni: 42, port: 4789, local: '10.0.0.1', remote: '10.0.0.2' } },
     { op: 'linkSet', name: 'eth0', change: { master: null, up: true, addrGenMode: 'none' } },

@@ -6,6 +6,7 @@ import { closeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { batch, linkAdd, linkGet, netnsCreate, netnsDelete, waitLinksGone, type DnsPorts, type DnsSockets } from '../../../lib/kernel';
 import { NETNS_DIR, describeKernel, eventually, hostHasLink, rejection, trackKernelObjects, uniqueName } from '../../helpers/kernel';
+import { nftRules } from '../../helpers/nft';
 
 /** A new namespace with a veth pair whose other end is in the host, made in one batch as newSandbox does. */
 async function namespaceWithVeth(each: ReturnType<typeof trackKernelObjects>['each'], resolverSockets?: DnsPorts): Promise<{ path: string; hostEnd: string }> {
@@ -36,6 +37,18 @@ function resolverSocketsIn(path: string): string[] {
 function connectsIn(path: string, port: number): boolean {
   const code = `require('net').connect(${port}, '127.0.0.11', () => process.exit(0)).on('error', () => process.exit(1))`;
   return spawnSync('nsenter', [`--net=${path}`, process.execPath, '-e', code], { timeout: 5000 }).status === 0;
+}
+
+/** Where the table's rules send 127.0.0.11:53, per `nft -j` in the namespace: "udp:PORT", "tcp:PORT". */
+function redirectsIn(path: string, table: string): string[] {
+  type Match = { left?: { payload?: { protocol: string; field: string } }; right?: unknown };
+  return nftRules('inet', table, path)
+    .map((rule) => {
+      const dport = rule.expr.map((e) => e.match as Match | undefined).find((m) => m?.left?.payload?.field === 'dport' && m.right === 53);
+      const dnat = rule.expr.map((e) => e.dnat as { addr: string; port: number } | undefined).find(Boolean);
+      return `${dport?.left?.payload?.protocol}:${dnat?.addr === '127.0.0.11' ? dnat.port : '?'}`;
+    })
+    .sort();
 }
 
 function close(sockets: DnsSockets): void {
@@ -107,6 +120,31 @@ describeKernel('sockets kept for a new namespace', () => {
       }
     } finally {
       close(first);
+    }
+  });
+
+  it('send 127.0.0.11:53 to the ports the sockets got when a dnsSockets op names a redirect table: the kept ones, then others', async () => {
+    const ports = { udpPort: 41153, tcpPort: 42153 };
+    const { path } = await namespaceWithVeth(each, ports);
+    const table = uniqueName('dns');
+    expect(connectsIn(path, 53)).toBe(false);
+    const [kept] = (await batch([{ op: 'dnsSockets', netns: path, ...ports, redirectTable: table }])) as [DnsSockets];
+    try {
+      expect(kept).toMatchObject(ports);
+      expect(redirectsIn(path, table)).toEqual(['tcp:42153', 'udp:41153']);
+      // Real traffic: a connection to port 53 from inside the namespace reaches the listening socket.
+      expect(connectsIn(path, 53)).toBe(true);
+      // The same ports again are taken now: the sockets get others, and the table's rules are replaced by ones for those.
+      const [other] = (await batch([{ op: 'dnsSockets', netns: path, ...ports, redirectTable: table }])) as [DnsSockets];
+      try {
+        expect(other.udpPort).not.toBe(ports.udpPort);
+        expect(other.tcpPort).not.toBe(ports.tcpPort);
+        expect(redirectsIn(path, table)).toEqual([`tcp:${other.tcpPort}`, `udp:${other.udpPort}`]);
+      } finally {
+        close(other);
+      }
+    } finally {
+      close(kept);
     }
   });
 

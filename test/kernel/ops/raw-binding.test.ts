@@ -1,6 +1,7 @@
 // The addon called directly, past lib/native's validation: numbers that are not finite integers
-// are refused by the binding itself (converting NaN to an integer is undefined behaviour), and a
-// failing batch settles even when the JS error factory throws.
+// are refused by the binding itself (converting NaN to an integer is undefined behaviour), so is a
+// DNS redirect into the host's namespace, and a failing batch settles even when the JS error
+// factory throws.
 import { loadBinding } from '../../../lib/native';
 import { NetlinkError } from '../../../lib/native/netlink-error';
 import type { NativeOp } from '../../../lib/native/types';
@@ -47,6 +48,10 @@ describeKernel('the raw binding', () => {
     it('still takes the largest u32', async () => {
       await expect(execute([{ op: 'routeList', table: 4294967295 }])).resolves.toEqual([[]]);
     });
+  });
+
+  it('refuses a DNS redirect into the host namespace, which lib/native also refuses before it', async () => {
+    await expect(execute([{ op: 'dnsSockets', redirectTable: uniqueName('dns') }])).rejects.toMatchObject({ code: 'EINVAL', syscall: 'dnsSockets' });
   });
 
   describe('settles a failing batch when the error factory throws', () => {

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { NetworkController, Sandbox } from '../../../lib';
 import { sockaddr } from '../../../lib/dns/sockaddr';
-import { redirectCommands } from '../../../lib/dns/redirect';
-import { DNS_CHANNEL, type NftCommand } from '../../../lib/native';
+import { redirectTable } from '../../../lib/dns/redirect';
+import { DNS_CHANNEL } from '../../../lib/native';
 import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
 
 const resolvConf = (world: FakeWorld, s: Sandbox) =>
@@ -24,12 +24,6 @@ function ask(world: FakeWorld, name: string): dnsPacket.DecodedPacket | { forwar
 }
 
 /** The commands of the last nf_tables transaction in the sandbox's namespace. */
-function lastRedirect(world: FakeWorld, sandbox: Sandbox): NftCommand[] {
-  const made = world.kernel.log.filter((op) => op.op === 'nftTransaction' && op.netns === sandbox.key).pop();
-  if (made?.op !== 'nftTransaction') throw new Error('no redirect was made');
-  return made.commands;
-}
-
 const addresses = (reply: ReturnType<typeof ask>) => ('answers' in reply ? reply.answers!.map((a) => (a as { data: string }).data) : reply);
 
 describe('embedded DNS server on a fake kernel', () => {
@@ -52,8 +46,11 @@ describe('embedded DNS server on a fake kernel', () => {
     // On the ports its namespace was made with sockets for, in the join's own batch.
     const ports = sandbox.resolverPorts;
     expect(world.kernel.log.find((op) => op.op === 'netnsCreate')).toMatchObject({ resolverSockets: ports });
-    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([{ op: 'dnsSockets', netns: sandbox.key, ...ports }]);
-    expect(lastRedirect(world, sandbox)).toEqual(redirectCommands(controller.owner, ports.udpPort, ports.tcpPort));
+    // The op that opens the sockets makes the redirect to them too: no nf_tables transaction of its own.
+    expect(world.kernel.log.filter((op) => op.op === 'dnsSockets')).toEqual([
+      { op: 'dnsSockets', netns: sandbox.key, ...ports, redirectTable: redirectTable(controller.owner) },
+    ]);
+    expect(world.kernel.log.filter((op) => op.op === 'nftTransaction' && op.netns === sandbox.key)).toEqual([]);
     expect(world.kernel.dns.attached.size).toBe(1);
     expect([...world.kernel.ns(sandbox.key).nftTables]).toEqual([`inet cnm-ts-${controller.owner}-dns`]);
     expect(resolvConf(world, sandbox)).toBe('nameserver 127.0.0.11\nsearch host.example\noptions ndots:0\n');
@@ -65,12 +62,23 @@ describe('embedded DNS server on a fake kernel', () => {
     expect(world.kernel.dns.attached.size).toBe(0);
   });
 
-  it('points the redirect at the ports the sockets got when one asked for was taken', async () => {
+  it('serves on the port the sockets got when one asked for was taken, with no second trip for the redirect', async () => {
     const sandbox = await controller.newSandbox('c1');
     world.kernel.takenPorts.add(sandbox.resolverPorts.tcpPort);
     const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
-    await (await user.createEndpoint('e1')).join(sandbox);
-    expect(lastRedirect(world, sandbox)).toEqual(redirectCommands(controller.owner, sandbox.resolverPorts.udpPort, 40001));
+    const endpoint = await user.createEndpoint('e1');
+    const batches: string[][] = [];
+    const run = world.kernel.batch.bind(world.kernel);
+    world.kernel.batch = (ops) => {
+      batches.push(ops.map((o) => o.op));
+      return run(ops);
+    };
+    await endpoint.join(sandbox);
+    const [resolver] = world.kernel.dns.attached.values();
+    expect(resolver.sockets).toMatchObject({ udpPort: sandbox.resolverPorts.udpPort, tcpPort: 40001 });
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toContain('dnsSockets');
+    expect(batches[0]).not.toContain('nftTransaction');
     await controller.stop({ removeAll: true });
   });
 
