@@ -99,8 +99,8 @@ function joinReport(j) {
     ),
     `difference: ${diffUs >= 0 ? '+' : ''}${ms(diffUs)} ms per join (target <= ${JOIN_TARGET_MS} ms ${verdict(diffUs / 1000 <= JOIN_TARGET_MS)})`,
     `a user-defined join's trips to the addon, in order (median ms each): ${j.userTrips.map((t) => `${t.name} ${ms(t.us)}`).join(' | ')}`,
-    "(dnsSockets opens the resolver's sockets in the namespace; the join's own batch then also carries the 127.0.0.11:53",
-    ' redirect (nftTransaction, a nat chain) and resolv.conf naming 127.0.0.11; the default bridge join is that batch without them)',
+    "(dnsSockets takes the resolver's sockets newSandbox opened in the namespace and makes the 127.0.0.11:53 redirect to",
+    " them (a nat chain); the join's batch also writes resolv.conf naming 127.0.0.11; the default bridge join is that batch without them)",
   ];
 }
 
