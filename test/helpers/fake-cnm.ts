@@ -59,3 +59,14 @@ function filesBelow(root: string, skip: string[]): Record<string, string> {
   walk('');
   return found;
 }
+
+/** From now on, the operations of each batch the world's kernel runs, by name, one list per batch. */
+export function recordBatches(world: FakeWorld): string[][] {
+  const batches: string[][] = [];
+  const run = world.kernel.batch.bind(world.kernel);
+  world.kernel.batch = (ops) => {
+    batches.push(ops.map((o) => o.op));
+    return run(ops);
+  };
+  return batches;
+}

@@ -7,7 +7,7 @@ import type { NetworkController, Sandbox } from '../../../lib';
 import { sockaddr } from '../../../lib/dns/sockaddr';
 import { redirectTable } from '../../../lib/dns/redirect';
 import { DNS_CHANNEL } from '../../../lib/native';
-import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
+import { fakeWorld, recordBatches, type FakeWorld } from '../../helpers/fake-cnm';
 
 const resolvConf = (world: FakeWorld, s: Sandbox) =>
   readFileSync(path.join(world.options.runDir!, s.controller.owner, 'sandboxes', s.id, 'resolv.conf'), 'utf8');
@@ -67,12 +67,7 @@ describe('embedded DNS server on a fake kernel', () => {
     world.kernel.takenPorts.add(sandbox.resolverPorts.tcpPort);
     const user = await controller.newNetwork('bridge', 'user', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
     const endpoint = await user.createEndpoint('e1');
-    const batches: string[][] = [];
-    const run = world.kernel.batch.bind(world.kernel);
-    world.kernel.batch = (ops) => {
-      batches.push(ops.map((o) => o.op));
-      return run(ops);
-    };
+    const batches = recordBatches(world);
     await endpoint.join(sandbox);
     const [resolver] = world.kernel.dns.attached.values();
     expect(resolver.sockets).toMatchObject({ udpPort: sandbox.resolverPorts.udpPort, tcpPort: 40001 });

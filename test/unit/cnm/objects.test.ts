@@ -1,5 +1,5 @@
 // Networks, endpoints and sandboxes on a fake kernel: what each call makes and removes.
-import { fakeWorld } from '../../helpers/fake-cnm';
+import { fakeWorld, recordBatches } from '../../helpers/fake-cnm';
 
 test('a bridge network: its bridge and gateway address come and go with it; a name or subnet in use is refused', async () => {
   const world = fakeWorld();
@@ -59,12 +59,7 @@ test('the first join to a network with names opens the DNS server in its own tri
   const network = await controller.newNetwork('bridge', 'named');
   const sandbox = await controller.newSandbox('c1');
   const [first, second] = [await network.createEndpoint('e1'), await network.createEndpoint('e2')];
-  const batches: string[][] = [];
-  const run = world.kernel.batch.bind(world.kernel);
-  world.kernel.batch = (ops) => {
-    batches.push(ops.map((o) => o.op));
-    return run(ops);
-  };
+  const batches = recordBatches(world);
   await first.join(sandbox);
   expect(batches).toHaveLength(1);
   // The sockets with the redirect to them, resolv.conf (in the sandbox's folder and under /etc/netns), the record.
@@ -91,12 +86,7 @@ test('a second sandbox for one container is refused and makes nothing', async ()
 test('newSandbox, createEndpoint and a join without published ports are one trip to the kernel each', async () => {
   const world = fakeWorld();
   const controller = await world.start();
-  const batches: string[][] = [];
-  const run = world.kernel.batch.bind(world.kernel);
-  world.kernel.batch = (ops) => {
-    batches.push(ops.map((o) => o.op));
-    return run(ops);
-  };
+  const batches = recordBatches(world);
   const sandbox = await controller.newSandbox('c1');
   const endpoint = await controller.networkByName('bridge')!.createEndpoint('e1');
   await endpoint.join(sandbox);
