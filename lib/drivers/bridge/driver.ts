@@ -156,6 +156,7 @@ export class BridgeDriver implements Driver {
       { op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu, linkGroup: ownerGroup(info.owner) } },
       // The kernel ignores an alias given at creation: it is a change of its own.
       { op: 'linkSet', name, change: { alias: bridgeAlias(info.owner, info.id) } },
+      ...refuseRouterAdvertisements(name, config.mtu),
     ];
     // IPv6 without duplicate address detection, as Docker: IPAM gave the address to no one else on
     // the bridge, and it is usable at once rather than after ~2 s of DAD.
@@ -489,6 +490,9 @@ export class BridgeDriver implements Driver {
     const group = ownerGroup(owner);
     const ungrouped = links.filter((l) => l.kind === 'bridge' && l.group !== group && [...this.networks.keys()].some((id) => isOwnBridge(l, owner, id)));
     marks.push(...ungrouped.map((l): NativeOp => ({ op: 'linkSet', name: l.name, change: { group } })));
+    // Bridges made before bridges refused router advertisements.
+    const present = [...this.networks].filter(([id]) => !plan.missingBridges.includes(id) && !plan.foreign.has(id));
+    marks.push(...present.flatMap(([, n]) => refuseRouterAdvertisements(n.config.bridgeName, n.config.mtu)));
     errors.push(...(await bestEffort(this.kernel, marks)).filter((err) => !isGone(err)));
     for (const id of plan.missingBridges) {
       const info = networks.find((n) => n.info.id === id)!.info;
@@ -538,6 +542,16 @@ export class BridgeDriver implements Driver {
     if (!endpoint) throw new CnmError('NOT_FOUND', `bridge driver has no endpoint ${id}`);
     return endpoint;
   }
+}
+
+/**
+ * The host takes no IPv6 router advertisement on the bridge (`accept_ra=0`, as Docker's bridges
+ * since CVE-2020-13401): a container that sends one must not give the host a default route or an
+ * address. Below IPv6's minimum MTU the bridge has no IPv6 to configure.
+ */
+function refuseRouterAdvertisements(bridgeName: string, mtu: number | undefined): NativeOp[] {
+  if (mtu !== undefined && mtu < IPV6_MIN_MTU) return [];
+  return [{ op: 'sysctlSet', key: `net/ipv6/conf/${bridgeName}/accept_ra`, value: '0' }];
 }
 
 /**

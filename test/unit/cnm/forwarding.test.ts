@@ -10,6 +10,7 @@ import { fakeWorld } from '../../helpers/fake-cnm';
 
 const KEY = 'net/ipv4/ip_forward';
 const SUBNET = { ipam: { config: [{ subnet: '10.90.0.0/24' }] } };
+const SUBNET2 = { ipam: { config: [{ subnet: '10.91.0.0/24' }] } };
 
 /** nf_tables' NFPROTO_IPV4 and NFPROTO_IPV6, as `meta nfproto` compares them. */
 const NFPROTO_FAMILY: Record<string, 4 | 6> = { '02': 4, '0a': 6 };
@@ -118,6 +119,20 @@ describe('ip_forward', () => {
     expect(world.kernel.link(bridge.name).group).toBe(ownerGroup(next.owner));
     await next.stop({ removeAll: true });
   });
+
+  it('a bridge takes no router advertisements, one made by an earlier version from the next restart; one without IPv6 is left alone', async () => {
+    const { world, hostSysctls } = worldWithForwarding('0');
+    const c = await world.start({ predefinedNetworks: false });
+    const web = await c.newNetwork('bridge', 'web', SUBNET);
+    const small = await c.newNetwork('bridge', 'small', { ...SUBNET2, driverOptions: { 'com.docker.network.driver.mtu': '1200' } });
+    const acceptRa = (network: { id: string }) => hostSysctls.get(V6(`br-${network.id.slice(0, 12)}`, 'accept_ra'));
+    expect([acceptRa(web), acceptRa(small)]).toEqual(['0', undefined]);
+    await c.stop();
+    hostSysctls.set(V6(`br-${web.id.slice(0, 12)}`, 'accept_ra'), '1');
+    const next = await world.start({ predefinedNetworks: false });
+    expect([acceptRa(web), acceptRa(small)]).toEqual(['0', undefined]);
+    await next.stop({ removeAll: true });
+  });
 });
 
 const V6 = (name: string, setting: string) => `net/ipv6/conf/${name}/${setting}`;
@@ -166,6 +181,8 @@ describe('IPv6 forwarding', () => {
       .map((op) => (op.op === 'sysctlSet' ? `${op.key}=${op.value}` : op.files[0].path))
       .filter((step) => step === FORWARDING_RECORD || /ip_forward|ipv6/.test(step));
     expect(steps).toEqual([
+      // The new bridge refuses router advertisements (CVE-2020-13401), whatever the forwarding.
+      expect.stringMatching(/^net\/ipv6\/conf\/br-[0-9a-f]{12}\/accept_ra=0$/),
       FORWARDING_RECORD,
       'net/ipv4/ip_forward=1',
       ...['eth0', 'vlan.5', 'br0'].map((name) => `${V6(name, 'accept_ra')}=2`),
@@ -174,10 +191,12 @@ describe('IPv6 forwarding', () => {
     ]);
     expect(droppedFamilies(world.kernel.log)).toEqual([4, 6]);
 
-    // A second IPv6 network changes nothing more.
+    // A second IPv6 network changes nothing more than its own bridge's accept_ra.
     const before = world.kernel.log.length;
-    await c.newNetwork('bridge', 'dual2', { enableIPv6: true, ipam: { config: [{ subnet: '10.94.0.0/24' }, { subnet: 'fd00:94::/64' }] } });
-    expect(world.kernel.log.slice(before).filter((op) => op.op === 'sysctlSet' && /forward|accept_ra/.test(op.key))).toEqual([]);
+    const dual2 = await c.newNetwork('bridge', 'dual2', { enableIPv6: true, ipam: { config: [{ subnet: '10.94.0.0/24' }, { subnet: 'fd00:94::/64' }] } });
+    expect(world.kernel.log.slice(before).filter((op) => op.op === 'sysctlSet' && /forward|accept_ra/.test(op.key))).toEqual([
+      { op: 'sysctlSet', key: V6(`br-${dual2.id.slice(0, 12)}`, 'accept_ra'), value: '0' },
+    ]);
 
     await c.stop({ removeAll: true });
     expect(['eth0', 'vlan.5', 'br0', 'eth1', 'eth2'].map((name) => hostSysctls.get(V6(name, 'accept_ra')))).toEqual(['1', '1', '1', '1', '1']);
