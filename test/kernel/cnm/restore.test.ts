@@ -1,6 +1,6 @@
 // A new controller on a state directory restores what the last one had (same ids, names, subnets,
 // addresses, keys) and it keeps working; the state files are 0600 in a 0700 directory.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Network, NetworkController } from '../../../lib';
 import { bare, bridgePorts, fileTree, nsAddrs, nsRoutes, restart, useControllers } from '../../helpers/cnm';
@@ -74,7 +74,13 @@ describeKernel('a restarted controller', () => {
     const files = [fileTree(f.stateDir), fileTree(f.runFolder)];
     const taken = [e2, e3, e4].map((e) => bare(e.info().interface.address));
 
+    // A bridge as an earlier version left it, taking router advertisements: the restart refuses them again.
+    const autoAcceptRa = `/proc/sys/net/ipv6/conf/br-${auto.id.slice(0, 12)}/accept_ra`;
+    expect(readFileSync(autoAcceptRa, 'utf8')).toBe('0\n');
+    writeFileSync(autoAcceptRa, '1');
+
     const c2 = await restart(f);
+    expect(readFileSync(autoAcceptRa, 'utf8')).toBe('0\n');
     const after = view(c2);
     expect(byId(after.networks)).toEqual(byId(before.networks));
     expect(byId(after.sandboxes)).toEqual(byId(before.sandboxes));
