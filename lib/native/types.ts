@@ -27,6 +27,8 @@ export interface VethPeer {
   netns?: string;
   mtu?: number;
   mac?: string;
+  /** IPv6 on for the peer in its namespace (see LinkCommon.ipv6). */
+  ipv6?: boolean;
 }
 
 interface LinkCommon {
@@ -44,6 +46,11 @@ interface LinkCommon {
    * the kernel ignores there), a mark that no crash can separate from the link's creation.
    */
   linkGroup?: number;
+  /**
+   * IPv6 on for the link in its namespace, one whose new interfaces have it off
+   * (`net.ipv6.conf.default.disable_ipv6=1`): `disable_ipv6=0` for the link, before it is up.
+   */
+  ipv6?: boolean;
 }
 
 /** A Linux bridge to create (`ip link add NAME type bridge`). */

@@ -102,6 +102,7 @@ function validateLinkSpec(spec: LinkSpec): void {
   if (spec.master !== undefined) validateIfname(spec.master, 'master');
   if (spec.netns !== undefined) validatePath(spec.netns, 'netns');
   if (spec.linkGroup !== undefined) validateUint(spec.linkGroup, `link group of ${spec.name}`, 1, 0xffffffff);
+  if (spec.ipv6 !== undefined && typeof spec.ipv6 !== 'boolean') throw invalidArgument(`ipv6 of ${spec.name} must be a boolean, got ${show(spec.ipv6)}`);
   switch (spec.kind) {
     case 'bridge':
       return;
@@ -111,6 +112,10 @@ function validateLinkSpec(spec: LinkSpec): void {
       if (spec.peer.netns !== undefined) validatePath(spec.peer.netns, 'peer netns');
       if (spec.peer.mtu !== undefined) validateUint(spec.peer.mtu, `mtu of ${spec.peer.name}`, 68, 65535);
       if (spec.peer.mac !== undefined) validateMac(spec.peer.mac, `MAC address of ${spec.peer.name}`);
+      if (spec.peer.ipv6 !== undefined && typeof spec.peer.ipv6 !== 'boolean') {
+        throw invalidArgument(`ipv6 of ${spec.peer.name} must be a boolean, got ${show(spec.peer.ipv6)}`);
+      }
+      if (spec.ipv6 && spec.peer.ipv6) throw invalidArgument(`veth ${spec.name}: ipv6 turns IPv6 on for one end, not both`);
       if (spec.peer.name === spec.name && spec.peer.netns === spec.netns) {
         throw invalidArgument(`veth ${spec.name}: both ends have one name in one namespace`);
       }

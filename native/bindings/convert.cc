@@ -23,9 +23,10 @@ LinkSpec linkSpecFrom(const Reader& r) {
   s.master = r.string("master");
   s.netns = r.string("netns");
   s.linkGroup = r.u32("linkGroup");
+  s.ipv6 = r.boolean("ipv6").value_or(false);
   if (s.kind == "veth") {
     Reader p = r.object("peer");
-    s.peer = VethPeerSpec{p.string("name", true), p.string("netns"), p.u32("mtu"), p.string("mac")};
+    s.peer = VethPeerSpec{p.string("name", true), p.string("netns"), p.u32("mtu"), p.string("mac"), p.boolean("ipv6").value_or(false)};
   }
   // Only the fields of the link's kind are read: each property read costs on the JS thread.
   if (s.kind == "macvlan" || s.kind == "vxlan") s.parent = r.string("parent");

@@ -36,6 +36,16 @@ void inNamespace(const std::string& netns, F access) {
   else runInNetns(openNetns(netns).get(), access);
 }
 
+// IPv6 for the interfaces a namespace gets from now on; sandboxes are made with it off.
+const std::string kIpv6Default = "net/ipv6/conf/default/disable_ipv6";
+
+// Whether a netnsCreate's sysctls turn IPv6 off for the namespace's new interfaces.
+bool turnsIpv6DefaultOff(const std::vector<std::pair<std::string, std::string>>& sysctls) {
+  for (const auto& [key, value] : sysctls)
+    if (sysctlPath(key) == sysctlPath(kIpv6Default) && value == "1") return true;
+  return false;
+}
+
 }  // namespace
 
 NlSocket& Batch::socketFor(const std::string& netns) {
@@ -86,6 +96,7 @@ struct Batch::Runner {
     netnsCreate(o.dir, o.fileName, [&] {
       // Still inside the new namespace: set its sysctls and open its sockets on this thread.
       for (const auto& [key, value] : o.sysctls) sysctlWrite(key, value);
+      if (turnsIpv6DefaultOff(o.sysctls)) created.ipv6Default.emplace(sysctlOpen(kIpv6Default));
       created.route.emplace(NlSocket::open());
       if (o.resolverSockets) {
         // lo first: it holds 127.0.0.11, and a socket bound there before would answer from 127.0.0.1.
@@ -100,6 +111,7 @@ struct Batch::Runner {
     batch.sockets_.emplace(path, std::move(*created.route));
     if (created.netfilter) batch.netfilterSockets_.emplace(path, std::move(*created.netfilter));
     if (created.resolver) batch.resolverSockets_.emplace(path, std::move(*created.resolver));
+    if (created.ipv6Default) batch.ipv6Defaults_.emplace(path, std::move(*created.ipv6Default));
     batch.made_.insert(path);
     return path;
   }
@@ -117,7 +129,14 @@ struct Batch::Runner {
     if (o.link.peer) checkIfname(o.link.peer->name, "RTM_NEWLINK");
     checkGivenIfname(o.link.master, "RTM_NEWLINK");
     checkGivenIfname(o.link.parent, "RTM_NEWLINK");
-    linkAdd(socket(), o.link);
+    // The new interface that gets IPv6 on, and the namespace it is made in (a peer's own, else the link's).
+    const std::string& linkNetns = o.link.netns.empty() ? netns : o.link.netns;
+    if (o.link.ipv6 && o.link.peer && o.link.peer->ipv6)
+      throw KernelError(EINVAL, "RTM_NEWLINK", "veth " + o.link.name + ": ipv6 turns IPv6 on for one end, not both");
+    if (o.link.peer && o.link.peer->ipv6)
+      batch.linkAddWithIpv6(socket(), o.link, o.link.peer->name, o.link.peer->netns.empty() ? linkNetns : o.link.peer->netns);
+    else if (o.link.ipv6) batch.linkAddWithIpv6(socket(), o.link, o.link.name, linkNetns);
+    else linkAdd(socket(), o.link);
     return {};
   }
   OpResult operator()(const op::LinkDelete& o) const {
@@ -223,6 +242,39 @@ struct Batch::Runner {
   }
 };
 
+const Fd* Batch::ipv6DefaultFor(const std::string& netns) {
+  if (netns.empty()) return nullptr;
+  auto it = ipv6Defaults_.find(netns);
+  if (it != ipv6Defaults_.end()) return &it->second;
+  std::optional<Fd> kept = keptSockets().takeIpv6Default(netns);
+  return kept ? &ipv6Defaults_.emplace(netns, std::move(*kept)).first->second : nullptr;
+}
+
+// With the namespace's default file at hand, the new interface is made with IPv6 on (the kernel
+// copies the namespace's default when it registers a device) and the default is put back: two
+// writes on this thread. Without it (a namespace not made by this process, or made more than a
+// batch ago), the interface's own disable_ipv6 is written from a helper thread in the namespace.
+void Batch::linkAddWithIpv6(NlSocket& socket, const LinkSpec& link, const std::string& name, const std::string& netns) {
+  const Fd* ipv6Default = ipv6DefaultFor(netns);
+  if (!ipv6Default) {
+    linkAdd(socket, link);
+    inNamespace(netns, [&] { sysctlWrite("net/ipv6/conf/" + name + "/disable_ipv6", "0"); });
+    return;
+  }
+  sysctlWrite(*ipv6Default, "0", kIpv6Default);
+  try {
+    linkAdd(socket, link);
+  } catch (...) {
+    try {
+      sysctlWrite(*ipv6Default, "1", kIpv6Default);
+    } catch (const KernelError&) {
+      // the link's error is the one to report
+    }
+    throw;
+  }
+  sysctlWrite(*ipv6Default, "1", kIpv6Default);
+}
+
 std::vector<OpResult> Batch::execute(const std::vector<Op>& ops) {
   std::vector<OpResult> results;
   results.reserve(ops.size());
@@ -247,6 +299,7 @@ NamespaceSockets Batch::takeSockets(const std::string& path) {
   if (auto it = sockets_.find(path); it != sockets_.end()) out.route.emplace(std::move(it->second));
   if (auto it = netfilterSockets_.find(path); it != netfilterSockets_.end()) out.netfilter.emplace(std::move(it->second));
   if (auto it = resolverSockets_.find(path); it != resolverSockets_.end()) out.resolver.emplace(std::move(it->second));
+  if (auto it = ipv6Defaults_.find(path); it != ipv6Defaults_.end()) out.ipv6Default.emplace(std::move(it->second));
   forgetSockets(path);
   return out;
 }
@@ -255,6 +308,7 @@ void Batch::forgetSockets(const std::string& path) {
   sockets_.erase(path);
   netfilterSockets_.erase(path);
   resolverSockets_.erase(path);
+  ipv6Defaults_.erase(path);
 }
 
 }  // namespace cnm

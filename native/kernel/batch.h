@@ -46,12 +46,18 @@ class Batch {
   NlSocket& netfilterSocketFor(const std::string& netns);
   // The DNS sockets a netnsCreate opened for the namespace (in this batch or kept), if any.
   std::optional<ResolverSockets> takeResolverSockets(const std::string& netns);
+  // The namespace's net.ipv6.conf.default.disable_ipv6 file, opened inside it by a netnsCreate
+  // (in this batch or kept) that set it to 1; null if there is none.
+  const Fd* ipv6DefaultFor(const std::string& netns);
+  // Makes the link of a linkAdd, then turns IPv6 on for `name`, its new interface in `netns`.
+  void linkAddWithIpv6(NlSocket& socket, const LinkSpec& link, const std::string& name, const std::string& netns);
   // Moves the namespace's sockets out of this batch (to be kept), and forgets them.
   NamespaceSockets takeSockets(const std::string& path);
   void forgetSockets(const std::string& path);
   std::map<std::string, NlSocket> sockets_;  // by namespace path, opened in that namespace
   std::map<std::string, NlSocket> netfilterSockets_;
   std::map<std::string, ResolverSockets> resolverSockets_;  // opened by a netnsCreate here, not yet taken
+  std::map<std::string, Fd> ipv6Defaults_;                  // by namespace path (ipv6DefaultFor)
   std::set<std::string> made_;                              // namespaces this batch made: their sockets are kept (kept-sockets.h)
   bool hostSocketUsed_ = false;
 };

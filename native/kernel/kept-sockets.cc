@@ -49,6 +49,8 @@ std::optional<NlSocket> KeptSockets::takeNetfilter(const std::string& path) { re
 
 std::optional<ResolverSockets> KeptSockets::takeResolver(const std::string& path) { return take(path, &NamespaceSockets::resolver); }
 
+std::optional<Fd> KeptSockets::takeIpv6Default(const std::string& path) { return take(path, &NamespaceSockets::ipv6Default); }
+
 void KeptSockets::keep(const std::string& path, NamespaceSockets sockets) {
   struct stat st {};
   if (sockets.empty() || ::stat(path.c_str(), &st) < 0) return;

@@ -2,7 +2,9 @@
 // one batch (the sockets are opened while the helper thread is inside the new namespace) and
 // joined in the next, which then needs no helper thread to open a socket there. Kept per
 // namespace: its rtnetlink socket, and when asked for at creation its nf_tables socket and its
-// embedded DNS server's sockets (the first join to a network that serves names needs both).
+// embedded DNS server's sockets (the first join to a network that serves names needs both), and
+// its net.ipv6.conf.default.disable_ipv6 file when the namespace was made with IPv6 off (a join to
+// an IPv6 network turns it on for its new interface through that file, see batch.cc).
 //
 // A socket pins its namespace (the kernel keeps a namespace alive while a socket is open in it),
 // so a kept socket is given out once and not kept again, is given out only while its path still
@@ -20,6 +22,7 @@
 #include <string>
 
 #include "dns-sockets.h"
+#include "fd.h"
 #include "netlink.h"
 
 namespace cnm {
@@ -29,8 +32,9 @@ struct NamespaceSockets {
   std::optional<NlSocket> route;
   std::optional<NlSocket> netfilter;
   std::optional<ResolverSockets> resolver;
+  std::optional<Fd> ipv6Default;
 
-  bool empty() const { return !route && !netfilter && !resolver; }
+  bool empty() const { return !route && !netfilter && !resolver && !ipv6Default; }
 };
 
 class KeptSockets {
@@ -42,6 +46,7 @@ class KeptSockets {
   std::optional<NlSocket> takeRoute(const std::string& path);
   std::optional<NlSocket> takeNetfilter(const std::string& path);
   std::optional<ResolverSockets> takeResolver(const std::string& path);
+  std::optional<Fd> takeIpv6Default(const std::string& path);
   // Keeps the sockets of the namespace just made at `path`.
   void keep(const std::string& path, NamespaceSockets sockets);
   // The namespace at `path` is about to be deleted: its kept sockets are closed.

@@ -15,6 +15,7 @@ struct VethPeerSpec {
   std::string netns;  // path of the namespace the peer is created in; empty: beside the link
   std::optional<uint32_t> mtu;
   std::string mac;
+  bool ipv6 = false;  // IPv6 on in its namespace (see LinkSpec::ipv6)
 };
 
 struct LinkSpec {
@@ -35,6 +36,9 @@ struct LinkSpec {
   std::string local;                  // vxlan source address
   std::optional<bool> learning;       // vxlan
   std::optional<uint32_t> linkGroup;  // IFLA_GROUP, set in the create request (an alias cannot be)
+  // IPv6 on for the link in its namespace, whose new interfaces have it off (default.disable_ipv6=1):
+  // done by the batch (batch.cc), not by the create request.
+  bool ipv6 = false;
 };
 
 struct LinkChange {

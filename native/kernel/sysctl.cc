@@ -6,7 +6,6 @@
 #include <cerrno>
 
 #include "error.h"
-#include "fd.h"
 
 namespace cnm {
 
@@ -45,11 +44,17 @@ std::string sysctlRead(const std::string& key) {
   return out;
 }
 
-void sysctlWrite(const std::string& key, const std::string& value) {
+void sysctlWrite(const std::string& key, const std::string& value) { sysctlWrite(sysctlOpen(key), value, key); }
+
+Fd sysctlOpen(const std::string& key) {
   std::string path = sysctlPath(key);
   Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd.valid()) throwErrno("open", path);
-  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) throwErrno("write", path);
+  return fd;
+}
+
+void sysctlWrite(const Fd& file, const std::string& value, const std::string& key) {
+  if (::pwrite(file.get(), value.data(), value.size(), 0) != static_cast<ssize_t>(value.size())) throwErrno("write", sysctlPath(key));
 }
 
 }  // namespace cnm

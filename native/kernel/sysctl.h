@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "fd.h"
+
 namespace cnm {
 
 // The /proc/sys path of a key: "net.ipv4.ip_forward" or "net/ipv6/conf/eth0.10/disable_ipv6"
@@ -14,5 +16,10 @@ std::string sysctlPath(const std::string& key);
 // thread that is in the wanted namespace.
 std::string sysctlRead(const std::string& key);
 void sysctlWrite(const std::string& key, const std::string& value);
+
+// A sysctl file opened for writing. The file stays the namespace's it was opened in: writes
+// through it change that namespace's value, from any thread (and fail once the namespace is gone).
+Fd sysctlOpen(const std::string& key);
+void sysctlWrite(const Fd& file, const std::string& value, const std::string& key);
 
 }  // namespace cnm

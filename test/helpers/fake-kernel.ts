@@ -193,6 +193,11 @@ export class FakeKernel implements Kernel {
     };
   }
 
+  /** A new interface's IPv6, turned on (linkAdd's `ipv6`): its disable_ipv6 sysctl. */
+  private ipv6On(netns: string, name: string): void {
+    this.ns(netns).sysctls.set(`net/ipv6/conf/${name}/disable_ipv6`, '0');
+  }
+
   /** The operations, run directly: what happens to the kernel behind the controller's back. */
   get handlersForTests(): Handlers {
     return this.handlers;
@@ -228,7 +233,9 @@ export class FakeKernel implements Kernel {
       if (link.kind === 'macvlan') {
         // The parent is looked up where the request is sent (the host), the link made in its namespace.
         if (!this.ns(netns).links.has(link.parent)) throw kernelError('ENODEV', 'RTM_GETLINK', link.parent);
-        return this.addLink(where, this.newLink(link.name, 'macvlan', common));
+        this.addLink(where, this.newLink(link.name, 'macvlan', common));
+        if (link.ipv6) this.ipv6On(where, link.name);
+        return;
       }
       if (link.kind !== 'veth') throw kernelError('EOPNOTSUPP', 'RTM_NEWLINK', `${link.name} (the fake kernel has bridges, veths and macvlans only)`);
       const peerNs = link.peer.netns ?? where;
@@ -239,6 +246,8 @@ export class FakeKernel implements Kernel {
       peer.peer = { netns: where, index: end.index };
       this.addLink(where, end);
       this.addLink(peerNs, peer);
+      if (link.ipv6) this.ipv6On(where, end.name);
+      if (link.peer.ipv6) this.ipv6On(peerNs, peer.name);
     },
     linkDelete: ({ name, netns }) => {
       this.link(name, netns);

@@ -297,7 +297,8 @@ export class BridgeDriver implements Driver {
           mtu,
           up: true,
           linkGroup: ownerGroup(this.owner),
-          peer: { name: target.ifname, netns, mtu, mac: endpoint.iface.macAddress },
+          // Sandboxes start with IPv6 off for new interfaces; this one is on an IPv6 network.
+          peer: { name: target.ifname, netns, mtu, mac: endpoint.iface.macAddress, ...(endpoint.iface.addressIPv6 && { ipv6: true }) },
         },
       },
       // The controller's mark, which restore goes by (the kernel ignores an alias given at creation;
@@ -317,10 +318,6 @@ export class BridgeDriver implements Driver {
       },
       ...this.iccOps(endpoint, 'addElements'),
     ];
-    if (endpoint.iface.addressIPv6) {
-      // Sandboxes start with IPv6 off for new interfaces; this one is on an IPv6 network.
-      ops.push({ op: 'sysctlSet', netns, key: `net/ipv6/conf/${target.ifname}/disable_ipv6`, value: '0' });
-    }
     ops.push({ op: 'linkSet', netns, name: target.ifname, change: { up: true } });
     if (endpoint.iface.address) ops.push({ op: 'addressAdd', netns, name: target.ifname, address: endpoint.iface.address });
     if (endpoint.iface.addressIPv6) {

@@ -114,10 +114,13 @@ export class MacvlanDriver implements Driver {
     const { parent, mode, mtu } = network.config;
     const name = target.ifname;
     const ops: NativeOp[] = [
-      { op: 'linkAdd', link: { kind: 'macvlan', name, parent, mode, mtu, mac: endpoint.iface.macAddress, netns } },
+      // IPv6 on for the link if the network has it (sandboxes start with it off for new interfaces).
+      {
+        op: 'linkAdd',
+        link: { kind: 'macvlan', name, parent, mode, mtu, mac: endpoint.iface.macAddress, netns, ...(endpoint.iface.addressIPv6 && { ipv6: true }) },
+      },
       { op: 'linkSet', netns, name, change: { alias: macvlanAlias(this.owner, endpointId) } },
     ];
-    if (endpoint.iface.addressIPv6) ops.push({ op: 'sysctlSet', netns, key: `net/ipv6/conf/${name}/disable_ipv6`, value: '0' });
     ops.push({ op: 'linkSet', netns, name, change: { up: true } });
     for (const address of [endpoint.iface.address, endpoint.iface.addressIPv6]) if (address) ops.push({ op: 'addressAdd', netns, name, address });
     if (target.defaultRoute) ops.push(...this.defaultRouteOps(network, endpoint, target));

@@ -1,6 +1,8 @@
 // Links: add (bridge, veth, macvlan, vxlan), delete, set, get, list; checked with `ip -d -s -j link`.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { NetlinkError, linkAdd, linkDelete, linkGet, linkList, linkSet, type LinkInfo } from '../../../lib/kernel';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { NetlinkError, batch, linkAdd, linkDelete, linkGet, linkList, linkSet, type LinkInfo } from '../../../lib/kernel';
 import { loadBinding } from '../../../lib/native';
 import {
   NETNS_DIR,
@@ -285,6 +287,75 @@ describeKernel('links', () => {
         expect(ipLink(a)).toMatchObject({ inet6_addr_gen_mode: 'none', operstate: 'UP' });
         expect(ipLink(b)).toMatchObject({ inet6_addr_gen_mode: 'eui64' });
       }
+    });
+  });
+
+  describe("linkAdd's ipv6: IPv6 on for a new interface in a namespace whose new interfaces have it off", () => {
+    /** What cnm-ts's sandboxes are made with. */
+    const IPV6_OFF = { 'net.ipv6.conf.default.disable_ipv6': '1' };
+    /** An IPv6 sysctl of the namespace at `netns`, read by a process in it. */
+    const v6conf = (netns: string, key: string) =>
+      execFileSync('nsenter', [`--net=${netns}`, 'cat', `/proc/sys/net/ipv6/conf/${key}`], { encoding: 'utf8' }).trim();
+    const setV6conf = (netns: string, key: string, value: string) =>
+      execFileSync('nsenter', [`--net=${netns}`, 'sysctl', '-qw', `net.ipv6.conf.${key}=${value}`]);
+    const hostDefault = () => readFileSync('/proc/sys/net/ipv6/conf/default/disable_ipv6', 'utf8').trim();
+
+    it("a veth's peer, in the namespace's first batch and the next one (the default's file kept from netnsCreate); others stay off", async () => {
+      const netns = each.netns(`${NETNS_DIR}/${uniqueName('ns6')}`);
+      const [a, b, c] = [uniqueName('va'), uniqueName('vb'), uniqueName('vc')];
+      const hostBefore = hostDefault();
+      await batch([
+        { op: 'netnsCreate', dir: NETNS_DIR, name: basename(netns), sysctls: IPV6_OFF },
+        { op: 'linkAdd', link: { kind: 'veth', name: each.link(a), peer: { name: 'eth0', netns, ipv6: true } } },
+      ]);
+      await linkAdd({ kind: 'veth', name: each.link(b), peer: { name: 'eth1', netns, ipv6: true } });
+      await linkAdd({ kind: 'veth', name: each.link(c), peer: { name: 'eth2', netns } });
+      expect(['eth0', 'eth1', 'eth2', 'default'].map((key) => v6conf(netns, `${key}/disable_ipv6`))).toEqual(['0', '0', '1', '1']);
+      expect(hostDefault()).toBe(hostBefore);
+      // IPv6 works on them: the kernel gives the interface its link-local address once it is up.
+      await linkSet('eth0', { up: true }, { netns });
+      await linkSet(a, { up: true });
+      await eventually(
+        () =>
+          ipAddrs('eth0', netns)
+            .filter((x) => x.family === 'inet6')
+            .map((x) => x.scope),
+        ['link'],
+      );
+    });
+
+    it("turns it on through the namespace's own default: put back to 1 after, whatever it was just before", async () => {
+      const netns = await each.namespace(IPV6_OFF);
+      // Changed behind the addon's back between its two batches: the next batch turns IPv6 on for its
+      // link by the default it keeps, and puts the value netnsCreate set back.
+      setV6conf(netns, 'default.disable_ipv6', '0');
+      const [a, b] = [uniqueName('va'), uniqueName('vb')];
+      await batch([
+        { op: 'linkAdd', link: { kind: 'veth', name: each.link(a), peer: { name: 'eth0', netns, ipv6: true } } },
+        { op: 'linkAdd', link: { kind: 'veth', name: each.link(b), peer: { name: 'eth1', netns } } },
+      ]);
+      expect(['eth0', 'eth1', 'default'].map((key) => v6conf(netns, `${key}/disable_ipv6`))).toEqual(['0', '1', '1']);
+    });
+
+    it('a namespace not made by the addon: its own disable_ipv6 is written from inside; a macvlan too', async () => {
+      const name = uniqueName('ns6');
+      ip(['netns', 'add', name]);
+      const netns = each.netns(`${NETNS_DIR}/${name}`);
+      setV6conf(netns, 'default.disable_ipv6', '1');
+      const [a, b] = ipVeth(each);
+      await linkAdd({ kind: 'veth', name: each.link(uniqueName('va')), peer: { name: 'eth0', netns, ipv6: true } });
+      await linkAdd({ kind: 'macvlan', name: 'mv0', parent: a, netns, ipv6: true });
+      await linkAdd({ kind: 'macvlan', name: 'mv1', parent: b, netns });
+      expect(['eth0', 'mv0', 'mv1', 'default'].map((key) => v6conf(netns, `${key}/disable_ipv6`))).toEqual(['0', '0', '1', '1']);
+    });
+
+    it('is refused for both ends of a veth, and when it is not a boolean', async () => {
+      await expectInvalidArgument(linkAdd({ kind: 'veth', name: uniqueName('va'), ipv6: true, peer: { name: uniqueName('vb'), ipv6: true } }), 'one end');
+      await expectInvalidArgument(linkAdd({ kind: 'bridge', name: uniqueName('br'), ipv6: 'yes' as unknown as boolean }), 'boolean');
+      // The addon refuses it too (a refused request makes nothing; were it made, cleanup removes it).
+      const link = { kind: 'veth', name: each.link(uniqueName('va')), ipv6: true, peer: { name: uniqueName('vb'), ipv6: true } };
+      const err = await rejection(loadBinding().execute([{ op: 'linkAdd', link }]));
+      expect(err).toMatchObject({ code: 'EINVAL', syscall: 'RTM_NEWLINK' });
     });
   });
 
