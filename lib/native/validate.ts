@@ -95,6 +95,13 @@ export function validateSysctlKey(key: unknown): string {
   return key as string;
 }
 
+/** A new link's `ipv6`: a boolean, and only where the kernel gives the link IPv6 (RFC 8200's minimum MTU). */
+function validateIpv6(name: string, ipv6: unknown, mtu: number | undefined): void {
+  if (ipv6 === undefined) return;
+  if (typeof ipv6 !== 'boolean') throw invalidArgument(`ipv6 of ${name} must be a boolean, got ${show(ipv6)}`);
+  if (ipv6 && mtu !== undefined && mtu < 1280) throw invalidArgument(`${name}: IPv6 needs an MTU of at least 1280, got ${mtu}`);
+}
+
 function validateLinkSpec(spec: LinkSpec): void {
   validateIfname(spec.name, `${spec.kind ?? 'link'} name`);
   if (spec.mtu !== undefined) validateUint(spec.mtu, `mtu of ${spec.name}`, 68, 65535);
@@ -102,7 +109,7 @@ function validateLinkSpec(spec: LinkSpec): void {
   if (spec.master !== undefined) validateIfname(spec.master, 'master');
   if (spec.netns !== undefined) validatePath(spec.netns, 'netns');
   if (spec.linkGroup !== undefined) validateUint(spec.linkGroup, `link group of ${spec.name}`, 1, 0xffffffff);
-  if (spec.ipv6 !== undefined && typeof spec.ipv6 !== 'boolean') throw invalidArgument(`ipv6 of ${spec.name} must be a boolean, got ${show(spec.ipv6)}`);
+  validateIpv6(spec.name, spec.ipv6, spec.mtu);
   switch (spec.kind) {
     case 'bridge':
       return;
@@ -112,9 +119,7 @@ function validateLinkSpec(spec: LinkSpec): void {
       if (spec.peer.netns !== undefined) validatePath(spec.peer.netns, 'peer netns');
       if (spec.peer.mtu !== undefined) validateUint(spec.peer.mtu, `mtu of ${spec.peer.name}`, 68, 65535);
       if (spec.peer.mac !== undefined) validateMac(spec.peer.mac, `MAC address of ${spec.peer.name}`);
-      if (spec.peer.ipv6 !== undefined && typeof spec.peer.ipv6 !== 'boolean') {
-        throw invalidArgument(`ipv6 of ${spec.peer.name} must be a boolean, got ${show(spec.peer.ipv6)}`);
-      }
+      validateIpv6(spec.peer.name, spec.peer.ipv6, spec.peer.mtu);
       if (spec.ipv6 && spec.peer.ipv6) throw invalidArgument(`veth ${spec.name}: ipv6 turns IPv6 on for one end, not both`);
       if (spec.peer.name === spec.name && spec.peer.netns === spec.netns) {
         throw invalidArgument(`veth ${spec.name}: both ends have one name in one namespace`);

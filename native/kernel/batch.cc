@@ -36,6 +36,15 @@ void inNamespace(const std::string& netns, F access) {
   else runInNetns(openNetns(netns).get(), access);
 }
 
+// Undoing after a failure: the first failure is the one to report.
+template <class F>
+void ignoreKernelError(F undo) {
+  try {
+    undo();
+  } catch (const KernelError&) {
+  }
+}
+
 // IPv6 for the interfaces a namespace gets from now on; sandboxes are made with it off.
 const std::string kIpv6Default = "net/ipv6/conf/default/disable_ipv6";
 
@@ -134,8 +143,8 @@ struct Batch::Runner {
     if (o.link.ipv6 && o.link.peer && o.link.peer->ipv6)
       throw KernelError(EINVAL, "RTM_NEWLINK", "veth " + o.link.name + ": ipv6 turns IPv6 on for one end, not both");
     if (o.link.peer && o.link.peer->ipv6)
-      batch.linkAddWithIpv6(socket(), o.link, o.link.peer->name, o.link.peer->netns.empty() ? linkNetns : o.link.peer->netns);
-    else if (o.link.ipv6) batch.linkAddWithIpv6(socket(), o.link, o.link.name, linkNetns);
+      batch.linkAddWithIpv6(socket(), o.link, linkNetns, o.link.peer->name, o.link.peer->netns.empty() ? linkNetns : o.link.peer->netns);
+    else if (o.link.ipv6) batch.linkAddWithIpv6(socket(), o.link, linkNetns, o.link.name, linkNetns);
     else linkAdd(socket(), o.link);
     return {};
   }
@@ -254,25 +263,24 @@ const Fd* Batch::ipv6DefaultFor(const std::string& netns) {
 // copies the namespace's default when it registers a device) and the default is put back: two
 // writes on this thread. Without it (a namespace not made by this process, or made more than a
 // batch ago), the interface's own disable_ipv6 is written from a helper thread in the namespace.
-void Batch::linkAddWithIpv6(NlSocket& socket, const LinkSpec& link, const std::string& name, const std::string& netns) {
+// All or nothing, as one op must be: a link made whose IPv6 could not be turned on is deleted.
+void Batch::linkAddWithIpv6(NlSocket& socket, const LinkSpec& link, const std::string& linkNetns, const std::string& name,
+                            const std::string& netns) {
   const Fd* ipv6Default = ipv6DefaultFor(netns);
-  if (!ipv6Default) {
-    linkAdd(socket, link);
-    inNamespace(netns, [&] { sysctlWrite("net/ipv6/conf/" + name + "/disable_ipv6", "0"); });
-    return;
-  }
-  sysctlWrite(*ipv6Default, "0", kIpv6Default);
+  if (ipv6Default) sysctlWrite(*ipv6Default, "0", kIpv6Default);
   try {
     linkAdd(socket, link);
   } catch (...) {
-    try {
-      sysctlWrite(*ipv6Default, "1", kIpv6Default);
-    } catch (const KernelError&) {
-      // the link's error is the one to report
-    }
+    if (ipv6Default) ignoreKernelError([&] { sysctlWrite(*ipv6Default, "1", kIpv6Default); });
     throw;
   }
-  sysctlWrite(*ipv6Default, "1", kIpv6Default);
+  try {
+    if (ipv6Default) sysctlWrite(*ipv6Default, "1", kIpv6Default);
+    else inNamespace(netns, [&] { sysctlWrite("net/ipv6/conf/" + name + "/disable_ipv6", "0"); });
+  } catch (...) {
+    ignoreKernelError([&] { linkDelete(socketFor(linkNetns), link.name); });  // a veth's peer goes with it
+    throw;
+  }
 }
 
 std::vector<OpResult> Batch::execute(const std::vector<Op>& ops) {

@@ -49,8 +49,10 @@ class Batch {
   // The namespace's net.ipv6.conf.default.disable_ipv6 file, opened inside it by a netnsCreate
   // (in this batch or kept) that set it to 1; null if there is none.
   const Fd* ipv6DefaultFor(const std::string& netns);
-  // Makes the link of a linkAdd, then turns IPv6 on for `name`, its new interface in `netns`.
-  void linkAddWithIpv6(NlSocket& socket, const LinkSpec& link, const std::string& name, const std::string& netns);
+  // Makes the link of a linkAdd (it lives in `linkNetns`) with IPv6 on for `name`, its new
+  // interface in `netns`.
+  void linkAddWithIpv6(NlSocket& socket, const LinkSpec& link, const std::string& linkNetns, const std::string& name,
+                       const std::string& netns);
   // Moves the namespace's sockets out of this batch (to be kept), and forgets them.
   NamespaceSockets takeSockets(const std::string& path);
   void forgetSockets(const std::string& path);

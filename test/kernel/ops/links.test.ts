@@ -353,9 +353,24 @@ describeKernel('links', () => {
       await expectInvalidArgument(linkAdd({ kind: 'veth', name: uniqueName('va'), ipv6: true, peer: { name: uniqueName('vb'), ipv6: true } }), 'one end');
       await expectInvalidArgument(linkAdd({ kind: 'bridge', name: uniqueName('br'), ipv6: 'yes' as unknown as boolean }), 'boolean');
       // The addon refuses it too (a refused request makes nothing; were it made, cleanup removes it).
-      const link = { kind: 'veth', name: each.link(uniqueName('va')), ipv6: true, peer: { name: uniqueName('vb'), ipv6: true } };
+      const link = { kind: 'veth' as const, name: each.link(uniqueName('va')), ipv6: true, peer: { name: uniqueName('vb'), ipv6: true } };
       const err = await rejection(loadBinding().execute([{ op: 'linkAdd', link }]));
       expect(err).toMatchObject({ code: 'EINVAL', syscall: 'RTM_NEWLINK' });
+      await expectInvalidArgument(linkAdd({ kind: 'veth', name: uniqueName('va'), peer: { name: uniqueName('vb'), mtu: 1200, ipv6: true } }), '1280');
+    });
+
+    it('makes nothing when IPv6 cannot be turned on: the link it made is deleted again', async () => {
+      // Below 1280 bytes the kernel gives a link no IPv6, so there is no disable_ipv6 to write (the
+      // library refuses this; the raw binding is asked directly).
+      const name = uniqueName('ns6');
+      ip(['netns', 'add', name]);
+      const netns = each.netns(`${NETNS_DIR}/${name}`);
+      const host = each.link(uniqueName('va'));
+      const link = { kind: 'veth' as const, name: host, peer: { name: 'eth0', netns, mtu: 1200, ipv6: true } };
+      const err = await rejection(loadBinding().execute([{ op: 'linkAdd', link }]));
+      expect(err).toMatchObject({ code: 'ENOENT', syscall: 'open' });
+      expect(hostHasLink(host)).toBe(false);
+      expect(ipLinks(netns).map((l) => l.ifname)).toEqual(['lo']);
     });
   });
 
