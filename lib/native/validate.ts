@@ -5,7 +5,7 @@ import { show } from '../util/checks';
 import { validateConntrackFilter, validateNftCommands, validateNftFamily, validateNftName } from './nft-validate';
 import { parseCidr, validateIp } from '../util/ip';
 import type { DnsPorts, LinkChange, LinkSpec, NativeOp, NftFamily, RouteSpec } from './types';
-import { ADDR_GEN_MODES, isOneOf, LINK_KINDS, MACVLAN_MODES, orList, PORT_PROTOCOLS, ROUTE_SCOPES } from './vocabulary';
+import { ADDR_GEN_MODES, IPV6_MIN_MTU, isOneOf, LINK_KINDS, MACVLAN_MODES, orList, PORT_PROTOCOLS, ROUTE_SCOPES } from './vocabulary';
 
 // IP parsing lives in util/ip (IPAM and the option checks use it too); re-exported for the ops' users.
 export { ipBytes, parseCidr, validateIp, type ParsedCidr } from '../util/ip';
@@ -95,11 +95,11 @@ export function validateSysctlKey(key: unknown): string {
   return key as string;
 }
 
-/** A new link's `ipv6`: a boolean, and only where the kernel gives the link IPv6 (RFC 8200's minimum MTU). */
+/** A new link's `ipv6`: a boolean, and only where the kernel gives the link IPv6. */
 function validateIpv6(name: string, ipv6: unknown, mtu: number | undefined): void {
   if (ipv6 === undefined) return;
   if (typeof ipv6 !== 'boolean') throw invalidArgument(`ipv6 of ${name} must be a boolean, got ${show(ipv6)}`);
-  if (ipv6 && mtu !== undefined && mtu < 1280) throw invalidArgument(`${name}: IPv6 needs an MTU of at least 1280, got ${mtu}`);
+  if (ipv6 && mtu !== undefined && mtu < IPV6_MIN_MTU) throw invalidArgument(`${name}: IPv6 needs an MTU of at least ${IPV6_MIN_MTU}, got ${mtu}`);
 }
 
 function validateLinkSpec(spec: LinkSpec): void {

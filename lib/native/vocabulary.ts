@@ -1,6 +1,9 @@
 // The fixed word lists of the native boundary, each written once. The types in types.ts and
 // nft-types.ts derive from them, and the validators check input against the same lists.
 
+/** The smallest MTU on which the kernel gives a link IPv6 (RFC 8200's minimum link MTU). */
+export const IPV6_MIN_MTU = 1280;
+
 export const LINK_KINDS = ['bridge', 'veth', 'macvlan', 'vxlan'] as const;
 export const MACVLAN_MODES = ['private', 'vepa', 'bridge', 'passthru'] as const;
 export const ADDR_GEN_MODES = ['none', 'eui64', 'stable_secret', 'random'] as const;

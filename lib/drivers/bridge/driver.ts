@@ -4,6 +4,7 @@
 import createDebug from '../../util/debug';
 import { CnmError } from '../../errors';
 import { bestEffort, NetlinkError, runOne, type Kernel, type NativeOp, type NativeResult } from '../../native';
+import { IPV6_MIN_MTU } from '../../native/vocabulary';
 import { randomHex } from '../../util/ids';
 import { Mutex } from '../../util/mutex';
 import type {
@@ -33,8 +34,6 @@ import type { BridgeEndpoint, BridgeNetwork } from './types';
 
 const debug = createDebug('cnm:bridge');
 
-/** The kernel gives links with a smaller MTU no IPv6 (RFC 8200's minimum link MTU). */
-const IPV6_MIN_MTU = 1280;
 /** A bridge numbers its ports 1 to 1023 (the kernel's BR_MAX_PORTS is 1024, port 0 is reserved). */
 export const MAX_BRIDGE_PORTS = 1023;
 

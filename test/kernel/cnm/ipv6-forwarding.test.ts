@@ -5,13 +5,12 @@
 //
 // The world: an "outside" namespace stands for the LAN's router, with a veth to the test's own
 // namespace (the host); radvd there advertises a prefix and itself as the default router.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { NetworkController } from '../../../lib';
 import { FORWARDING_RECORD } from '../../../lib/drivers/bridge/forwarding';
 import { useControllers, type CnmFixture } from '../../helpers/cnm';
+import { hostIpv6Sysctl as sysctl, setHostIpv6Sysctl as setSysctl, startRadvd } from '../../helpers/ipv6';
 import { describeKernel, eventually, ip, ipJson } from '../../helpers/kernel';
 import { timeLimit } from '../../helpers/timing';
 
@@ -27,9 +26,6 @@ const RADVD_CONF = `interface ${R.peer} {
 };
 `;
 
-const conf = (key: string) => `/proc/sys/net/ipv6/conf/${key}`;
-const sysctl = (key: string) => readFileSync(conf(key), 'utf8').trim();
-const setSysctl = (key: string, value: string) => writeFileSync(conf(key), value);
 /** The host's default routes learned from RAs on the router's link, as `ip -6 -j route` shows them. */
 const raDefault = () =>
   ipJson<{ dev: string; protocol?: string; gateway?: string }[]>(['-6', 'route', 'show', 'default'])
@@ -57,21 +53,7 @@ describeKernel('IPv6 forwarding and a host that learns its default route from ro
     expect(sysctl(`${R.host}/accept_ra`)).toBe('1');
     ip(['netns', 'exec', R.name, 'ip', 'link', 'set', R.peer, 'up']);
     ip(['link', 'set', R.host, 'up']);
-    const folder = mkdtempSync(path.join(tmpdir(), 'cnm-radvd-'));
-    env.later(() => rmSync(folder, { recursive: true, force: true }));
-    writeFileSync(path.join(folder, 'radvd.conf'), RADVD_CONF);
-    const radvd: ChildProcess = spawn(
-      'ip',
-      ['netns', 'exec', R.name, 'radvd', '-n', '-C', path.join(folder, 'radvd.conf'), '-p', path.join(folder, 'radvd.pid'), '-m', 'stderr'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const exited = new Promise((resolve) => radvd.once('exit', resolve));
-    env.later(async () => {
-      radvd.kill();
-      await exited;
-    });
+    startRadvd(`/run/netns/${R.name}`, RADVD_CONF, env.later);
     const [link] = ipJson<{ addr_info: { local: string; scope: string }[] }[]>(['-6', 'addr', 'show', 'dev', R.peer], `/run/netns/${R.name}`);
     const gateway = link.addr_info.find((a) => a.scope === 'link')!.local;
     router = [{ dev: R.host, protocol: 'ra', gateway }];

@@ -6,12 +6,10 @@
 // SLAAC; the probe, with IPv6 on too, takes the advertisements, which shows they reach the bridge.
 // The host, forwarding off (a host that would take RAs), must not get an address or a route from
 // them; with accept_ra put back to 1 on the bridge it does, which shows the check can fail.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import type { Sandbox } from '../../../lib';
 import { useControllers } from '../../helpers/cnm';
+import { hostIpv6Sysctl as sysctl, setHostIpv6Sysctl as setSysctl, startRadvd } from '../../helpers/ipv6';
 import { describeKernel, eventually, ipJson } from '../../helpers/kernel';
 import { timeLimit } from '../../helpers/timing';
 
@@ -28,9 +26,6 @@ const radvdConf = (ifname: string) => `interface ${ifname} {
 };
 `;
 
-const conf = (key: string) => `/proc/sys/net/ipv6/conf/${key}`;
-const sysctl = (key: string) => readFileSync(conf(key), 'utf8').trim();
-const setSysctl = (key: string, value: string) => writeFileSync(conf(key), value);
 const inSandbox = (sandbox: Sandbox, command: string[]) => execFileSync('nsenter', [`--net=${sandbox.key}`, ...command], { encoding: 'utf8' });
 
 /** The addresses in the advertised prefix on `dev` (in a namespace, by path, if given), per `ip -6 -j addr`. */
@@ -70,19 +65,7 @@ describeKernel('router advertisements from a container on a cnm-ts bridge (CVE-2
     // radvd sends from the interface's link-local address.
     await eventually(() => ipJson<unknown[]>(['-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'], attacker.key).length, 1, timeLimit(5000));
 
-    const folder = mkdtempSync(path.join(tmpdir(), 'cnm-radvd-'));
-    env.later(() => rmSync(folder, { recursive: true, force: true }));
-    writeFileSync(path.join(folder, 'radvd.conf'), radvdConf('eth0'));
-    const radvd = spawn(
-      'nsenter',
-      [`--net=${attacker.key}`, 'radvd', '-n', '-C', path.join(folder, 'radvd.conf'), '-p', path.join(folder, 'radvd.pid'), '-m', 'stderr'],
-      { stdio: 'ignore' },
-    );
-    const exited = new Promise((resolve) => radvd.once('exit', resolve));
-    env.later(async () => {
-      radvd.kill();
-      await exited;
-    });
+    startRadvd(attacker.key, radvdConf('eth0'), env.later);
 
     // The probe configures itself from them: they reach every port of the bridge, and the bridge.
     await eventually(() => advertisedAddresses('eth0', probe.key).length, 1, timeLimit(10000));
