@@ -69,7 +69,14 @@ export function parseResolvConf(text: string): HostResolvConf {
   return { nameservers, search, options };
 }
 
-const cache = new Map<string, { stamp: string; conf: HostResolvConf }>();
+/** A read configuration and the stamps of the files it came from; the systemd one only when the host's pointed to it. */
+interface CachedConf {
+  hostStamp: string;
+  systemdStamp: string | null;
+  conf: HostResolvConf;
+}
+
+const cache = new Map<string, CachedConf>();
 const reads = new Map<string, Promise<HostResolvConf>>();
 
 /**
@@ -91,17 +98,20 @@ export function readHostResolvConf(hostFile: string, systemdFile: string): Promi
 
 // Stats on the JS thread, not a trip to libuv's pool: a system call on a local file costs less
 // than waking a pool thread, and every newSandbox asks (the files are read only when they changed).
+// The systemd file is looked at only while the host's file points to it: one stat on most hosts.
 async function load(key: string, hostFile: string, systemdFile: string): Promise<HostResolvConf> {
-  const stamp = `${stampOf(hostFile)} ${stampOf(systemdFile)}`;
+  const hostStamp = stampOf(hostFile);
   const cached = cache.get(key);
-  if (cached?.stamp === stamp) return cached.conf;
+  if (cached?.hostStamp === hostStamp && (cached.systemdStamp === null || cached.systemdStamp === stampOf(systemdFile))) return cached.conf;
   let conf = await parseFile(hostFile);
+  let systemdStamp: string | null = null;
   if (behindSystemdStub(conf)) {
+    systemdStamp = stampOf(systemdFile);
     const upstream = await parseFile(systemdFile);
     if (upstream.nameservers.length > 0) conf = upstream;
   }
   Object.freeze(conf);
-  cache.set(key, { stamp, conf });
+  cache.set(key, { hostStamp, systemdStamp, conf });
   return conf;
 }
 

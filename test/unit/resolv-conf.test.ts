@@ -136,6 +136,15 @@ describe('readHostResolvConf', () => {
     expect(last).not.toBe(first);
   });
 
+  it("looks at the systemd file only while the host's file points to its stub", async () => {
+    const f = files({ host: 'nameserver 10.0.0.1\n', upstream: UPSTREAM });
+    const first = await readHostResolvConf(f.host, f.upstream);
+    writeFileSync(f.upstream, 'nameserver 10.77.0.99\n');
+    expect(await readHostResolvConf(f.host, f.upstream)).toBe(first);
+    writeFileSync(f.host, STUB);
+    expect((await readHostResolvConf(f.host, f.upstream)).nameservers).toEqual(['10.77.0.99']);
+  });
+
   it('shares one read among the calls made while it is under way', async () => {
     const f = files({ host: STUB, upstream: UPSTREAM });
     const calls = [readHostResolvConf(f.host, f.upstream), readHostResolvConf(f.host, f.upstream), readHostResolvConf(f.host, f.upstream)];

@@ -4,7 +4,7 @@
 // symlink below it.
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { batch, listFolder, readFiles, removePaths, writeFiles } from '../../../lib/kernel';
 import { describeKernel, expectInvalidArgument } from '../../helpers/kernel';
@@ -30,6 +30,22 @@ describeKernel('writeFiles and removePaths', () => {
     expect(statSync(file).mode & 0o777).toBe(0o644);
   });
 
+  it('gives a file in a folder it made, beside an old one, the mode asked for whatever the umask', async () => {
+    await writeFiles(dir, [{ path: 'x/y/hosts', content: 'old\n' }]);
+    const umask = process.umask(0o077);
+    try {
+      await writeFiles(dir, [
+        { path: 'x/z/hosts', content: 'new\n' },
+        { path: 'x/z/resolv.conf', content: 'nameserver 10.0.0.1\n' },
+      ]);
+    } finally {
+      process.umask(umask);
+    }
+    for (const file of ['x/z/hosts', 'x/z/resolv.conf']) expect(statSync(path.join(dir, file)).mode & 0o777).toBe(0o644);
+    expect(readFileSync(path.join(dir, 'x', 'z', 'hosts'), 'utf8')).toBe('new\n');
+    expect(readFileSync(path.join(dir, 'x', 'y', 'hosts'), 'utf8')).toBe('old\n');
+  });
+
   it('makes a missing base folder', async () => {
     await writeFiles(path.join(dir, 'new', 'base'), [{ path: 'hosts', content: 'x' }]);
     expect(readFileSync(path.join(dir, 'new', 'base', 'hosts'), 'utf8')).toBe('x');
@@ -53,6 +69,49 @@ describeKernel('writeFiles and removePaths', () => {
       });
     }
     expect(readdirSync(decoy)).toEqual(['hosts']);
+    expect(readFileSync(path.join(decoy, 'hosts'), 'utf8')).toBe('decoy');
+  });
+
+  it('never goes through a symlink further down either: write, durable write, remove, list, read', async () => {
+    mkdirSync(path.join(decoy, 'y'));
+    writeFileSync(path.join(decoy, 'y', 'hosts'), 'decoy');
+    mkdirSync(path.join(dir, 'x'));
+    symlinkSync(decoy, path.join(dir, 'x', 'link'));
+    const through = 'x/link/y/hosts';
+    for (const mode of [{}, { atomic: true }, { atomic: true, durable: true }]) {
+      await expect(batch([{ op: 'writeFiles', base: dir, ...mode, files: [{ path: through, content: 'x' }] }])).rejects.toMatchObject({
+        code: 'ELOOP',
+        message: expect.stringContaining(path.join(dir, 'x', 'link')),
+      });
+    }
+    await expect(removePaths(dir, [through])).rejects.toMatchObject({ code: 'ELOOP' });
+    await expect(listFolder(dir, 'x/link/y')).rejects.toMatchObject({ code: 'ELOOP' });
+    expect((await readFiles(dir, [through]))[0]).toMatchObject({ errno: constants.errno.ELOOP });
+    expect(readdirSync(path.join(decoy, 'y'))).toEqual(['hosts']);
+    expect(readFileSync(path.join(decoy, 'y', 'hosts'), 'utf8')).toBe('decoy');
+  });
+
+  it("replaces a temporary file an interrupted write left, but never through a symlink or into a FIFO in the temporary file's place", async () => {
+    mkdirSync(path.join(dir, 'store'));
+    const record = path.join(dir, 'store', 'r.json');
+    writeFileSync(`${record}.tmp`, 'half a rec');
+    await batch([{ op: 'writeFiles', base: dir, atomic: true, durable: true, files: [{ path: 'store/r.json', content: '{}', mode: 0o600 }] }]);
+    expect(readFileSync(record, 'utf8')).toBe('{}');
+    expect(statSync(record).mode & 0o777).toBe(0o600);
+    expect(existsSync(`${record}.tmp`)).toBe(false);
+    symlinkSync(path.join(decoy, 'hosts'), `${record}.tmp`);
+    await expect(batch([{ op: 'writeFiles', base: dir, atomic: true, files: [{ path: 'store/r.json', content: 'x' }] }])).rejects.toMatchObject({
+      code: 'ELOOP',
+      syscall: 'open',
+    });
+    // The failed write removes what is in the temporary file's place: the symlink, not its target.
+    expect(existsSync(`${record}.tmp`)).toBe(false);
+    execFileSync('mkfifo', [`${record}.tmp`]);
+    await expect(batch([{ op: 'writeFiles', base: dir, atomic: true, files: [{ path: 'store/r.json', content: 'x' }] }])).rejects.toMatchObject({
+      code: 'ENXIO',
+      syscall: 'open',
+    });
+    expect(readFileSync(record, 'utf8')).toBe('{}');
     expect(readFileSync(path.join(decoy, 'hosts'), 'utf8')).toBe('decoy');
   });
 
