@@ -48,14 +48,14 @@ void ignoreKernelError(F undo) {
 // IPv6 for the interfaces a namespace gets from now on; sandboxes are made with it off.
 const std::string kIpv6Default = "net/ipv6/conf/default/disable_ipv6";
 
-// Whether a netnsCreate's sysctls turn IPv6 off for the namespace's new interfaces.
-bool turnsIpv6DefaultOff(const std::vector<std::pair<std::string, std::string>>& sysctls) {
-  for (const auto& [key, value] : sysctls)
-    if (sysctlPath(key) == sysctlPath(kIpv6Default) && value == "1") return true;
-  return false;
-}
-
 }  // namespace
+
+template <class T>
+std::optional<T> Batch::takeKept(const std::string& netns, std::optional<T> (KeptSockets::*take)(const std::string&, bool)) {
+  std::optional<T> part = (keptSockets().*take)(netns, keptChecked_.count(netns) > 0);
+  if (part) keptChecked_.insert(netns);
+  return part;
+}
 
 NlSocket& Batch::socketFor(const std::string& netns) {
   auto it = sockets_.find(netns);
@@ -67,7 +67,7 @@ NlSocket& Batch::socketFor(const std::string& netns) {
     hostSocketUsed_ = true;
     return host;
   }
-  std::optional<NlSocket> kept = keptSockets().takeRoute(netns);
+  std::optional<NlSocket> kept = takeKept(netns, &KeptSockets::takeRoute);
   return sockets_.emplace(netns, kept ? std::move(*kept) : openSocketIn(netns)).first->second;
 }
 
@@ -78,13 +78,13 @@ NlSocket& Batch::netfilterSocketFor(const std::string& netns) {
   }
   auto it = netfilterSockets_.find(netns);
   if (it != netfilterSockets_.end()) return it->second;
-  std::optional<NlSocket> kept = keptSockets().takeNetfilter(netns);
+  std::optional<NlSocket> kept = takeKept(netns, &KeptSockets::takeNetfilter);
   return netfilterSockets_.emplace(netns, kept ? std::move(*kept) : openSocketIn(netns, NETLINK_NETFILTER)).first->second;
 }
 
 std::optional<ResolverSockets> Batch::takeResolverSockets(const std::string& netns) {
   auto it = resolverSockets_.find(netns);
-  if (it == resolverSockets_.end()) return keptSockets().takeResolver(netns);
+  if (it == resolverSockets_.end()) return takeKept(netns, &KeptSockets::takeResolver);
   std::optional<ResolverSockets> made(std::move(it->second));
   resolverSockets_.erase(it);
   return made;
@@ -104,8 +104,12 @@ struct Batch::Runner {
     NamespaceSockets created;
     netnsCreate(o.dir, o.fileName, [&] {
       // Still inside the new namespace: set its sysctls and open its sockets on this thread.
-      for (const auto& [key, value] : o.sysctls) sysctlWrite(key, value);
-      if (turnsIpv6DefaultOff(o.sysctls)) created.ipv6Default.emplace(sysctlOpen(kIpv6Default));
+      for (const auto& [key, value] : o.sysctls) {
+        bool kept = value == "1" && sysctlPath(key) == sysctlPath(kIpv6Default);
+        Fd file = sysctlOpen(key);
+        sysctlWrite(file, value, key);
+        if (kept) created.ipv6Default.emplace(std::move(file));  // written through again by linkAdd's ipv6
+      }
       created.route.emplace(NlSocket::open());
       if (o.resolverSockets) {
         // lo first: it holds 127.0.0.11, and a socket bound there before would answer from 127.0.0.1.
@@ -255,7 +259,7 @@ const Fd* Batch::ipv6DefaultFor(const std::string& netns) {
   if (netns.empty()) return nullptr;
   auto it = ipv6Defaults_.find(netns);
   if (it != ipv6Defaults_.end()) return &it->second;
-  std::optional<Fd> kept = keptSockets().takeIpv6Default(netns);
+  std::optional<Fd> kept = takeKept(netns, &KeptSockets::takeIpv6Default);
   return kept ? &ipv6Defaults_.emplace(netns, std::move(*kept)).first->second : nullptr;
 }
 
@@ -317,6 +321,7 @@ void Batch::forgetSockets(const std::string& path) {
   netfilterSockets_.erase(path);
   resolverSockets_.erase(path);
   ipv6Defaults_.erase(path);
+  keptChecked_.erase(path);
 }
 
 }  // namespace cnm

@@ -53,6 +53,10 @@ class Batch {
   // interface in `netns`.
   void linkAddWithIpv6(NlSocket& socket, const LinkSpec& link, const std::string& linkNetns, const std::string& name,
                        const std::string& netns);
+  // The part kept for `netns` (kept-sockets.h): whether the path still names its namespace is
+  // looked at once per batch, with the first part taken.
+  template <class T>
+  std::optional<T> takeKept(const std::string& netns, std::optional<T> (KeptSockets::*take)(const std::string&, bool));
   // Moves the namespace's sockets out of this batch (to be kept), and forgets them.
   NamespaceSockets takeSockets(const std::string& path);
   void forgetSockets(const std::string& path);
@@ -61,6 +65,7 @@ class Batch {
   std::map<std::string, ResolverSockets> resolverSockets_;  // opened by a netnsCreate here, not yet taken
   std::map<std::string, Fd> ipv6Defaults_;                  // by namespace path (ipv6DefaultFor)
   std::set<std::string> made_;                              // namespaces this batch made: their sockets are kept (kept-sockets.h)
+  std::set<std::string> keptChecked_;                       // namespaces whose kept parts this batch has checked (takeKept)
   bool hostSocketUsed_ = false;
 };
 

@@ -18,7 +18,7 @@ bool namesNow(const std::string& path, dev_t dev, ino_t ino) {
 }  // namespace
 
 template <class T>
-std::optional<T> KeptSockets::take(const std::string& path, std::optional<T> NamespaceSockets::*part) {
+std::optional<T> KeptSockets::take(const std::string& path, std::optional<T> NamespaceSockets::*part, bool checked) {
   std::optional<T> found;
   dev_t dev;
   ino_t ino;
@@ -32,24 +32,30 @@ std::optional<T> KeptSockets::take(const std::string& path, std::optional<T> Nam
     ino = it->ino;
     if (it->sockets.empty()) kept_.erase(it);
   }
-  if (!namesNow(path, dev, ino)) {
+  if (!checked && !namesNow(path, dev, ino)) {
     forget(path);  // deleted behind our back: closed here, the other parts too
     return std::nullopt;
   }
   return found;
 }
 
-std::optional<NlSocket> KeptSockets::takeRoute(const std::string& path) {
-  std::optional<NlSocket> socket = take(path, &NamespaceSockets::route);
+std::optional<NlSocket> KeptSockets::takeRoute(const std::string& path, bool checked) {
+  std::optional<NlSocket> socket = take(path, &NamespaceSockets::route, checked);
   if (socket) socket->forgetIndexes();
   return socket;
 }
 
-std::optional<NlSocket> KeptSockets::takeNetfilter(const std::string& path) { return take(path, &NamespaceSockets::netfilter); }
+std::optional<NlSocket> KeptSockets::takeNetfilter(const std::string& path, bool checked) {
+  return take(path, &NamespaceSockets::netfilter, checked);
+}
 
-std::optional<ResolverSockets> KeptSockets::takeResolver(const std::string& path) { return take(path, &NamespaceSockets::resolver); }
+std::optional<ResolverSockets> KeptSockets::takeResolver(const std::string& path, bool checked) {
+  return take(path, &NamespaceSockets::resolver, checked);
+}
 
-std::optional<Fd> KeptSockets::takeIpv6Default(const std::string& path) { return take(path, &NamespaceSockets::ipv6Default); }
+std::optional<Fd> KeptSockets::takeIpv6Default(const std::string& path, bool checked) {
+  return take(path, &NamespaceSockets::ipv6Default, checked);
+}
 
 void KeptSockets::keep(const std::string& path, NamespaceSockets sockets) {
   struct stat st {};

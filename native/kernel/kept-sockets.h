@@ -42,11 +42,12 @@ class KeptSockets {
   static constexpr size_t kMaxKept = 64;
 
   // The part kept for the namespace at `path`, if the path still names the namespace it was
-  // opened in; that part is no longer kept.
-  std::optional<NlSocket> takeRoute(const std::string& path);
-  std::optional<NlSocket> takeNetfilter(const std::string& path);
-  std::optional<ResolverSockets> takeResolver(const std::string& path);
-  std::optional<Fd> takeIpv6Default(const std::string& path);
+  // opened in (looked at unless `checked`: the caller took another part for that path a moment
+  // ago, in the same batch); that part is no longer kept.
+  std::optional<NlSocket> takeRoute(const std::string& path, bool checked);
+  std::optional<NlSocket> takeNetfilter(const std::string& path, bool checked);
+  std::optional<ResolverSockets> takeResolver(const std::string& path, bool checked);
+  std::optional<Fd> takeIpv6Default(const std::string& path, bool checked);
   // Keeps the sockets of the namespace just made at `path`.
   void keep(const std::string& path, NamespaceSockets sockets);
   // The namespace at `path` is about to be deleted: its kept sockets are closed.
@@ -62,7 +63,7 @@ class KeptSockets {
     NamespaceSockets sockets;
   };
   template <class T>
-  std::optional<T> take(const std::string& path, std::optional<T> NamespaceSockets::*part);
+  std::optional<T> take(const std::string& path, std::optional<T> NamespaceSockets::*part, bool checked);
 
   std::mutex mutex_;
   std::deque<Kept> kept_;  // oldest first

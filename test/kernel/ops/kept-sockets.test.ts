@@ -69,6 +69,28 @@ describeKernel('sockets kept for a new namespace', () => {
     expect((await linkGet('lo', { netns: path })).mtu).toBe(1234);
   });
 
+  it('are none of them used by a batch that takes several once the path names another namespace', async () => {
+    const ports = { udpPort: 41253, tcpPort: 42253 };
+    const name = uniqueName('ns');
+    const path = each.netns(`${NETNS_DIR}/${name}`);
+    await batch([{ op: 'netnsCreate', dir: NETNS_DIR, name, resolverSockets: ports }]);
+    execFileSync('ip', ['netns', 'del', name]);
+    execFileSync('ip', ['netns', 'add', name]);
+    const table = uniqueName('dns');
+    // One batch taking the rtnetlink socket, then the DNS and nf_tables ones: all of the new namespace.
+    const [, sockets] = (await batch([
+      { op: 'linkSet', netns: path, name: 'lo', change: { up: true } },
+      { op: 'dnsSockets', netns: path, ...ports, redirectTable: table },
+    ])) as [unknown, DnsSockets];
+    try {
+      expect(resolverSocketsIn(path)).toEqual([`tcp:${sockets.tcpPort}`, `udp:${sockets.udpPort}`]);
+      expect(redirectsIn(path, table)).toEqual([`tcp:${sockets.tcpPort}`, `udp:${sockets.udpPort}`]);
+      expect(connectsIn(path, 53)).toBe(true);
+    } finally {
+      close(sockets);
+    }
+  });
+
   it('do not outlive a delete through the library: the namespace and its links go at once', async () => {
     const { path, hostEnd } = await namespaceWithVeth(each);
     await netnsDelete(path);
