@@ -114,7 +114,8 @@ export class Gateway {
     }
   }
 
-  private async routeThrough({ endpoint, ifname }: Attachment): Promise<void> {
+  /** Points the sandbox's default route through that attachment's interface (its network's gateway). */
+  async routeThrough({ endpoint, ifname }: Attachment): Promise<void> {
     await endpoint.network.driver.setDefaultRoute?.(endpoint.network.id, endpoint.id, this.host.target(ifname, true));
   }
 }

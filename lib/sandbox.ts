@@ -91,10 +91,6 @@ export class Sandbox {
    */
   endpoints(): Endpoint[] {
     this.controller.checkRunning();
-    return this.joined();
-  }
-
-  private joined(): Endpoint[] {
     return this.attachments().map((a) => a.endpoint);
   }
 
@@ -129,18 +125,18 @@ export class Sandbox {
   /**
    * @internal The operations that write hosts and resolv.conf (also under /etc/netns/NAME for `ip
    * netns exec`), and the resolv.conf of the container-mode sandboxes that take this one's; `only`
-   * writes just resolv.conf.
+   * writes just resolv.conf, and `joining` lists that attachment's addresses in hosts already.
    */
-  writeFilesOps(only?: 'resolv'): NativeOp[] {
-    return [...this.ownFilesOps(only), ...this.sharers().flatMap((s) => s.ownFilesOps(only))];
+  writeFilesOps(only?: 'resolv', joining?: Attachment): NativeOp[] {
+    return [...this.ownFilesOps(only, joining), ...this.sharers().flatMap((s) => s.ownFilesOps(only))];
   }
 
-  private ownFilesOps(only?: 'resolv'): NativeOp[] {
+  /** The sandbox's own files; with `joining`, hosts as it will be once that attachment has joined. */
+  private ownFilesOps(only?: 'resolv', joining?: Attachment): NativeOp[] {
     const resolv = this.resolvConfText();
     if (only === 'resolv') return writeSandboxFilesOps(this.filesFolders(), { resolv });
-    const addresses = this.joined()
-      .flatMap((e) => [e.iface.address, e.iface.addressIPv6])
-      .filter((a): a is string => !!a);
+    const attachments = joining ? [...this.attachments(), joining].sort((a, b) => a.order - b.order) : this.attachments();
+    const addresses = attachments.flatMap(({ endpoint: e }) => [e.iface.address, e.iface.addressIPv6]).filter((a): a is string => !!a);
     const hosts = hostsFile(
       this.config,
       addresses.map((a) => a.split('/')[0]),
@@ -206,28 +202,35 @@ export class Sandbox {
     const target = this.target(slot?.ifname ?? this.freeIfname(), becomesGateway);
     const attachment = { endpoint, ifname: target.ifname, priority, order };
     const before = this.toRecord();
-    // When the join changes nothing else the record holds (no published ports move, no hosts file
-    // is rewritten), its record rides in the driver's batch: one trip per join. So does a resolver
-    // opened for this join (its sockets, the redirect to them, resolv.conf).
-    const recordsInBatch = !movesPorts(becomesGateway, endpoint, current) && !this.config.hostname;
+    // When the join moves no published ports, its record rides in the driver's batch: one trip
+    // per join. So do a resolver opened for this join (its sockets, the redirect to them,
+    // resolv.conf) and, for a sandbox with a hostname, hosts with the new address.
+    const recordsInBatch = !movesPorts(becomesGateway, endpoint, current);
+    const hostsInBatch = recordsInBatch && !!this.config.hostname;
     await withUndo(async (undo) => {
       // Never in the host's own namespace (host mode): its 127.0.0.11 and nf_tables are the host's, as in Docker.
       const resolver = !this.resolver && this.mode !== 'host' && servesNames(network) ? this.startResolver(undo) : null;
-      const resolverOps = resolver ? [resolver.openOp(this.controller.owner), ...this.writeFilesOps('resolv')] : [];
+      // Hosts as it was, whichever of the batch's writes were made (the endpoint is not linked then).
+      if (hostsInBatch) undo.push(() => this.writeFiles());
+      // The driver's batch replaces the default route before the sandbox's own operations: when one
+      // of those fails, the driver's undo deletes the new interface, and the route with it.
+      if (becomesGateway && current) undo.push(() => this.gateway.routeThrough(current));
+      const filesOps = hostsInBatch ? this.writeFilesOps(undefined, attachment) : resolver ? this.writeFilesOps('resolv') : [];
+      const sandboxWork = [...(resolver ? [resolver.openOp(this.controller.owner)] : []), ...filesOps];
       let batched = false;
       let results: NativeResult[] = [];
       const sandboxOps: JoinSandboxOps = {
         ops: (info) => {
           batched = true;
-          return recordsInBatch ? [...resolverOps, this.controller.store.writeOp(this.recordWith(attachment, info))] : resolverOps;
+          return recordsInBatch ? [...sandboxWork, this.controller.store.writeOp(this.recordWith(attachment, info))] : sandboxWork;
         },
         done: (returned) => (results = returned),
       };
       const info = await network.driver.join(network.id, endpoint.id, target, sandboxOps);
       undo.push(() => network.driver.leave(network.id, endpoint.id, target, false));
       if (batched && recordsInBatch) undo.push(() => this.controller.kernel.batch([this.controller.store.writeOp(before)]));
-      // A driver that does not batch (JoinSandboxOps): the resolver's operations go now, the record below.
-      if (!batched && resolverOps.length > 0) results = await this.controller.kernel.batch(resolverOps);
+      // A driver that does not batch (JoinSandboxOps): the resolver's operations and the files go now, the record below.
+      if (!batched && sandboxWork.length > 0) results = await this.controller.kernel.batch(sandboxWork);
       // The first of them opened its sockets.
       if (resolver) resolver.attach(results[0] as DnsSockets);
       this.link(attachment, info);
@@ -238,7 +241,7 @@ export class Sandbox {
         undo.push(() => this.gateway.restore(previous, published));
         await this.gateway.move(endpoint);
       }
-      await this.rewriteHosts(undo, () => this.unlink(endpoint));
+      if (!hostsInBatch) await this.rewriteHosts(undo, () => this.unlink(endpoint));
       if (!(batched && recordsInBatch)) await this.saveRecord(before, undo);
     });
     if (!slot) this.joins += 1;

@@ -275,7 +275,7 @@ export class BridgeDriver implements Driver {
    * One trip to the kernel: the veth pair with the container end created inside the sandbox, the
    * host end on the bridge, addresses, the interface up and, for the gateway endpoint, the default
    * route (`ip link add ... type veth peer name ethN netns ...`, `ip addr add`, `ip route replace`),
-   * then the sandbox's own operations for the join (`sandboxOps`: its record, its resolver).
+   * then the sandbox's own operations for the join (`sandboxOps`: its record, files, resolver).
    */
   async join(networkId: string, endpointId: string, target: JoinTarget, sandboxOps?: JoinSandboxOps): Promise<JoinInfo> {
     const network = this.network(networkId);

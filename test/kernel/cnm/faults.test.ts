@@ -155,6 +155,20 @@ describeKernel('a failure at any step', () => {
     await net.delete();
   });
 
+  it('of a join taking over the default route in a sandbox without a hostname (its record rides in the driver batch) leaves the old route', async () => {
+    const teal = await f.controller.newNetwork('bridge', 'teal', { ipam: { config: [{ subnet: '10.174.0.0/24' }] } });
+    const plum = await f.controller.newNetwork('bridge', 'plum', { ipam: { config: [{ subnet: '10.175.0.0/24' }] } });
+    const [first, second] = [await teal.createEndpoint('first'), await plum.createEndpoint('second')];
+    const plain = await f.controller.newSandbox('plain');
+    await first.join(plain);
+    // One batch: the veth, its mark, eth1 up, the address, the default route, then the record (the step that lost the old route).
+    expect(await everyStepFails(f, () => second.join(plain, { priority: 5 }))).toBe(6);
+    expect(nsRoutes(plain.key).find((r) => r.dst === 'default')).toMatchObject({ gateway: '10.175.0.1', dev: 'eth1' });
+    await plain.delete();
+    for (const e of [first, second]) await e.delete();
+    for (const n of [teal, plum]) await n.delete();
+  });
+
   it('of leave keeps the endpoint joined: the gateway (with another taking over) and a plain one', async () => {
     expect(await everyStepFails(f, () => c.leave(sandbox))).toBeGreaterThanOrEqual(4);
     expect(nsRoutes(sandbox.key).find((r) => r.dst === 'default')?.dev).toBe('eth0');

@@ -73,6 +73,33 @@ test('the first join to a network with names opens the DNS server in its own tri
   await controller.stop({ removeAll: true });
 });
 
+test('a join of a sandbox with a hostname is one trip too: hosts lists the new address under the hostname, in join order', async () => {
+  const world = fakeWorld();
+  const controller = await world.start();
+  const network = await controller.newNetwork('bridge', 'named', { ipam: { config: [{ subnet: '10.9.0.0/24' }] } });
+  const other = await controller.newNetwork('bridge', 'other', { ipam: { config: [{ subnet: '10.8.0.0/24' }] } });
+  const sandbox = await controller.newSandbox('c1', { hostname: 'web1' });
+  const [first, second] = [await network.createEndpoint('e1'), await other.createEndpoint('e2')];
+  const batches = recordBatches(world);
+  await first.join(sandbox);
+  await second.join(sandbox);
+  expect(batches).toHaveLength(2);
+  // The first join also opens the DNS server: its sockets, then hosts and resolv.conf in each folder, then the record.
+  expect(batches[0].slice(-4)).toEqual(['dnsSockets', 'writeFiles', 'writeFiles', 'writeFiles']);
+  expect(batches[1].slice(-3)).toEqual(['writeFiles', 'writeFiles', 'writeFiles']);
+  const files = world.files();
+  const hosts = (folder: string) => Object.entries(files).find(([name]) => name.startsWith(folder) && name.endsWith('/hosts'))![1];
+  for (const folder of [`run/${controller.owner}/sandboxes/${sandbox.id}/`, 'etc-netns/']) {
+    expect(
+      hosts(folder)
+        .split('\n')
+        .filter((line) => line.endsWith('web1')),
+    ).toEqual(['10.9.0.2\tweb1', '10.8.0.2\tweb1']);
+  }
+  expect(Object.entries(files).find(([name]) => name.endsWith(`/${sandbox.id}/resolv.conf`))![1]).toContain('nameserver 127.0.0.11');
+  await controller.stop({ removeAll: true });
+});
+
 test('a second sandbox for one container is refused and makes nothing', async () => {
   const world = fakeWorld();
   const controller = await world.start();
