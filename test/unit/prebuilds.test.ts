@@ -121,7 +121,10 @@ describe('the prebuilt binaries load', () => {
   (inCi || (existsSync(arm64) && emulator) ? it : it.skip)(
     'linux-arm64-glibc in an arm64 Node under qemu-user',
     () => {
-      if (!emulator) throw new Error('CI needs qemu-user-static, libc6-arm64-cross and CNM_TEST_NODE_ARM64 (see .ci/run)');
+      if (!emulator)
+        throw new Error(
+          'CI needs qemu-user-static, the arm64 C and C++ libraries (libc6-, libstdc++6-, libgcc-s1-arm64-cross) and CNM_TEST_NODE_ARM64 (see .ci/run)',
+        );
       const { qemu, node, sysroot } = emulator;
       const out = execFileSync(qemu, ['-L', sysroot, node, '-e', `console.log(process.arch); ${PROBE(arm64)}`], { encoding: 'utf8', timeout: 170_000 });
       expect(out).toBe('arm64\nbigint true function\n');
