@@ -92,10 +92,10 @@ export interface JoinTarget {
 /**
  * The sandbox's own operations for a join, given what the join sets up (`ops`): its state record,
  * its hosts file when it has a hostname, and on its first join to a network with names, its DNS
- * server (its sockets, the redirect to their ports, resolv.conf). A driver that does its kernel work in one batch appends them to it, so that
- * a join is one trip to the kernel, and hands what they returned to `done`; a failure there is a
- * failure of the join, undone as any other. A driver that never calls `ops` leaves the sandbox to
- * run them after join() returns.
+ * server (its sockets, the redirect to their ports, resolv.conf). A driver that does its kernel
+ * work in one batch appends them to it, so that a join is one trip to the kernel, and hands what
+ * they returned to `done`; a failure there is a failure of the join, undone as any other. A driver
+ * that never calls `ops` leaves the sandbox to run them after join() returns.
  */
 export interface JoinSandboxOps {
   /** The operations to append, given what the join sets up. */
