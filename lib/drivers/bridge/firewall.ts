@@ -1,12 +1,13 @@
 // The bridge driver's firewall as nf_tables commands: a table of the controller's own in the inet
 // family (masquerade, published ports, no way into a bridge from outside but those, internal
 // networks, isolation between networks) and one in the bridge family (inter-container communication
-// off). Networks change the rules; endpoints only add and remove set and map elements, so the k-th
-// published port costs what the first did.
+// off; the IPv6 control messages a container sends to the whole link stop at its port). Networks
+// change the rules; endpoints only add and remove set and map elements, so the k-th published port
+// costs what the first did.
 import { nftExpr as x, nftValue as v, type NftCommand, type NftElement, type NftExpr, type PortProtocol } from '../../native';
 import type { Family } from '../../util/ip';
 import type { GatewayMode } from './options';
-import { OWNED_GROUP_BIT } from './ownership';
+import { OWNED_GROUP_BIT, ownerGroup } from './ownership';
 import { ANY_ADDRESS, familyOf } from './ports';
 
 export interface FirewallNetwork {
@@ -65,6 +66,17 @@ const FAMILIES = [4, 6] as const;
 const NO_ICC = 'noicc';
 /** conntrack's IPS_DST_NAT: the connection was DNATed (a published port). */
 const IPS_DST_NAT = 0x20;
+/** The EtherType of IPv6, as `meta protocol` loads it (network order). */
+const ETH_P_IPV6 = Buffer.from([0x86, 0xdd]);
+/**
+ * ICMPv6 types a container's kernel sends to the whole link, for multicast routers and snooping
+ * switches: MLD listener reports and done (131, 132; MLDv2 reports 143) and router solicitations
+ * (133), as [first, last] ranges.
+ */
+const LINK_CONTROL_ICMPV6 = [
+  [131, 133],
+  [143, 143],
+] as const;
 
 /** Commands that replace both tables with the rules for `networks`, or remove them when there are none. */
 export function rebuildCommands(
@@ -175,6 +187,18 @@ export function rebuildCommands(
     { cmd: 'addSet', ...bridge, set: NO_ICC, key: 'ifname' },
     { cmd: 'addChain', ...bridge, chain: 'forward', type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
     { cmd: 'addRule', ...bridge, chain: 'forward', exprs: [{ expr: 'meta', key: 'iifname', dreg: 0 }, { expr: 'lookup', set: NO_ICC, sreg: 0 }, x.drop()] },
+    // A new IPv6 interface sends several MLD reports and a router solicitation. A bridge without a
+    // multicast querier (Docker's have none) copies each one to every port, and every container
+    // drops it: a dual-stack join would cost more with each container on the bridge. Nothing on a
+    // cnm-ts bridge answers or needs them (its addresses and routes are static), so they stop at
+    // the port they came in on. Other multicast is flooded as before.
+    { cmd: 'addChain', ...bridge, chain: 'prerouting', type: 'filter', hook: 'prerouting', priority: -200, policy: 'accept' },
+    ...LINK_CONTROL_ICMPV6.map(([first, last]): NftCommand => ({
+      cmd: 'addRule',
+      ...bridge,
+      chain: 'prerouting',
+      exprs: icmpv6FromPorts(ownerGroup(owner), first, last),
+    })),
   );
   commands.push(...iccCommands(owner, 'addElements', noIcc));
   return commands;
@@ -226,6 +250,27 @@ function bits(mask: number, op: 'eq' | 'neq'): NftExpr[] {
   return [
     { expr: 'bitwise', sreg: 0, dreg: 0, mask: v.mark(mask), xor: v.mark(0) },
     { expr: 'cmp', op, sreg: 0, data: v.mark(0) },
+  ];
+}
+
+/** `meta iifgroup GROUP ether type ip6 meta l4proto ipv6-icmp icmpv6 type FIRST-LAST drop`, in the bridge family. */
+function icmpv6FromPorts(group: number, first: number, last: number): NftExpr[] {
+  const type: NftExpr[] =
+    first === last
+      ? [{ expr: 'cmp', op: 'eq', sreg: 0, data: Buffer.from([first]) }]
+      : [
+          { expr: 'cmp', op: 'gte', sreg: 0, data: Buffer.from([first]) },
+          { expr: 'cmp', op: 'lte', sreg: 0, data: Buffer.from([last]) },
+        ];
+  return [
+    { expr: 'meta', key: 'iifgroup', dreg: 0 },
+    { expr: 'cmp', op: 'eq', sreg: 0, data: v.mark(group) },
+    { expr: 'meta', key: 'protocol', dreg: 0 },
+    { expr: 'cmp', op: 'eq', sreg: 0, data: ETH_P_IPV6 },
+    ...x.l4proto('icmpv6'),
+    { expr: 'payload', base: 'transport', offset: 0, len: 1, dreg: 0 },
+    ...type,
+    x.drop(),
   ];
 }
 

@@ -17,14 +17,17 @@ const NFPROTO_FAMILY: Record<string, 4 | 6> = { '02': 4, '0a': 6 };
 
 /**
  * The families whose forwarding between other interfaces the last firewall rebuild in the
- * kernel's log drops: none, one (the rule matches `meta nfproto`) or both (no match).
+ * kernel's log drops (its inet forward rule on link groups): none, one (the rule matches
+ * `meta nfproto`) or both (no match).
  */
 function droppedFamilies(log: NativeOp[]): (4 | 6)[] {
   const rebuilds = log.filter(
     (op): op is Extract<NativeOp, { op: 'nftTransaction' }> => op.op === 'nftTransaction' && op.commands.some((c) => c.cmd === 'addChain'),
   );
   const last = rebuilds.at(-1)?.commands ?? [];
-  const drops = last.filter((c: NftCommand) => c.cmd === 'addRule' && c.exprs.some((e) => e.expr === 'meta' && e.key === 'iifgroup'));
+  const drops = last.filter(
+    (c: NftCommand) => c.cmd === 'addRule' && c.family === 'inet' && c.chain === 'forward' && c.exprs.some((e) => e.expr === 'meta' && e.key === 'iifgroup'),
+  );
   if (drops.length === 0) return [];
   expect(drops).toHaveLength(1);
   const exprs = (drops[0] as Extract<NftCommand, { cmd: 'addRule' }>).exprs;
