@@ -13,7 +13,15 @@ export const withoutPrefix = (cidr: string): string => cidr.split('/')[0];
 
 /** A MAC address derived from the IPv4 address, as Docker does (02:42:ac:11:00:02), else random. */
 export function macFor(address: string | undefined): string {
-  const bytes = address ? [0x02, 0x42, ...withoutPrefix(address).split('.').map(Number)] : [0x02, ...Array.from(Buffer.from(randomHex(10), 'hex'))];
+  return address ? macText([0x02, 0x42, ...withoutPrefix(address).split('.').map(Number)]) : randomMac();
+}
+
+/** A random locally administered unicast MAC address (02:xx:xx:xx:xx:xx). */
+export function randomMac(): string {
+  return macText([0x02, ...Buffer.from(randomHex(10), 'hex')]);
+}
+
+function macText(bytes: number[]): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 

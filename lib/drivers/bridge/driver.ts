@@ -22,7 +22,7 @@ import type {
   RestoreResult,
   RestoreWarning,
 } from '../api';
-import { gatewayFor, macFor, withoutPrefix } from '../common';
+import { gatewayFor, macFor, randomMac, withoutPrefix } from '../common';
 import { iccCommands, portCommands, rebuildCommands, type FirewallPort } from './firewall';
 import { Forwarding, type ForwardingOptions } from './forwarding';
 import { LinkReaper } from './link-reaper';
@@ -152,7 +152,10 @@ export class BridgeDriver implements Driver {
   private async makeBridge(info: NetworkCreateInfo, config: BridgeConfig): Promise<void> {
     const name = config.bridgeName;
     const ops: NativeOp[] = [
-      { op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu, linkGroup: ownerGroup(info.owner) } },
+      // A MAC of its own, as Docker's: a bridge without one takes its lowest port's, so the
+      // gateway's MAC would change under the containers as others join and leave, and one whose
+      // neighbour entry names a port that is gone loses the gateway until the entry goes stale.
+      { op: 'linkAdd', link: { kind: 'bridge', name, mtu: config.mtu, mac: randomMac(), linkGroup: ownerGroup(info.owner) } },
       // The kernel ignores an alias given at creation: it is a change of its own.
       { op: 'linkSet', name, change: { alias: bridgeAlias(info.owner, info.id) } },
       ...refuseRouterAdvertisements(name, config.mtu),

@@ -1,8 +1,9 @@
 // The bridge driver as the kernel sees it: bridge and veth names, gateway, interface naming,
-// MTU, MAC and static addresses, internal networks, IPv4-only vs dual stack, removal.
+// MTU, MAC and static addresses, the bridge's own MAC, internal networks, IPv4-only vs dual stack,
+// removal.
 import type { NetworkController, NetworkOptions } from '../../../lib';
 import { bare, bridgePorts, failsCleanly, hostAddresses, hostBridges, nsAddrs, nsRoutes, useControllers } from '../../helpers/cnm';
-import { describeKernel, EchoServer, ipAddrs, ipLink, ipLinks, tcpRoundTrip, uniqueName } from '../../helpers/kernel';
+import { describeKernel, EchoServer, ipAddrs, ipJson, ipLink, ipLinks, tcpRoundTrip, uniqueName } from '../../helpers/kernel';
 
 const VETH = /^veth[0-9a-f]{7}$/;
 
@@ -169,6 +170,33 @@ describeKernel('bridge driver', () => {
     expect(eth0.address).toBe(mac);
     expect(eth0.addr_info).toEqual([expect.objectContaining({ family: 'inet', local: address, prefixlen: 24 })]);
     expect(endpoint.info().interface).toMatchObject({ macAddress: mac, address: `${address}/24`, name: 'eth0' });
+  });
+
+  it("keeps the bridge's own MAC while containers join and leave: the gateway's MAC does not move", async () => {
+    const network = await net();
+    const bridge = `br-${network.id.slice(0, 12)}`;
+    const mac = ipLink(bridge)!.address;
+    const gateway = bare(network.info().ipam.allocated[0].gateway);
+    const server = await EchoServer.start(gateway, 7103);
+    try {
+      const joined = [];
+      for (const name of ['a', 'b', 'c']) {
+        const sandbox = await c.newSandbox(uniqueName(name));
+        await (await network.createEndpoint(uniqueName(name))).join(sandbox);
+        joined.push(sandbox);
+        expect(ipLink(bridge)!.address).toBe(mac);
+      }
+      await joined.pop()!.delete();
+      await joined.pop()!.delete();
+      expect(ipLink(bridge)!.address).toBe(mac);
+      // The container that is left reaches the gateway, and knows it by the bridge's MAC.
+      const [a] = joined;
+      expect(await tcpRoundTrip(gateway, 7103, a.key)).toBe(`hello ${gateway}:7103`);
+      const neighbours = ipJson<{ dst: string; lladdr?: string }[]>(['neigh', 'show', 'dev', 'eth0'], a.key);
+      expect(neighbours).toContainEqual(expect.objectContaining({ dst: gateway, lladdr: mac }));
+    } finally {
+      server.stop();
+    }
   });
 
   it('gives a sandbox on an internal network no default route', async () => {
