@@ -492,6 +492,10 @@ export class BridgeDriver implements Driver {
     // Bridges made before bridges refused router advertisements.
     const present = [...this.networks].filter(([id]) => !plan.missingBridges.includes(id) && !plan.foreign.has(id));
     marks.push(...present.flatMap(([, n]) => refuseRouterAdvertisements(n.config.bridgeName, n.config.mtu)));
+    // Bridges made before bridges had a MAC of their own (see makeBridge): the one they have now
+    // becomes theirs, so that the gateway's MAC the containers know stays; a random one without ports.
+    const macOf = new Map(links.map((l) => [l.name, l.mac]));
+    marks.push(...present.map(([, n]): NativeOp => ({ op: 'linkSet', name: n.config.bridgeName, change: { mac: ownMac(macOf.get(n.config.bridgeName)) } })));
     errors.push(...(await bestEffort(this.kernel, marks)).filter((err) => !isGone(err)));
     for (const id of plan.missingBridges) {
       const info = networks.find((n) => n.info.id === id)!.info;
@@ -541,6 +545,11 @@ export class BridgeDriver implements Driver {
     if (!endpoint) throw new CnmError('NOT_FOUND', `bridge driver has no endpoint ${id}`);
     return endpoint;
   }
+}
+
+/** The MAC a bridge keeps: the one it has, or a random one for none (all zero: a bridge left without ports). */
+function ownMac(current: string | undefined): string {
+  return current && current !== '00:00:00:00:00:00' ? current : randomMac();
 }
 
 /**

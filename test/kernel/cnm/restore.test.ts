@@ -4,7 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Network, NetworkController } from '../../../lib';
 import { bare, bridgePorts, fileTree, nsAddrs, nsRoutes, restart, useControllers } from '../../helpers/cnm';
-import { describeKernel, expectTcpFromPeerAndHost, ipAddrs } from '../../helpers/kernel';
+import { describeKernel, expectTcpFromPeerAndHost, ip, ipAddrs, ipJson, ipLink } from '../../helpers/kernel';
 import { timeLimit } from '../../helpers/timing';
 
 // The tests of this file may take this long (longer under a sanitizer).
@@ -125,6 +125,37 @@ describeKernel('a restarted controller', () => {
       ...Object.fromEntries(c2.networks().map((n) => [`networks/${n.id}.json`, expect.any(String)])),
     });
     expect(fileTree(path.join(f.runFolder, 'store'))).toEqual({ 'sandboxes/': '' });
+  });
+
+  it.each([
+    ['keeps the MAC it has', false],
+    ['gets a random one, having had ports and lost them all (its MAC all zero)', true],
+  ])('a bridge made by an earlier version (no MAC of its own) %s, and keeps it as containers join', async (_, portsGone) => {
+    const f = await env.make({ predefinedNetworks: false });
+    const network = await f.controller.newNetwork('bridge', 'old', { ipam: { config: [{ subnet: '10.183.0.0/24' }] } });
+    const name = `br-${network.id.slice(0, 12)}`;
+    const { ifalias } = ipJson<{ ifalias: string }[]>(['-d', 'link', 'show', name])[0];
+    await f.controller.stop();
+    // The bridge as an earlier version made it: the kernel's random MAC, which the lowest port's replaces.
+    ip(['link', 'del', name]);
+    ip(['link', 'add', name, 'type', 'bridge']);
+    ip(['link', 'set', name, 'alias', ifalias, 'up']);
+    ip(['addr', 'add', '10.183.0.1/24', 'dev', name]);
+    if (portsGone) {
+      ip(['link', 'add', 'cnmrs-p0', 'master', name, 'type', 'veth', 'peer', 'name', 'cnmrs-p1']);
+      ip(['link', 'del', 'cnmrs-p0']);
+      expect(ipLink(name)!.address).toBe('00:00:00:00:00:00');
+    }
+    const before = ipLink(name)!.address;
+    const c2 = await restart(f);
+    const mac = ipLink(name)!.address;
+    if (portsGone) expect(mac).not.toBe(before);
+    else expect(mac).toBe(before);
+    const restored = c2.networkByName('old')!;
+    for (const id of ['a', 'b']) {
+      await (await restored.createEndpoint(id)).join(await c2.newSandbox(id));
+      expect(ipLink(name)!.address).toBe(mac);
+    }
   });
 
   it('restores 500 endpoints joined to 500 sandboxes on 5 networks', async () => {
