@@ -283,14 +283,49 @@ function cnmSteps(results, counts) {
   ]) {
     for (const step of steps) rows.push([phase, step, ...col((r, n) => ms(cnmStepUs(r.cnm, phase, step) / n))]);
     rows.push([phase, '= cnm, whole', ...col((r, n) => ms(r.cnm[`${phase}Us`] / n))]);
+    if (phase === 'setup') {
+      const inBatches = (r) => median(r.cnm.rounds.map((round) => SETUP_STEPS.reduce((sum, step) => sum + round.setup.inBatchesUs[step], 0)));
+      rows.push([phase, "  in the kernel's batches", ...col((r, n) => ms(inBatches(r) / n))]);
+      rows.push([phase, "  in cnm-ts's code around them", ...col((r, n) => ms((r.cnm.setupUs - inBatches(r)) / n))]);
+    }
     if (hasAddon) {
       rows.push([phase, `addon ${addonLabel} (one batch)`, ...col((r, n) => ms(r.addon[`${phase}Us`] / n))]);
       rows.push([phase, 'cnm - addon', ...col((r, n) => signedMs((r.cnm[`${phase}Us`] - r.addon[`${phase}Us`]) / n))]);
     }
   }
-  return [`cnm, each step timed on its own (mean per container, medians over rounds):`, table(['phase', 'step', ...counts.map((n) => `N=${n} ms`)], rows)].join(
-    '\n',
-  );
+  return [
+    `cnm, each step timed on its own (mean per container, medians over rounds):`,
+    table(['phase', 'step', ...counts.map((n) => `N=${n} ms`)], rows),
+    "(in the kernel's batches: from each Kernel.batch call to its result, checks, conversion and the worker's trip included)",
+  ].join('\n');
+}
+
+// /proc counts CPU in clock ticks (10 ms): the CPU split is shown only for counts whose rounds last long enough.
+const CPU_SPLIT_MIN_N = 100;
+
+/**
+ * The CPU each setup took on the JS thread and on the other threads (libuv's workers, the addon's
+ * namespace threads, V8's helpers), addon beside cnm: the JS thread's share is the library's own
+ * code, the other threads' mostly the kernel's work.
+ */
+function cpuSplit(results, counts) {
+  const shown = counts.filter((n) => n >= CPU_SPLIT_MIN_N && results[n].addon?.setup.cpu && results[n].cnm?.setup.cpu);
+  if (shown.length === 0) return null;
+  const perContainer = (n, key, part) => median(results[n][key].rounds.map((r) => r.setup.cpu[part])) / n;
+  const rows = [];
+  for (const [part, label] of [
+    ['jsUs', 'JS thread'],
+    ['otherUs', 'other threads'],
+  ]) {
+    rows.push([`addon, ${label}`, ...shown.map((n) => ms(perContainer(n, 'addon', part)))]);
+    rows.push([`cnm, ${label}`, ...shown.map((n) => ms(perContainer(n, 'cnm', part)))]);
+    rows.push([`cnm - addon, ${label}`, ...shown.map((n) => signedMs(perContainer(n, 'cnm', part) - perContainer(n, 'addon', part)))]);
+  }
+  return [
+    'CPU per container of the sequential setups (medians over rounds; /proc counts in 10 ms ticks, so N >= 100 only):',
+    table(['', ...shown.map((n) => `N=${n} ms`)], rows),
+    "(other threads: libuv's workers, the addon's namespace threads and V8's helpers; the kernel's own work is most of it)",
+  ].join('\n');
 }
 
 /** cnm's per-step cost growth at the largest count, setup and teardown, beside the addon's teardown. */
@@ -653,6 +688,8 @@ function report(run) {
     out.push(table(['phase', 'step', 'ms'], rows));
   }
   if (has('cnm')) out.push(cnmSteps(results, counts));
+  const split = has('cnm') && has('addon') ? cpuSplit(results, counts) : null;
+  if (split) out.push(split);
   if (breakdown) {
     const floor = has('floor') ? results[maxN].floor : null;
     const floorMs = (step) => (floor && step && floor.setup.stepsUs[step] !== undefined ? ms(floor.setup.stepsUs[step] / maxN) : '-');

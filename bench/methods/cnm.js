@@ -11,6 +11,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { NETWORKS, gatewayOf } = require('../lib/network');
 const { measureLoopDelay } = require('../lib/loop-delay');
+const { cpuNow, cpuSince } = require('../lib/thread-cpu');
 
 const SETUP_STEPS = ['newSandbox', 'createEndpoint', 'join'];
 const TEARDOWN_STEPS = ['sandbox.delete', 'endpoint.delete'];
@@ -18,21 +19,41 @@ const TEARDOWN_STEPS = ['sandbox.delete', 'endpoint.delete'];
 /** The driver option that names the bridge device (Docker's com.docker.network.bridge.name). */
 const BRIDGE_NAME = 'com.docker.network.bridge.name';
 
-/** Makes the controller and the bridge network the CNM path runs on. */
+/**
+ * The addon's kernel, with the time its batches took summed in `batchUs` (from the call to the
+ * result: checks, conversion, the worker's trip): a step's time is then the kernel's batches and
+ * cnm-ts's own code around them.
+ */
+function timedKernel() {
+  const { nativeKernel } = lib('kernel');
+  const kernel = {
+    ...nativeKernel,
+    batchUs: 0,
+    batch(ops) {
+      const start = nowUs();
+      return nativeKernel.batch(ops).finally(() => (kernel.batchUs += nowUs() - start));
+    },
+  };
+  return kernel;
+}
+
+/** Makes the controller (on a timedKernel) and the bridge network the CNM path runs on. */
 async function makeNetwork(dir, network, name) {
   const { NetworkController } = lib();
   fs.mkdirSync(dir, { recursive: true });
+  const kernel = timedKernel();
   const controller = await NetworkController.create({
     predefinedNetworks: false,
     stateDir: path.join(dir, 'state'),
     runDir: path.join(dir, 'run'),
     etcNetnsDir: path.join(dir, 'etc-netns'),
+    kernel,
   });
   const net = await controller.newNetwork('bridge', name, {
     driverOptions: { [BRIDGE_NAME]: network.bridge },
     ipam: { config: [{ subnet: `10.${network.octet}.0.0/16` }] },
   });
-  return { controller, network: net };
+  return { controller, network: net, kernel };
 }
 
 /**
@@ -51,16 +72,24 @@ function annotate(c, sandbox, endpoint) {
   c.hostIfname = endpoint.network.driver?.hostInterface?.(endpoint.id) ?? c.hostIfname;
 }
 
-/** Sets one container up, step by step; returns the step times in microseconds. */
-async function setupOne(controller, network, c) {
+/**
+ * Sets one container up, step by step; returns the step times in microseconds, and the part of
+ * each in the kernel's batches (kernel: a timedKernel; concurrent setups share it, so only the
+ * sequential runs read it).
+ */
+async function setupOne(controller, network, c, kernel) {
   const t0 = nowUs();
+  const b0 = kernel.batchUs;
   const sandbox = await controller.newSandbox(c.netns);
   const t1 = nowUs();
+  const b1 = kernel.batchUs;
   const endpoint = await network.createEndpoint(c.netns);
   const t2 = nowUs();
+  const b2 = kernel.batchUs;
   await endpoint.join(sandbox);
   const t3 = nowUs();
-  return { sandbox, endpoint, steps: [t1 - t0, t2 - t1, t3 - t2] };
+  const b3 = kernel.batchUs;
+  return { sandbox, endpoint, steps: [t1 - t0, t2 - t1, t3 - t2], inBatches: [b1 - b0, b2 - b1, b3 - b2] };
 }
 
 async function teardownOne(c) {
@@ -108,6 +137,7 @@ module.exports = {
     const made = await makeNetwork(path.join(ctx.workDir, 'cnm'), this.network, 'cnmbench');
     this.controller = made.controller;
     this.cnmNetwork = made.network;
+    this.kernel = made.kernel;
     const gateway = this.cnmNetwork.info().ipam.allocated[0]?.gateway;
     if (gateway !== gatewayOf(this.network).gatewayCidr) {
       throw new Error(`cnm: IPAM gave the bridge gateway ${gateway}, the checks expect ${gatewayOf(this.network).gatewayCidr}`);
@@ -119,19 +149,32 @@ module.exports = {
     await this.controller.stop();
   },
 
-  /** One container after the other, each step timed on its own. */
+  /**
+   * One container after the other, each step timed on its own, with the part of it in the kernel's
+   * batches; and the CPU it took (lib/thread-cpu.js).
+   */
   async setup(containers) {
-    const rows = [];
     const made = [];
+    const cpu = cpuNow();
     const start = nowUs();
-    for (const c of containers) {
-      const r = await setupOne(this.controller, this.cnmNetwork, c);
-      rows.push(r.steps);
-      made.push(r);
-    }
+    for (const c of containers) made.push(await setupOne(this.controller, this.cnmNetwork, c, this.kernel));
     const totalUs = nowUs() - start;
+    const used = cpuSince(cpu);
     containers.forEach((c, i) => annotate(c, made[i].sandbox, made[i].endpoint));
-    return collect(SETUP_STEPS, rows, totalUs);
+    const inBatchesUs = collect(
+      SETUP_STEPS,
+      made.map((r) => r.inBatches),
+      0,
+    ).stepsUs;
+    return {
+      ...collect(
+        SETUP_STEPS,
+        made.map((r) => r.steps),
+        totalUs,
+      ),
+      inBatchesUs,
+      cpu: used,
+    };
   },
 
   async teardown(containers) {
@@ -147,7 +190,7 @@ module.exports = {
     let syncUs = 0;
     const probe = await measureLoopDelay(async () => {
       const start = nowUs();
-      const all = Promise.all(containers.map((c, i) => setupOne(this.controller, this.cnmNetwork, c).then((r) => (made[i] = r))));
+      const all = Promise.all(containers.map((c, i) => setupOne(this.controller, this.cnmNetwork, c, this.kernel).then((r) => (made[i] = r))));
       syncUs = nowUs() - start;
       await all;
       return nowUs() - start;
