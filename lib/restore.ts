@@ -136,6 +136,8 @@ export async function restoreState(controller: NetworkController): Promise<Resto
 
   const cleanUp = async (options: { liveRestore: boolean }) => {
     report.errors.push(...(await bestEffort(controller.kernel, fixes)));
+    // Each resolver's sockets are in its own sandbox's namespace: all are opened at once.
+    for (const errors of await Promise.all([...sandboxes.values()].map(({ sandbox }) => sandbox.reopenResolver()))) report.errors.push(...errors);
     for (const { sandbox } of sandboxes.values()) report.errors.push(...(await sandbox.repair()));
     // A sandbox record says what its joins are: rewritten where restore changed them.
     const changed = [...sandboxes.values()].filter(({ sandbox, record }) => JSON.stringify(sandbox.toRecord()) !== JSON.stringify(record));

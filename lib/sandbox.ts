@@ -296,12 +296,22 @@ export class Sandbox {
     return new SandboxResolver(this.controller.kernel, this.controller.dnsRecords, this.dnsScope, this.key, this.resolverPorts);
   }
 
-  /** At restore: new sockets, and the redirect to them, in one op (nothing stays open when it fails). */
-  private async reopenResolver(): Promise<void> {
+  /**
+   * @internal At restore, once the joined endpoints are linked: the resolver's sockets went with the
+   * process that had them, so a sandbox joined to a network that serves names gets new ones, and
+   * the redirect to them, in one op (nothing stays open when it fails). Resolves with what failed.
+   */
+  async reopenResolver(): Promise<unknown[]> {
+    if (this.mode === 'host' || !this.attachments().some((a) => servesNames(a.endpoint.network))) return [];
     const resolver = this.newResolver();
-    const [sockets] = await this.controller.kernel.batch([resolver.openOp(this.controller.owner)]);
-    resolver.attach(sockets as DnsSockets);
-    this.resolver = resolver;
+    try {
+      const [sockets] = await this.controller.kernel.batch([resolver.openOp(this.controller.owner)]);
+      resolver.attach(sockets as DnsSockets);
+      this.resolver = resolver;
+      return [];
+    } catch (err) {
+      return [err];
+    }
   }
 
   /** @internal Closes the embedded DNS server's sockets (a delete, the controller's stop). */
@@ -323,10 +333,6 @@ export class Sandbox {
   async repair(): Promise<unknown[]> {
     const errors: unknown[] = [];
     this.joins = Math.max(0, ...[...this.attached.values()].map((a) => a.order + 1));
-    // The resolver's sockets went with the process that had them: new ones, and the redirect to them.
-    if (this.mode !== 'host' && this.attachments().some((a) => servesNames(a.endpoint.network))) {
-      await this.reopenResolver().catch((err: unknown) => errors.push(err));
-    }
     await this.gateway.repair(errors);
     if (this.config.hostname) await this.writeFiles().catch((err: unknown) => errors.push(err));
     return errors;

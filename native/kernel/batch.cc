@@ -76,10 +76,15 @@ NlSocket& Batch::netfilterSocketFor(const std::string& netns) {
     thread_local NlSocket host = NlSocket::open(NETLINK_NETFILTER);
     return host;
   }
+  if (NlSocket* existing = existingNetfilterSocket(netns)) return *existing;
+  return netfilterSockets_.emplace(netns, openSocketIn(netns, NETLINK_NETFILTER)).first->second;
+}
+
+NlSocket* Batch::existingNetfilterSocket(const std::string& netns) {
   auto it = netfilterSockets_.find(netns);
-  if (it != netfilterSockets_.end()) return it->second;
+  if (it != netfilterSockets_.end()) return &it->second;
   std::optional<NlSocket> kept = takeKept(netns, &KeptSockets::takeNetfilter);
-  return netfilterSockets_.emplace(netns, kept ? std::move(*kept) : openSocketIn(netns, NETLINK_NETFILTER)).first->second;
+  return kept ? &netfilterSockets_.emplace(netns, std::move(*kept)).first->second : nullptr;
 }
 
 std::optional<ResolverSockets> Batch::takeResolverSockets(const std::string& netns) {
@@ -248,7 +253,17 @@ struct Batch::Runner {
     if (!ns.valid()) throwErrno("open", "/proc/thread-self/ns/net");
     std::optional<ResolverSockets> sockets = netns.empty() ? std::nullopt : batch.takeResolverSockets(netns);
     if (sockets && !sockets->on(o.ports)) sockets.reset();  // kept for other ports: closed
-    if (!sockets) runInNetns(ns.get(), [&] { sockets.emplace(openDnsSockets(o.ports)); });
+    if (!sockets) {
+      // One helper thread in the namespace for the sockets and, when the redirect has none yet, its
+      // nf_tables socket (a restart reopens every sandbox's resolver this way).
+      bool redirectSocket = !o.redirectTable.empty() && batch.existingNetfilterSocket(netns) == nullptr;
+      std::optional<NlSocket> nf;
+      runInNetns(ns.get(), [&] {
+        sockets.emplace(openDnsSockets(o.ports));
+        if (redirectSocket) nf.emplace(NlSocket::open(NETLINK_NETFILTER));
+      });
+      if (nf) batch.netfilterSockets_.emplace(netns, std::move(*nf));
+    }
     // For the ports they got; a failure closes them (still owned here).
     if (!o.redirectTable.empty()) nftTransaction(netfilter(), dnsRedirectCommands(o.redirectTable, sockets->udpPort, sockets->tcpPort));
     return sockets->release(ns.release());

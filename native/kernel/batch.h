@@ -44,6 +44,8 @@ class Batch {
   NlSocket& socketFor(const std::string& netns);
   // A NETLINK_NETFILTER socket (nf_tables, conntrack) for the namespace, opened the same way.
   NlSocket& netfilterSocketFor(const std::string& netns);
+  // The namespace's NETLINK_NETFILTER socket of this batch or kept for it, if there is one.
+  NlSocket* existingNetfilterSocket(const std::string& netns);
   // The DNS sockets a netnsCreate opened for the namespace (in this batch or kept), if any.
   std::optional<ResolverSockets> takeResolverSockets(const std::string& netns);
   // The namespace's net.ipv6.conf.default.disable_ipv6 file, opened inside it by a netnsCreate

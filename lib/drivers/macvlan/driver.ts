@@ -190,31 +190,39 @@ export class MacvlanDriver implements Driver {
     for (const e of endpoints) this.endpoints.set(e.endpointId, { networkId: e.networkId, iface: e.iface });
     const expected = new Map(endpoints.filter((e) => e.joined).map((e) => [`${e.joined!.key} ${e.joined!.ifname}`, macvlanAlias(owner, e.endpointId)]));
     const found = new Set<string>();
-    const removed: string[] = [];
     const prefix = `cnm-ts:${owner}:macvlan:`;
-    for (const key of namespaces) {
-      let links: LinkInfo[];
-      try {
-        links = await runOne(this.kernel, { op: 'linkList', netns: key });
-      } catch (err) {
-        errors.push(err);
-        // What cannot be listed is not reported lost: its endpoints stay as they are.
-        for (const e of endpoints) if (e.joined?.key === key) found.add(`${key} ${e.joined.ifname}`);
-        continue;
-      }
-      for (const link of links) {
-        const where = `${key} ${link.name}`;
-        if (link.kind === 'macvlan' && expected.get(where) === link.alias) {
-          found.add(where);
-        } else if (link.kind === 'macvlan' && link.alias?.startsWith(prefix)) {
-          const gone = await this.kernel.batch([{ op: 'linkDelete', netns: key, name: link.name }]).then(
-            () => true,
-            (err: unknown) => (isGone(err) ? true : (errors.push(err), false)),
-          );
-          if (gone) removed.push(`${link.name} in ${key}`);
+    // Without a macvlan network no sandbox holds anything of this driver's: a link that a crash in
+    // a join left is removed at the first restart, which still has its network (a network goes
+    // only after its endpoints). Each namespace is listed on its own, all at once.
+    const listed = networks.length === 0 ? [] : namespaces;
+    const removedPerNamespace = await Promise.all(
+      listed.map(async (key) => {
+        let links: LinkInfo[];
+        try {
+          links = await runOne(this.kernel, { op: 'linkList', netns: key });
+        } catch (err) {
+          errors.push(err);
+          // What cannot be listed is not reported lost: its endpoints stay as they are.
+          for (const e of endpoints) if (e.joined?.key === key) found.add(`${key} ${e.joined.ifname}`);
+          return [];
         }
-      }
-    }
+        const removedHere: string[] = [];
+        for (const link of links) {
+          const where = `${key} ${link.name}`;
+          if (link.kind === 'macvlan' && expected.get(where) === link.alias) {
+            found.add(where);
+          } else if (link.kind === 'macvlan' && link.alias?.startsWith(prefix)) {
+            const gone = await this.kernel.batch([{ op: 'linkDelete', netns: key, name: link.name }]).then(
+              () => true,
+              (err: unknown) => (isGone(err) ? true : (errors.push(err), false)),
+            );
+            if (gone) removedHere.push(`${link.name} in ${key}`);
+          }
+        }
+        return removedHere;
+      }),
+    );
+    const removed = removedPerNamespace.flat();
     const lost = endpoints.filter((e) => e.joined && !found.has(`${e.joined.key} ${e.joined.ifname}`)).map((e) => e.endpointId);
     debug('restore: %d networks, %d endpoints, %d links removed, %d lost', networks.length, endpoints.length, removed.length, lost.length);
     return { lost, removed, errors, warnings };

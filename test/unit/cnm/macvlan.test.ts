@@ -117,3 +117,24 @@ test('a restart: a joined link is kept, a vanished one is lost, a marked link no
   ).toEqual(['e1']);
   await next.stop({ removeAll: true });
 });
+
+test("a restart lists the sandboxes' links only when there is a macvlan network, and each sandbox's once", async () => {
+  const world = await withParent();
+  const controller = await world.start({ predefinedNetworks: false });
+  const bridge = await controller.newNetwork('bridge', 'br', { ipam: { config: [{ subnet: '10.77.0.0/24' }] } });
+  for (const name of ['c1', 'c2', 'c3']) await (await bridge.createEndpoint(name)).join(await controller.newSandbox(name));
+  await controller.stop();
+  const listingsInSandboxes = async () => {
+    const from = world.kernel.log.length;
+    const next = await world.start({ predefinedNetworks: false });
+    const listed = world.kernel.log.slice(from).filter((op) => op.op === 'linkList' && op.netns !== undefined);
+    return { next, listed: listed.length };
+  };
+  const first = await listingsInSandboxes();
+  expect(first.listed).toBe(0);
+  await first.next.newNetwork('macvlan', 'mv', options());
+  await first.next.stop();
+  const second = await listingsInSandboxes();
+  expect(second.listed).toBe(3);
+  await second.next.stop({ removeAll: true });
+});
