@@ -30,8 +30,10 @@ const { dnsReport } = require('./lib/dns-report');
 const { measureDualStack } = require('./lib/dual-stack');
 
 const TARGETS = { batch: 3, cni: 10 };
-// The CNM path (newSandbox + createEndpoint + join) may cost at most this much more than the raw batch.
-const CNM_TARGET = 1.5;
+// The CNM path (newSandbox + createEndpoint + join) may cost at most this much more than the raw
+// batch, and than the C floor (issue 15).
+const CNM_TARGET = 1.2;
+const CNM_FLOOR_TARGET = 1.3;
 // Container counts of the strace child runs (netlink requests per step, N small vs larger).
 const TRACE_COUNTS = [10, 100];
 const RESTORE_TARGET_MS = 1000;
@@ -241,8 +243,8 @@ async function runConcurrent(method, network, n) {
 
 const signedMs = (us) => `${us >= 0 ? '+' : ''}${ms(us)}`;
 
-/** cnm beside addon at one count: per-container times, the difference, cnm/addon against the target. */
-function cnmVsAddon(cnm, addon, n) {
+/** cnm beside addon at one count: per-container times, the difference, cnm/addon against the target; cnm's setup against the C floor's. */
+function cnmVsAddon(cnm, addon, floor, n) {
   const rows = [
     ['setup', cnm.setupUs, addon?.setupUs],
     ['teardown', cnm.teardownUs, addon?.teardownUs],
@@ -263,7 +265,10 @@ function cnmVsAddon(cnm, addon, n) {
   });
   const text = table(['cnm vs addon', 'addon ms', 'cnm ms', 'cnm - addon ms', 'cnm/addon', 'target', ''], rows);
   const note = "(teardown: cnm's sandbox.delete resolves once the kernel has destroyed the links, the addon's teardownContainer when the namespace is dropped)";
-  return addon ? `${text}\n${note}` : `${text}\n(addon not measured in this run: no ratio; add it with --only addon,cnm)`;
+  const vsFloor = floor
+    ? `\ncnm / C floor: setup ${times(cnm.setupUs / floor.setupUs)} (target <= ${CNM_FLOOR_TARGET}x ${verdict(cnm.setupUs <= floor.setupUs * CNM_FLOOR_TARGET)})`
+    : '';
+  return (addon ? `${text}\n${note}` : `${text}\n(addon not measured in this run: no ratio; add it with --only addon,cnm)`) + vsFloor;
 }
 
 /** Median over a count's rounds of one cnm step (total over the containers of a round). */
@@ -595,7 +600,7 @@ function report(run) {
         );
       }
     }
-    if (has('cnm')) out.push('', cnmVsAddon(r.cnm, r.addon, n));
+    if (has('cnm')) out.push('', cnmVsAddon(r.cnm, r.addon, r.floor, n));
   }
 
   const conc = ['addon', 'cnm'].filter((k) => concurrent[k]);
