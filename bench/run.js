@@ -289,7 +289,7 @@ function cnmSteps(results, counts) {
     for (const step of steps) rows.push([phase, step, ...col((r, n) => ms(cnmStepUs(r.cnm, phase, step) / n))]);
     rows.push([phase, '= cnm, whole', ...col((r, n) => ms(r.cnm[`${phase}Us`] / n))]);
     if (phase === 'setup') {
-      const inBatches = (r) => median(r.cnm.rounds.map((round) => SETUP_STEPS.reduce((sum, step) => sum + round.setup.inBatchesUs[step], 0)));
+      const inBatches = (r) => median(r.cnm.rounds.map((round) => round.setup.inBatchesUs));
       rows.push([phase, "  in the kernel's batches", ...col((r, n) => ms(inBatches(r) / n))]);
       rows.push([phase, "  in cnm-ts's code around them", ...col((r, n) => ms((r.cnm.setupUs - inBatches(r)) / n))]);
     }

@@ -21,8 +21,8 @@ const BRIDGE_NAME = 'com.docker.network.bridge.name';
 
 /**
  * The addon's kernel, with the time its batches took summed in `batchUs` (from the call to the
- * result: checks, conversion, the worker's trip): a step's time is then the kernel's batches and
- * cnm-ts's own code around them.
+ * result: checks, conversion, the worker's trip): a sequential setup's time is then the kernel's
+ * batches and cnm-ts's own code around them.
  */
 function timedKernel() {
   const { nativeKernel } = lib('kernel');
@@ -72,24 +72,16 @@ function annotate(c, sandbox, endpoint) {
   c.hostIfname = endpoint.network.driver?.hostInterface?.(endpoint.id) ?? c.hostIfname;
 }
 
-/**
- * Sets one container up, step by step; returns the step times in microseconds, and the part of
- * each in the kernel's batches (kernel: a timedKernel; concurrent setups share it, so only the
- * sequential runs read it).
- */
-async function setupOne(controller, network, c, kernel) {
+/** Sets one container up, step by step; returns the step times in microseconds. */
+async function setupOne(controller, network, c) {
   const t0 = nowUs();
-  const b0 = kernel.batchUs;
   const sandbox = await controller.newSandbox(c.netns);
   const t1 = nowUs();
-  const b1 = kernel.batchUs;
   const endpoint = await network.createEndpoint(c.netns);
   const t2 = nowUs();
-  const b2 = kernel.batchUs;
   await endpoint.join(sandbox);
   const t3 = nowUs();
-  const b3 = kernel.batchUs;
-  return { sandbox, endpoint, steps: [t1 - t0, t2 - t1, t3 - t2], inBatches: [b1 - b0, b2 - b1, b3 - b2] };
+  return { sandbox, endpoint, steps: [t1 - t0, t2 - t1, t3 - t2] };
 }
 
 async function teardownOne(c) {
@@ -150,22 +142,19 @@ module.exports = {
   },
 
   /**
-   * One container after the other, each step timed on its own, with the part of it in the kernel's
-   * batches; and the CPU it took (lib/thread-cpu.js).
+   * One container after the other, each step timed on its own; the part of the whole in the
+   * kernel's batches, and the CPU it took (lib/thread-cpu.js).
    */
   async setup(containers) {
     const made = [];
     const cpu = cpuNow();
+    const batchesBefore = this.kernel.batchUs;
     const start = nowUs();
-    for (const c of containers) made.push(await setupOne(this.controller, this.cnmNetwork, c, this.kernel));
+    for (const c of containers) made.push(await setupOne(this.controller, this.cnmNetwork, c));
     const totalUs = nowUs() - start;
+    const inBatchesUs = this.kernel.batchUs - batchesBefore;
     const used = cpuSince(cpu);
     containers.forEach((c, i) => annotate(c, made[i].sandbox, made[i].endpoint));
-    const inBatchesUs = collect(
-      SETUP_STEPS,
-      made.map((r) => r.inBatches),
-      0,
-    ).stepsUs;
     return {
       ...collect(
         SETUP_STEPS,
@@ -190,7 +179,7 @@ module.exports = {
     let syncUs = 0;
     const probe = await measureLoopDelay(async () => {
       const start = nowUs();
-      const all = Promise.all(containers.map((c, i) => setupOne(this.controller, this.cnmNetwork, c, this.kernel).then((r) => (made[i] = r))));
+      const all = Promise.all(containers.map((c, i) => setupOne(this.controller, this.cnmNetwork, c).then((r) => (made[i] = r))));
       syncUs = nowUs() - start;
       await all;
       return nowUs() - start;
