@@ -63,14 +63,15 @@ export interface ControllerEvents {
   'state:warning': [StateWarning];
 }
 
-/** About 2 ms of JS at most before a burst of calls lets the event loop run (a setup's JS is ~50 µs). */
-const OPERATIONS_PER_TURN = 32;
 /**
- * New calls wait while more kernel batches than this wait to be sent: enough to keep the worker
- * threads busy, few enough that a burst of 500 setups does not hold 500 built batches at once
- * (each survives every garbage collection until it is sent; a scavenge then copies megabytes).
+ * How a burst of public calls is paced (TurnGate): a few start at once, the rest in later turns of
+ * the event loop, each turn until its calls have run for about 2 ms of JS (a setup's public calls
+ * take 0.1 to 0.5 ms each between kernel work: cold caches). New calls also wait while more kernel
+ * batches than `maxBacklog` wait to be sent: enough to keep the worker threads busy, few enough
+ * that a burst of 500 setups does not hold 500 built batches at once (each survives every garbage
+ * collection until it is sent; a scavenge then copies megabytes).
  */
-const MAX_BACKLOG = 16;
+const PACING = { atOnce: 4, budgetMs: 2, perTurn: 32, maxBacklog: 16 };
 
 /** Networks without addresses: their drivers need no IPAM. */
 const NO_IPAM = new Set(['null', 'host']);
@@ -139,7 +140,7 @@ export class NetworkController<Types extends string = NetworkType, Ipams extends
   private constructor(options: ControllerOptions, kernel: Kernel, hostId: string | null) {
     super();
     this.kernel = kernel;
-    this.turns = new TurnGate(OPERATIONS_PER_TURN, kernel.backlog, MAX_BACKLOG);
+    this.turns = new TurnGate({ ...PACING, backlog: kernel.backlog });
     const given = options.defaultAddressPools ?? [];
     const predefined = localPools(given, hostId === null ? null : deriveUlaPool(hostId));
     this.ipam = new DefaultIpam({ reserved: () => this.reserved, predefined });
