@@ -164,7 +164,6 @@ bool nlReadAnswers(const uint8_t* data, size_t len, uint32_t seq, uint16_t type,
 }
 
 void NlSocket::receive(uint32_t seq, const NlRequest& req, const std::string& object, const std::function<void(const nlmsghdr*)>& each) {
-  if (rxbuf_.empty()) rxbuf_.resize(64 * 1024);
   for (;;) {
     ssize_t n = ::recv(fd_.get(), rxbuf_.data(), rxbuf_.size(), MSG_TRUNC);
     if (n < 0) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -98,6 +99,22 @@ NlAttrs nlAttrsAfter(const nlmsghdr* h) {
 bool nlReadAnswers(const uint8_t* data, size_t len, uint32_t seq, uint16_t type, const std::string& object,
                    const std::function<void(const nlmsghdr*)>& each);
 
+// A buffer for netlink answers, allocated on first use and not zero-filled: the kernel writes
+// what it sends, so only the pages an answer reaches are ever faulted in. Zeroing 64 KiB cost 16
+// page faults per new socket (a namespace's first request), about 12 µs each on a virtual machine.
+class RxBuffer {
+ public:
+  static constexpr size_t kSize = 64 * 1024;
+  uint8_t* data() {
+    if (!bytes_) bytes_.reset(new uint8_t[kSize]);
+    return bytes_.get();
+  }
+  size_t size() const { return kSize; }
+
+ private:
+  std::unique_ptr<uint8_t[]> bytes_;
+};
+
 // A netlink socket (NETLINK_ROUTE unless told otherwise). Its network namespace is the one of the thread that opened it, for good;
 // any thread may use it afterwards.
 class NlSocket {
@@ -135,7 +152,7 @@ class NlSocket {
 
   Fd fd_;
   uint32_t seq_ = 0;
-  std::vector<uint8_t> rxbuf_;
+  RxBuffer rxbuf_;
   std::map<std::string, uint32_t> ifindexes_;
 };
 

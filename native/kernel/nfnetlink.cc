@@ -42,7 +42,7 @@ const char* const kNftNames[] = {
 
 // Reads the answers queued on the socket without waiting, until none is left.
 template <class F>
-void drainAnswers(NlSocket& socket, std::vector<uint8_t>& buf, F each) {
+void drainAnswers(NlSocket& socket, RxBuffer& buf, F each) {
   for (;;) {
     ssize_t n = ::recv(socket.fd(), buf.data(), buf.size(), MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0 && errno == EINTR) continue;
@@ -182,7 +182,7 @@ void nfTransaction(NlSocket& socket, std::vector<NlRequest>& msgs, const std::ve
   // without waiting. The first refusal names the failed message; the ones after it do not matter.
   size_t acked = 0;
   std::optional<KernelError> failure;
-  std::vector<uint8_t> buf(64 * 1024);
+  RxBuffer buf;
   drainAnswers(socket, buf, [&](const nlmsghdr* h) { nfBatchAnswer(h, first, msgs, objects, acked, failure); });
   if (failure) throw *failure;
   if (acked != msgs.size()) {
