@@ -3,6 +3,8 @@
 // start at once in one turn of the event loop (the controller's PACING).
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
+// A turn of the event loop: the calls made after it are the first of theirs (the fake kernel answers within one).
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { NativeOp } from '../../../lib/kernel';
 import { fakeWorld, type FakeWorld } from '../../helpers/fake-cnm';
 
@@ -23,9 +25,6 @@ function watchRecordWrites(world: FakeWorld, failFor = ''): string[][] {
   };
   return writes;
 }
-
-/** A turn of the event loop: the calls made after it are the first of theirs (the fake kernel answers within one). */
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 const recordFiles = (world: FakeWorld) => readdirSync(path.join(world.options.stateDir!, 'store', 'endpoints')).sort();
 
