@@ -1,9 +1,13 @@
 // Kernel parameters in the test's namespace and in a created one; checked by reading /proc/sys
-// directly and through nsenter.
+// directly and through nsenter. The addon opens them through procfs instances of its own, each
+// serving 32 opens, or through /proc where the kernel refuses one (in a user namespace).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { sysctlGet, sysctlSet } from '../../../lib/kernel';
 import { loadBinding } from '../../../lib/native';
+import { candidatePaths } from '../../../lib/native/loader';
 import { NETNS_DIR, describeKernel, expectInvalidArgument, expectNetlinkError, ip, rejection, trackKernelObjects, uniqueName } from '../../helpers/kernel';
 
 const FORWARD = '/proc/sys/net/ipv4/ip_forward';
@@ -60,6 +64,38 @@ describeKernel('sysctl', () => {
     expect(await sysctlGet(key, { netns: ns })).toBe('1');
     await sysctlSet(key, '0', { netns: ns });
     expect(await sysctlGet(key, { netns: ns })).toBe('0');
+  });
+
+  it('gives each namespace its own value, across more namespaces than one procfs instance serves', async () => {
+    const hostTtl = readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8').trim();
+    const namespaces: string[] = [];
+    for (let i = 0; i < 40; i++) namespaces.push(await each.namespace({ 'net.ipv4.ip_default_ttl': String(100 + i) }));
+    await sysctlSet('net.ipv4.ip_default_ttl', '7', { netns: namespaces[3] });
+
+    const read = (netns: string) => execFileSync('nsenter', [`--net=${netns}`, 'cat', '/proc/sys/net/ipv4/ip_default_ttl'], { encoding: 'utf8' }).trim();
+    expect(namespaces.map(read)).toEqual(namespaces.map((_, i) => (i === 3 ? '7' : String(100 + i))));
+    expect(await sysctlGet('net.ipv4.ip_default_ttl', { netns: namespaces[39] })).toBe('139');
+    expect(await sysctlGet('net.ipv4.ip_default_ttl')).toBe(hostTtl);
+    expect(readFileSync('/proc/sys/net/ipv4/ip_default_ttl', 'utf8').trim()).toBe(hostTtl);
+  });
+
+  it('sets sysctls through /proc where the kernel refuses a procfs instance (in a user namespace)', () => {
+    // A user namespace that does not own the PID namespace may not mount procfs; the child's
+    // namespaces (network, mount, the tmpfs and the namespace made in it) go when it exits.
+    const addon = candidatePaths().find((p) => existsSync(p))!;
+    const dir = mkdtempSync(join(tmpdir(), 'cnm-userns-'));
+    each.later(() => rmSync(dir, { recursive: true, force: true }));
+    const script = `require(${JSON.stringify(addon)}).execute([
+      { op: 'netnsCreate', dir: process.argv[1], name: 'u', sysctls: { 'net.ipv4.ip_default_ttl': '77' } },
+      { op: 'sysctlSet', netns: process.argv[1] + '/u', key: 'net.ipv4.ip_forward', value: '1' },
+      { op: 'sysctlGet', netns: process.argv[1] + '/u', key: 'net.ipv4.ip_default_ttl' },
+    ]).then((r) => console.log(r[2]), (e) => { console.error(e.message); process.exit(1); });`;
+    const shell = `mount -t tmpfs cnm-userns "$1" && "$2" -e "$3" "$1" && nsenter --net="$1/u" cat /proc/sys/net/ipv4/ip_default_ttl /proc/sys/net/ipv4/ip_forward`;
+    const out = execFileSync('unshare', ['--user', '--map-root-user', '--net', '--mount', 'sh', '-c', shell, 'sh', dir, process.execPath, script], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(out.trim().split('\n')).toEqual(['77', '77', '1']);
   });
 
   it('refuses a key that does not exist with ENOENT', async () => {
