@@ -56,12 +56,16 @@ std::shared_ptr<const Fd> procInstance() {
   return instances->current;
 }
 
-// Opens "/proc/sys/..." through a procfs instance of its own (see above), else through /proc.
+// Opens "/proc/sys/..." through a procfs instance of its own (see above), else through /proc. An
+// open refused there is tried on /proc too, whose answer counts: a security module may refuse a
+// path on a detached mount that it allows under /proc (and a missing key is missing on both).
 Fd openSysctl(const std::string& path, int flags) {
   constexpr size_t kProcPrefix = sizeof("/proc/") - 1;
-  std::shared_ptr<const Fd> proc = procInstance();
-  if (!proc) return Fd(::open(path.c_str(), flags | O_CLOEXEC));
-  return Fd(::openat(proc->get(), path.c_str() + kProcPrefix, flags | O_CLOEXEC));
+  if (std::shared_ptr<const Fd> proc = procInstance()) {
+    Fd fd(::openat(proc->get(), path.c_str() + kProcPrefix, flags | O_CLOEXEC));
+    if (fd.valid()) return fd;
+  }
+  return Fd(::open(path.c_str(), flags | O_CLOEXEC));
 }
 
 }  // namespace
