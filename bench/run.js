@@ -662,7 +662,8 @@ function report(run) {
       const d = concurrent[k].setup.loopDelay;
       const calls = k === 'addon' ? 'setupContainer() calls' : 'newSandbox() chains';
       out.push(
-        `(${k}: monitorEventLoopDelay p99 ${d.histogramP99Ms.toFixed(2)} ms; the ${c0.n} ${calls} themselves took ${d.syncCallMs.toFixed(1)} ms of the JS thread before the first await)`,
+        `(${k}: monitorEventLoopDelay p99 ${d.histogramP99Ms.toFixed(2)} ms; the ${c0.n} ${calls} themselves took ${d.syncCallMs.toFixed(1)} ms of the JS thread before the first await; ` +
+          `V8's garbage collections meanwhile: ${d.gc.count}, ${d.gc.totalMs.toFixed(1)} ms in all, the longest ${d.gc.maxMs.toFixed(2)} ms (${d.gc.maxKind}), which the JS thread waits out like a long turn)`,
       );
     }
   }
